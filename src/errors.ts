@@ -1,0 +1,50 @@
+// Named errors for tilelog. This module imports nothing, so every layer
+// (including the browser-safe client) can use it.
+//
+// Caller mistakes and bad input throw TilelogError with a stable code; the
+// HTTP layer maps codes to statuses in one table. Broken internal invariants
+// throw a plain Error('<module>: bad math ...'): a bug gets no code.
+
+export type ErrorCode =
+  // merkle: pure tree math and tile layout
+  | 'MERKLE_RANGE' // an index or size out of range, or beyond 2^53-1
+  | 'MERKLE_BAD_HASH' // a hash that is not 32 bytes
+  | 'MERKLE_PROOF_INVALID' // a proof that does not verify
+  | 'MERKLE_BAD_BUNDLE' // an entry bundle that does not parse
+  | 'LAYOUT_BAD_PATH' // a non-canonical or invalid tile path
+  // note: signed notes, keys, checkpoints
+  | 'NOTE_MALFORMED' // a note or checkpoint that does not parse
+  | 'NOTE_BAD_SIGNATURE' // a known key's signature did not verify
+  | 'NOTE_UNVERIFIED' // no signature from a known key
+  | 'NOTE_BAD_KEY' // a key string that does not parse or whose ID mismatches
+  | 'NOTE_AMBIGUOUS_KEY' // two verifiers with the same name and ID
+  // log: the engine
+  | 'LOG_ENTRY_SIZE' // an entry outside 1..65535 bytes
+  | 'LOG_PUSHBACK' // too many pending entries; retry later
+  | 'LOG_CLOSED' // the log is shut down
+  | 'LOG_NOT_FOUND' // no such entry, size or checkpoint
+  | 'LOG_FORK' // an attempt to sign a second root for a size, or a smaller tree
+  | 'LOG_CORRUPT' // stored state contradicts itself; refuse to run
+  | 'LOG_CONFIG' // invalid configuration
+  // storage
+  | 'STORAGE_CONFLICT' // an immutable object exists with other bytes
+  | 'STORAGE_IO' // an I/O failure
+  // http
+  | 'HTTP_BAD_REQUEST'
+  | 'HTTP_NOT_FOUND'
+  | 'HTTP_TOO_LARGE'
+  | 'HTTP_METHOD';
+
+export class TilelogError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TilelogError';
+    this.code = code;
+  }
+}
+
+/** True when err is a TilelogError, optionally with the given code. */
+export function isTilelogError(err: unknown, code?: ErrorCode): err is TilelogError {
+  return err instanceof TilelogError && (code === undefined || err.code === code);
+}
