@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'MERKLE_BAD_HASH' // a hash that is not 32 bytes
   | 'MERKLE_PROOF_INVALID' // a proof that does not verify
   | 'MERKLE_BAD_BUNDLE' // an entry bundle that does not parse
+  | 'MERKLE_BAD_ENCODING' // hex or base64 text that is not canonical
   | 'LAYOUT_BAD_PATH' // a non-canonical or invalid tile path
   // note: signed notes, keys, checkpoints
   | 'NOTE_MALFORMED' // a note or checkpoint that does not parse
