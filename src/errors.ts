@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'NOTE_UNVERIFIED' // no signature from a known key
   | 'NOTE_BAD_KEY' // a key string that does not parse or whose ID mismatches
   | 'NOTE_AMBIGUOUS_KEY' // two verifiers with the same name and ID
+  | 'NOTE_WRONG_ORIGIN' // a checkpoint for another log (origin line differs)
   // log: the engine
   | 'LOG_ENTRY_SIZE' // an entry outside 1..65535 bytes
   | 'LOG_PUSHBACK' // too many pending entries; retry later
