@@ -1,0 +1,57 @@
+// A small HTTP client for the CLI verbs talking to a tilelog server, with
+// errors that say what to do (server down, wrong URL, error JSON decoded).
+
+import { CliError } from './common.js';
+
+/** GETs url and parses JSON; CliError with the server's message on failure. */
+export async function getJson<T>(url: string): Promise<T> {
+  const res = await request(url);
+  return (await readJson(url, res)) as T;
+}
+
+/** POSTs body to url and parses the JSON answer. */
+export async function postJson<T>(url: string, body: Uint8Array): Promise<T> {
+  const res = await request(url, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { 'Content-Type': 'application/octet-stream' } });
+  return (await readJson(url, res)) as T;
+}
+
+/** GETs url as bytes; null on 404; CliError on other failures. */
+export async function getBytes(url: string): Promise<Uint8Array | null> {
+  const res = await request(url);
+  if (res.status === 404) {
+    await res.body?.cancel();
+    return null;
+  }
+  if (!res.ok) throw new CliError(`${url}: HTTP ${res.status} ${await errorMessage(res)}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+async function request(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (err as Error).message;
+    throw new CliError(`cannot reach ${url} (${why}); is 'tilelog serve' running there? Set --url or $TILELOG_URL`);
+  }
+}
+
+async function readJson(url: string, res: Response): Promise<unknown> {
+  if (!res.ok) throw new CliError(`${url}: HTTP ${res.status} ${await errorMessage(res)}`);
+  try {
+    return await res.json();
+  } catch {
+    throw new CliError(`${url}: the answer is not JSON; is this a tilelog server?`);
+  }
+}
+
+async function errorMessage(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    if (body.error?.message) return `${body.error.message} (${body.error.code ?? '?'})`;
+  } catch {
+    // not our JSON
+  }
+  return text.slice(0, 200);
+}

@@ -1,0 +1,47 @@
+// Private key files: written with mode 0600, never silently overwritten,
+// read back with a check that they hold a signer key.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseSignerKey, type Ed25519Signer } from '../note/index.js';
+import { CliError } from './common.js';
+
+/** Writes skey to file (mode 0600); refuses an existing file unless force. */
+export function writeKeyFile(file: string, skey: string, force: boolean): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const flags = force ? 'w' : 'wx';
+  let fd: number;
+  try {
+    fd = fs.openSync(file, flags, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new CliError(`${file} already exists; refusing to overwrite a key (use --force, or pick another --out)`);
+    }
+    throw err;
+  }
+  try {
+    fs.writeFileSync(fd, `${skey}\n`);
+    fs.fchmodSync(fd, 0o600); // also when --force reused a file with looser permissions
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads a signer key file (one line, `PRIVATE+KEY+...`). */
+export function readKeyFile(file: string): Ed25519Signer {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new CliError(`key file ${file} does not exist; create one with 'tilelog keygen --origin <origin> --out ${file}'`);
+    }
+    throw err;
+  }
+  try {
+    return parseSignerKey(text.trim());
+  } catch (err) {
+    throw new CliError(`${file} does not hold a valid signer key (PRIVATE+KEY+...): ${(err as Error).message}`);
+  }
+}

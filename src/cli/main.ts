@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// The tilelog command: dispatches to src/cli/<verb>.ts.
+
+import { EXIT_OK, EXIT_USAGE } from './common.js';
+
+const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  serve: { summary: 'run a log server (tiles, checkpoints, proofs, adds)', load: () => import('./serve.js') },
+  keygen: { summary: 'make a signing key for a log', load: () => import('./keygen.js') },
+  add: { summary: 'add entries to a log', load: () => import('./add.js') },
+  proof: { summary: 'fetch and verify an inclusion or consistency proof', load: () => import('./proof.js') },
+  audit: { summary: 'recompute a whole log from its tiles and check it', load: () => import('./audit.js') },
+};
+
+const USAGE = `Usage: tilelog <command> [flags]
+
+tilelog is a transparency log: an append-only, verifiable Merkle tree served as
+C2SP tlog-tiles with signed checkpoints.
+
+Commands:
+${Object.entries(VERBS)
+  .map(([name, v]) => `  ${name.padEnd(8)} ${v.summary}`)
+  .join('\n')}
+
+Run 'tilelog <command> --help' for a command's flags.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    (verb === undefined ? process.stderr : process.stdout).write(USAGE);
+    return verb === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const entry = Object.hasOwn(VERBS, verb) ? VERBS[verb] : undefined;
+  if (entry === undefined) {
+    process.stderr.write(`tilelog: unknown command ${JSON.stringify(verb)}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const mod = await entry.load();
+  return mod.run(rest);
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;

@@ -1,0 +1,58 @@
+// createLogApp: the HTTP face of one log. Routes are listed in one place;
+// each handler lives in the file named for its concern. Every known path
+// answers other methods with a JSON 405, unknown paths with a JSON 404, and
+// every error goes through the one table in errors.ts.
+
+import { Hono, type Handler } from 'hono';
+import { addHandler } from './add.js';
+import { corsReads } from './cors.js';
+import { methodNotAllowed, notFoundHandler, onErrorHandler } from './errors.js';
+import { healthzHandler, infoHandler, readyzHandler } from './health.js';
+import type { LogApi } from './log-api.js';
+import { consistencyHandler, entryHandler, inclusionHandler, lookupHandler } from './proofs.js';
+import { checkpointHandler, tileHandler } from './tiles.js';
+
+export interface LogAppOptions {
+  /** Longest time POST /add?wait=checkpoint waits for a checkpoint (default 30000). */
+  waitTimeoutMs?: number;
+  /** Answers /readyz (default: always ready). */
+  isReady?: () => boolean;
+  /** Where internal errors are reported (default console.error). */
+  logError?: (msg: string, err: unknown) => void;
+}
+
+const GET = ['GET', 'HEAD'] as const;
+
+export function createLogApp(log: LogApi, options: LogAppOptions = {}): Hono {
+  const { waitTimeoutMs = 30_000, isReady = () => true, logError = (msg, err) => console.error(msg, err) } = options;
+  const app = new Hono();
+  app.onError(onErrorHandler(logError));
+  app.notFound(notFoundHandler);
+
+  const reads = corsReads();
+  const get = (path: string, handler: Handler) => {
+    app.use(path, reads);
+    app.get(path, handler);
+    app.all(path, methodNotAllowed(GET));
+  };
+
+  // C2SP tlog-tiles.
+  get('/checkpoint', checkpointHandler(log));
+  get('/tile/*', tileHandler(log));
+
+  // Writes.
+  app.post('/add', addHandler(log, { waitTimeoutMs }));
+  app.all('/add', methodNotAllowed(['POST']));
+
+  // JSON proofs.
+  get('/v1/log/entry/:index', entryHandler(log));
+  get('/v1/log/inclusion/:index/:tree', inclusionHandler(log));
+  get('/v1/log/consistency/:old/:new', consistencyHandler(log));
+  get('/v1/log/lookup/:hash', lookupHandler(log));
+  get('/v1/log/info', infoHandler(log));
+
+  // Operations.
+  get('/healthz', healthzHandler());
+  get('/readyz', readyzHandler(isReady));
+  return app;
+}

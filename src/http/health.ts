@@ -1,0 +1,53 @@
+// /v1/log/info, /healthz (the process answers) and /readyz (the log accepts
+// traffic; 503 while starting or draining).
+
+import type { Context } from 'hono';
+import { CACHE_LATEST, CACHE_NONE } from './cache.js';
+import { httpError } from './errors.js';
+import type { LogApi } from './log-api.js';
+import { b64 } from './params.js';
+
+/** The endpoints listed by /v1/log/info, relative to the server root. */
+export const ENDPOINTS = {
+  checkpoint: '/checkpoint',
+  tile: '/tile/<L>/<N>[.p/<W>]',
+  entries: '/tile/entries/<N>[.p/<W>]',
+  add: 'POST /add[?wait=checkpoint]',
+  entry: '/v1/log/entry/<index>',
+  inclusion: '/v1/log/inclusion/<index>/<size|root-hex>',
+  consistency: '/v1/log/consistency/<old size|root-hex>/<new size|root-hex>',
+  lookup: '/v1/log/lookup/<leaf-hash-hex>',
+  info: '/v1/log/info',
+  healthz: '/healthz',
+  readyz: '/readyz',
+} as const;
+
+export function infoHandler(log: LogApi) {
+  return function info(c: Context): Response {
+    const checkpoint = log.checkpoint();
+    return c.json(
+      {
+        origin: log.origin,
+        verifierKey: log.verifierKey,
+        treeSize: checkpoint.size,
+        rootHash: b64(checkpoint.root),
+        endpoints: ENDPOINTS,
+      },
+      200,
+      { 'Cache-Control': CACHE_LATEST },
+    );
+  };
+}
+
+export function healthzHandler() {
+  return function healthz(c: Context): Response {
+    return c.json({ status: 'ok' }, 200, { 'Cache-Control': CACHE_NONE });
+  };
+}
+
+export function readyzHandler(isReady: () => boolean) {
+  return function readyz(c: Context): Response {
+    if (!isReady()) throw httpError('LOG_CLOSED', 'the log is not accepting traffic (starting or shutting down)');
+    return c.json({ status: 'ready' }, 200, { 'Cache-Control': CACHE_NONE });
+  };
+}

@@ -1,0 +1,28 @@
+// The part of the engine's Log that the HTTP layer uses. Written as a
+// structural interface so the app can be tested against any implementation;
+// src/log's Log class satisfies it (test/http checks that at compile time).
+
+export interface PublishedCheckpointLike {
+  readonly size: number;
+  readonly root: Uint8Array;
+  /** The signed note text, as served at /checkpoint. */
+  readonly text: string;
+}
+
+export interface LogApi {
+  readonly origin: string;
+  readonly verifierKey: string;
+  /** Resolves once the entry is durable. */
+  add(entry: Uint8Array): Promise<{ index: number; duplicate: boolean }>;
+  /** Resolves with the first published checkpoint whose size is > index. */
+  waitForCheckpoint(index: number, signal?: AbortSignal): Promise<PublishedCheckpointLike>;
+  /** The latest published checkpoint. */
+  checkpoint(): PublishedCheckpointLike;
+  sizeForRoot(root: Uint8Array): number | null;
+  treeHash(size: number): Promise<Uint8Array>;
+  inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
+  consistencyProof(oldSize: number, newSize: number): Promise<Uint8Array[]>;
+  entry(index: number): Promise<Uint8Array>;
+  lookup(leafHash: Uint8Array): Promise<number | null>;
+  readPublic(path: string): Promise<Uint8Array | null>;
+}

@@ -1,0 +1,63 @@
+// startServer: binds an app on host:port with @hono/node-server and returns
+// the bound address and a close function that stops accepting, lets
+// in-flight requests finish for a grace period, then drops what is left.
+
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
+
+export interface StartServerOptions {
+  /** Interface to bind (default 127.0.0.1). */
+  host?: string;
+  /** Port (default 8080; 0 picks a free one). */
+  port?: number;
+  /** How long close() waits for in-flight requests before cutting them (default 5000). */
+  closeGraceMs?: number;
+  /** Upper bound on receiving one whole request, against slow clients (default 30000). */
+  requestTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:8080 (IPv6 hosts in brackets). */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(app: Hono, options: StartServerOptions = {}): Promise<RunningServer> {
+  const { host = '127.0.0.1', port = 8080, closeGraceMs = 5_000, requestTimeoutMs = 30_000 } = options;
+  const server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
+  server.requestTimeout = requestTimeoutMs;
+  server.headersTimeout = Math.min(requestTimeoutMs, 10_000);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.once('listening', () => {
+      server.off('error', onError);
+      resolve();
+    });
+    if (server.listening) resolve();
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), closeGraceMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}
