@@ -1,5 +1,5 @@
 // Strict RFC 4648 standard base64 (alphabet A-Z a-z 0-9 + /, padded with '=')
-// for key strings and signature lines. Private to src/note so the package
+// for key strings, checkpoint roots and (minus the unused-bits check) signature lines. Private to src/note so the package
 // stays dependency-free; src/merkle/encoding.ts has the public helpers.
 //
 // "Strict" means: only the 64-letter alphabet, length a multiple of 4, at most
@@ -37,6 +37,20 @@ export function encodeBase64(bytes: Uint8Array): string {
  * encoding of some byte string (callers turn that into their own coded error).
  */
 export function decodeBase64Strict(s: string): Uint8Array | null {
+  const out = decodeBase64Padded(s);
+  // Non-zero unused bits ("AB==" vs "AA==") decode to the same bytes; only the
+  // canonical spelling round-trips.
+  return out !== null && encodeBase64(out) === s ? out : null;
+}
+
+/**
+ * Decodes standard padded base64 as Go's base64.StdEncoding does for note
+ * signature lines: alphabet and padding are strict, but non-zero unused bits
+ * in the last symbol are ignored. Signature lines use this so that tilelog
+ * classifies a note exactly like Go (a flipped last character is a bad
+ * signature, not a malformed note). Returns null on any other deviation.
+ */
+export function decodeBase64Padded(s: string): Uint8Array | null {
   if (!CANONICAL.test(s)) return null;
   const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
   const out = new Uint8Array((s.length / 4) * 3 - pad);
@@ -51,7 +65,5 @@ export function decodeBase64Strict(s: string): Uint8Array | null {
     if (o < out.length) out[o++] = (n >>> 8) & 255;
     if (o < out.length) out[o++] = n & 255;
   }
-  // Non-zero unused bits ("AB==" vs "AA==") decode to the same bytes; only the
-  // canonical spelling round-trips.
-  return encodeBase64(out) === s ? out : null;
+  return out;
 }

@@ -10,7 +10,7 @@
 // fails rejects the whole note, and at least one known key must verify.
 
 import { TilelogError } from '../errors.js';
-import { decodeBase64Strict, encodeBase64 } from './base64.js';
+import { decodeBase64Padded, encodeBase64 } from './base64.js';
 import { isValidKeyName, type NoteSigner, type NoteVerifier } from './keys.js';
 import { hasControlChar, isWellFormed, utf8DecodeStrict, utf8Encode } from './utf8.js';
 
@@ -164,7 +164,8 @@ function parseSignatureLine(line: string, n: number): NoteSignature {
   const name = space < 0 ? body : body.slice(0, space);
   const b64 = space < 0 ? '' : body.slice(space + 1);
   if (!isValidKeyName(name)) throw malformed(`signature line ${n}: invalid key name ${JSON.stringify(name)}`);
-  const raw = decodeBase64Strict(b64);
+  // Go's base64.StdEncoding: strict alphabet and padding, unused bits ignored.
+  const raw = decodeBase64Padded(b64);
   if (raw === null || b64 === '') throw malformed(`signature line ${n}: signature is not valid standard base64`);
   if (raw.length < 5) throw malformed(`signature line ${n}: ${raw.length} bytes, want a 4-byte key ID and a signature`);
   const keyId = new DataView(raw.buffer, raw.byteOffset, 4).getUint32(0, false);
