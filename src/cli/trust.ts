@@ -47,3 +47,30 @@ export function serverKeyWarning(vkey: string): string {
     `         pass --log-key <key> obtained out of band to make this check meaningful\n`
   );
 }
+
+export interface ServerCheckpoint extends TrustedCheckpoint {
+  /** The signed note text. */
+  text: string;
+  /** The verifier key used, and where it came from. */
+  vkey: string;
+  keyFromServer: boolean;
+}
+
+/** The key to check a server's checkpoints with: --log-key, else /v1/log/info (with a warning). */
+export async function logKeyFor(
+  baseUrl: string,
+  logKeyFlag: string | undefined,
+  getInfo: () => Promise<{ verifierKey?: unknown }>,
+  quiet = false,
+): Promise<{ vkey: string; keyFromServer: boolean }> {
+  if (logKeyFlag !== undefined) return { vkey: parseLogKeyFlag(logKeyFlag), keyFromServer: false };
+  const info = await getInfo();
+  if (typeof info.verifierKey !== 'string') throw new CliError(`${baseUrl}/v1/log/info has no verifierKey; pass --log-key`);
+  if (!quiet) process.stderr.write(serverKeyWarning(info.verifierKey));
+  return { vkey: info.verifierKey, keyFromServer: true };
+}
+
+/** Opens a checkpoint note text with a verifier key, keeping the text. */
+export function openServerCheckpoint(text: string, vkey: string, keyFromServer: boolean): ServerCheckpoint {
+  return { ...openLogCheckpoint(text, vkey), text, vkey, keyFromServer };
+}

@@ -1,0 +1,174 @@
+// tilelog add: submits entries to a log over HTTP and prints their indexes;
+// with --wait, also waits for a checkpoint and verifies inclusion.
+
+import * as fs from 'node:fs/promises';
+import { fromBase64Strict, leafHash, MAX_ENTRY_SIZE, toBase64, verifyInclusion } from '../merkle/index.js';
+import { getJson, postJson } from './client.js';
+import { CliError, defaultUrl, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
+import { logKeyFor, openServerCheckpoint } from './trust.js';
+
+const USAGE = `Usage: tilelog add [--url <url>] [--wait] [--lines] [--json] [files... | -]
+
+Adds entries to a tilelog server. Each file is one entry ('-' reads stdin);
+with no files and a piped stdin, stdin is read. Prints one line per entry:
+its index, then where it came from. An entry already in the log (same bytes)
+gets its original index back.
+
+  --url <url>          the log (default $TILELOG_URL or http://127.0.0.1:8080)
+  --lines              each non-empty line of the input(s) is an entry (no LF)
+  --wait               wait until a checkpoint includes each entry, then verify
+                       the inclusion proof and the checkpoint signature
+  --log-key <vkey>     verifier key for --wait (default: ask the server, with a warning)
+  --concurrency <n>    requests in flight (default 16)
+  --json               one JSON object per entry instead of text
+  -h, --help           show this help
+
+Entries are 1 to 65535 bytes.
+`;
+
+interface Input {
+  source: string;
+  data: Uint8Array;
+}
+
+interface AddAnswer {
+  index: number;
+  duplicate?: boolean;
+  leafHash?: string;
+  treeSize?: number;
+  checkpoint?: string;
+  inclusionProof?: string[];
+}
+
+export function run(argv: string[]): Promise<number> {
+  return runVerb('add', USAGE, argv, async (args) => {
+    const { values, positionals } = parseFlags(
+      args,
+      {
+        url: { type: 'string' },
+        wait: { type: 'boolean', default: false },
+        lines: { type: 'boolean', default: false },
+        'log-key': { type: 'string' },
+        concurrency: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      true,
+    );
+    const url = parseBaseUrl('--url', values.url ?? defaultUrl());
+    const concurrency = values.concurrency === undefined ? 16 : parseCount('--concurrency', values.concurrency, 1);
+    let sources = positionals;
+    if (sources.length === 0) {
+      if (process.stdin.isTTY) throw new UsageError("give files to add, or '-' to read stdin");
+      sources = ['-'];
+    }
+    if (sources.filter((s) => s === '-').length > 1) throw new UsageError("'-' (stdin) can be given only once");
+    const inputs = await readInputs(sources, values.lines === true);
+    if (inputs.length === 0) throw new CliError('nothing to add: the input is empty');
+
+    const key = values.wait
+      ? await logKeyFor(url, values['log-key'], () => getJson(`${url}/v1/log/info`), values.json === true)
+      : undefined;
+    const endpoint = `${url}/add${values.wait ? '?wait=checkpoint' : ''}`;
+    const answers = await mapOrdered(inputs, concurrency, (input) => postJson<AddAnswer>(endpoint, input.data), (input, answer) => {
+      const verified = key ? verifyAnswer(input, answer, key.vkey, key.keyFromServer) : undefined;
+      printAnswer(input, answer, verified, values.json === true);
+    });
+    if (!values.json) process.stderr.write(`added ${answers} entr${answers === 1 ? 'y' : 'ies'} to ${url}\n`);
+    return EXIT_OK;
+  });
+}
+
+async function readInputs(sources: string[], lines: boolean): Promise<Input[]> {
+  const inputs: Input[] = [];
+  for (const source of sources) {
+    const data = source === '-' ? await readStdin() : new Uint8Array(await fs.readFile(source));
+    const name = source === '-' ? 'stdin' : source;
+    if (!lines) {
+      inputs.push(checkSize({ source: name, data }));
+      continue;
+    }
+    let start = 0;
+    let lineNo = 1;
+    for (let i = 0; i <= data.length; i++) {
+      if (i === data.length || data[i] === 0x0a) {
+        if (i > start) inputs.push(checkSize({ source: `${name}:${lineNo}`, data: data.subarray(start, i) }));
+        start = i + 1;
+        lineNo++;
+      }
+    }
+  }
+  return inputs;
+}
+
+function checkSize(input: Input): Input {
+  if (input.data.length === 0) throw new CliError(`${input.source} is empty; entries are 1 to ${MAX_ENTRY_SIZE} bytes`);
+  if (input.data.length > MAX_ENTRY_SIZE) {
+    throw new CliError(`${input.source} is ${input.data.length} bytes; entries are at most ${MAX_ENTRY_SIZE} bytes`);
+  }
+  return input;
+}
+
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+/** Verifies a ?wait=checkpoint answer offline; throws CliError when it does not hold. */
+function verifyAnswer(input: Input, a: AddAnswer, vkey: string, keyFromServer: boolean): boolean {
+  if (typeof a.checkpoint !== 'string' || !Array.isArray(a.inclusionProof) || typeof a.treeSize !== 'number') {
+    throw new CliError(`the server's answer for ${input.source} lacks a checkpoint or proof`);
+  }
+  const { checkpoint } = openServerCheckpoint(a.checkpoint, vkey, keyFromServer);
+  if (checkpoint.size !== a.treeSize) throw new CliError(`treeSize ${a.treeSize} differs from the checkpoint's ${checkpoint.size}`);
+  const leaf = leafHash(input.data);
+  if (a.leafHash !== undefined && a.leafHash !== toBase64(leaf)) {
+    throw new CliError(`the server's leaf hash for ${input.source} is not the hash of what was sent`);
+  }
+  try {
+    verifyInclusion(undefined, a.index, checkpoint.size, leaf, a.inclusionProof.map((h) => fromBase64Strict(h, 32)), checkpoint.root);
+  } catch (err) {
+    throw new CliError(`inclusion proof for ${input.source} (index ${a.index}) does NOT verify: ${(err as Error).message}`);
+  }
+  return true;
+}
+
+function printAnswer(input: Input, a: AddAnswer, verified: boolean | undefined, json: boolean): void {
+  if (json) {
+    const out: Record<string, unknown> = { index: a.index, source: input.source };
+    if (a.duplicate) out.duplicate = true;
+    if (verified !== undefined) Object.assign(out, { treeSize: a.treeSize, verified });
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return;
+  }
+  let line = `${a.index}\t${input.source}`;
+  if (a.duplicate) line += '\t(already in the log)';
+  if (verified) line += `\tincluded in checkpoint of size ${a.treeSize}: proof verified`;
+  process.stdout.write(`${line}\n`);
+}
+
+/**
+ * Runs work over items with at most `limit` in flight, calling `done` in
+ * input order as results become available. Returns the number done.
+ */
+async function mapOrdered<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+  done: (item: T, result: R) => void,
+): Promise<number> {
+  const pending: Promise<R>[] = [];
+  let next = 0;
+  let finished = 0;
+  while (finished < items.length) {
+    while (pending.length < limit && next < items.length) {
+      const p = work(items[next++]!);
+      p.catch(() => {}); // surfaced in order below
+      pending.push(p);
+    }
+    const result = await pending.shift()!;
+    done(items[finished]!, result);
+    finished++;
+  }
+  return finished;
+}

@@ -1,0 +1,184 @@
+// tilelog serve: opens (or creates) a log and serves it over HTTP until
+// SIGINT/SIGTERM, then drains: stop accepting, let in-flight requests finish,
+// flush pending adds, close the database.
+//
+// State dir (trusted, private): sequence.db (SQLite) and, unless --key is
+// given, log.key (the signer key, mode 0600). Tiles dir (public): checkpoint
+// and tile/..., exactly what a static server or CDN can serve.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createLogApp, startServer } from '../http/index.js';
+import { openLog } from '../log/index.js';
+import { generateSignerKey, parseCheckpoint, parseNote, type Ed25519Signer } from '../note/index.js';
+import { FileTileStore, SqliteSequenceDB } from '../storage/index.js';
+import { CliError, EXIT_OK, parseFlags, runVerb, UsageError } from './common.js';
+import { readKeyFile, writeKeyFile } from './key-file.js';
+import { defaultOrigin, resolveServeConfig, SERVE_FLAGS, type ServeConfig } from './serve-config.js';
+
+const USAGE = `Usage: tilelog serve [flags]
+
+Runs a transparency log: accepts entries (POST /add), publishes the tree as
+C2SP tlog-tiles under --tiles with signed checkpoints, and answers proofs.
+With no flags (as 'npm start' does) it keeps state in .tilelog/, tiles in
+tiles/, listens on 127.0.0.1:8080, and on the first run creates the origin
+(<hostname>/tilelog) and a signing key in .tilelog/log.key.
+
+  --state <dir>             private state: database and key   [$TILELOG_STATE, .tilelog]
+  --tiles <dir>             public tiles and checkpoint        [$TILELOG_TILES, tiles]
+  --listen <host:port>      address to listen on (:8080 = all) [$TILELOG_LISTEN, 127.0.0.1:8080]
+  --origin <origin>         the log's origin, e.g. example.com/log
+                            [$TILELOG_ORIGIN, the key's name, else <hostname>/tilelog]
+  --key <file>              signer key file (from 'tilelog keygen')
+                            [$TILELOG_KEY, <state>/log.key, created if absent]
+  --batch-max-entries <n>   commit a batch at n pooled entries [$TILELOG_BATCH_MAX_ENTRIES, 4096]
+  --batch-max-delay-ms <ms> commit a batch ms after its first entry
+                            [$TILELOG_BATCH_MAX_DELAY_MS, 5]
+  --no-dedup                give identical entries new indexes [$TILELOG_DEDUP=0]
+  --json                    print the startup summary as one JSON line
+  -h, --help                show this help
+
+Stop with Ctrl-C (SIGINT) or SIGTERM: pending entries are flushed first.
+`;
+
+const DB_FILE = 'sequence.db';
+const KEY_FILE = 'log.key';
+
+export function run(argv: string[]): Promise<number> {
+  return runVerb('serve', USAGE, argv, async (args) => {
+    const { values, positionals } = parseFlags(args, SERVE_FLAGS, true);
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    return serve(resolveServeConfig(values));
+  });
+}
+
+async function serve(cfg: ServeConfig): Promise<number> {
+  fs.mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(cfg.tilesDir, { recursive: true });
+  const dbPath = path.join(cfg.stateDir, DB_FILE);
+  const fresh = !fs.existsSync(dbPath);
+  if (fresh) refuseForeignTiles(cfg);
+  const { signer, origin, createdKey } = loadIdentity(cfg, fresh);
+
+  const db = new SqliteSequenceDB(dbPath, { origin });
+  let log;
+  try {
+    log = await openLog({
+      origin,
+      signer,
+      db,
+      tiles: new FileTileStore(cfg.tilesDir),
+      dedup: cfg.dedup,
+      ...(cfg.batchMaxEntries !== undefined && { batchMaxEntries: cfg.batchMaxEntries }),
+      ...(cfg.batchMaxDelayMs !== undefined && { batchMaxDelayMs: cfg.batchMaxDelayMs }),
+    });
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+
+  let ready = true;
+  const app = createLogApp(log, { isReady: () => ready });
+  let server;
+  try {
+    server = await startServer(app, { host: cfg.host, port: cfg.port });
+  } catch (err) {
+    await log.close();
+    db.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new CliError(`${cfg.host}:${cfg.port} is in use; pick another --listen (e.g. 127.0.0.1:8081)`);
+    throw err;
+  }
+
+  const summary = {
+    url: server.url,
+    origin,
+    verifierKey: log.verifierKey,
+    treeSize: log.checkpoint().size,
+    state: cfg.stateDir,
+    tiles: cfg.tilesDir,
+  };
+  if (cfg.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else {
+    if (createdKey) process.stderr.write(`created a new log: origin ${origin}, key in ${createdKey}\n`);
+    process.stdout.write(
+      `tilelog serving ${origin} at ${server.url}\n` +
+        `  verifier key: ${log.verifierKey}\n` +
+        `  tree size:    ${summary.treeSize}\n` +
+        `  state:        ${cfg.stateDir}\n` +
+        `  tiles:        ${cfg.tilesDir}\n` +
+        `Try: curl -s --data-binary 'hello' ${server.url}/add ; curl -s ${server.url}/checkpoint\n`,
+    );
+  }
+
+  // Wait for a signal, then drain in order: HTTP, engine, database.
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  process.stderr.write(`${signal}: shutting down (finishing requests, flushing pending entries)...\n`);
+  const force = () => {
+    process.stderr.write('second signal: exiting now\n');
+    process.exit(1);
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  ready = false;
+  await server.close();
+  await log.close();
+  db.close();
+  process.stderr.write(`stopped; tree size ${log.checkpoint().size}\n`);
+  return EXIT_OK;
+}
+
+/**
+ * A fresh log (no database yet) must not write into a tiles dir that already
+ * holds another log: its tiles would clash with ours, and its readers would
+ * see a fork. Anything besides README.md and dotfiles counts.
+ */
+function refuseForeignTiles(cfg: ServeConfig): void {
+  const present = fs.readdirSync(cfg.tilesDir).filter((n) => n !== 'README.md' && !n.startsWith('.'));
+  if (present.length === 0) return;
+  let what = `files (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', ...' : ''})`;
+  try {
+    const c = parseCheckpoint(parseNote(fs.readFileSync(path.join(cfg.tilesDir, 'checkpoint'), 'utf8')).text);
+    what = `a log (origin ${c.origin}, size ${c.size})`;
+  } catch {
+    // no readable checkpoint: keep the file list
+  }
+  const rel = path.relative(process.cwd(), cfg.tilesDir) || '.';
+  throw new CliError(
+    `${cfg.tilesDir} already holds ${what}, but ${cfg.stateDir} has no database for it.\n` +
+      `Refusing to start a new log over another log's tiles. Either:\n` +
+      `  - point --tiles (or $TILELOG_TILES) at an empty directory for the new log, or\n` +
+      `  - use the --state directory that belongs to those tiles, or\n` +
+      `  - if that old log is disposable, delete its public files: rm -rf ${rel}/checkpoint ${rel}/tile`,
+  );
+}
+
+/** The signer and origin, creating <state>/log.key on the first run. */
+function loadIdentity(cfg: ServeConfig, fresh: boolean): { signer: Ed25519Signer; origin: string; createdKey?: string } {
+  const keyFile = cfg.keyFile ?? path.join(cfg.stateDir, KEY_FILE);
+  let createdKey: string | undefined;
+  if (cfg.keyFile === undefined && !fs.existsSync(keyFile)) {
+    if (!fresh) {
+      throw new CliError(`${cfg.stateDir} has a database but no ${KEY_FILE}; restore the key or pass --key <file>`);
+    }
+    const origin = cfg.origin ?? defaultOrigin();
+    let pair;
+    try {
+      pair = generateSignerKey(origin);
+    } catch (err) {
+      throw new CliError(`cannot use ${JSON.stringify(origin)} as the log's origin and key name: ${(err as Error).message}`);
+    }
+    writeKeyFile(keyFile, pair.signerKey, false);
+    createdKey = keyFile;
+  }
+  const signer = readKeyFile(keyFile);
+  const origin = cfg.origin ?? signer.name;
+  if (origin !== signer.name) {
+    process.stderr.write(`note: origin ${origin} differs from the key name ${signer.name}\n`);
+  }
+  return { signer, origin, ...(createdKey !== undefined && { createdKey }) };
+}
