@@ -6,3 +6,7 @@ export * from './stored.js';
 export * from './layout.js';
 export * from './bundle.js';
 export * from './edge.js';
+export * from './tree.js';
+export * from './proof.js';
+export * from './verify.js';
+export * from './tilehash.js';

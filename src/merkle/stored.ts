@@ -25,13 +25,11 @@ export function storedHashIndex(level: number, n: number): number {
   assertSafeIndex('n', n);
   if (level > 52) throw tooBig(`level ${level}`);
   const m = (n + 1) * 2 ** level - 1;
-  if (!Number.isSafeInteger(m) || m > Number.MAX_SAFE_INTEGER / 2) {
-    // 2m would not be exact; the index itself would be >= 2^53.
-    throw tooBig(`stored hash index of (${level}, ${n})`);
-  }
-  const index = 2 * m - popCount(m) + level;
-  if (!Number.isSafeInteger(index)) throw tooBig(`stored hash index of (${level}, ${n})`);
-  return index;
+  if (!Number.isSafeInteger(m)) throw tooBig(`last leaf of (${level}, ${n})`);
+  // index = m + rest with both terms safe; add only when the sum stays safe.
+  const rest = m - popCount(m) + level;
+  if (m > Number.MAX_SAFE_INTEGER - rest) throw tooBig(`stored hash index of (${level}, ${n})`);
+  return m + rest;
 }
 
 // splitStoredHashIndex(i) = [L, n] with storedHashIndex(L, n) = i.
@@ -63,8 +61,7 @@ export function splitStoredHashIndex(index: number): [level: number, n: number] 
 // Throws MERKLE_RANGE when the count exceeds 2^53-1 (size above about 2^52).
 export function storedHashCount(size: number): number {
   assertSafeIndex('size', size);
-  if (size > Number.MAX_SAFE_INTEGER / 2 + 1) throw tooBig(`stored hash count of size ${size}`);
-  const count = 2 * size - popCount(size);
-  if (!Number.isSafeInteger(count)) throw tooBig(`stored hash count of size ${size}`);
-  return count;
+  const rest = size - popCount(size);
+  if (size > Number.MAX_SAFE_INTEGER - rest) throw tooBig(`stored hash count of size ${size}`);
+  return size + rest;
 }

@@ -1,7 +1,7 @@
 // The golden 70,000-entry log: TreeEdge + encodeBundle must reproduce every
 // tile and bundle under vectors/tree/tile byte for byte, and the checkpoint roots.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Hasher } from '../../src/merkle/index.js';
 import { ENTRIES_LEVEL, TreeEdge, encodeBundle, tilePath, toHex } from '../../src/merkle/index.js';

@@ -2,7 +2,7 @@
 // recursive RFC 6962 reference, and an in-memory stored-hash reader.
 import { createHash, hash as nodeHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Hash, HashReader, Hasher } from '../../src/merkle/index.js';
 import { defaultHasher, makeHasher, storedHashIndex, fromBase64Strict } from '../../src/merkle/index.js';

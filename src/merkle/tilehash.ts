@@ -1,0 +1,193 @@
+// Stored hashes served from hash tiles (like Go sumdb/tlog TileHashReader).
+//
+// Stored hash P(8L + r, k) is the perfect-tree hash of the 2^r level-8L hashes
+// at offsets [k·2^r mod 256, +2^r) of tile (L, floor(k·2^r / 256)) (layout.ts
+// tileForStoredHash). Each batch of indexes is served from one readTiles call.
+//
+// tileHashReader trusts only the root: it also reads the right-edge tiles that
+// recompute the root (they hold every partial tile, fully covered by the
+// root's subtrees), and for each full tile needed, its ancestors up to an edge
+// tile, checking each full tile's root against the hash in its parent tile.
+// unauthenticatedTileHashReader reads just the tiles holding the hashes, for a
+// server reading tiles it wrote itself.
+
+import { TilelogError } from '../errors.js';
+import type { Hash, Hasher } from './hash.js';
+import { defaultHasher, hashEqual, HASH_SIZE } from './hash.js';
+import type { TileId } from './layout.js';
+import { TILE_HEIGHT, TILE_WIDTH, tileForStoredHash, tileWidthAt } from './layout.js';
+import { assertSafeIndex } from './math.js';
+import { storedHashCount } from './stored.js';
+import type { HashReader } from './tree.js';
+import { treeHashIndexes } from './tree.js';
+
+/** Reads hash tiles; result i is the data of tiles[i], exactly width·32 bytes. */
+export type TileReader = (tiles: TileId[]) => Promise<Uint8Array[]>;
+
+// hashFromTile(data, offset, count) = perfect-tree hash of tile hashes
+// [offset, offset + count), count a power of two in [1, 256]: count − 1 node
+// hashes, pairwise level by level. The caller checks data is long enough.
+export function hashFromTile(data: Uint8Array, offset: number, count: number, hasher: Hasher = defaultHasher): Hash {
+  if (offset < 0 || count < 1 || (offset + count) * HASH_SIZE > data.length || (count & (count - 1)) !== 0) {
+    throw new Error(`merkle: bad math: hashFromTile(${offset}, ${count}) on ${data.length} bytes`);
+  }
+  let level: Hash[] = [];
+  for (let i = offset; i < offset + count; i++) level.push(data.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+  while (level.length > 1) {
+    const up: Hash[] = [];
+    for (let i = 0; i < level.length; i += 2) up.push(hasher.node(level[i]!, level[i + 1]!));
+    level = up;
+  }
+  return level[0]!.slice();
+}
+
+// tileAtSize(t, k, size): the tile k tile levels above t (index
+// floor(N / 256^k)), with the width it has at size, or null if it has no
+// hashes at that size.
+function tileAtSize(t: TileId, k: number, size: number): TileId | null {
+  const level = t.level + k;
+  const index = Math.floor(t.index / 2 ** (TILE_HEIGHT * k));
+  const width = tileWidthAt(level, index, size);
+  return width === 0 ? null : { level, index, width };
+}
+
+const tileKey = (t: TileId): string => `${t.level}/${t.index}`;
+
+// Checks each stored index is a safe integer below storedHashCount(size).
+function checkIndexes(size: number, indexes: readonly number[]): void {
+  const limit = storedHashCount(size);
+  for (const x of indexes) {
+    assertSafeIndex('stored hash index', x);
+    if (x >= limit) throw new TilelogError('MERKLE_RANGE', `merkle: stored hash ${x} not in a tree of size ${size}`);
+  }
+}
+
+// Reads the planned tiles once and checks their count and lengths
+// (a wrong length is MERKLE_PROOF_INVALID: the tile source is not trusted).
+async function fetchTiles(readTiles: TileReader, tiles: TileId[]): Promise<Uint8Array[]> {
+  const data = await readTiles(tiles.map((t) => ({ ...t })));
+  if (data.length !== tiles.length) {
+    throw new Error(`merkle: bad math: readTiles returned ${data.length} tiles for ${tiles.length}`);
+  }
+  tiles.forEach((t, i) => {
+    const d = data[i];
+    if (!(d instanceof Uint8Array) || d.length !== t.width * HASH_SIZE) {
+      throw new TilelogError('MERKLE_PROOF_INVALID', `merkle: tile ${t.level}/${t.index} has ${d?.length} bytes, want ${t.width * HASH_SIZE}`);
+    }
+  });
+  return data;
+}
+
+// The tile (at size) holding stored hash x, and where in it.
+function locate(x: number, size: number): { tile: TileId; offset: number; count: number } {
+  const loc = tileForStoredHash(x);
+  const tile = tileAtSize(loc.tile, 0, size);
+  if (tile === null || tile.width < loc.offset + loc.count) {
+    throw new Error(`merkle: bad math: stored hash ${x} not in tiles of size ${size}`);
+  }
+  return { tile, offset: loc.offset, count: loc.count };
+}
+
+// tileHashReader(size, root, readTiles): a HashReader for the tree of `size`
+// leaves with hash `root`, serving stored indexes < storedHashCount(size)
+// (MERKLE_RANGE otherwise). Each readHashes makes one readTiles call with the
+// fewest tiles that both hold the hashes and authenticate them; a tile that
+// does not authenticate throws MERKLE_PROOF_INVALID.
+export function tileHashReader(size: number, root: Hash, readTiles: TileReader, hasher: Hasher = defaultHasher): HashReader {
+  assertSafeIndex('size', size);
+  return {
+    async readHashes(indexes: readonly number[]): Promise<Hash[]> {
+      checkIndexes(size, indexes);
+      if (indexes.length === 0) return [];
+
+      // 1. Plan the right-edge tiles that recompute the root.
+      const tiles: TileId[] = [];
+      const order = new Map<string, number>();
+      const add = (t: TileId): number => {
+        const k = tileKey(t);
+        let j = order.get(k);
+        if (j === undefined) {
+          j = tiles.length;
+          order.set(k, j);
+          tiles.push(t);
+        }
+        return j;
+      };
+      const stx = treeHashIndexes(size).map((x) => ({ x, ...locate(x, size) }));
+      for (const s of stx) add(s.tile);
+      const edgeCount = tiles.length;
+
+      // 2. Plan each index's tile and, for a full tile, its ancestors up to the
+      // first already planned one, parents before children.
+      const wanted = indexes.map((x) => locate(x, size));
+      for (const w of wanted) {
+        let k = 0;
+        while (!order.has(tileKey(tileAtSize(w.tile, k, size) ?? badMath(w.tile)))) k++;
+        for (k--; k >= 0; k--) {
+          const p = tileAtSize(w.tile, k, size) ?? badMath(w.tile);
+          if (p.width !== TILE_WIDTH) throw new Error(`merkle: bad math: tile ${tileKey(p)} needs a parent but is partial`);
+          add(p);
+        }
+      }
+
+      // 3. Fetch every tile in one call.
+      const data = await fetchTiles(readTiles, tiles);
+
+      // 4. The edge tiles must recompute the root.
+      let th: Hash | null = null;
+      for (let i = stx.length - 1; i >= 0; i--) {
+        const s = stx[i]!;
+        const h = hashFromTile(data[order.get(tileKey(s.tile))!]!, s.offset, s.count, hasher);
+        th = th === null ? h : hasher.node(h, th);
+      }
+      if (th === null || !hashEqual(th, root)) {
+        throw new TilelogError('MERKLE_PROOF_INVALID', `merkle: tiles do not match the root of size ${size}`);
+      }
+
+      // 5. Every other (full) tile must hash to its entry in the parent tile.
+      for (let i = edgeCount; i < tiles.length; i++) {
+        const t = tiles[i]!;
+        const parent = tileAtSize(t, 1, size) ?? badMath(t);
+        const j = order.get(tileKey(parent));
+        if (j === undefined) throw new Error(`merkle: bad math: parent of tile ${tileKey(t)} not planned`);
+        const want = hashFromTile(data[j]!, t.index % TILE_WIDTH, 1, hasher);
+        if (!hashEqual(hashFromTile(data[i]!, 0, TILE_WIDTH, hasher), want)) {
+          throw new TilelogError('MERKLE_PROOF_INVALID', `merkle: tile ${t.level}/${t.index} does not match its parent tile`);
+        }
+      }
+
+      // 6. Serve the hashes.
+      return wanted.map((w) => hashFromTile(data[order.get(tileKey(w.tile))!]!, w.offset, w.count, hasher));
+    },
+  };
+}
+
+function badMath(t: TileId): never {
+  throw new Error(`merkle: bad math: no tile above ${tileKey(t)}`);
+}
+
+// unauthenticatedTileHashReader(size, readTiles): a HashReader that trusts the
+// tiles. For each index it reads the tile holding it at its width for `size`
+// (the full tile if that tile is full at size, else the partial one), each
+// tile once per batch, in one readTiles call.
+export function unauthenticatedTileHashReader(size: number, readTiles: TileReader, hasher: Hasher = defaultHasher): HashReader {
+  assertSafeIndex('size', size);
+  return {
+    async readHashes(indexes: readonly number[]): Promise<Hash[]> {
+      checkIndexes(size, indexes);
+      if (indexes.length === 0) return [];
+      const tiles: TileId[] = [];
+      const order = new Map<string, number>();
+      const wanted = indexes.map((x) => locate(x, size));
+      for (const w of wanted) {
+        const k = tileKey(w.tile);
+        if (!order.has(k)) {
+          order.set(k, tiles.length);
+          tiles.push(w.tile);
+        }
+      }
+      const data = await fetchTiles(readTiles, tiles);
+      return wanted.map((w) => hashFromTile(data[order.get(tileKey(w.tile))!]!, w.offset, w.count, hasher));
+    },
+  };
+}
