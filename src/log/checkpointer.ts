@@ -1,0 +1,256 @@
+// The checkpointer: the loop that turns durable entries into published
+// checkpoints. It runs whenever the durable sequence is ahead of the
+// published tree, coalescing everything durable into the next pass.
+//
+// One pass, in order (crash points C1..C4 are listed in log.ts):
+//   0. re-publish a committed checkpoint whose public write failed earlier;
+//   1. choose the step [size, target): everything durable, at most
+//      integrateMaxEntries;
+//   2. integrate: extend the in-memory right edge, build tiles and bundles;
+//   3. write every tile and bundle for size target (idempotent creates);
+//   4. sign and compare-and-swap the new state into the SequenceDB;
+//   5. overwrite the public checkpoint, then wake waiters.
+// A failure in 2 or 3 restores the edge from the committed state and retries
+// with backoff; a refused compare-and-swap (LOG_FORK) or an unknown DB outcome
+// is fatal: the log stops rather than risk signing a fork.
+
+import { TilelogError, isTilelogError } from '../errors.js';
+import { hashEqual, type Hasher } from '../merkle/hash.js';
+import { TreeEdge } from '../merkle/edge.js';
+import type { NoteSigner } from '../note/keys.js';
+import type { SequenceDB, TreeState } from '../storage/sequence-db.js';
+import type { TileStore } from '../storage/tile-store.js';
+import { integrate, writeTiles } from './integrator.js';
+import type { LogLogger } from './options.js';
+import { commitSigned, publishCheckpoint, type PublishedCheckpoint } from './publisher.js';
+
+export interface CheckpointerConfig {
+  db: SequenceDB;
+  tiles: TileStore;
+  origin: string;
+  signer: NoteSigner;
+  hasher: Hasher;
+  integrateMaxEntries: number;
+  checkpointIntervalMs: number;
+  logger: LogLogger;
+  /** Called once if the loop stops fatally. */
+  onFatal(err: TilelogError): void;
+}
+
+interface Waiter {
+  index: number;
+  resolve(cp: PublishedCheckpoint): void;
+  reject(err: unknown): void;
+}
+
+const MIN_BACKOFF_MS = 10;
+const MAX_BACKOFF_MS = 2000;
+/** While closing, give up after this many consecutive failed passes. */
+const CLOSE_RETRIES = 3;
+
+export class Checkpointer {
+  readonly #cfg: CheckpointerConfig;
+  #state: TreeState;
+  #edge: TreeEdge;
+  #published: PublishedCheckpoint;
+  #waiters: Waiter[] = [];
+  #wake: (() => void) | null = null;
+  #loop: Promise<void> | null = null;
+  #closing = false;
+  #fatal: TilelogError | null = null;
+  #failures = 0;
+  #lastPublishMs = 0;
+  readonly counters = { checkpoints: 0, failedPasses: 0 };
+
+  constructor(cfg: CheckpointerConfig, state: TreeState, published: PublishedCheckpoint) {
+    this.#cfg = cfg;
+    this.#state = state;
+    this.#edge = TreeEdge.fromBytes(state.size, state.edge);
+    this.#published = published;
+  }
+
+  /** The latest published checkpoint. */
+  get published(): PublishedCheckpoint {
+    return this.#published;
+  }
+
+  /** The size the tree is integrated (and committed) to. */
+  get integratedSize(): number {
+    return this.#state.size;
+  }
+
+  get fatal(): TilelogError | null {
+    return this.#fatal;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** New durable entries (or a retry) may be waiting. */
+  wake(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  // waitFor(index): the first published checkpoint with size > index.
+  waitFor(index: number, signal?: AbortSignal): Promise<PublishedCheckpoint> {
+    if (!Number.isSafeInteger(index) || index < 0) {
+      return Promise.reject(new TilelogError('MERKLE_RANGE', `log: index ${index} is not an integer in [0, 2^53-1]`));
+    }
+    if (index < this.#published.size) return Promise.resolve(this.#published);
+    if (this.#fatal !== null) return Promise.reject(this.#fatal);
+    if (this.#closing) return Promise.reject(new TilelogError('LOG_CLOSED', 'log: the log is closed'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<PublishedCheckpoint>((resolve, reject) => {
+      const waiter: Waiter = { index, resolve, reject };
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        waiter.resolve = (cp) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(cp);
+        };
+      }
+      this.#waiters.push(waiter);
+    });
+  }
+
+  // close(): publish everything durable (unless failing), then stop the loop
+  // and reject remaining waiters with LOG_CLOSED.
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.wake();
+    await this.#loop;
+    this.#rejectWaiters(this.#fatal ?? new TilelogError('LOG_CLOSED', 'log: the log is closed'));
+  }
+
+  #hasWork(): boolean {
+    return this.#published.size < this.#state.size || this.#state.size < this.#cfg.db.sequencedSize();
+  }
+
+  async #run(): Promise<void> {
+    for (;;) {
+      if (this.#fatal !== null) return;
+      if (!this.#hasWork()) {
+        if (this.#closing) return;
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        continue;
+      }
+      const wait = this.#lastPublishMs + this.#cfg.checkpointIntervalMs - Date.now();
+      if (wait > 0 && !this.#closing) await sleep(wait);
+      try {
+        await this.pass();
+        this.#failures = 0;
+      } catch (err) {
+        if (this.#fatal !== null) return;
+        this.counters.failedPasses++;
+        this.#failures++;
+        this.#cfg.logger.warn(`checkpoint pass failed (attempt ${this.#failures}); retrying`, err);
+        if (this.#closing && this.#failures >= CLOSE_RETRIES) return;
+        await sleep(Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(this.#failures - 1, 10)));
+      }
+    }
+  }
+
+  // pass(): one integrate-and-publish pass (steps in the header).
+  async pass(): Promise<void> {
+    const { db, tiles, origin, signer, hasher } = this.#cfg;
+
+    // 0. A checkpoint committed to the DB but not yet public: publish it.
+    if (this.#published.size < this.#state.size) {
+      this.#markPublished(await publishCheckpoint(tiles, this.#state));
+    }
+
+    // 1. The step: [size, target).
+    const prev = this.#state;
+    const target = Math.min(db.sequencedSize(), prev.size + this.#cfg.integrateMaxEntries);
+    if (target <= prev.size) return;
+
+    // 2. Integrate in memory. The edge is restored from prev on any failure
+    //    before the commit.
+    let root;
+    try {
+      const step = integrate(this.#edge, db, target, hasher);
+      root = step.root;
+      // 3. Every tile and bundle for size target, before its checkpoint.
+      await writeTiles(tiles, step.writes);
+    } catch (err) {
+      this.#edge = TreeEdge.fromBytes(prev.size, prev.edge);
+      throw err;
+    }
+
+    // 4. Sign and compare-and-swap into the trusted DB.
+    const next = { size: target, root, edge: this.#edge.toBytes(), prevSize: prev.size, prevEdge: prev.edge };
+    try {
+      this.#state = commitSigned(db, prev.size, origin, signer, next);
+    } catch (err) {
+      this.#afterFailedCommit(prev, next.size, root, err);
+    }
+
+    // 5. Publish; waiters wake only once the public checkpoint is durable.
+    this.counters.checkpoints++;
+    this.#markPublished(await publishCheckpoint(tiles, this.#state));
+  }
+
+  // #afterFailedCommit: the CAS threw. LOG_FORK means another writer or a
+  // fork attempt: fatal. Otherwise look at what the DB holds: our state (the
+  // commit happened after all), the previous one (retry), or anything else (fatal).
+  #afterFailedCommit(prev: TreeState, size: number, root: Uint8Array, err: unknown): void {
+    let current: TreeState | null = null;
+    if (!isTilelogError(err, 'LOG_FORK')) {
+      try {
+        current = this.#cfg.db.state();
+      } catch {
+        current = null;
+      }
+      if (current !== null && current.size === size && hashEqual(current.root, root)) {
+        this.#state = current;
+        return;
+      }
+      if (current !== null && current.size === prev.size && hashEqual(current.root, prev.root)) {
+        this.#edge = TreeEdge.fromBytes(prev.size, prev.edge);
+        throw err;
+      }
+    }
+    const fatal = isTilelogError(err)
+      ? err
+      : new TilelogError('LOG_CORRUPT', 'log: the checkpoint commit failed with an unknown outcome', { cause: err });
+    this.#fail(fatal);
+    throw fatal;
+  }
+
+  #fail(err: TilelogError): void {
+    if (this.#fatal !== null) return;
+    this.#fatal = err;
+    this.#cfg.logger.error('the log stopped: it will not sign anything more until restarted', err);
+    this.#rejectWaiters(err);
+    this.#cfg.onFatal(err);
+  }
+
+  #markPublished(cp: PublishedCheckpoint): void {
+    this.#published = cp;
+    this.#lastPublishMs = Date.now();
+    if (this.#waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.#waiters) {
+      if (w.index < cp.size) w.resolve(cp);
+      else still.push(w);
+    }
+    this.#waiters = still;
+  }
+
+  #rejectWaiters(err: unknown): void {
+    const ws = this.#waiters;
+    this.#waiters = [];
+    for (const w of ws) w.reject(err);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

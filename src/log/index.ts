@@ -1,0 +1,8 @@
+// tilelog/log: the engine's public API.
+export { Log, openLog, openFileLog, type LogStats, type FileLogOptions } from './log.js';
+export type { LogOptions, LogLogger } from './options.js';
+export { nodeSha256 } from './options.js';
+export type { AddResult } from './sequencer.js';
+export type { PublishedCheckpoint } from './publisher.js';
+export type { TileStore, SequenceDB, TreeState } from '../storage/index.js';
+export { FileTileStore, MemoryTileStore, SqliteSequenceDB } from '../storage/index.js';

@@ -1,0 +1,276 @@
+// Log: one transparency log. Submissions become durable in batches
+// (sequencer.ts), durable entries become tiles and a signed checkpoint
+// (checkpointer.ts: integrator.ts then publisher.ts), and recover.ts makes a
+// restart safe. Trusted state lives in the SequenceDB; the TileStore is the
+// public, rebuildable face.
+//
+// The order of durable effects, with what a crash (SIGKILL, power loss) at
+// each point leaves behind and what recovery does there:
+//   S1. Sequencing transaction not yet COMMITted: SQLite rolls it back. No add
+//       of the batch was acknowledged. Recovery: nothing to do.
+//   S2. COMMITted, acknowledgements not (all) sent: the entries are durable.
+//       Recovery: the checkpointer integrates them; a retried add is answered
+//       with the same index (dedup on).
+//   C1. Some tiles/bundles for the next size T written, DB state still at the
+//       old size S: the tiles are beyond every checkpoint, invisible to
+//       verifiers. Recovery: the checkpointer re-integrates [S, T') and
+//       re-creates them idempotently (same bytes: the tree is deterministic).
+//   C2. All tiles for T written, the signed state not yet COMMITted: as C1.
+//       The signature never left the process; re-signing gives the same text.
+//   C3. State for T COMMITted (compare-and-swap), public checkpoint still S:
+//       recovery sees the public checkpoint older than the DB's and
+//       republishes T (its tiles are all present: written before the commit;
+//       recovery also replays the step S -> T and repairs any damaged tile).
+//   C4. Public checkpoint T written: nothing to do.
+// At open, recovery also refuses to start (LOG_CORRUPT) when the public
+// checkpoint is ahead of the DB or contradicts it, or the DB contradicts
+// itself; see recover.ts.
+
+import { TilelogError } from '../errors.js';
+import type { Hash, Hasher } from '../merkle/hash.js';
+import { assertSafeIndex } from '../merkle/math.js';
+import { consistencyProof, inclusionProof } from '../merkle/proof.js';
+import { treeHash } from '../merkle/tree.js';
+import { SqliteSequenceDB } from '../storage/sqlite-sequence-db.js';
+import type { SequenceDB } from '../storage/sequence-db.js';
+import { FileTileStore } from '../storage/file-tile-store.js';
+import { assertPublicPath, type TileStore } from '../storage/tile-store.js';
+import { Checkpointer } from './checkpointer.js';
+import { resolveOptions, type LogOptions } from './options.js';
+import type { PublishedCheckpoint } from './publisher.js';
+import { recover } from './recover.js';
+import { Sequencer, type AddResult } from './sequencer.js';
+import { TileCache, publishedHashReader } from './tile-reader.js';
+import { mkdirSync } from 'node:fs';
+import * as nodePath from 'node:path';
+
+export interface LogStats {
+  /** Durable entries (the next index). */
+  sequenced: number;
+  /** Size the tree is integrated and signed to (in the DB). */
+  integrated: number;
+  /** Size of the public checkpoint. */
+  published: number;
+  /** Submissions waiting in the pool. */
+  pending: number;
+  /** Adds answered with an earlier index. */
+  duplicates: number;
+  /** Durable batches and checkpoints since open. */
+  batches: number;
+  checkpoints: number;
+  /** Failed batch commits and failed checkpoint passes since open. */
+  failedBatches: number;
+  failedPasses: number;
+  /** Tiles rewritten by recovery at open. */
+  repairedAtOpen: number;
+  /** Why the log stopped, if it did. */
+  fatal: string | null;
+}
+
+export class Log {
+  readonly origin: string;
+  readonly verifierKey: string;
+  readonly #db: SequenceDB;
+  readonly #tiles: TileStore;
+  readonly #hasher: Hasher;
+  readonly #sequencer: Sequencer;
+  readonly #checkpointer: Checkpointer;
+  readonly #cache = new TileCache();
+  readonly #onClose: (() => void) | null;
+  readonly #repaired: number;
+  #closed: Promise<void> | null = null;
+
+  /** Use openLog(). */
+  private constructor(
+    origin: string,
+    verifierKey: string,
+    db: SequenceDB,
+    tiles: TileStore,
+    hasher: Hasher,
+    sequencer: Sequencer,
+    checkpointer: Checkpointer,
+    repaired: number,
+    onClose: (() => void) | null,
+  ) {
+    this.origin = origin;
+    this.verifierKey = verifierKey;
+    this.#db = db;
+    this.#tiles = tiles;
+    this.#hasher = hasher;
+    this.#sequencer = sequencer;
+    this.#checkpointer = checkpointer;
+    this.#repaired = repaired;
+    this.#onClose = onClose;
+  }
+
+  /** @internal Runs recovery, starts the loops and waits for a half-done integration to finish. */
+  static async open(opts: LogOptions, onClose: (() => void) | null = null): Promise<Log> {
+    const o = resolveOptions(opts);
+    const { state, published, repaired } = await recover(o);
+    // The checkpointer and the sequencer refer to each other through callbacks.
+    let sequencer: Sequencer | null = null;
+    const checkpointer = new Checkpointer(
+      {
+        db: o.db,
+        tiles: o.tiles,
+        origin: o.origin,
+        signer: o.signer,
+        hasher: o.hasher,
+        integrateMaxEntries: o.integrateMaxEntries,
+        checkpointIntervalMs: o.checkpointIntervalMs,
+        logger: o.logger,
+        onFatal: (err) => sequencer?.abort(err),
+      },
+      state,
+      published,
+    );
+    sequencer = new Sequencer({
+      db: o.db,
+      hasher: o.hasher,
+      batchMaxEntries: o.batchMaxEntries,
+      batchMaxDelayMs: o.batchMaxDelayMs,
+      dedup: o.dedup,
+      maxPendingEntries: o.maxPendingEntries,
+      logger: o.logger,
+      onDurable: () => checkpointer.wake(),
+    });
+    const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, repaired.length, onClose);
+    checkpointer.start();
+    // Finish integrating what was durable before the restart.
+    const durable = o.db.sequencedSize();
+    if (durable > published.size) await checkpointer.waitFor(durable - 1);
+    return log;
+  }
+
+  /** Resolves with the index once the entry is durable (its batch COMMITted). */
+  add(entry: Uint8Array): Promise<AddResult> {
+    return this.#sequencer.add(entry);
+  }
+
+  /** The first published checkpoint whose size is > index (waits for it). */
+  waitForCheckpoint(index: number, signal?: AbortSignal): Promise<PublishedCheckpoint> {
+    return this.#checkpointer.waitFor(index, signal);
+  }
+
+  /** The latest published checkpoint. */
+  checkpoint(): PublishedCheckpoint {
+    return this.#checkpointer.published;
+  }
+
+  /** The size of a checkpoint this log published with this root, or null. */
+  sizeForRoot(root: Hash): number | null {
+    if (!(root instanceof Uint8Array) || root.length !== 32) return null;
+    const size = this.#db.sizeForRoot(root);
+    return size !== null && size <= this.#checkpointer.published.size ? size : null;
+  }
+
+  /** MTH of entries [0, size), size <= the published size. */
+  async treeHash(size: number): Promise<Hash> {
+    const published = this.#publishedAtLeast('size', size);
+    return treeHash(size, this.#reader(published), this.#hasher);
+  }
+
+  /** RFC 9162 inclusion proof of leaf index in the tree of size (index < size <= published). */
+  async inclusionProof(index: number, size: number): Promise<Hash[]> {
+    const published = this.#publishedAtLeast('size', size);
+    assertSafeIndex('index', index);
+    return inclusionProof(size, index, this.#reader(published), this.#hasher);
+  }
+
+  /** RFC 9162 consistency proof between sizes (0 < oldSize <= newSize <= published). */
+  async consistencyProof(oldSize: number, newSize: number): Promise<Hash[]> {
+    const published = this.#publishedAtLeast('newSize', newSize);
+    assertSafeIndex('oldSize', oldSize);
+    return consistencyProof(oldSize, newSize, this.#reader(published), this.#hasher);
+  }
+
+  /** The entry at index; LOG_NOT_FOUND unless a published checkpoint covers it. */
+  async entry(index: number): Promise<Uint8Array> {
+    assertSafeIndex('index', index);
+    const published = this.#checkpointer.published.size;
+    const data = index < published ? this.#db.entry(index) : null;
+    if (data === null) {
+      throw new TilelogError('LOG_NOT_FOUND', `log: no entry ${index} in the published tree of size ${published}`);
+    }
+    return data;
+  }
+
+  /** The index of the first durable entry with this leaf hash, or null. */
+  async lookup(leafHash: Hash): Promise<number | null> {
+    if (!(leafHash instanceof Uint8Array) || leafHash.length !== 32) return null;
+    return this.#db.lookup(leafHash);
+  }
+
+  /** A public object (checkpoint, tile, bundle) as published, or null. LAYOUT_BAD_PATH for other paths. */
+  async readPublic(path: string): Promise<Uint8Array | null> {
+    assertPublicPath(path);
+    return this.#tiles.read(path);
+  }
+
+  stats(): LogStats {
+    const s = this.#sequencer.counters;
+    const c = this.#checkpointer.counters;
+    return {
+      sequenced: this.#db.sequencedSize(),
+      integrated: this.#checkpointer.integratedSize,
+      published: this.#checkpointer.published.size,
+      pending: this.#sequencer.pending,
+      duplicates: s.duplicates,
+      batches: s.batches,
+      checkpoints: c.checkpoints,
+      failedBatches: s.failedBatches,
+      failedPasses: c.failedPasses,
+      repairedAtOpen: this.#repaired,
+      fatal: this.#checkpointer.fatal?.message ?? null,
+    };
+  }
+
+  /** Flush pooled adds, publish everything durable, stop the loops. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#sequencer.close();
+      await this.#checkpointer.close();
+      this.#onClose?.();
+    })();
+    return this.#closed;
+  }
+
+  #publishedAtLeast(name: string, size: number): number {
+    assertSafeIndex(name, size);
+    const published = this.#checkpointer.published.size;
+    if (size > published) {
+      throw new TilelogError('LOG_NOT_FOUND', `log: ${name} ${size} is beyond the published tree size ${published}`);
+    }
+    return published;
+  }
+
+  #reader(published: number) {
+    return publishedHashReader(published, this.#tiles, this.#hasher, this.#cache);
+  }
+}
+
+/** Open a log: recovery, then the sequencing and checkpointing loops. The caller owns opts.db. */
+export function openLog(opts: LogOptions): Promise<Log> {
+  return Log.open(opts);
+}
+
+export interface FileLogOptions extends Omit<LogOptions, 'db' | 'tiles'> {
+  /** Directory for the state database (`<stateDir>/log.db`), created if needed. */
+  stateDir: string;
+  /** Root of the public tiles (`checkpoint`, `tile/...`), created if needed. */
+  tilesDir: string;
+}
+
+/** Open a log on a SQLite database in stateDir and plain files in tilesDir; close() closes the database. */
+export async function openFileLog(opts: FileLogOptions): Promise<Log> {
+  const { stateDir, tilesDir, ...rest } = opts;
+  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(tilesDir, { recursive: true });
+  const db = new SqliteSequenceDB(nodePath.join(stateDir, 'log.db'), { origin: opts.origin });
+  try {
+    return await Log.open({ ...rest, db, tiles: new FileTileStore(tilesDir) }, () => db.close());
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}

@@ -1,0 +1,105 @@
+// LogOptions: everything a Log needs, with named defaults and their
+// trade-offs. resolveOptions() applies the defaults and checks each field,
+// failing with TilelogError('LOG_CONFIG') naming the field and the fix.
+
+import { hash as nodeHash } from 'node:crypto';
+import { TilelogError } from '../errors.js';
+import { makeHasher, type Hasher, type Sha256 } from '../merkle/hash.js';
+import type { NoteSigner } from '../note/keys.js';
+import type { SequenceDB } from '../storage/sequence-db.js';
+import type { TileStore } from '../storage/tile-store.js';
+
+/** Where the engine reports what happens; all methods optional in spirit, all called with one line. */
+export interface LogLogger {
+  info(message: string): void;
+  warn(message: string, err?: unknown): void;
+  error(message: string, err?: unknown): void;
+}
+
+export interface LogOptions {
+  /** The checkpoint origin line, e.g. `example.com/log`. */
+  origin: string;
+  /** The log's checkpoint signer; verifierKey is published and used to check stored checkpoints. */
+  signer: NoteSigner & { readonly verifierKey: string };
+  /** Trusted state (the durable sequence and the last signed checkpoint). */
+  db: SequenceDB;
+  /** Public, untrusted tiles and checkpoint. */
+  tiles: TileStore;
+  /** Flush a batch at this many pooled entries. Larger: fewer fsyncs, more memory. Default 4096. */
+  batchMaxEntries?: number;
+  /** Flush a batch this long after its first entry. Larger: fewer fsyncs, higher ack latency. Default 5. */
+  batchMaxDelayMs?: number;
+  /** Return the earlier index for an identical entry (by leaf hash). Default true. */
+  dedup?: boolean;
+  /** Refuse adds with LOG_PUSHBACK while this many entries wait in the pool. Default 65536. */
+  maxPendingEntries?: number;
+  /** SHA-256 for the tree; default node:crypto's one-shot crypto.hash (fastest here). */
+  sha256?: Sha256;
+  /** Minimum time between two checkpoints. 0 (default): publish as soon as new entries are durable, coalescing. */
+  checkpointIntervalMs?: number;
+  /** Most entries integrated per checkpoint, which bounds memory per pass. Default 16384. */
+  integrateMaxEntries?: number;
+  /** Default: warnings and errors to stderr. */
+  logger?: LogLogger;
+}
+
+export interface ResolvedOptions {
+  origin: string;
+  signer: NoteSigner & { readonly verifierKey: string };
+  db: SequenceDB;
+  tiles: TileStore;
+  batchMaxEntries: number;
+  batchMaxDelayMs: number;
+  dedup: boolean;
+  maxPendingEntries: number;
+  hasher: Hasher;
+  checkpointIntervalMs: number;
+  integrateMaxEntries: number;
+  logger: LogLogger;
+}
+
+/** node:crypto one-shot SHA-256 (Node >= 20.12), the engine's default hash. */
+export const nodeSha256: Sha256 = (data) => nodeHash('sha256', data, 'buffer');
+
+export const stderrLogger: LogLogger = {
+  info: () => undefined,
+  warn: (message, err) => console.warn(`tilelog: ${message}`, err ?? ''),
+  error: (message, err) => console.error(`tilelog: ${message}`, err ?? ''),
+};
+
+export function resolveOptions(opts: LogOptions): ResolvedOptions {
+  if (typeof opts.origin !== 'string' || opts.origin.length === 0) {
+    throw configError('origin', 'must be a non-empty string such as "example.com/log"');
+  }
+  if (opts.db.origin !== opts.origin) {
+    throw configError('db', `belongs to origin ${JSON.stringify(opts.db.origin)}, not ${JSON.stringify(opts.origin)}`);
+  }
+  if (typeof opts.signer?.verifierKey !== 'string') {
+    throw configError('signer', 'must carry its verifierKey (use parseSignerKey from tilelog/note)');
+  }
+  return {
+    origin: opts.origin,
+    signer: opts.signer,
+    db: opts.db,
+    tiles: opts.tiles,
+    batchMaxEntries: positiveInt('batchMaxEntries', opts.batchMaxEntries ?? 4096, 1),
+    batchMaxDelayMs: positiveInt('batchMaxDelayMs', opts.batchMaxDelayMs ?? 5, 0),
+    dedup: opts.dedup ?? true,
+    maxPendingEntries: positiveInt('maxPendingEntries', opts.maxPendingEntries ?? 65536, 1),
+    hasher: makeHasher(opts.sha256 ?? nodeSha256),
+    checkpointIntervalMs: positiveInt('checkpointIntervalMs', opts.checkpointIntervalMs ?? 0, 0),
+    integrateMaxEntries: positiveInt('integrateMaxEntries', opts.integrateMaxEntries ?? 16384, 1),
+    logger: opts.logger ?? stderrLogger,
+  };
+}
+
+function positiveInt(field: string, value: number, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw configError(field, `must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function configError(field: string, why: string): TilelogError {
+  return new TilelogError('LOG_CONFIG', `log: option ${field} ${why}`);
+}

@@ -1,0 +1,56 @@
+// The publisher: signs the checkpoint for an integrated size, records it in the
+// trusted SequenceDB with a compare-and-swap, and only then overwrites the
+// public `checkpoint`. Signing is deterministic (Ed25519), so re-signing the
+// same (size, root) after a crash gives the same text.
+
+import type { Hash } from '../merkle/hash.js';
+import { signCheckpoint } from '../note/checkpoint.js';
+import type { NoteSigner } from '../note/keys.js';
+import type { SequenceDB, TreeState } from '../storage/sequence-db.js';
+import { CHECKPOINT_PATH, type TileStore } from '../storage/tile-store.js';
+
+/** A checkpoint the log has published. */
+export interface PublishedCheckpoint {
+  /** Tree size. */
+  readonly size: number;
+  /** MTH of entries [0, size). */
+  readonly root: Hash;
+  /** The signed note, exactly as served at /checkpoint. */
+  readonly text: string;
+}
+
+export interface NewState {
+  size: number;
+  root: Hash;
+  edge: Uint8Array;
+  prevSize: number;
+  prevEdge: Uint8Array;
+}
+
+/** The signed checkpoint note for (origin, size, root), without extensions. */
+export function signTreeHead(origin: string, size: number, root: Hash, signer: NoteSigner): string {
+  return signCheckpoint({ origin, size, root, extensions: [] }, signer);
+}
+
+// commitSigned(db, expectedSize, origin, signer, s): signs and persists the new
+// tree state. Throws LOG_FORK (nothing changed) when the stored state is not
+// at expectedSize, the size shrinks, or the size already has another root.
+export function commitSigned(
+  db: SequenceDB,
+  expectedSize: number | null,
+  origin: string,
+  signer: NoteSigner,
+  s: NewState,
+): TreeState {
+  const text = signTreeHead(origin, s.size, s.root, signer);
+  const state: TreeState = { ...s, text };
+  // No fork: the compare-and-swap refuses a smaller size or a second root for a size.
+  db.commitState(expectedSize, state);
+  return state;
+}
+
+/** Overwrites the public checkpoint with a state already committed to the DB. */
+export async function publishCheckpoint(tiles: TileStore, state: TreeState): Promise<PublishedCheckpoint> {
+  await tiles.overwrite(CHECKPOINT_PATH, new TextEncoder().encode(state.text));
+  return { size: state.size, root: state.root, text: state.text };
+}

@@ -1,0 +1,172 @@
+// Recovery: run at every open, before the log accepts anything. It trusts
+// the SequenceDB and repairs or refuses the public TileStore against it.
+//
+//   1. A DB that never signed anything: refuse if a public checkpoint already
+//      exists (a fresh log over someone's tiles, or a lost DB); otherwise sign
+//      and commit the empty tree (size 0).
+//   2. Check the DB against itself: the stored edge must reproduce the stored
+//      root, the stored checkpoint text must verify under our key and name the
+//      same (size, root), the history must hold that root for that size, and
+//      the durable sequence must reach that size. Any mismatch: LOG_CORRUPT.
+//   3. Replay the last integration step (prevSize -> size) from the DB's
+//      previous edge and entries; it must reproduce the root. Rewrite any of
+//      its tiles or bundles that are missing or differ (a crash cannot cause
+//      that, since writes are atomic and precede the commit, but a damaged
+//      disk or a careless operator can).
+//   4. Compare the public checkpoint with the DB: identical is fine; missing
+//      or an older checkpoint of ours (a root the history holds) is
+//      republished; one that is ahead of the DB, has another root for a size,
+//      or does not verify under our key refuses to start (LOG_CORRUPT).
+// Integrating durable entries beyond the committed size (a half-done
+// integration) is the checkpointer's normal work; openLog waits for it.
+
+import { TilelogError, isTilelogError } from '../errors.js';
+import { TreeEdge } from '../merkle/edge.js';
+import { EMPTY_ROOT, hashEqual, toHexSafe } from './util.js';
+import { tilePath } from '../merkle/layout.js';
+import { openCheckpoint } from '../note/checkpoint.js';
+import { parseVerifierKey } from '../note/keys.js';
+import type { TreeState } from '../storage/sequence-db.js';
+import { CHECKPOINT_PATH, bytesEqual } from '../storage/tile-store.js';
+import { integrate } from './integrator.js';
+import type { ResolvedOptions } from './options.js';
+import { commitSigned, publishCheckpoint, type PublishedCheckpoint } from './publisher.js';
+
+export interface Recovered {
+  state: TreeState;
+  published: PublishedCheckpoint;
+  /** Tile and bundle paths rewritten in step 3. */
+  repaired: string[];
+}
+
+export async function recover(opts: ResolvedOptions): Promise<Recovered> {
+  const { db, tiles, origin, signer, hasher, logger } = opts;
+  const publicBytes = await tiles.read(CHECKPOINT_PATH);
+
+  // 1. A brand-new log.
+  let state = db.state();
+  const created = state === null;
+  if (state === null) {
+    if (publicBytes !== null) {
+      throw corrupt(
+        'the tile store already has a public checkpoint but the state database has none; ' +
+          'refusing to start a new log over existing tiles (wrong state directory, or a lost database?)',
+      );
+    }
+    const empty = TreeEdge.empty().toBytes();
+    state = commitSigned(db, null, origin, signer, {
+      size: 0,
+      root: EMPTY_ROOT,
+      edge: empty,
+      prevSize: 0,
+      prevEdge: empty,
+    });
+    logger.info(`created log ${origin}`);
+  }
+
+  // 2. The DB agrees with itself.
+  checkState(opts, state);
+
+  // 3. Replay and repair the last integration step.
+  const repaired: string[] = [];
+  if (state.prevSize < state.size) {
+    let prevEdge: TreeEdge;
+    try {
+      prevEdge = TreeEdge.fromBytes(state.prevSize, state.prevEdge);
+    } catch (err) {
+      throw corrupt(`the stored previous edge (size ${state.prevSize}) does not parse`, err);
+    }
+    const step = integrate(prevEdge, db, state.size, hasher);
+    if (!hashEqual(step.root, state.root)) {
+      throw corrupt(`replaying entries [${state.prevSize}, ${state.size}) does not reproduce the signed root`);
+    }
+    for (const w of step.writes) {
+      const path = tilePath(w.tile);
+      const existing = await tiles.read(path);
+      if (existing === null || !bytesEqual(existing, w.data)) {
+        logger.warn(`repairing ${path} (${existing === null ? 'missing' : 'damaged'})`);
+        await tiles.overwrite(path, w.data);
+        repaired.push(path);
+      }
+    }
+  }
+
+  // 4. The public checkpoint is ours and not ahead of the DB.
+  const stored: PublishedCheckpoint = { size: state.size, root: state.root, text: state.text };
+  let published = stored;
+  if (publicBytes === null) {
+    if (!created) logger.warn(`the public checkpoint is missing; republishing size ${state.size}`);
+    published = await publishCheckpoint(tiles, state);
+  } else if (new TextDecoder().decode(publicBytes) !== state.text) {
+    const pub = openPublic(opts, publicBytes);
+    if (pub.size > state.size) {
+      throw corrupt(
+        `the public checkpoint (size ${pub.size}) is ahead of the last checkpoint the state database signed ` +
+          `(size ${state.size}); the database is stale or the tiles belong to another deployment`,
+      );
+    }
+    const known = db.rootForSize(pub.size);
+    if (known === null || !hashEqual(known, pub.root)) {
+      throw corrupt(
+        `the public checkpoint (size ${pub.size}, root ${toHexSafe(pub.root)}) contradicts the state database ` +
+          `(${known === null ? 'which never signed that size' : `root ${toHexSafe(known)}`})`,
+      );
+    }
+    logger.warn(`the public checkpoint (size ${pub.size}) is older than the database's; republishing size ${state.size}`);
+    published = await publishCheckpoint(tiles, state);
+  }
+  return { state, published, repaired };
+}
+
+// checkState: step 2 (see the header).
+function checkState(opts: ResolvedOptions, state: TreeState): void {
+  const { db, origin, signer, hasher } = opts;
+  let edge: TreeEdge;
+  try {
+    edge = TreeEdge.fromBytes(state.size, state.edge);
+  } catch (err) {
+    throw corrupt(`the stored right edge does not fit size ${state.size}`, err);
+  }
+  if (!hashEqual(edge.root(hasher), state.root)) {
+    throw corrupt(`the stored right edge does not reproduce the signed root of size ${state.size}`);
+  }
+  let size: number;
+  let root: Uint8Array;
+  try {
+    const opened = openCheckpoint(state.text, origin, [parseVerifierKey(signer.verifierKey)]);
+    size = opened.checkpoint.size;
+    root = opened.checkpoint.root;
+  } catch (err) {
+    if (isTilelogError(err, 'NOTE_UNVERIFIED') || isTilelogError(err, 'NOTE_BAD_SIGNATURE')) {
+      throw new TilelogError(
+        'LOG_CONFIG',
+        `log: the last checkpoint in the state database was not signed by ${signer.verifierKey}; wrong key file?`,
+        { cause: err },
+      );
+    }
+    throw corrupt('the stored checkpoint text does not parse as a checkpoint of this log', err);
+  }
+  if (size !== state.size || !hashEqual(root, state.root)) {
+    throw corrupt(`the stored checkpoint text (size ${size}) does not match the stored tree state (size ${state.size})`);
+  }
+  const historic = db.rootForSize(state.size);
+  if (historic === null || !hashEqual(historic, state.root)) {
+    throw corrupt(`the checkpoint history has ${historic === null ? 'no root' : 'another root'} for size ${state.size}`);
+  }
+  if (db.sequencedSize() < state.size) {
+    throw corrupt(`the durable sequence (${db.sequencedSize()} entries) is shorter than the signed tree (${state.size})`);
+  }
+}
+
+function openPublic(opts: ResolvedOptions, bytes: Uint8Array): { size: number; root: Uint8Array } {
+  try {
+    const { checkpoint } = openCheckpoint(bytes, opts.origin, [parseVerifierKey(opts.signer.verifierKey)]);
+    return checkpoint;
+  } catch (err) {
+    throw corrupt('the public checkpoint is not a checkpoint of this log signed by its key', err);
+  }
+}
+
+function corrupt(why: string, cause?: unknown): TilelogError {
+  return new TilelogError('LOG_CORRUPT', `log: refusing to start: ${why}`, cause === undefined ? undefined : { cause });
+}

@@ -1,0 +1,278 @@
+// SqliteSequenceDB: the SequenceDB on better-sqlite3, one database file per log.
+//
+// Durability: WAL journal with synchronous=FULL, so each COMMIT fsyncs the WAL
+// before returning; a batch of entries is one transaction, hence one fsync.
+// Schema:
+//   meta(key, value)                     origin, schema version
+//   entries(idx PK, leaf_hash, data)     the durable sequence; index on leaf_hash
+//   tree_state(one row)                  size, root, text, edge, prev_size, prev_edge
+//   checkpoints(size PK, root)           every published (size, root); index on root
+
+import Database from 'better-sqlite3';
+import { TilelogError } from '../errors.js';
+import type { Hash } from '../merkle/hash.js';
+import type {
+  EntryRange,
+  SequenceDB,
+  SequenceResult,
+  SequencedEntry,
+  TreeState,
+} from './sequence-db.js';
+import { bytesEqual } from './tile-store.js';
+
+const SCHEMA_VERSION = '1';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+  idx INTEGER PRIMARY KEY,
+  leaf_hash BLOB NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_leaf_hash ON entries (leaf_hash);
+CREATE TABLE IF NOT EXISTS tree_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  size INTEGER NOT NULL,
+  root BLOB NOT NULL,
+  text TEXT NOT NULL,
+  edge BLOB NOT NULL,
+  prev_size INTEGER NOT NULL,
+  prev_edge BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS checkpoints_root ON checkpoints (root);
+`;
+
+type Row = Record<string, unknown>;
+
+export interface SqliteSequenceDBOptions {
+  /** The log's origin; a database created for another origin is refused. */
+  origin: string;
+}
+
+export class SqliteSequenceDB implements SequenceDB {
+  readonly origin: string;
+  private readonly db: Database.Database;
+  private size: number;
+  private readonly stmt: {
+    insert: Database.Statement;
+    findHash: Database.Statement;
+    range: Database.Statement;
+    entry: Database.Statement;
+    state: Database.Statement;
+    putState: Database.Statement;
+    putCheckpoint: Database.Statement;
+    rootForSize: Database.Statement;
+    sizeForRoot: Database.Statement;
+  };
+  private readonly sequenceTx: Database.Transaction<(batch: readonly SequencedEntry[], dedup: boolean) => SequenceResult[]>;
+  private readonly commitTx: Database.Transaction<(expectedSize: number | null, next: TreeState) => void>;
+
+  /** Open (creating if needed) the database file at path for opts.origin. */
+  constructor(path: string, opts: SqliteSequenceDBOptions) {
+    this.origin = opts.origin;
+    this.db = new Database(path);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(SCHEMA);
+      this.checkMeta();
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    const db = this.db;
+    this.stmt = {
+      insert: db.prepare('INSERT INTO entries (idx, leaf_hash, data) VALUES (?, ?, ?)'),
+      findHash: db.prepare('SELECT idx FROM entries WHERE leaf_hash = ? ORDER BY idx LIMIT 1').pluck(),
+      range: db.prepare('SELECT data, leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx').raw(),
+      entry: db.prepare('SELECT data FROM entries WHERE idx = ?').pluck(),
+      state: db.prepare('SELECT size, root, text, edge, prev_size, prev_edge FROM tree_state WHERE id = 1'),
+      putState: db.prepare(
+        `INSERT INTO tree_state (id, size, root, text, edge, prev_size, prev_edge) VALUES (1, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, text = excluded.text,
+           edge = excluded.edge, prev_size = excluded.prev_size, prev_edge = excluded.prev_edge`,
+      ),
+      putCheckpoint: db.prepare('INSERT OR IGNORE INTO checkpoints (size, root) VALUES (?, ?)'),
+      rootForSize: db.prepare('SELECT root FROM checkpoints WHERE size = ?').pluck(),
+      sizeForRoot: db.prepare('SELECT size FROM checkpoints WHERE root = ? ORDER BY size LIMIT 1').pluck(),
+    };
+    const max = db.prepare('SELECT max(idx) FROM entries').pluck().get() as number | null;
+    this.size = max === null ? 0 : max + 1;
+    const count = db.prepare('SELECT count(*) FROM entries').pluck().get() as number;
+    if (count !== this.size) {
+      this.db.close();
+      throw new TilelogError('LOG_CORRUPT', `sqlite: the sequence has gaps (${count} entries, highest index ${this.size - 1})`);
+    }
+    this.sequenceTx = db.transaction((batch: readonly SequencedEntry[], dedup: boolean) => this.sequenceInTx(batch, dedup));
+    this.commitTx = db.transaction((expectedSize: number | null, next: TreeState) => this.commitInTx(expectedSize, next));
+  }
+
+  sequencedSize(): number {
+    return this.size;
+  }
+
+  sequence(batch: readonly SequencedEntry[], dedup: boolean): SequenceResult[] {
+    // better-sqlite3 runs the function between BEGIN and COMMIT; a throw rolls back.
+    // The cached size is only advanced after the COMMIT succeeded.
+    const before = this.size;
+    try {
+      const results = this.sequenceTx.immediate(batch, dedup);
+      return results;
+    } catch (err) {
+      this.size = before;
+      throw err;
+    }
+  }
+
+  // sequenceInTx: one prepared INSERT per new entry, plus one indexed SELECT per
+  // entry when deduplicating; duplicates within the batch are caught by a map.
+  private sequenceInTx(batch: readonly SequencedEntry[], dedup: boolean): SequenceResult[] {
+    const results: SequenceResult[] = new Array(batch.length);
+    const inBatch = dedup ? new Map<string, number>() : null;
+    let next = this.size;
+    for (let k = 0; k < batch.length; k++) {
+      const e = batch[k]!;
+      const hash = asBuffer(e.leafHash);
+      if (inBatch !== null) {
+        const key = hash.toString('latin1');
+        const earlier = inBatch.get(key) ?? (this.stmt.findHash.get(hash) as number | undefined);
+        if (earlier !== undefined) {
+          results[k] = { index: earlier, duplicate: true };
+          continue;
+        }
+        inBatch.set(key, next);
+      }
+      this.stmt.insert.run(next, hash, asBuffer(e.bytes));
+      results[k] = { index: next, duplicate: false };
+      next++;
+    }
+    this.size = next;
+    return results;
+  }
+
+  readEntries(start: number, end: number): EntryRange {
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end && end <= this.size)) {
+      throw new TilelogError('LOG_NOT_FOUND', `sqlite: entries [${start}, ${end}) are not all sequenced (size ${this.size})`);
+    }
+    const rows = this.stmt.range.all(start, end) as [Buffer, Buffer][];
+    if (rows.length !== end - start) {
+      throw new TilelogError('LOG_CORRUPT', `sqlite: expected ${end - start} entries from ${start}, found ${rows.length}`);
+    }
+    const entries: Uint8Array[] = new Array(rows.length);
+    const leafHashes: Hash[] = new Array(rows.length);
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[k]!;
+      entries[k] = row[0];
+      leafHashes[k] = row[1];
+    }
+    return { entries, leafHashes };
+  }
+
+  entry(index: number): Uint8Array | null {
+    const data = this.stmt.entry.get(index) as Buffer | undefined;
+    return data === undefined ? null : asUint8(data);
+  }
+
+  lookup(leafHash: Hash): number | null {
+    const idx = this.stmt.findHash.get(asBuffer(leafHash)) as number | undefined;
+    return idx ?? null;
+  }
+
+  state(): TreeState | null {
+    const row = this.stmt.state.get() as Row | undefined;
+    if (row === undefined) return null;
+    return {
+      size: row.size as number,
+      root: asUint8(row.root as Buffer),
+      text: row.text as string,
+      edge: asUint8(row.edge as Buffer),
+      prevSize: row.prev_size as number,
+      prevEdge: asUint8(row.prev_edge as Buffer),
+    };
+  }
+
+  commitState(expectedSize: number | null, next: TreeState): void {
+    this.commitTx.immediate(expectedSize, next);
+  }
+
+  // commitInTx: the compare-and-swap. Refuses (LOG_FORK, nothing written) a
+  // state that is not the one the caller built on, a smaller size, or a second
+  // root for a size already published.
+  private commitInTx(expectedSize: number | null, next: TreeState): void {
+    const current = this.state();
+    const currentSize = current === null ? null : current.size;
+    if (currentSize !== expectedSize) {
+      throw new TilelogError(
+        'LOG_FORK',
+        `sqlite: tree state changed underneath (expected size ${expectedSize}, found ${currentSize}); is another process running this log?`,
+      );
+    }
+    if (current !== null && next.size < current.size) {
+      throw new TilelogError('LOG_FORK', `sqlite: refusing to sign size ${next.size} after size ${current.size}`);
+    }
+    const published = this.stmt.rootForSize.get(next.size) as Buffer | undefined;
+    if (published !== undefined && !bytesEqual(published, next.root)) {
+      throw new TilelogError('LOG_FORK', `sqlite: refusing a second root for size ${next.size}`);
+    }
+    this.stmt.putCheckpoint.run(next.size, asBuffer(next.root));
+    this.stmt.putState.run(
+      next.size,
+      asBuffer(next.root),
+      next.text,
+      asBuffer(next.edge),
+      next.prevSize,
+      asBuffer(next.prevEdge),
+    );
+  }
+
+  sizeForRoot(root: Hash): number | null {
+    const size = this.stmt.sizeForRoot.get(asBuffer(root)) as number | undefined;
+    return size ?? null;
+  }
+
+  rootForSize(size: number): Hash | null {
+    const root = this.stmt.rootForSize.get(size) as Buffer | undefined;
+    return root === undefined ? null : asUint8(root);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // checkMeta: stamp a new database with the origin and schema version, or
+  // refuse one that belongs to another log or schema.
+  private checkMeta(): void {
+    const get = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+    const origin = get.get('origin') as string | undefined;
+    const version = get.get('schema') as string | undefined;
+    if (origin === undefined) {
+      const put = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      this.db.transaction(() => {
+        put.run('origin', this.origin);
+        put.run('schema', SCHEMA_VERSION);
+      })();
+      return;
+    }
+    if (origin !== this.origin) {
+      throw new TilelogError(
+        'LOG_CONFIG',
+        `sqlite: this database belongs to origin ${JSON.stringify(origin)}, not ${JSON.stringify(this.origin)}`,
+      );
+    }
+    if (version !== SCHEMA_VERSION) {
+      throw new TilelogError('LOG_CORRUPT', `sqlite: unknown schema version ${String(version)}`);
+    }
+  }
+}
+
+// better-sqlite3 binds Buffers as BLOBs; wrap without copying.
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+// Return plain Uint8Arrays to callers (a view, no copy).
+function asUint8(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
