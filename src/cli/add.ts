@@ -5,7 +5,7 @@ import * as fs from 'node:fs/promises';
 import { fromBase64Strict, leafHash, MAX_ENTRY_SIZE, toBase64, verifyInclusion } from '../merkle/index.js';
 import { getJson, postJson } from './client.js';
 import { CliError, defaultUrl, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
-import { logKeyFor, openServerCheckpoint } from './trust.js';
+import { logKeyFor, openServerCheckpoint, parseLogKeyFlag } from './trust.js';
 
 const USAGE = `Usage: tilelog add [--url <url>] [--wait] [--lines] [--json] [files... | -]
 
@@ -62,11 +62,12 @@ export function run(argv: string[]): Promise<number> {
       sources = ['-'];
     }
     if (sources.filter((s) => s === '-').length > 1) throw new UsageError("'-' (stdin) can be given only once");
+    const logKey = values['log-key'] === undefined ? undefined : parseLogKeyFlag(values['log-key']);
     const inputs = await readInputs(sources, values.lines === true);
     if (inputs.length === 0) throw new CliError('nothing to add: the input is empty');
 
     const key = values.wait
-      ? await logKeyFor(url, values['log-key'], () => getJson(`${url}/v1/log/info`), values.json === true)
+      ? await logKeyFor(url, logKey, () => getJson(`${url}/v1/log/info`), values.json === true)
       : undefined;
     const endpoint = `${url}/add${values.wait ? '?wait=checkpoint' : ''}`;
     const answers = await mapOrdered(inputs, concurrency, (input) => postJson<AddAnswer>(endpoint, input.data), (input, answer) => {

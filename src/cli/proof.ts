@@ -10,7 +10,7 @@ import { fromBase64Strict, hashEqual, leafHash, toBase64, verifyConsistency, ver
 import type { Checkpoint } from '../note/index.js';
 import { getJson } from './client.js';
 import { CliError, defaultUrl, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
-import { logKeyFor, openServerCheckpoint, type ServerCheckpoint } from './trust.js';
+import { logKeyFor, openServerCheckpoint, parseLogKeyFlag, type ServerCheckpoint } from './trust.js';
 
 const USAGE = `Usage: tilelog proof [--url <url>] --index <i> [--size <n>] [--log-key <vkey>]
        tilelog proof [--url <url>] --old <n> [--new <m>] [--log-key <vkey>]
@@ -52,12 +52,19 @@ export function run(argv: string[]): Promise<number> {
     if (inclusion && values.new !== undefined) throw new UsageError('--new goes with --old; with --index use --size');
     if (consistency && values.size !== undefined) throw new UsageError('--size goes with --index; with --old use --new');
 
+    // Every flag is checked before the first request.
+    const first = inclusion ? parseCount('--index', values.index!) : parseCount('--old', values.old!, 1);
+    const second = inclusion
+      ? values.size === undefined ? undefined : parseCount('--size', values.size, 1)
+      : values.new === undefined ? undefined : parseCount('--new', values.new, 1);
+    const logKey = values['log-key'] === undefined ? undefined : parseLogKeyFlag(values['log-key']);
+
     const json = values.json === true;
-    const key = await logKeyFor(url, values['log-key'], () => getJson(`${url}/v1/log/info`), json);
+    const key = await logKeyFor(url, logKey, () => getJson(`${url}/v1/log/info`), json);
     const latest = openServerCheckpoint(await getText(`${url}/checkpoint`), key.vkey, key.keyFromServer);
     const result = inclusion
-      ? await proveInclusion(url, latest, parseCount('--index', values.index!), values.size === undefined ? undefined : parseCount('--size', values.size, 1))
-      : await proveConsistency(url, latest, parseCount('--old', values.old!, 1), values.new === undefined ? undefined : parseCount('--new', values.new, 1));
+      ? await proveInclusion(url, latest, first, second)
+      : await proveConsistency(url, latest, first, second);
     result.keyFromServer = key.keyFromServer;
     process.stdout.write(json ? `${JSON.stringify(result)}\n` : `${String(result.message)}\n`);
     return EXIT_OK;

@@ -2,16 +2,15 @@
 // SIGINT/SIGTERM, then drains: stop accepting, let in-flight requests finish,
 // flush pending adds, close the database.
 //
-// State dir (trusted, private): sequence.db (SQLite) and, unless --key is
+// State dir (trusted, private): log.db (SQLite) and, unless --key is
 // given, log.key (the signer key, mode 0600). Tiles dir (public): checkpoint
 // and tile/..., exactly what a static server or CDN can serve.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLogApp, startServer } from '../http/index.js';
-import { openLog } from '../log/index.js';
+import { openFileLog } from '../log/index.js';
 import { generateSignerKey, parseCheckpoint, parseNote, type Ed25519Signer } from '../note/index.js';
-import { FileTileStore, SqliteSequenceDB } from '../storage/index.js';
 import { CliError, EXIT_OK, parseFlags, runVerb, UsageError } from './common.js';
 import { readKeyFile, writeKeyFile } from './key-file.js';
 import { defaultOrigin, resolveServeConfig, SERVE_FLAGS, type ServeConfig } from './serve-config.js';
@@ -41,7 +40,8 @@ tiles/, listens on 127.0.0.1:8080, and on the first run creates the origin
 Stop with Ctrl-C (SIGINT) or SIGTERM: pending entries are flushed first.
 `;
 
-const DB_FILE = 'sequence.db';
+// The engine's openFileLog keeps its database here.
+const DB_FILE = 'log.db';
 const KEY_FILE = 'log.key';
 
 export function run(argv: string[]): Promise<number> {
@@ -60,22 +60,15 @@ async function serve(cfg: ServeConfig): Promise<number> {
   if (fresh) refuseForeignTiles(cfg);
   const { signer, origin, createdKey } = loadIdentity(cfg, fresh);
 
-  const db = new SqliteSequenceDB(dbPath, { origin });
-  let log;
-  try {
-    log = await openLog({
-      origin,
-      signer,
-      db,
-      tiles: new FileTileStore(cfg.tilesDir),
-      dedup: cfg.dedup,
-      ...(cfg.batchMaxEntries !== undefined && { batchMaxEntries: cfg.batchMaxEntries }),
-      ...(cfg.batchMaxDelayMs !== undefined && { batchMaxDelayMs: cfg.batchMaxDelayMs }),
-    });
-  } catch (err) {
-    db.close();
-    throw err;
-  }
+  const log = await openFileLog({
+    origin,
+    signer,
+    stateDir: cfg.stateDir,
+    tilesDir: cfg.tilesDir,
+    dedup: cfg.dedup,
+    ...(cfg.batchMaxEntries !== undefined && { batchMaxEntries: cfg.batchMaxEntries }),
+    ...(cfg.batchMaxDelayMs !== undefined && { batchMaxDelayMs: cfg.batchMaxDelayMs }),
+  });
 
   let ready = true;
   const app = createLogApp(log, { isReady: () => ready });
@@ -84,7 +77,6 @@ async function serve(cfg: ServeConfig): Promise<number> {
     server = await startServer(app, { host: cfg.host, port: cfg.port });
   } catch (err) {
     await log.close();
-    db.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new CliError(`${cfg.host}:${cfg.port} is in use; pick another --listen (e.g. 127.0.0.1:8081)`);
     throw err;
@@ -126,8 +118,7 @@ async function serve(cfg: ServeConfig): Promise<number> {
   process.once('SIGTERM', force);
   ready = false;
   await server.close();
-  await log.close();
-  db.close();
+  await log.close(); // flushes pending adds, publishes, closes the database
   process.stderr.write(`stopped; tree size ${log.checkpoint().size}\n`);
   return EXIT_OK;
 }

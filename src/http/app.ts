@@ -6,6 +6,7 @@
 import { Hono, type Handler } from 'hono';
 import { addHandler } from './add.js';
 import { corsReads } from './cors.js';
+import { rejectDotSegments } from './dot-segments.js';
 import { methodNotAllowed, notFoundHandler, onErrorHandler } from './errors.js';
 import { healthzHandler, infoHandler, readyzHandler } from './health.js';
 import type { LogApi } from './log-api.js';
@@ -28,6 +29,7 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): Hono {
   const app = new Hono();
   app.onError(onErrorHandler(logError));
   app.notFound(notFoundHandler);
+  app.use('*', rejectDotSegments());
 
   const reads = corsReads();
   const get = (path: string, handler: Handler) => {

@@ -1,0 +1,100 @@
+// Runs the real CLI as a child process: node --import tsx src/cli/main.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const SHARED_VECTORS = fileURLToPath(new URL('../../../shared/spec/vectors/', import.meta.url));
+const MAIN = path.join(REPO, 'src/cli/main.ts');
+// Absolute, so the CLI also runs from a temporary cwd without node_modules.
+const TSX = pathToFileURL(createRequire(path.join(REPO, 'package.json')).resolve('tsx')).href;
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  input?: string | Uint8Array;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+export function spawnCli(args: string[], opts: RunOptions = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+    cwd: opts.cwd ?? REPO,
+    env: { ...process.env, ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const child = spawnCli(args, opts);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin!.end(opts.input ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface ServeHandle {
+  child: ChildProcess;
+  url: string;
+  verifierKey: string;
+  origin: string;
+  stderr: () => string;
+  stop(signal?: NodeJS.Signals): Promise<RunResult>;
+}
+
+/** Starts `tilelog serve --json ...` and waits for its startup line. */
+export async function startServe(args: string[], opts: RunOptions = {}): Promise<ServeHandle> {
+  const child = spawnCli(['serve', '--json', ...args], opts);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const summary = await new Promise<{ url: string; verifierKey: string; origin: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
+    child.stdout!.on('data', (d: string) => {
+      stdout += d;
+      const nl = stdout.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(JSON.parse(stdout.slice(0, nl)));
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}: ${stderr}`));
+    });
+  });
+  return {
+    child,
+    ...summary,
+    stderr: () => stderr,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      const code = await exited;
+      return { code, stdout, stderr };
+    },
+  };
+}
+
+export function tempDir(prefix = 'tilelog-cli-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
