@@ -102,7 +102,7 @@ export function parseTilePath(path: string): TileId {
   if (level > MAX_TILE_LEVEL) throw badPath(path, 'level above 63');
   const index = parseTileIndex(m[2]!);
   const width = m[3] === undefined ? TILE_WIDTH : Number(m[3]);
-  if (width < 1 || width >= TILE_WIDTH) throw badPath(path, 'partial width not in 1..255');
+  if (m[3] !== undefined && width >= TILE_WIDTH) throw badPath(path, 'partial width not in 1..255');
   // The tile's first entry must be a safe integer.
   if (index !== 0 && index * TILE_WIDTH * levelSpan(level) > Number.MAX_SAFE_INTEGER) {
     throw badPath(path, 'tile starts beyond entry 2^53-1');
