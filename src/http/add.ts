@@ -54,6 +54,10 @@ async function waitForCheckpoint(log: LogApi, index: number, clientGone: AbortSi
   try {
     return await log.waitForCheckpoint(index, AbortSignal.any([clientGone, timeout]));
   } catch (err) {
+    if (clientGone.aborted && !timeout.aborted) {
+      // Nobody is listening any more; answer something cheap and quiet.
+      throw httpError('HTTP_BAD_REQUEST', 'the client closed the connection while waiting');
+    }
     if (timeout.aborted) {
       throw httpError(
         'LOG_PUSHBACK',
