@@ -59,7 +59,11 @@ export interface ResolvedOptions {
 }
 
 /** node:crypto one-shot SHA-256 (Node >= 20.12), the engine's default hash. */
-export const nodeSha256: Sha256 = (data) => nodeHash('sha256', data, 'buffer');
+// Returned as a plain Uint8Array view (no copy) so API hashes are not Buffers.
+export const nodeSha256: Sha256 = (data) => {
+  const b = nodeHash('sha256', data, 'buffer');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+};
 
 export const stderrLogger: LogLogger = {
   info: () => undefined,
