@@ -56,6 +56,8 @@ export function errorResponse(c: Context, err: unknown, log: (msg: string, err: 
   }
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
   if (status === 503) headers['Retry-After'] = String(PUSHBACK_RETRY_AFTER_SECONDS);
+  // The rest of an oversized body is never read: the connection cannot be reused.
+  if (status === 413) headers.Connection = 'close';
   return c.json(body, status as 400, headers);
 }
 
