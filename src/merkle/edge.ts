@@ -216,8 +216,8 @@ export class TreeEdge {
   // them right to left: node(s0, node(s1, … node(s(m−1), sm))). At most 53
   // hashes, so at most 52 node hashes; cached until the next append.
   root(hasher: Hasher = defaultHasher): Hash {
-    if (this.#size === 0) return EMPTY_ROOT.slice();
-    if (this.#root !== null && this.#rootHasher === hasher) return this.#root.slice();
+    if (this.#size === 0) return new Uint8Array(EMPTY_ROOT);
+    if (this.#root !== null && this.#rootHasher === hasher) return new Uint8Array(this.#root);
     this.#ensureSlots(hasher);
     const parts: Uint8Array[] = [];
     for (let level = MAX_LEVELS - 1; level >= 0; level--) {
@@ -226,10 +226,10 @@ export class TreeEdge {
         if (((lv.count >>> t) & 1) === 1) parts.push(lv.slotViews[t]!);
       }
     }
-    let r: Hash = parts[parts.length - 1]!.slice();
+    let r: Hash = new Uint8Array(parts[parts.length - 1]!);
     for (let i = parts.length - 2; i >= 0; i--) r = hasher.node(parts[i]!, r);
     this.#root = r;
     this.#rootHasher = hasher;
-    return r.slice();
+    return new Uint8Array(r);
   }
 }

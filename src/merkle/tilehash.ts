@@ -38,7 +38,7 @@ export function hashFromTile(data: Uint8Array, offset: number, count: number, ha
     for (let i = 0; i < level.length; i += 2) up.push(hasher.node(level[i]!, level[i + 1]!));
     level = up;
   }
-  return level[0]!.slice();
+  return new Uint8Array(level[0]!); // a copy, even when data is a Buffer
 }
 
 // tileAtSize(t, k, size): the tile k tile levels above t (index

@@ -84,7 +84,7 @@ export function treeHashIndexes(size: number): number[] {
 export function treeHashFromHashes(size: number, hashes: readonly Hash[], hasher: Hasher = defaultHasher): Hash {
   assertSafeIndex('size', size);
   const cursor = new HashCursor(hashes);
-  const r = size === 0 ? EMPTY_ROOT.slice() : subtreeHash(0, size, cursor, hasher);
+  const r = size === 0 ? new Uint8Array(EMPTY_ROOT) : subtreeHash(0, size, cursor, hasher);
   cursor.done();
   return r;
 }

@@ -5,7 +5,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Hash, HashReader, Hasher } from '../../src/merkle/index.js';
-import { defaultHasher, makeHasher, storedHashIndex, fromBase64Strict } from '../../src/merkle/index.js';
+import { EMPTY_ROOT, defaultHasher, makeHasher, storedHashIndex, fromBase64Strict } from '../../src/merkle/index.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const vectorsDir = path.resolve(repoRoot, '../shared/spec/vectors');
@@ -46,35 +46,57 @@ export function listFiles(dir: string, base = dir): string[] {
   return out.sort();
 }
 
-// --- naive RFC 6962 reference (independent of src/merkle's algorithms) ---
+// --- naive recursive RFC 6962 reference (independent of src/merkle's algorithms) ---
+// MTH(D[lo:hi]) is memoized per (lo, hi) so that checking every size stays cheap.
 
-export function refMth(leaves: readonly Hash[], h: Hasher = defaultHasher, lo = 0, hi = leaves.length): Hash {
-  const n = hi - lo;
-  if (n === 0) throw new Error('ref: empty');
-  if (n === 1) return leaves[lo]!;
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return h.node(refMth(leaves, h, lo, lo + k), refMth(leaves, h, lo + k, hi));
-}
+export class RefTree {
+  readonly #memo = new Map<string, Hash>();
+  constructor(
+    readonly leaves: readonly Hash[],
+    readonly h: Hasher = nodeCryptoHasher,
+  ) {}
 
-// PATH(m, D[lo:hi]), leaf to root.
-export function refPath(leaves: readonly Hash[], m: number, lo = 0, hi = leaves.length): Hash[] {
-  const n = hi - lo;
-  if (n === 1) return [];
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  if (m < k) return [...refPath(leaves, m, lo, lo + k), refMth(leaves, defaultHasher, lo + k, hi)];
-  return [...refPath(leaves, m - k, lo + k, hi), refMth(leaves, defaultHasher, lo, lo + k)];
-}
+  static split(n: number): number {
+    let k = 1;
+    while (k * 2 < n) k *= 2;
+    return k;
+  }
 
-// SUBPROOF(m, D[lo:hi], b).
-export function refSubproof(leaves: readonly Hash[], m: number, lo: number, hi: number, b: boolean): Hash[] {
-  const n = hi - lo;
-  if (m === n) return b ? [] : [refMth(leaves, defaultHasher, lo, hi)];
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  if (m <= k) return [...refSubproof(leaves, m, lo, lo + k, b), refMth(leaves, defaultHasher, lo + k, hi)];
-  return [...refSubproof(leaves, m - k, lo + k, hi, false), refMth(leaves, defaultHasher, lo, lo + k)];
+  mth(lo: number, hi: number): Hash {
+    const n = hi - lo;
+    if (n <= 0) throw new Error('ref: empty range');
+    if (n === 1) return this.leaves[lo]!;
+    const key = `${lo},${hi}`;
+    let r = this.#memo.get(key);
+    if (r === undefined) {
+      const k = RefTree.split(n);
+      r = this.h.node(this.mth(lo, lo + k), this.mth(lo + k, hi));
+      this.#memo.set(key, r);
+    }
+    return r;
+  }
+
+  root(size: number): Hash {
+    return size === 0 ? EMPTY_ROOT : this.mth(0, size);
+  }
+
+  // PATH(m, D[lo:hi]), leaf to root.
+  path(m: number, lo: number, hi: number): Hash[] {
+    const n = hi - lo;
+    if (n === 1) return [];
+    const k = RefTree.split(n);
+    if (m < k) return [...this.path(m, lo, lo + k), this.mth(lo + k, hi)];
+    return [...this.path(m - k, lo + k, hi), this.mth(lo, lo + k)];
+  }
+
+  // SUBPROOF(m, D[lo:hi], b).
+  subproof(m: number, lo: number, hi: number, b: boolean): Hash[] {
+    const n = hi - lo;
+    if (m === n) return b ? [] : [this.mth(lo, hi)];
+    const k = RefTree.split(n);
+    if (m <= k) return [...this.subproof(m, lo, lo + k, b), this.mth(lo + k, hi)];
+    return [...this.subproof(m - k, lo + k, hi, false), this.mth(lo, lo + k)];
+  }
 }
 
 /** Leaf hashes of n deterministic entries. */
@@ -90,7 +112,7 @@ export function makeLeaves(n: number, seed = 0): Hash[] {
 export class MemoryHashStore implements HashReader {
   readonly hashes = new Map<number, Hash>();
   reads = 0;
-  constructor(leaves: readonly Hash[], h: Hasher = defaultHasher) {
+  constructor(leaves: readonly Hash[], h: Hasher = nodeCryptoHasher) {
     // P(L, n) for every complete perfect subtree.
     let level: Hash[] = [...leaves];
     for (let L = 0; level.length > 0; L++) {
