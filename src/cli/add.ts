@@ -67,7 +67,7 @@ export function run(argv: string[]): Promise<number> {
     if (inputs.length === 0) throw new CliError('nothing to add: the input is empty');
 
     const key = values.wait
-      ? await logKeyFor(url, logKey, () => getJson(`${url}/v1/log/info`), values.json === true)
+      ? await logKeyFor(url, logKey, () => getJson(`${url}/v1/log/info`))
       : undefined;
     const endpoint = `${url}/add${values.wait ? '?wait=checkpoint' : ''}`;
     const answers = await mapOrdered(inputs, concurrency, (input) => postJson<AddAnswer>(endpoint, input.data), (input, answer) => {

@@ -60,7 +60,7 @@ export function run(argv: string[]): Promise<number> {
     const logKey = values['log-key'] === undefined ? undefined : parseLogKeyFlag(values['log-key']);
 
     const json = values.json === true;
-    const key = await logKeyFor(url, logKey, () => getJson(`${url}/v1/log/info`), json);
+    const key = await logKeyFor(url, logKey, () => getJson(`${url}/v1/log/info`));
     const latest = openServerCheckpoint(await getText(`${url}/checkpoint`), key.vkey, key.keyFromServer);
     const result = inclusion
       ? await proveInclusion(url, latest, first, second)
