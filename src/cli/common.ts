@@ -29,7 +29,11 @@ export class CliError extends Error {
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** parseArgs in strict mode; unknown flags and missing values become UsageErrors. */
-export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = false) {
+type Parsed<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true; allowNegative: true }>
+>;
+
+export function parseFlags<O extends Options>(argv: string[], options: O, allowPositionals = false): Parsed<O> {
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true, allowNegative: true });
   } catch (err) {
