@@ -66,7 +66,7 @@ export function nodeHash(left: Hash, right: Hash, hasher: Hasher = defaultHasher
   return hasher.node(left, right);
 }
 
-/** Root of the empty tree: H("") = e3b0c442…7852b855 (not the empty leaf's hash). */
+/** Root of the empty tree: H("") = e3b0c442…7852b855 (not the empty leaf's hash). Shared: never mutate it. */
 export const EMPTY_ROOT: Hash = sha256(new Uint8Array(0));
 
 // hashEqual(a, b): byte equality. Not constant-time; hashes here are public.
