@@ -68,6 +68,7 @@ export function parseNote(message: string | Uint8Array): Note {
 export function formatNote(note: Note): string {
   checkText(note.text);
   if (note.signatures.length === 0) throw malformed('a note needs at least one signature');
+  if (note.signatures.length > MAX_NOTE_SIGNATURES) throw malformed(`more than ${MAX_NOTE_SIGNATURES} signatures`);
   let out = note.text + '\n';
   for (const sig of note.signatures) out += formatSignatureLine(sig.name, sig.keyId, sig.signature) + '\n';
   return out;
@@ -91,11 +92,15 @@ export function signNote(text: string, signers: readonly NoteSigner[], existing:
   }
   if (fresh.length + existing.length === 0) throw malformed('signNote needs at least one signer or signature');
   let out = text + '\n';
+  let kept = 0;
   for (const sig of existing) {
     if (replaced.has(pairKey(sig.name, sig.keyId))) continue;
     out += formatSignatureLine(sig.name, sig.keyId, sig.signature) + '\n';
+    kept++;
   }
   for (const line of fresh) out += line + '\n';
+  // Refuse to produce a note that openNote (and Go's Open) would reject.
+  if (kept + fresh.length > MAX_NOTE_SIGNATURES) throw malformed(`more than ${MAX_NOTE_SIGNATURES} signatures`);
   if (utf8Encode(out).length > MAX_NOTE_SIZE) throw malformed(`signed note is larger than ${MAX_NOTE_SIZE} bytes`);
   return out;
 }

@@ -182,6 +182,14 @@ describe('signNote and formatNote', () => {
     expect(openNote(msg, [peter, enoch]).verified).toHaveLength(2);
   });
 
+  it('refuses to produce more than 100 signatures', () => {
+    const sigs = parseNote(`${TEXT}\n${PETER_SIG.repeat(100)}`).signatures;
+    expect(() => formatNote({ text: TEXT, signatures: sigs })).not.toThrow();
+    expectCode(() => formatNote({ text: TEXT, signatures: [...sigs, sigs[0]!] }), 'NOTE_MALFORMED');
+    const enochSigner: NoteSigner = { name: 'EnochRoot', keyId: 0xaf0cfe78, sign: () => new Uint8Array(64) };
+    expectCode(() => signNote(TEXT, [enochSigner], sigs), 'NOTE_MALFORMED');
+  });
+
   it('refuses a signer with an invalid name', () => {
     const bad: NoteSigner = { name: 'bad name', keyId: 1, sign: () => new Uint8Array(64) };
     expectCode(() => signNote(TEXT, [bad]), 'NOTE_BAD_KEY');
