@@ -167,11 +167,15 @@ function verdict(r: AuditResult): string {
   const sig = r.signatureVerified ? 'signature verified' : 'signature NOT checked (no --log-key)';
   if (r.ok) {
     return (
-      `OK: ${r.origin} at size ${r.treeSize} checks out: ${r.entries} entries in ${r.bundles} bundles, ` +
-      `${r.tiles} hash tiles, and the root ${r.rootHash} all recomputed from the entries (${sig}).\n`
+      `OK: ${r.origin} at size ${r.treeSize} checks out: ${plural(r.entries, 'entry', 'entries')} in ` +
+      `${plural(r.bundles, 'bundle', 'bundles')}, ${plural(r.tiles, 'hash tile', 'hash tiles')}, and the root ${r.rootHash} all recomputed from the entries (${sig}).\n`
     );
   }
   const lines = r.mismatches.slice(0, 20).map((m) => `  ${m.path}: ${m.problem}\n`);
   const more = r.mismatches.length > 20 ? `  ... and ${r.mismatches.length - 20} more\n` : '';
   return `FAIL: ${r.origin} at size ${r.treeSize}: ${r.mismatches.length} problem(s) (${sig}):\n${lines.join('')}${more}`;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
