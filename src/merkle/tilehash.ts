@@ -115,7 +115,7 @@ export function tileHashReader(size: number, root: Hash, readTiles: TileReader, 
       };
       const stx = treeHashIndexes(size).map((x) => ({ x, ...locate(x, size) }));
       for (const s of stx) add(s.tile);
-      const edgeCount = tiles.length;
+      const edgeCount = tiles.length; // distinct edge tiles (not stx.length)
 
       // 2. Plan each index's tile and, for a full tile, its ancestors up to the
       // first already planned one, parents before children.

@@ -129,6 +129,21 @@ describe('tileHashReader over the golden tree', () => {
     await expectInvalid(treeHash(size, wrongRoot, H));
   });
 
+  it('checks every non-edge tile, even when the root needs several hashes from one edge tile', async () => {
+    // At 70000 the root uses 6 subtree hashes from only 3 edge tiles. Go x/mod's
+    // ReadHashes starts its parent check at len(stx) = 6, so tiles 3..5 of the
+    // plan (tile/1/000, tile/0/000) would go unchecked; here they must not.
+    const size = 70000;
+    const forged0 = flipByte(readTile({ level: 0, index: 0, width: 256 }), 5 * 32);
+    const forged1 = new Uint8Array(readTile({ level: 1, index: 0, width: 256 }));
+    forged1.set(hashFromTile(forged0, 0, 256, H), 0); // consistent with the forged level-0 tile
+    const reader = tileHashReader(size, roots.get(size)!, source((t, d) => {
+      const p = tilePath(t);
+      return p === 'tile/0/000' ? forged0 : p === 'tile/1/000' ? forged1 : d;
+    }).read, H);
+    await expectInvalid(reader.readHashes([storedHashIndex(0, 5)]));
+  });
+
   it('rejects indexes outside the tree', async () => {
     const reader = tileHashReader(1000, roots.get(1000)!, source().read, H);
     await expect(reader.readHashes([storedHashCount(1000)])).rejects.toMatchObject({ code: 'MERKLE_RANGE' });
