@@ -94,7 +94,9 @@ export class Sequencer {
     if (this.#pool.length >= this.#cfg.batchMaxEntries) {
       this.#immediate ??= setImmediate(() => this.flush());
     } else if (this.#timer === null && this.#immediate === null) {
-      this.#timer = setTimeout(() => this.flush(), this.#cfg.batchMaxDelayMs);
+      // 0 ms: flush once the current I/O callbacks have run (setImmediate), not after a 1 ms timer.
+      if (this.#cfg.batchMaxDelayMs === 0) this.#immediate = setImmediate(() => this.flush());
+      else this.#timer = setTimeout(() => this.flush(), this.#cfg.batchMaxDelayMs);
     }
   }
 

@@ -25,6 +25,8 @@ export class FileTileStore implements TileStore {
   readonly root: string;
   /** Directories known to exist (and to be durable), to skip repeated mkdir calls. */
   private readonly knownDirs = new Set<string>();
+  /** Per directory: the fsync in progress and the one queued behind it (group commit). */
+  private readonly dirSyncs = new Map<string, { running: Promise<void> | null; queued: Promise<void> | null }>();
 
   constructor(rootDir: string) {
     this.root = nodePath.resolve(rootDir);
@@ -63,7 +65,7 @@ export class FileTileStore implements TileStore {
       if (errno(err) === 'ENOENT') return;
       throw ioError('delete', path, err);
     }
-    await fsyncDir(nodePath.dirname(full)).catch((err: unknown) => {
+    await this.syncDir(nodePath.dirname(full)).catch((err: unknown) => {
       throw ioError('delete', path, err);
     });
   }
@@ -93,12 +95,43 @@ export class FileTileStore implements TileStore {
         await fh.close();
       }
       await rename(tmp, full);
-      await fsyncDir(dir);
+      await this.syncDir(dir);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       if (isTilelogError(err)) throw err;
       throw ioError('write', path, err);
     }
+  }
+
+  // syncDir(dir): an fsync of dir that STARTS after this call, shared with
+  // other writers in the same directory (group commit): if one is running,
+  // join the single fsync queued behind it; writes that land while a pass of
+  // 64 bundles is in flight then cost one directory fsync, not 64.
+  private syncDir(dir: string): Promise<void> {
+    let s = this.dirSyncs.get(dir);
+    if (s === undefined) {
+      s = { running: null, queued: null };
+      this.dirSyncs.set(dir, s);
+    }
+    const state = s;
+    if (state.queued !== null) return state.queued;
+    const start = (): Promise<void> => {
+      const p = fsyncDir(dir).finally(() => {
+        if (state.running === p) state.running = null;
+        if (state.running === null && state.queued === null) this.dirSyncs.delete(dir);
+      });
+      state.running = p;
+      return p;
+    };
+    if (state.running === null) return start();
+    const queued = state.running
+      .catch(() => undefined)
+      .then(() => {
+        state.queued = null;
+        return start();
+      });
+    state.queued = queued;
+    return queued;
   }
 
   // ensureDir(dir): mkdir -p, then fsync the parent of every directory it
