@@ -1,7 +1,7 @@
 // Engine benchmark: integrating 1M entries into the tiled tree (leaf
 // hashing, tile building, bundle encoding), against the raw rate of the
 // same SHA-256 implementation doing the same number of hashes one-shot.
-import crypto from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { TreeEdge, makeHasher, encodeBundle, type Hash } from '../src/merkle/index.js';
 import { header, line, median, rate, timeIt } from './util.js';
 

@@ -1,7 +1,7 @@
 // Raw SHA-256 rates of the candidate implementations on the two input
 // shapes the tree hashes: 65-byte interior nodes and short leaves.
 // This picks the hot-path hasher (the engine injects the winner).
-import crypto from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { header, line, median, rate, timeIt } from './util.js';
 

@@ -3,10 +3,10 @@
 // same load generator in the same run. Also ack latency (p50/p99) and
 // time-to-checkpoint (?wait=checkpoint latency, p50/p99).
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { header, line, rate } from './util.js';

@@ -1,6 +1,6 @@
 // Shared helpers for benchmarks: a header, medians, percentiles, one line
 // per case with a baseline measured in the same run.
-import os from 'node:os';
+import * as os from 'node:os';
 
 export function header(title: string, samples: string): void {
   console.log(`\n# ${title}`);

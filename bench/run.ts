@@ -1,0 +1,11 @@
+// npm run bench: every benchmark in sequence. Set BENCH_ENTRIES,
+// BENCH_HASHES or BENCH_SECONDS to shorten a run.
+import { main as hashes } from './hash.bench.js';
+import { main as engine } from './engine.bench.js';
+import { main as log } from './log.bench.js';
+import { main as http } from './http.bench.js';
+
+hashes();
+engine();
+await log();
+await http();
