@@ -24,7 +24,7 @@ export function addHandler(log: LogApi, { waitTimeoutMs }: AddOptions) {
     if (wait !== undefined && wait !== 'checkpoint') {
       throw httpError('HTTP_BAD_REQUEST', `unknown wait=${JSON.stringify(wait)}; the only value is wait=checkpoint`);
     }
-    const entry = await readBodyCapped(c.req.raw, MAX_ENTRY_SIZE);
+    const entry = await readBodyCapped(c.req.raw, MAX_ENTRY_SIZE, (c.env as { incoming?: unknown } | undefined)?.incoming);
     if (entry.byteLength === 0) {
       throw httpError('LOG_ENTRY_SIZE', 'empty entry: the request body must be the entry, 1 to 65535 bytes');
     }
