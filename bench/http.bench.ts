@@ -49,16 +49,22 @@ interface Load {
   non2xx: number;
 }
 
+const runId = Math.random().toString(36).slice(2);
+let seq = 0;
+
 async function load(url: string, seconds: number, connections = CONNECTIONS): Promise<Load> {
   const result = await autocannon({
     url,
-    method: 'POST',
     connections,
     duration: seconds,
-    // Unique entries, so deduplication never short-circuits the durable path.
-    body: 'bench entry [<id>] padding-padding-padding',
-    idReplacement: true,
-    headers: { 'content-type': 'application/octet-stream' },
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        // Unique entries, so deduplication never short-circuits the durable path.
+        setupRequest: (req) => ({ ...req, body: `bench entry ${runId} ${seq++} padding-padding` }),
+      },
+    ],
   });
   return {
     rps: result.requests.average,
