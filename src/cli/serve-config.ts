@@ -8,7 +8,7 @@
 //   --origin <origin>     TILELOG_ORIGIN                the key's name, else <hostname>/tilelog
 //   --key <file>          TILELOG_KEY                   <state>/log.key (created on first run)
 //   --batch-max-entries   TILELOG_BATCH_MAX_ENTRIES     engine default (4096)
-//   --batch-max-delay-ms  TILELOG_BATCH_MAX_DELAY_MS    engine default (5)
+//   --batch-max-delay-ms  TILELOG_BATCH_MAX_DELAY_MS    engine default (1)
 //   --no-dedup            TILELOG_DEDUP=0               dedup on
 
 import * as os from 'node:os';

@@ -32,7 +32,7 @@ tiles/, listens on 127.0.0.1:8080, and on the first run creates the origin
                             [$TILELOG_KEY, <state>/log.key, created if absent]
   --batch-max-entries <n>   commit a batch at n pooled entries [$TILELOG_BATCH_MAX_ENTRIES, 4096]
   --batch-max-delay-ms <ms> commit a batch ms after its first entry
-                            [$TILELOG_BATCH_MAX_DELAY_MS, 5]
+                            [$TILELOG_BATCH_MAX_DELAY_MS, 1]
   --no-dedup                give identical entries new indexes [$TILELOG_DEDUP=0]
   --json                    print the startup summary as one JSON line
   -h, --help                show this help
