@@ -31,6 +31,13 @@ export type ErrorCode =
   // storage
   | 'STORAGE_CONFLICT' // an immutable object exists with other bytes
   | 'STORAGE_IO' // an I/O failure
+  // witness: c2sp.org/tlog-witness add-checkpoint answers (PROTOCOLS.md 6.1)
+  | 'WITNESS_BAD_REQUEST' // a malformed add-checkpoint body, or old > size (400)
+  | 'WITNESS_UNKNOWN_LOG' // the checkpoint's origin is not configured (404)
+  | 'WITNESS_UNVERIFIED' // no valid signature by the log's key, or a known key's fails (403)
+  | 'WITNESS_OLD_SIZE' // old is not the size last cosigned for the origin (409)
+  | 'WITNESS_INCONSISTENT' // bad consistency proof, or another root at a cosigned size (422)
+  | 'WITNESS_CONFIG' // invalid witness configuration (a log key that does not parse, ...)
   // http
   | 'HTTP_BAD_REQUEST'
   | 'HTTP_NOT_FOUND'
