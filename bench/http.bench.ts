@@ -2,7 +2,7 @@
 // 127.0.0.1 against `tilelog serve`, and against a bare hono handler with the
 // same load generator in the same run. Also ack latency (p50/p99) and
 // time-to-checkpoint (?wait=checkpoint latency, p50/p99).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -52,7 +52,36 @@ interface Load {
 const runId = Math.random().toString(36).slice(2);
 let seq = 0;
 
+const WRK = spawnSync('wrk', ['--version']).error === undefined;
+
+/** wrk (C, from Debian's package) is the faster generator; autocannon is the portable fallback. */
 async function load(url: string, seconds: number, connections = CONNECTIONS): Promise<Load> {
+  return WRK ? loadWrk(url, seconds, connections) : loadAutocannon(url, seconds, connections);
+}
+
+async function loadWrk(url: string, seconds: number, connections: number): Promise<Load> {
+  const args = ['-t', '2', '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s'];
+  args.push('-s', path.join(here, 'servers/unique-post.lua'), url);
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('error', reject);
+    child.on('exit', () => resolve(text));
+  });
+  const m = /^JSON (.*)$/m.exec(out);
+  if (m === null) throw new Error(`wrk printed no summary:\n${out}`);
+  const j = JSON.parse(m[1]!) as { requests: number; durationUs: number; p50Us: number; p99Us: number; errors: number; non2xx: number };
+  return {
+    rps: j.requests / (j.durationUs / 1e6),
+    p50: Math.round(j.p50Us / 100) / 10,
+    p99: Math.round(j.p99Us / 100) / 10,
+    errors: j.errors,
+    non2xx: j.non2xx,
+  };
+}
+
+async function loadAutocannon(url: string, seconds: number, connections: number): Promise<Load> {
   const result = await autocannon({
     url,
     connections,
@@ -109,7 +138,7 @@ function report(label: string, l: Load): void {
 }
 
 export async function main(): Promise<void> {
-  header('HTTP: durable adds', `${CONNECTIONS} connections, ${SECONDS} s per run, autocannon in the bench process`);
+  header('HTTP: durable adds', `${CONNECTIONS} connections, ${SECONDS} s per run, load generator: ${WRK ? 'wrk -t2 (Debian package)' : 'autocannon in the bench process (apt-get install wrk for a faster one)'}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tilelog-bench-http-'));
   try {
     const barePort = await freePort();
