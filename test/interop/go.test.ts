@@ -7,8 +7,7 @@
 //   apt-get install -y golang-go golang-golang-x-mod-dev   (Debian: Go 1.19, x/mod 0.7.0)
 // GOPATH defaults to /usr/share/gocode (override with TLOGCHECK_GOPATH).
 // Without `go` the suite is skipped locally and fails when CI is set.
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,23 +16,13 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTlogcheck, goMissing, INSTALL_HINT, runTlogcheck, runTlogcheckAsync, type TlogcheckResult } from './tlogcheck.js';
 import { generateSignerKey, openCheckpoint, openNote, parseSignerKey, parseVerifierKey, signNote } from '../../src/note/index.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const VECTORS = fileURLToPath(new URL('../../../shared/spec/vectors/', import.meta.url));
 const TREE = join(VECTORS, 'tree');
-const GOPATH = process.env.TLOGCHECK_GOPATH ?? '/usr/share/gocode';
-const XMOD = join(GOPATH, 'src/golang.org/x/mod/sumdb');
 const SIZES = [1, 2, 3, 255, 256, 257, 1000, 65535, 65536, 70000];
-
-function goMissing(): string | null {
-  const v = spawnSync('go', ['version'], { encoding: 'utf8' });
-  if (v.error || v.status !== 0) return '`go` is not on PATH';
-  if (!existsSync(XMOD)) return `golang.org/x/mod sources not found at ${XMOD}`;
-  return null;
-}
 const missing = goMissing();
-const INSTALL_HINT = 'install them with: apt-get install -y golang-go golang-golang-x-mod-dev (or set TLOGCHECK_GOPATH)';
 
 if (missing !== null && process.env.CI) {
   describe('Go interop', () => {
@@ -43,11 +32,7 @@ if (missing !== null && process.env.CI) {
   });
 }
 
-interface Result {
-  status: number | null;
-  json: Record<string, unknown> & { ok: boolean; error?: string };
-  stderr: string;
-}
+type Result = TlogcheckResult;
 
 describe.skipIf(missing !== null)('Go interop (golang.org/x/mod/sumdb)', () => {
   let work: string;
@@ -55,15 +40,7 @@ describe.skipIf(missing !== null)('Go interop (golang.org/x/mod/sumdb)', () => {
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'tilelog-go-'));
-    bin = join(work, 'tlogcheck');
-    const cache = join(tmpdir(), 'tilelog-gocache');
-    mkdirSync(cache, { recursive: true });
-    const build = spawnSync('go', ['build', '-o', bin, './test/interop/go/tlogcheck'], {
-      cwd: REPO,
-      encoding: 'utf8',
-      env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '', GOCACHE: process.env.GOCACHE ?? cache, GOPROXY: 'off' },
-    });
-    if (build.status !== 0) throw new Error(`go build failed:\n${build.stderr}${build.error ?? ''}`);
+    bin = buildTlogcheck(work);
   }, 120_000);
 
   afterAll(() => {
@@ -71,15 +48,7 @@ describe.skipIf(missing !== null)('Go interop (golang.org/x/mod/sumdb)', () => {
   });
 
   function run(args: string[], input?: string): Result {
-    const r = spawnSync(bin, args, { encoding: 'utf8', input, timeout: 120_000 });
-    const lines = r.stdout.trim().split('\n');
-    let json: Result['json'];
-    try {
-      json = JSON.parse(lines.at(-1) ?? '') as Result['json'];
-    } catch {
-      throw new Error(`tlogcheck printed no JSON (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
-    }
-    return { status: r.status, json, stderr: r.stderr };
+    return runTlogcheck(bin, args, input);
   }
 
   const vkeyArg = `@${join(VECTORS, 'log.vkey')}`;
@@ -235,24 +204,8 @@ describe.skipIf(missing !== null)('Go interop (golang.org/x/mod/sumdb)', () => {
     return dest;
   }
 
-  async function runAsync(argv: string[]): Promise<Result> {
-    // The HTTP server lives in this process, so the child must not block the event loop.
-    const { spawn } = await import('node:child_process');
-    return new Promise((resolve, reject) => {
-      const child = spawn(argv[0]!, argv.slice(1));
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('error', reject);
-      child.on('close', (status) => {
-        try {
-          resolve({ status, json: JSON.parse(out.trim().split('\n').at(-1) ?? '') as Result['json'], stderr: err });
-        } catch {
-          reject(new Error(`tlogcheck printed no JSON (status ${status}):\n${out}\n${err}`));
-        }
-      });
-    });
+  function runAsync(argv: string[]): Promise<Result> {
+    return runTlogcheckAsync(argv[0]!, argv.slice(1));
   }
 });
 
