@@ -62,8 +62,10 @@ function readNodeBody(incoming: NodeIncoming, maxBytes: number): Promise<Uint8Ar
       const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
       resolve(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
     });
-    incoming.on('error', (err) => {
-      if (!failed) reject(err);
+    // The client went away mid-body (node reports ECONNRESET 'aborted'): a
+    // client problem, not a server one, so it must not be logged as internal.
+    incoming.on('error', () => {
+      if (!failed) reject(httpError('HTTP_BAD_REQUEST', 'the client closed the connection before sending the whole body'));
       failed = true;
     });
   });
