@@ -141,6 +141,30 @@ describe('startServer', () => {
     }
   });
 
+  it('a client that disconnects mid-body is not an internal error, and the server carries on', async () => {
+    const internal: unknown[] = [];
+    const other = await startServer(createLogApp(t.log, { logError: (_m, err) => internal.push(err) }), { port: 0 });
+    try {
+      const net = await import('node:net');
+      await new Promise<void>((resolve, reject) => {
+        const sock = net.connect(other.port, '127.0.0.1', () => {
+          sock.write('POST /add HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\npartial body');
+          setTimeout(() => {
+            sock.destroy();
+            resolve();
+          }, 100);
+        });
+        sock.on('error', reject);
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      const ok = await fetch(`${other.url}/add`, { method: 'POST', body: 'after a dropped client' });
+      expect(ok.status).toBe(200);
+      expect(internal).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('close() resolves even with an idle keep-alive connection open', async () => {
     const other = await startServer(createLogApp(t.log), { port: 0, closeGraceMs: 200 });
     const agent = new http.Agent({ keepAlive: true });
