@@ -32,7 +32,7 @@ function freePort(): Promise<number> {
 }
 
 /** Entry i (unique, so none deduplicates): mostly short, some long, one at the 65,535-byte maximum. */
-function entry(i: number): Uint8Array {
+function entry(i: number): Uint8Array<ArrayBuffer> {
   const len = i === 300 ? 65_535 : i % 97 === 0 ? 2000 : 4 + (i % 61);
   const e = new Uint8Array(len);
   for (let k = 4; k < len; k++) e[k] = (i * 31 + k) & 0xff;
