@@ -38,6 +38,18 @@ export type ErrorCode =
   | 'WITNESS_OLD_SIZE' // old is not the size last cosigned for the origin (409)
   | 'WITNESS_INCONSISTENT' // bad consistency proof, or another root at a cosigned size (422)
   | 'WITNESS_CONFIG' // invalid witness configuration (a log key that does not parse, ...)
+  // client: the verifier SDK (src/client); each code names the step that failed
+  | 'CLIENT_BAD_POLICY' // a trust policy that is incomplete or contradicts itself
+  | 'CLIENT_BUNDLE_DECODE' // a proof bundle that does not decode (version, field, type)
+  | 'CLIENT_CHECKPOINT_SIGNATURE' // no valid log signature, a bad one, a wrong origin or a malformed note
+  | 'CLIENT_CHECKPOINT_QUORUM' // fewer than the required distinct valid witness cosignatures
+  | 'CLIENT_CHECKPOINT_FUTURE' // a cosignature timestamp beyond the allowed clock skew
+  | 'CLIENT_CHECKPOINT_AGE' // the newest cosignature is older than the policy's maximum age
+  | 'CLIENT_BUNDLE_INCLUSION' // the entry is not proven included in the checkpoint
+  | 'CLIENT_INCONSISTENT' // two checkpoints that are not consistent (or a rollback)
+  | 'CLIENT_TILE_INVALID' // a tile or entry bundle that does not match the signed root
+  | 'CLIENT_NOT_FOUND' // the server has no such checkpoint, tile or entry (404)
+  | 'CLIENT_FETCH' // a network failure or an unexpected HTTP status
   // http
   | 'HTTP_BAD_REQUEST'
   | 'HTTP_NOT_FOUND'
