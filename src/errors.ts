@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'NOTE_BAD_KEY' // a key string that does not parse or whose ID mismatches
   | 'NOTE_AMBIGUOUS_KEY' // two verifiers with the same name and ID
   | 'NOTE_WRONG_ORIGIN' // a checkpoint for another log (origin line differs)
+  | 'NOTE_BAD_POLICY' // a tlog-policy text that does not parse or breaks a rule
   // log: the engine
   | 'LOG_ENTRY_SIZE' // an entry outside 1..65535 bytes
   | 'LOG_PUSHBACK' // too many pending entries; retry later

@@ -39,3 +39,6 @@ export {
   parseCosignerKey,
 } from './cosignature.js';
 export type { CosignatureSigner, CosignatureVerifier, CosignerOptions } from './cosignature.js';
+
+export { MAX_POLICY_ITEMS, cosignersOf, formatPolicy, parsePolicy, policySatisfied, simplePolicy } from './policy.js';
+export type { PolicyGroup, PolicyLog, PolicyWitness, WitnessPolicy } from './policy.js';
