@@ -51,6 +51,16 @@ export type ErrorCode =
   | 'CLIENT_TILE_INVALID' // a tile or entry bundle that does not match the signed root
   | 'CLIENT_NOT_FOUND' // the server has no such checkpoint, tile or entry (404)
   | 'CLIENT_FETCH' // a network failure or an unexpected HTTP status
+  // monitor: alerts name what a watched log got wrong (spec/MONITOR.md)
+  | 'MONITOR_SPLIT_VIEW' // another source shows a checkpoint of the same log that is not consistent with ours
+  | 'MONITOR_ROLLBACK' // the log now shows a smaller tree than one it signed before
+  | 'MONITOR_BAD_SIGNATURE' // the checkpoint is malformed, for another origin, or not validly signed by the log key
+  | 'MONITOR_QUORUM' // too few valid witness cosignatures (or one dated in the future)
+  | 'MONITOR_TILE_MISMATCH' // a hash tile does not hash to its parent tile or to the signed root
+  | 'MONITOR_BUNDLE_MISMATCH' // an entry bundle's leaf hashes differ from the authenticated hash tile
+  | 'MONITOR_INCONSISTENT' // the new checkpoint is not consistent with the one trusted before (fork)
+  | 'MONITOR_FETCH' // the log could not be reached, or a checkpointed tile or bundle is missing
+  | 'MONITOR_STATE' // the state directory is unreadable or belongs to another log
   // http
   | 'HTTP_BAD_REQUEST'
   | 'HTTP_NOT_FOUND'
