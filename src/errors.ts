@@ -61,6 +61,19 @@ export type ErrorCode =
   | 'MONITOR_INCONSISTENT' // the new checkpoint is not consistent with the one trusted before (fork)
   | 'MONITOR_FETCH' // the log could not be reached, or a checkpointed tile or bundle is missing
   | 'MONITOR_STATE' // the state directory is unreadable or belongs to another log
+  // registry: the agent name registry (spec/ENTRIES.md, spec/REGISTRY.md)
+  | 'REGISTRY_BAD_ENTRY' // an entry that is not canonical CBOR, of an unknown version or type, or whose body breaks its schema (400)
+  | 'REGISTRY_BAD_NAME' // an ANS name or alias outside the grammar (400)
+  | 'REGISTRY_BAD_REQUEST' // a malformed registry API request (400)
+  | 'REGISTRY_UNAUTHORIZED' // a write without a known API key (401)
+  | 'REGISTRY_FORBIDDEN' // a known API key acting on another owner's agent (403)
+  | 'REGISTRY_SIGNATURE' // an entry signed by an unknown or revoked submitter key, or a bad signature (403)
+  | 'REGISTRY_NOT_FOUND' // no such agent or key (404)
+  | 'REGISTRY_CONFLICT' // prev/seq is not the subject's head, the name or alias is taken, or the change is not allowed in this state (409)
+  | 'REGISTRY_DNS_FAILED' // the _ans-challenge TXT record is missing, wrong, or the name does not exist (422)
+  | 'REGISTRY_RATE_LIMITED' // too many writes for this API key or address (429 + Retry-After)
+  | 'REGISTRY_DNS_UNAVAILABLE' // the DNS resolver timed out or failed; retry later (503)
+  | 'REGISTRY_CONFIG' // invalid registry configuration
   // http
   | 'HTTP_BAD_REQUEST'
   | 'HTTP_NOT_FOUND'
