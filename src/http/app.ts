@@ -12,6 +12,7 @@ import { healthzHandler, infoHandler, readyzHandler } from './health.js';
 import type { LogApi } from './log-api.js';
 import { consistencyHandler, entryHandler, inclusionHandler, lookupHandler } from './proofs.js';
 import { checkpointHandler, tileHandler } from './tiles.js';
+import { logSignedCheckpointHandler, witnessesHandler } from './witnesses.js';
 
 export interface LogAppOptions {
   /** Longest time POST /add?wait=checkpoint waits for a checkpoint (default 30000). */
@@ -56,6 +57,8 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): Hono {
   get('/v1/log/consistency/:old/:new', consistencyHandler(log));
   get('/v1/log/lookup/:hash', lookupHandler(log));
   get('/v1/log/info', infoHandler(log));
+  get('/v1/log/log-signed-checkpoint', logSignedCheckpointHandler(log));
+  get('/v1/log/witnesses', witnessesHandler(log));
 
   // Operations.
   get('/healthz', healthzHandler());

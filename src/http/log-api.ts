@@ -25,4 +25,8 @@ export interface LogApi {
   entry(index: number): Promise<Uint8Array>;
   lookup(leafHash: Uint8Array): Promise<number | null>;
   readPublic(path: string): Promise<Uint8Array | null>;
+  /** The newest checkpoint signed by the log alone (ahead of checkpoint() while witnesses cosign). */
+  logSignedCheckpoint?(): PublishedCheckpointLike;
+  /** Witness cosigning status as JSON, or null without witnesses. */
+  witnessStatus?(): object | null;
 }

@@ -9,7 +9,11 @@
 //   2. integrate: extend the in-memory right edge, build tiles and bundles;
 //   3. write every tile and bundle for size target (idempotent creates);
 //   4. sign and compare-and-swap the new state into the SequenceDB;
-//   5. overwrite the public checkpoint, then wake waiters.
+//   5. overwrite the public checkpoint, then wake waiters. With witnesses
+//      (cfg.cosigner), step 5 offers the committed checkpoint to the cosigner
+//      instead, and step 0 is the cosigner's: it publishes the cosigned
+//      checkpoint later through advancePublished(), so the published size may
+//      lag the committed one while integration goes on.
 // A failure in 2 or 3 restores the edge from the committed state and retries
 // with backoff; a refused compare-and-swap (LOG_FORK) or an unknown DB outcome
 // is fatal: the log stops rather than risk signing a fork.
@@ -35,6 +39,20 @@ export interface CheckpointerConfig {
   logger: LogLogger;
   /** Called once if the loop stops fatally. */
   onFatal(err: TilelogError): void;
+  /** With witnesses: takes each committed checkpoint and publishes it once cosigned. */
+  cosigner?: SignedCheckpointSink | null;
+}
+
+/** Where committed checkpoints go when publication waits for cosignatures (cosigner.ts). */
+export interface SignedCheckpointSink {
+  offer(state: TreeState): void;
+  close(): Promise<void>;
+}
+
+interface SignedWaiter {
+  size: number;
+  resolve(): void;
+  reject(err: unknown): void;
 }
 
 interface Waiter {
@@ -54,6 +72,7 @@ export class Checkpointer {
   #edge: TreeEdge;
   #published: PublishedCheckpoint;
   #waiters: Waiter[] = [];
+  #signedWaiters: SignedWaiter[] = [];
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #closing = false;
@@ -120,17 +139,35 @@ export class Checkpointer {
     });
   }
 
+  /** Resolves once the committed (signed) tree has at least size entries. */
+  waitForSigned(size: number): Promise<void> {
+    if (size <= this.#state.size) return Promise.resolve();
+    if (this.#fatal !== null) return Promise.reject(this.#fatal);
+    return new Promise<void>((resolve, reject) => this.#signedWaiters.push({ size, resolve, reject }));
+  }
+
+  // advancePublished(cp): the cosigner made cp public. The published size
+  // never decreases (the same size again: fresh cosignatures).
+  advancePublished(cp: PublishedCheckpoint): void {
+    if (cp.size < this.#published.size || cp.size > this.#state.size) {
+      throw new Error(`log: bad math: publishing size ${cp.size} with ${this.#published.size} public and ${this.#state.size} signed`);
+    }
+    this.#markPublished(cp);
+  }
+
   // close(): publish everything durable (unless failing), then stop the loop
   // and reject remaining waiters with LOG_CLOSED.
   async close(): Promise<void> {
     this.#closing = true;
     this.wake();
     await this.#loop;
+    await this.#cfg.cosigner?.close();
     this.#rejectWaiters(this.#fatal ?? new TilelogError('LOG_CLOSED', 'log: the log is closed'));
   }
 
   #hasWork(): boolean {
-    return this.#published.size < this.#state.size || this.#state.size < this.#cfg.db.sequencedSize();
+    const unpublished = this.#cfg.cosigner == null && this.#published.size < this.#state.size;
+    return unpublished || this.#state.size < this.#cfg.db.sequencedSize();
   }
 
   async #run(): Promise<void> {
@@ -162,7 +199,8 @@ export class Checkpointer {
     const { db, tiles, origin, signer, hasher } = this.#cfg;
 
     // 0. A checkpoint committed to the DB but not yet public: publish it.
-    if (this.#published.size < this.#state.size) {
+    const cosigner = this.#cfg.cosigner ?? null;
+    if (cosigner === null && this.#published.size < this.#state.size) {
       this.#markPublished(await publishCheckpoint(tiles, this.#state));
     }
 
@@ -194,7 +232,23 @@ export class Checkpointer {
 
     // 5. Publish; waiters wake only once the public checkpoint is durable.
     this.counters.checkpoints++;
+    this.#resolveSigned();
+    if (cosigner !== null) {
+      this.#lastPublishMs = Date.now();
+      cosigner.offer(this.#state);
+      return;
+    }
     this.#markPublished(await publishCheckpoint(tiles, this.#state));
+  }
+
+  #resolveSigned(): void {
+    if (this.#signedWaiters.length === 0) return;
+    const still: SignedWaiter[] = [];
+    for (const w of this.#signedWaiters) {
+      if (w.size <= this.#state.size) w.resolve();
+      else still.push(w);
+    }
+    this.#signedWaiters = still;
   }
 
   // #afterFailedCommit: the CAS threw. LOG_FORK means another writer or a
@@ -248,6 +302,9 @@ export class Checkpointer {
     const ws = this.#waiters;
     this.#waiters = [];
     for (const w of ws) w.reject(err);
+    const ss = this.#signedWaiters;
+    this.#signedWaiters = [];
+    for (const w of ss) w.reject(err);
   }
 }
 

@@ -22,6 +22,9 @@
 //       republishes T (its tiles are all present: written before the commit;
 //       recovery also replays the step S -> T and repairs any damaged tile).
 //   C4. Public checkpoint T written: nothing to do.
+// With witnesses, C3 is the resting state until the cosigner has gathered the
+// policy's cosignatures (cosigner.ts): the public checkpoint lags by design,
+// recovery keeps it, and the cosigner publishes T (cosigned) after the restart.
 // At open, recovery also refuses to start (LOG_CORRUPT) when the public
 // checkpoint is ahead of the DB or contradicts it, or the DB contradicts
 // itself; see recover.ts.
@@ -36,6 +39,7 @@ import type { SequenceDB } from '../storage/sequence-db.js';
 import { FileTileStore } from '../storage/file-tile-store.js';
 import { assertPublicPath, type TileStore } from '../storage/tile-store.js';
 import { Checkpointer } from './checkpointer.js';
+import { Cosigner, type CosignerStatus } from './cosigner.js';
 import { resolveOptions, type LogOptions } from './options.js';
 import type { PublishedCheckpoint } from './publisher.js';
 import { recover } from './recover.js';
@@ -65,6 +69,8 @@ export interface LogStats {
   repairedAtOpen: number;
   /** Why the log stopped, if it did. */
   fatal: string | null;
+  /** Witness cosigning, or null without witnesses. */
+  witnesses: CosignerStatus | null;
 }
 
 export class Log {
@@ -75,7 +81,8 @@ export class Log {
   readonly #hasher: Hasher;
   readonly #sequencer: Sequencer;
   readonly #checkpointer: Checkpointer;
-  readonly #cache = new TileCache();
+  readonly #cosigner: Cosigner | null;
+  readonly #cache: TileCache;
   readonly #onClose: (() => void) | null;
   readonly #repaired: number;
   #closed: Promise<void> | null = null;
@@ -89,8 +96,10 @@ export class Log {
     hasher: Hasher,
     sequencer: Sequencer,
     checkpointer: Checkpointer,
+    cosigner: Cosigner | null,
     repaired: number,
     onClose: (() => void) | null,
+    cache: TileCache,
   ) {
     this.origin = origin;
     this.verifierKey = verifierKey;
@@ -99,17 +108,38 @@ export class Log {
     this.#hasher = hasher;
     this.#sequencer = sequencer;
     this.#checkpointer = checkpointer;
+    this.#cosigner = cosigner;
     this.#repaired = repaired;
     this.#onClose = onClose;
+    this.#cache = cache;
   }
 
   /** @internal Runs recovery, starts the loops and waits for a half-done integration to finish. */
   static async open(opts: LogOptions, onClose: (() => void) | null = null): Promise<Log> {
     const o = resolveOptions(opts);
     const { state, published, repaired } = await recover(o);
-    // The checkpointer and the sequencer refer to each other through callbacks.
+    // The checkpointer, the sequencer and the cosigner refer to each other through callbacks.
     let sequencer: Sequencer | null = null;
-    const checkpointer = new Checkpointer(
+    let checkpointer: Checkpointer | null = null;
+    const cache = new TileCache();
+    const cosigner =
+      o.witnesses === null
+        ? null
+        : new Cosigner(
+            {
+              tiles: o.tiles,
+              db: o.db,
+              ...o.witnesses,
+              logger: o.logger,
+              // Tiles for every committed size exist (written before the commit).
+              proof: (oldSize, newSize) =>
+                consistencyProof(oldSize, newSize, publishedHashReader(newSize, o.tiles, o.hasher, cache), o.hasher),
+              onPublished: (cp) => checkpointer?.advancePublished(cp),
+            },
+            state,
+            published,
+          );
+    checkpointer = new Checkpointer(
       {
         db: o.db,
         tiles: o.tiles,
@@ -120,6 +150,7 @@ export class Log {
         checkpointIntervalMs: o.checkpointIntervalMs,
         logger: o.logger,
         onFatal: (err) => sequencer?.abort(err),
+        cosigner,
       },
       state,
       published,
@@ -134,11 +165,14 @@ export class Log {
       logger: o.logger,
       onDurable: () => checkpointer.wake(),
     });
-    const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, repaired.length, onClose);
+    const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache);
     checkpointer.start();
-    // Finish integrating what was durable before the restart.
+    cosigner?.start();
+    // Finish integrating what was durable before the restart (with witnesses,
+    // publication may take longer: only wait for the signature).
     const durable = o.db.sequencedSize();
-    if (durable > published.size) await checkpointer.waitFor(durable - 1);
+    if (cosigner !== null) await checkpointer.waitForSigned(durable);
+    else if (durable > published.size) await checkpointer.waitFor(durable - 1);
     return log;
   }
 
@@ -152,9 +186,21 @@ export class Log {
     return this.#checkpointer.waitFor(index, signal);
   }
 
-  /** The latest published checkpoint. */
+  /** The latest published checkpoint (with witnesses: the cosigned one, as in the public `checkpoint`). */
   checkpoint(): PublishedCheckpoint {
     return this.#checkpointer.published;
+  }
+
+  /** The newest checkpoint signed by the log alone; ahead of checkpoint() while witnesses cosign. */
+  logSignedCheckpoint(): PublishedCheckpoint {
+    if (this.#cosigner !== null) return this.#cosigner.logSigned;
+    const p = this.#checkpointer.published;
+    return p;
+  }
+
+  /** Witness cosigning status (policy, sizes, per-witness counters), or null without witnesses. */
+  witnessStatus(): CosignerStatus | null {
+    return this.#cosigner?.status() ?? null;
   }
 
   /** The size of a checkpoint this log published with this root, or null. */
@@ -222,6 +268,7 @@ export class Log {
       failedPasses: c.failedPasses,
       repairedAtOpen: this.#repaired,
       fatal: this.#checkpointer.fatal?.message ?? null,
+      witnesses: this.witnessStatus(),
     };
   }
 

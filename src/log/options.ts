@@ -5,7 +5,8 @@
 import { hash as nodeHash } from 'node:crypto';
 import { TilelogError } from '../errors.js';
 import { makeHasher, type Hasher, type Sha256 } from '../merkle/hash.js';
-import type { NoteSigner } from '../note/keys.js';
+import { parseVerifierKey, type NoteSigner } from '../note/keys.js';
+import type { WitnessPolicy } from '../note/policy.js';
 import type { SequenceDB } from '../storage/sequence-db.js';
 import type { TileStore } from '../storage/tile-store.js';
 
@@ -41,6 +42,26 @@ export interface LogOptions {
   integrateMaxEntries?: number;
   /** Default: warnings and errors to stderr. */
   logger?: LogLogger;
+  /** Gather witness cosignatures before publishing (cosigner.ts). Absent or no witnesses: publish log-signed checkpoints directly. */
+  witnesses?: WitnessOptions;
+}
+
+export interface WitnessOptions {
+  /** Witnesses (each with a URL) and the quorum; from parsePolicy or simplePolicy in tilelog/note. */
+  policy: WitnessPolicy;
+  /** Longest wait for one witness per round, 409 retry included. Longer: slow witnesses still count; shorter: a hung witness delays publication less. Default 5000. */
+  timeoutMs?: number;
+  /** Re-collect cosignatures this long after a publication when the tree does not grow (fresh timestamps for clients that bound their age). Default 60000. */
+  refreshMs?: number;
+  /** Publish the checkpoint with whatever cosignatures arrived when the policy is not met. Default false (fail-closed: the public checkpoint waits). */
+  failOpen?: boolean;
+}
+
+export interface ResolvedWitnessOptions {
+  policy: WitnessPolicy;
+  timeoutMs: number;
+  refreshMs: number;
+  failOpen: boolean;
 }
 
 export interface ResolvedOptions {
@@ -56,6 +77,8 @@ export interface ResolvedOptions {
   checkpointIntervalMs: number;
   integrateMaxEntries: number;
   logger: LogLogger;
+  /** null: no witnesses, checkpoints are published as signed. */
+  witnesses: ResolvedWitnessOptions | null;
 }
 
 /** node:crypto one-shot SHA-256 (Node >= 20.12), the engine's default hash. */
@@ -94,6 +117,32 @@ export function resolveOptions(opts: LogOptions): ResolvedOptions {
     checkpointIntervalMs: positiveInt('checkpointIntervalMs', opts.checkpointIntervalMs ?? 0, 0),
     integrateMaxEntries: positiveInt('integrateMaxEntries', opts.integrateMaxEntries ?? 16384, 1),
     logger: opts.logger ?? stderrLogger,
+    witnesses: resolveWitnesses(opts),
+  };
+}
+
+// resolveWitnesses: every witness needs a URL to be asked, and a policy that
+// lists logs must list this one (else its clients would reject our checkpoints).
+function resolveWitnesses(opts: LogOptions): ResolvedWitnessOptions | null {
+  const w = opts.witnesses;
+  if (w === undefined || w.policy.witnesses.length === 0) return null;
+  for (const witness of w.policy.witnesses) {
+    if (witness.url === null) {
+      throw configError('witnesses.policy', `lists witness ${witness.name} without a URL; the log cannot ask it to cosign`);
+    }
+  }
+  if (w.policy.logs.length > 0) {
+    const ours = parseVerifierKey(opts.signer.verifierKey);
+    const listed = w.policy.logs.some(
+      (l) => l.verifier.keyId === ours.keyId && l.verifier.name === ours.name && l.verifier.publicKey.every((b, i) => b === ours.publicKey[i]),
+    );
+    if (!listed) throw configError('witnesses.policy', `lists logs but not this one (${opts.signer.verifierKey})`);
+  }
+  return {
+    policy: w.policy,
+    timeoutMs: positiveInt('witnesses.timeoutMs', w.timeoutMs ?? 5000, 1),
+    refreshMs: positiveInt('witnesses.refreshMs', w.refreshMs ?? 60_000, 1),
+    failOpen: w.failOpen ?? false,
   };
 }
 

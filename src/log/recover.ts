@@ -17,6 +17,12 @@
 //      or an older checkpoint of ours (a root the history holds) is
 //      republished; one that is ahead of the DB, has another root for a size,
 //      or does not verify under our key refuses to start (LOG_CORRUPT).
+//      With witnesses the public checkpoint carries cosignatures and may lag
+//      the DB by design: an older or same-size checkpoint of ours is kept as
+//      it is (the cosigner re-gathers cosignatures for the DB's checkpoint and
+//      publishes it); only a missing one is written, from the DB, as above.
+//      So recovery publishes nothing but the DB's latest signed checkpoint,
+//      and never moves the public checkpoint backwards.
 // Integrating durable entries beyond the committed size (a half-done
 // integration) is the checkpointer's normal work; openLog waits for it.
 
@@ -112,8 +118,15 @@ export async function recover(opts: ResolvedOptions): Promise<Recovered> {
           `(${known === null ? 'which never signed that size' : `root ${toHexSafe(known)}`})`,
       );
     }
-    logger.warn(`the public checkpoint (size ${pub.size}) is older than the database's; republishing size ${state.size}`);
-    published = await publishCheckpoint(tiles, state);
+    if (opts.witnesses !== null) {
+      // Lagging by design (cosigner.ts); keep serving it until a cosigned one replaces it.
+      if (pub.size < state.size) logger.info(`public checkpoint at size ${pub.size}; cosigning size ${state.size}`);
+      published = { size: pub.size, root: pub.root, text: new TextDecoder().decode(publicBytes) };
+    } else {
+      const why = pub.size < state.size ? "is older than the database's" : 'carries other signatures';
+      logger.warn(`the public checkpoint (size ${pub.size}) ${why}; republishing size ${state.size}`);
+      published = await publishCheckpoint(tiles, state);
+    }
   }
   return { state, published, repaired };
 }

@@ -6,7 +6,9 @@
 //     right edge (TreeEdge bytes), plus the edge one step earlier, so recovery
 //     can replay the last integration step and repair its tiles;
 //   - the last signed checkpoint (size, root, signed text) and the history of
-//     every published (size, root) pair.
+//     every published (size, root) pair;
+//   - for each witness, the size it last cosigned for this log (a hint: a
+//     wrong value costs one 409 round trip, never a wrong checkpoint).
 //
 // One SequenceDB instance serves exactly one log (the origin is its key;
 // opening a database that belongs to another origin fails). Nothing here is
@@ -92,6 +94,12 @@ export interface SequenceDB {
 
   /** The root published for this size, or null. */
   rootForSize(size: number): Hash | null;
+
+  /** The size the witness (by its verifier key) last cosigned for this log, or null if unknown. */
+  witnessSize(witness: string): number | null;
+
+  /** Remembers the size a witness last cosigned (or reported in a 409). Durable when it returns. */
+  setWitnessSize(witness: string, size: number): void;
 
   close(): void;
 }

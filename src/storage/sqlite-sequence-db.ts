@@ -7,6 +7,8 @@
 //   entries(idx PK, leaf_hash, data)     the durable sequence; index on leaf_hash
 //   tree_state(one row)                  size, root, text, edge, prev_size, prev_edge
 //   checkpoints(size PK, root)           every published (size, root); index on root
+//   witness_sizes(witness PK, size)      size each witness (verifier key) last cosigned
+//                                        (added without a version bump: CREATE IF NOT EXISTS)
 
 import Database from 'better-sqlite3';
 import { TilelogError } from '../errors.js';
@@ -41,6 +43,7 @@ CREATE TABLE IF NOT EXISTS tree_state (
 );
 CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS checkpoints_root ON checkpoints (root);
+CREATE TABLE IF NOT EXISTS witness_sizes (witness TEXT PRIMARY KEY, size INTEGER NOT NULL);
 `;
 
 type Row = Record<string, unknown>;
@@ -64,6 +67,8 @@ export class SqliteSequenceDB implements SequenceDB {
     putCheckpoint: Database.Statement;
     rootForSize: Database.Statement;
     sizeForRoot: Database.Statement;
+    witnessSize: Database.Statement;
+    setWitnessSize: Database.Statement;
   };
   private readonly sequenceTx: Database.Transaction<(batch: readonly SequencedEntry[], dedup: boolean) => SequenceResult[]>;
   private readonly commitTx: Database.Transaction<(expectedSize: number | null, next: TreeState) => void>;
@@ -97,6 +102,10 @@ export class SqliteSequenceDB implements SequenceDB {
       putCheckpoint: db.prepare('INSERT OR IGNORE INTO checkpoints (size, root) VALUES (?, ?)'),
       rootForSize: db.prepare('SELECT root FROM checkpoints WHERE size = ?').pluck(),
       sizeForRoot: db.prepare('SELECT size FROM checkpoints WHERE root = ? ORDER BY size LIMIT 1').pluck(),
+      witnessSize: db.prepare('SELECT size FROM witness_sizes WHERE witness = ?').pluck(),
+      setWitnessSize: db.prepare(
+        'INSERT INTO witness_sizes (witness, size) VALUES (?, ?) ON CONFLICT (witness) DO UPDATE SET size = excluded.size',
+      ),
     };
     const max = db.prepare('SELECT max(idx) FROM entries').pluck().get() as number | null;
     this.size = max === null ? 0 : max + 1;
@@ -235,6 +244,16 @@ export class SqliteSequenceDB implements SequenceDB {
   rootForSize(size: number): Hash | null {
     const root = this.stmt.rootForSize.get(size) as Buffer | undefined;
     return root === undefined ? null : asUint8(root);
+  }
+
+  witnessSize(witness: string): number | null {
+    const size = this.stmt.witnessSize.get(witness) as number | undefined;
+    return size ?? null;
+  }
+
+  setWitnessSize(witness: string, size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`sqlite: witness size ${size} is not a size`);
+    this.stmt.setWitnessSize.run(witness, size);
   }
 
   close(): void {

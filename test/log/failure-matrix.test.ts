@@ -109,6 +109,12 @@ class FaultyDB implements SequenceDB {
   rootForSize(s: number) {
     return this.inner.rootForSize(s);
   }
+  witnessSize(w: string) {
+    return this.inner.witnessSize(w);
+  }
+  setWitnessSize(w: string, size: number): void {
+    this.inner.setWitnessSize(w, size);
+  }
   close(): void {}
 }
 
