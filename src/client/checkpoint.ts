@@ -1,7 +1,8 @@
 // verifyCheckpoint: is this signed checkpoint one the policy trusts?
 //
 // Steps, in order, each failing with its own code:
-//   1. the note and checkpoint parse, the origin matches     CLIENT_CHECKPOINT_SIGNATURE
+//   1. the note and checkpoint parse, the origin matches,
+//      known keys' lines are canonical base64                 CLIENT_CHECKPOINT_SIGNATURE
 //   2. the log's Ed25519 signature verifies                   CLIENT_CHECKPOINT_SIGNATURE
 //   3. witness cosignatures: a known witness's bad line fails
 //      the note (Go's Open rule); each key counts once, and
@@ -12,7 +13,7 @@
 // unknowable, so step 5 needs witnesses (trustPolicy enforces that).
 
 import { parseCheckpoint, type Checkpoint } from '../note/checkpoint.js';
-import { parseNote, verifyNote, type Note, type NoteSignature } from '../note/note.js';
+import { formatSignatureLine, parseNote, verifyNote, type Note, type NoteSignature } from '../note/note.js';
 import { cosignersOf, policySatisfied } from '../note/policy.js';
 import { ClientError, messageOf } from './errors.js';
 import { asTrustPolicy, type TrustPolicy, type TrustPolicyInput } from './policy.js';
@@ -56,6 +57,15 @@ function openLog(noteText: string | Uint8Array, policy: TrustPolicy): { note: No
   }
   if (checkpoint.origin !== policy.origin) {
     throw fail('CLIENT_CHECKPOINT_SIGNATURE', `origin ${JSON.stringify(checkpoint.origin)} is not the expected ${JSON.stringify(policy.origin)}`);
+  }
+  // Go decodes signature base64 leniently (non-zero padding bits pass), so
+  // one signature has several spellings; we accept only the canonical one
+  // for the keys we check, so a checkpoint (and a bundle) has one encoding.
+  const known = [policy.logVerifier, ...policy.witnesses];
+  for (const sig of note.signatures) {
+    if (known.some((v) => v.name === sig.name && v.keyId === sig.keyId) && formatSignatureLine(sig.name, sig.keyId, sig.signature) !== sig.line) {
+      throw fail('CLIENT_CHECKPOINT_SIGNATURE', `the signature line of ${sig.name} is not canonical base64`);
+    }
   }
   try {
     verifyNote(note, [policy.logVerifier]);
