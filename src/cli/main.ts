@@ -9,6 +9,7 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: s
   add: { summary: 'add entries to a log', load: () => import('./add.js') },
   proof: { summary: 'fetch and verify an inclusion or consistency proof', load: () => import('./proof.js') },
   audit: { summary: 'recompute a whole log from its tiles and check it', load: () => import('./audit.js') },
+  verify: { summary: 'check a proof bundle offline with pinned keys', load: () => import('./verify.js') },
   witness: { summary: 'run a witness that cosigns consistent checkpoints of other logs', load: () => import('./witness.js') },
 };
 
