@@ -92,7 +92,7 @@ function summaryLine(r: BundleVerification): string {
   const cp = r.checkpoint;
   const witnesses = cp.cosigners.length === 0
     ? 'no witness cosignatures required'
-    : `cosigned by ${cp.cosigners.map((c) => c.name).join(', ')} (newest ${new Date(cp.newestCosignature! * 1000).toISOString()})`;
+    : `cosigned by ${cp.cosigners.map((c) => c.name).join(', ')} (newest ${new Date(cp.newestCosignature! * 1000).toISOString().replace('.000Z', 'Z')})`;
   return `OK: entry ${r.index} (${r.entry.length} bytes, leaf ${toHex(r.leafHash)}) is in ${cp.origin} at size ${cp.size}; ${witnesses}`;
 }
 
