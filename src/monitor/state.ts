@@ -1,0 +1,166 @@
+// The monitor's durable state, <state>/state.json, and its lock.
+//
+//   {"version":1, "origin":..., "logKey":..., "trusted":<note>|null,
+//    "audited":<n>, "edge":"<b64>", "updatedAt":<iso>}
+//
+// trusted  the newest checkpoint whose log signature, cosignature quorum,
+//          consistency with the one trusted before and agreement with the
+//          compare sources all checked out. Never replaced by one that failed.
+// audited  entries [0, audited) were downloaded and each matched its leaf
+//          hash in tiles authenticated against a trusted root; audited <=
+//          the trusted size. Never advanced past an entry that failed.
+// edge     the right edge of the tree of those entries (merkle TreeEdge
+//          bytes: the hashes of every level's partial tile, < 8 KiB), so the
+//          audit resumes without downloading a single audited bundle again
+//          and recomputes each new root from entries alone.
+//
+// Writes are atomic: the JSON goes to state.json.tmp, is fsynced, renamed over
+// state.json, and the directory fsynced. A crash leaves the old or the new
+// state, never a mix. state.lock (O_EXCL, holding the pid) keeps a second
+// monitor off the same directory; a lock whose pid is gone is taken over.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TilelogError } from '../errors.js';
+import { fromBase64Strict, toBase64, TreeEdge } from '../merkle/index.js';
+import { openCheckpoint, parseVerifierKey, type Checkpoint } from '../note/index.js';
+
+export const STATE_VERSION = 1;
+
+export interface MonitorState {
+  origin: string;
+  logKey: string;
+  /** The trusted signed note, or null before the first good poll. */
+  trusted: string | null;
+  /** Its parsed checkpoint (not stored; derived on load). */
+  trustedCheckpoint: Checkpoint | null;
+  /** The audit's right edge; edge.size = entries audited. */
+  edge: TreeEdge;
+}
+
+interface StateFile {
+  version: number;
+  origin: string;
+  logKey: string;
+  trusted: string | null;
+  audited: number;
+  edge: string;
+  updatedAt: string;
+}
+
+function stateError(message: string, cause?: unknown): TilelogError {
+  return new TilelogError('MONITOR_STATE', message, cause === undefined ? undefined : { cause });
+}
+
+export class StateStore {
+  readonly dir: string;
+  readonly #file: string;
+  readonly #lock: string;
+  #locked = false;
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+    this.#file = path.join(this.dir, 'state.json');
+    this.#lock = path.join(this.dir, 'state.lock');
+  }
+
+  /** Creates the directory and takes the lock. MONITOR_STATE if another live monitor holds it. */
+  lock(): void {
+    fs.mkdirSync(this.dir, { recursive: true });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = fs.openSync(this.#lock, 'wx');
+        fs.writeSync(fd, `${process.pid}\n`);
+        fs.closeSync(fd);
+        this.#locked = true;
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw stateError(`cannot lock ${this.#lock}: ${(err as Error).message}`, err);
+        const pid = Number(fs.readFileSync(this.#lock, 'utf8').trim());
+        if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+          throw stateError(`another monitor (pid ${pid}) uses ${this.dir}; stop it or pick another --state`);
+        }
+        fs.rmSync(this.#lock, { force: true }); // stale: its process is gone
+      }
+    }
+    throw stateError(`cannot take the lock ${this.#lock}`);
+  }
+
+  unlock(): void {
+    if (!this.#locked) return;
+    this.#locked = false;
+    fs.rmSync(this.#lock, { force: true });
+  }
+
+  /**
+   * Loads the state for this log, or a fresh one. MONITOR_STATE when the file
+   * is unreadable or belongs to another origin or key (re-verified here).
+   */
+  load(origin: string, logKey: string): MonitorState {
+    let raw: string;
+    try {
+      raw = fs.readFileSync(this.#file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { origin, logKey, trusted: null, trustedCheckpoint: null, edge: TreeEdge.empty() };
+      throw stateError(`cannot read ${this.#file}: ${(err as Error).message}`, err);
+    }
+    let f: StateFile;
+    try {
+      f = JSON.parse(raw) as StateFile;
+    } catch (err) {
+      throw stateError(`${this.#file} is not JSON; move it away to start over`, err);
+    }
+    if (f.version !== STATE_VERSION) throw stateError(`${this.#file} has version ${String(f.version)}, this monitor reads ${STATE_VERSION}`);
+    if (f.origin !== origin || f.logKey !== logKey) {
+      throw stateError(`${this.dir} holds the state of ${JSON.stringify(f.origin)} (key ${f.logKey}), not of this log; pick another --state`);
+    }
+    let trustedCheckpoint: Checkpoint | null = null;
+    let edge: TreeEdge;
+    try {
+      if (f.trusted !== null) trustedCheckpoint = openCheckpoint(f.trusted, origin, [parseVerifierKey(logKey)]).checkpoint;
+      const bytes = fromBase64Strict(f.edge);
+      if (!Number.isSafeInteger(f.audited) || f.audited < 0 || f.audited > (trustedCheckpoint?.size ?? 0)) throw new Error(`audited ${f.audited} is beyond the trusted size`);
+      edge = TreeEdge.fromBytes(f.audited, bytes);
+    } catch (err) {
+      throw stateError(`${this.#file} does not check out (${(err as Error).message}); move it away to start over`, err);
+    }
+    return { origin, logKey, trusted: f.trusted, trustedCheckpoint, edge };
+  }
+
+  /** Writes the state atomically (temp file, fsync, rename, fsync of the directory). */
+  save(state: MonitorState, now: Date = new Date()): void {
+    const f: StateFile = {
+      version: STATE_VERSION,
+      origin: state.origin,
+      logKey: state.logKey,
+      trusted: state.trusted,
+      audited: state.edge.size,
+      edge: toBase64(state.edge.toBytes()),
+      updatedAt: now.toISOString(),
+    };
+    const tmp = `${this.#file}.tmp`;
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, `${JSON.stringify(f)}\n`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.#file);
+    const dfd = fs.openSync(this.dir, 'r');
+    try {
+      fs.fsyncSync(dfd);
+    } finally {
+      fs.closeSync(dfd);
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
