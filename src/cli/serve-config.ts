@@ -10,10 +10,18 @@
 //   --batch-max-entries   TILELOG_BATCH_MAX_ENTRIES     engine default (4096)
 //   --batch-max-delay-ms  TILELOG_BATCH_MAX_DELAY_MS    engine default (1)
 //   --no-dedup            TILELOG_DEDUP=0               dedup on
+//   --witness <url>,<vkey> TILELOG_WITNESSES (space-separated)  none: publish log-signed checkpoints
+//   --witness-quorum <K>  TILELOG_WITNESS_QUORUM        all the --witness entries
+//   --witness-policy <f>  TILELOG_WITNESS_POLICY        (c2sp tlog-policy file; instead of the two above)
+//   --witness-timeout-ms  TILELOG_WITNESS_TIMEOUT_MS    engine default (5000)
+//   --witness-refresh-s   TILELOG_WITNESS_REFRESH_S     60
+//   --witness-fail-open   TILELOG_WITNESS_FAIL_OPEN=1   fail-closed
 
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseCount, UsageError } from './common.js';
+import { parsePolicy, simplePolicy, type WitnessPolicy } from '../note/index.js';
+import { parseBaseUrl, parseCount, UsageError } from './common.js';
 
 export const SERVE_FLAGS = {
   state: { type: 'string' },
@@ -25,7 +33,22 @@ export const SERVE_FLAGS = {
   'batch-max-delay-ms': { type: 'string' },
   dedup: { type: 'boolean' },
   json: { type: 'boolean', default: false },
+  witness: { type: 'string', multiple: true },
+  'witness-quorum': { type: 'string' },
+  'witness-policy': { type: 'string' },
+  'witness-timeout-ms': { type: 'string' },
+  'witness-refresh-s': { type: 'string' },
+  'witness-fail-open': { type: 'boolean' },
 } as const;
+
+export interface ServeWitnessConfig {
+  policy: WitnessPolicy;
+  /** Where the policy came from, for the startup summary. */
+  source: string;
+  timeoutMs: number | undefined;
+  refreshMs: number;
+  failOpen: boolean;
+}
 
 export interface ServeConfig {
   stateDir: string;
@@ -40,18 +63,26 @@ export interface ServeConfig {
   batchMaxDelayMs: number | undefined;
   dedup: boolean;
   json: boolean;
+  /** null: no witnesses (checkpoints are published as the log signs them). */
+  witnesses: ServeWitnessConfig | null;
 }
 
-type Values = { [K in keyof typeof SERVE_FLAGS]?: (typeof SERVE_FLAGS)[K]['type'] extends 'string' ? string : boolean };
+type Values = {
+  [K in keyof typeof SERVE_FLAGS]?: (typeof SERVE_FLAGS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof SERVE_FLAGS)[K]['type'] extends 'string'
+      ? string
+      : boolean;
+};
 
 export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = process.env): ServeConfig {
-  const pick = (flag: keyof typeof SERVE_FLAGS, name: string): [string, string] | undefined => {
+  const pick = (flag: Exclude<keyof typeof SERVE_FLAGS, 'witness'>, name: string): [string, string] | undefined => {
     const v = values[flag];
     if (typeof v === 'string') return [`--${flag}`, v];
     const e = env[name];
     return e !== undefined && e !== '' ? [name, e] : undefined;
   };
-  const count = (flag: keyof typeof SERVE_FLAGS, name: string, min: number) => {
+  const count = (flag: Exclude<keyof typeof SERVE_FLAGS, 'witness'>, name: string, min: number) => {
     const v = pick(flag, name);
     return v === undefined ? undefined : parseCount(v[0], v[1], min);
   };
@@ -68,7 +99,72 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
     batchMaxDelayMs: count('batch-max-delay-ms', 'TILELOG_BATCH_MAX_DELAY_MS', 0),
     dedup: values.dedup ?? parseBool('TILELOG_DEDUP', env.TILELOG_DEDUP) ?? true,
     json: values.json === true,
+    witnesses: resolveWitnesses(values, env, pick, count),
   };
+}
+
+// resolveWitnesses: --witness/--witness-quorum or --witness-policy (not both),
+// plus timeout, refresh and fail-open; null when no witness is configured.
+function resolveWitnesses(
+  values: Values,
+  env: NodeJS.ProcessEnv,
+  pick: (flag: Exclude<keyof typeof SERVE_FLAGS, 'witness'>, name: string) => [string, string] | undefined,
+  count: (flag: Exclude<keyof typeof SERVE_FLAGS, 'witness'>, name: string, min: number) => number | undefined,
+): ServeWitnessConfig | null {
+  const listed: [string, string][] =
+    values.witness !== undefined && values.witness.length > 0
+      ? values.witness.map((w) => ['--witness', w])
+      : (env.TILELOG_WITNESSES ?? '').split(/\s+/).filter((w) => w !== '').map((w) => ['TILELOG_WITNESSES', w]);
+  const policyFile = pick('witness-policy', 'TILELOG_WITNESS_POLICY');
+  const quorum = count('witness-quorum', 'TILELOG_WITNESS_QUORUM', 0);
+  let policy: WitnessPolicy;
+  let source: string;
+  if (policyFile !== undefined) {
+    if (listed.length > 0) throw new UsageError(`${policyFile[0]} and ${listed[0]![0]} are exclusive: list the witnesses in the policy file`);
+    if (quorum !== undefined) throw new UsageError(`${policyFile[0]} sets the quorum itself; drop --witness-quorum`);
+    let text: Uint8Array;
+    try {
+      text = fs.readFileSync(policyFile[1]);
+    } catch (err) {
+      throw new UsageError(`${policyFile[0]}: cannot read ${policyFile[1]}: ${(err as Error).message}`);
+    }
+    policy = asUsage(policyFile[0], () => parsePolicy(text));
+    source = path.resolve(policyFile[1]);
+  } else if (listed.length > 0) {
+    const witnesses = listed.map(([src, w]) => parseWitnessFlag(src, w));
+    const k = quorum ?? witnesses.length;
+    if (k > witnesses.length) throw new UsageError(`--witness-quorum ${k} is more than the ${witnesses.length} witnesses`);
+    policy = asUsage(listed[0]![0], () => simplePolicy(witnesses, k));
+    source = `${listed[0]![0]} (${k} of ${witnesses.length})`;
+  } else {
+    for (const f of ['witness-quorum', 'witness-timeout-ms', 'witness-refresh-s'] as const) {
+      if (values[f] !== undefined) throw new UsageError(`--${f} needs --witness or --witness-policy`);
+    }
+    return null;
+  }
+  const refreshS = count('witness-refresh-s', 'TILELOG_WITNESS_REFRESH_S', 1) ?? 60;
+  return {
+    policy,
+    source,
+    timeoutMs: count('witness-timeout-ms', 'TILELOG_WITNESS_TIMEOUT_MS', 1),
+    refreshMs: refreshS * 1000,
+    failOpen: values['witness-fail-open'] ?? parseBool('TILELOG_WITNESS_FAIL_OPEN', env.TILELOG_WITNESS_FAIL_OPEN) ?? false,
+  };
+}
+
+/** `<url>,<vkey>`: the witness's submission prefix and its cosignature verifier key. */
+function parseWitnessFlag(source: string, value: string): { url: string; vkey: string } {
+  const comma = value.indexOf(',');
+  if (comma < 0) throw new UsageError(`${source} must be <url>,<vkey> (e.g. http://127.0.0.1:7380,w1.example+1234abcd+BAS...), got ${JSON.stringify(value)}`);
+  return { url: parseBaseUrl(source, value.slice(0, comma)), vkey: value.slice(comma + 1) };
+}
+
+function asUsage<T>(source: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw new UsageError(`${source}: ${(err as Error).message}`);
+  }
 }
 
 /** host:port, [v6]:port, or :port (all interfaces). Port 0 picks a free port. */

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLogApp, startServer } from '../http/index.js';
 import { openFileLog } from '../log/index.js';
-import { generateSignerKey, parseCheckpoint, parseNote, type Ed25519Signer } from '../note/index.js';
+import { formatPolicy, generateSignerKey, parseCheckpoint, parseNote, type Ed25519Signer } from '../note/index.js';
 import { CliError, EXIT_OK, parseFlags, runVerb, UsageError } from './common.js';
 import { readKeyFile, writeKeyFile } from './key-file.js';
 import { defaultOrigin, resolveServeConfig, SERVE_FLAGS, type ServeConfig } from './serve-config.js';
@@ -34,6 +34,24 @@ tiles/, listens on 127.0.0.1:8080, and on the first run creates the origin
   --batch-max-delay-ms <ms> commit a batch ms after its first entry
                             [$TILELOG_BATCH_MAX_DELAY_MS, 1]
   --no-dedup                give identical entries new indexes [$TILELOG_DEDUP=0]
+
+Witness cosigning (c2sp.org/tlog-witness): the public checkpoint then carries
+witness cosignatures and moves only once the policy is met; the log-signed
+checkpoint is at /v1/log/log-signed-checkpoint, witness status at /v1/log/witnesses.
+  --witness <url>,<vkey>    a witness: its URL (add-checkpoint is <url>/add-checkpoint)
+                            and cosignature verifier key; repeat for more
+                            [$TILELOG_WITNESSES, space-separated]
+  --witness-quorum <K>      publish once K of the --witness entries cosigned
+                            [$TILELOG_WITNESS_QUORUM, all of them]
+  --witness-policy <file>   a c2sp tlog-policy file instead (witness lines need URLs)
+                            [$TILELOG_WITNESS_POLICY]
+  --witness-timeout-ms <ms> longest wait for one witness per round
+                            [$TILELOG_WITNESS_TIMEOUT_MS, 5000]
+  --witness-refresh-s <s>   re-collect cosignatures this often when the tree
+                            does not grow [$TILELOG_WITNESS_REFRESH_S, 60]
+  --witness-fail-open       publish even when the policy is not met
+                            [$TILELOG_WITNESS_FAIL_OPEN=1, fail-closed]
+
   --json                    print the startup summary as one JSON line
   -h, --help                show this help
 
@@ -68,6 +86,14 @@ async function serve(cfg: ServeConfig): Promise<number> {
     dedup: cfg.dedup,
     ...(cfg.batchMaxEntries !== undefined && { batchMaxEntries: cfg.batchMaxEntries }),
     ...(cfg.batchMaxDelayMs !== undefined && { batchMaxDelayMs: cfg.batchMaxDelayMs }),
+    ...(cfg.witnesses !== null && {
+      witnesses: {
+        policy: cfg.witnesses.policy,
+        refreshMs: cfg.witnesses.refreshMs,
+        failOpen: cfg.witnesses.failOpen,
+        ...(cfg.witnesses.timeoutMs !== undefined && { timeoutMs: cfg.witnesses.timeoutMs }),
+      },
+    }),
   });
 
   let ready = true;
@@ -89,6 +115,7 @@ async function serve(cfg: ServeConfig): Promise<number> {
     treeSize: log.checkpoint().size,
     state: cfg.stateDir,
     tiles: cfg.tilesDir,
+    ...(cfg.witnesses !== null && { witnessPolicy: formatPolicy(cfg.witnesses.policy) }),
   };
   if (cfg.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -102,6 +129,20 @@ async function serve(cfg: ServeConfig): Promise<number> {
         `  tiles:        ${cfg.tilesDir}\n` +
         `Try: curl -s --data-binary 'hello' ${server.url}/add ; curl -s ${server.url}/checkpoint\n`,
     );
+    if (cfg.witnesses !== null) {
+      const w = cfg.witnesses;
+      const status = log.witnessStatus();
+      process.stdout.write(
+        `  witnesses:    ${w.policy.witnesses.length}, policy from ${w.source}, ` +
+          `${w.failOpen ? 'fail-open' : 'fail-closed'}, refresh every ${w.refreshMs / 1000} s\n` +
+          formatPolicy(w.policy)
+            .trimEnd()
+            .split('\n')
+            .map((l) => `    ${l}\n`)
+            .join('') +
+          `  published size ${summary.treeSize}, log-signed size ${status?.signedSize ?? summary.treeSize}\n`,
+      );
+    }
   }
 
   // Wait for a signal, then drain in order: HTTP, engine, database.

@@ -172,6 +172,7 @@ export class Cosigner {
     await publishIfMet();
     await all;
     await publishIfMet();
+    for (const c of this.#clients) c.persist();
     if (publishedCount >= 0) return this.#published.text.startsWith(tree.text);
 
     // 3. The policy is not met.

@@ -1,6 +1,7 @@
 // WitnessClient: the log's side of c2sp.org/tlog-witness add-checkpoint with
 // one witness (PROTOCOLS.md 6.1 "Log behaviour"). It remembers the size the
-// witness last cosigned (in the SequenceDB, so it survives restarts), sends
+// witness last cosigned (persist() writes it to the SequenceDB, so it survives
+// restarts), sends
 //
 //   old <that size> LF  <consistency proof old -> size, one b64 hash per line>  LF  <log-signed note>
 //
@@ -87,6 +88,7 @@ export class WitnessClient {
   readonly #vkey: string;
   readonly #cfg: WitnessClientConfig;
   #size: number | null;
+  #stored: number | null;
   #lastError: string | null = null;
   #lastCosignedAt: number | null = null;
   readonly counters: WitnessCounters = {
@@ -109,6 +111,20 @@ export class WitnessClient {
     this.#vkey = cfg.witness.vkey;
     this.verifier = parseCosignatureVerifierKey(cfg.witness.vkey);
     this.#size = cfg.db.witnessSize(this.#vkey);
+    this.#stored = this.#size;
+  }
+
+  // persist(): write the remembered size to the SequenceDB if it changed. The
+  // cosigner calls it after publishing, off the path that wakes waiters: the
+  // size is only a hint (losing it in a crash costs one 409 round trip).
+  persist(): void {
+    if (this.#size === null || this.#size === this.#stored) return;
+    try {
+      this.#cfg.db.setWitnessSize(this.#vkey, this.#size);
+      this.#stored = this.#size;
+    } catch (err) {
+      this.#cfg.logger.warn(`witness ${this.name}: cannot store its size ${this.#size}`, err);
+    }
   }
 
   status(): WitnessStatus {
@@ -255,14 +271,7 @@ export class WitnessClient {
   }
 
   #remember(size: number): void {
-    if (this.#size === size) return;
     this.#size = size;
-    try {
-      // Durable: the next request (after a restart too) starts from this size.
-      this.#cfg.db.setWitnessSize(this.#vkey, size);
-    } catch (err) {
-      this.#cfg.logger.warn(`witness ${this.name}: cannot store its size ${size}`, err);
-    }
   }
 
   #fail(message: string, level: 'warn' | 'error' = 'warn'): void {
