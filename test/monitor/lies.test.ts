@@ -65,7 +65,7 @@ function monitor(url: string, state: string, extra: string[] = []) {
 }
 
 /** state.json, or what a monitor that never trusted anything has (no file). */
-function readState(state: string): { trusted: string | null; audited: number } {
+function readState(state: string): { trusted: string | null; audited: number; updatedAt?: string } {
   if (!fs.existsSync(path.join(state, 'state.json'))) return { trusted: null, audited: 0 };
   return JSON.parse(fs.readFileSync(path.join(state, 'state.json'), 'utf8'));
 }
@@ -94,7 +94,7 @@ function rewriteEntry(dir: string, index: number): Uint8Array {
   let o = 0;
   for (let i = 0; i < index % 256; i++) o += 2 + data.readUInt16BE(o);
   const n = data.readUInt16BE(o);
-  data[o + 2 + n - 1] ^= 0x01;
+  data[o + 2 + n - 1]! ^= 0x01;
   fs.writeFileSync(file, data);
   return new Uint8Array(data.subarray(o + 2, o + 2 + n));
 }
@@ -103,7 +103,7 @@ function rewriteEntry(dir: string, index: number): Uint8Array {
 function rewriteTileHash(dir: string, tile: number, i: number, hash?: Uint8Array): void {
   const file = path.join(dir, 'tile/0', String(tile).padStart(3, '0'));
   const data = fs.readFileSync(file);
-  if (hash === undefined) data[i * 32] ^= 0x80;
+  if (hash === undefined) data[i * 32]! ^= 0x80;
   else data.set(hash, i * 32);
   fs.writeFileSync(file, data);
 }
@@ -202,7 +202,7 @@ describe('tilelog monitor --once catches', () => {
     const note = parseNote(logA.checkpoints.get(3000)!);
     const sig = note.signatures[0]!;
     const bad = new Uint8Array(sig.signature);
-    bad[10] ^= 0x01;
+    bad[10]! ^= 0x01;
     const tampered = formatNote({ text: note.text, signatures: [{ ...sig, signature: bad, line: '' }] });
     a.server.override.set('checkpoint', tampered);
     const state = tempDir();
