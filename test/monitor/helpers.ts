@@ -83,14 +83,29 @@ export interface StaticServer {
   requests: string[];
   /** Paths answered with these bytes instead of the file (null: 404). */
   override: Map<string, Uint8Array | string | null>;
+  /**
+   * Holds every bundle request after the first n until release() (for
+   * stopping a monitor mid-audit without timing); reached resolves when the
+   * first held request arrives.
+   */
+  holdBundlesAfter(n: number): { reached: Promise<void>; release(): void };
   close(): Promise<void>;
 }
 
 /** Serves root over HTTP on 127.0.0.1. */
 export async function serveDir(root: string): Promise<StaticServer> {
   const s = { requests: [] as string[], override: new Map<string, Uint8Array | string | null>() };
+  let hold: { after: number; seen: number; held: (() => void)[]; reached: () => void; released: boolean } | null = null;
   const server = http.createServer((req, res) => {
     const p = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+    if (hold !== null && !hold.released && p.startsWith('tile/entries/') && ++hold.seen > hold.after) {
+      hold.held.push(() => answer(p, res));
+      hold.reached();
+      return;
+    }
+    answer(p, res);
+  });
+  const answer = (p: string, res: http.ServerResponse) => {
     s.requests.push(p);
     if (s.override.has(p)) {
       const o = s.override.get(p);
@@ -104,12 +119,25 @@ export async function serveDir(root: string): Promise<StaticServer> {
       return;
     }
     res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(fs.readFileSync(file));
-  });
+  };
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return Object.assign(s, {
     url: `http://127.0.0.1:${port}`,
+    holdBundlesAfter(n: number) {
+      let reached!: () => void;
+      const p = new Promise<void>((resolve) => (reached = resolve));
+      const h = { after: n, seen: 0, held: [] as (() => void)[], reached, released: false };
+      hold = h;
+      return {
+        reached: p,
+        release() {
+          h.released = true;
+          for (const f of h.held.splice(0)) f();
+        },
+      };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
