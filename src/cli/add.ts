@@ -2,8 +2,9 @@
 // with --wait, also waits for a checkpoint and verifies inclusion.
 
 import * as fs from 'node:fs/promises';
-import { fromBase64Strict, leafHash, MAX_ENTRY_SIZE, toBase64, verifyInclusion } from '../merkle/index.js';
-import { getJson, postJson } from './client.js';
+import { decodeBundleJson, verifyInclusion } from '../client/index.js';
+import { MAX_ENTRY_SIZE } from '../merkle/index.js';
+import { getJson, postJsonWithHeaders } from './client.js';
 import { CliError, defaultUrl, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
 import { logKeyFor, openServerCheckpoint, parseLogKeyFlag } from './trust.js';
 
@@ -31,13 +32,13 @@ interface Input {
   data: Uint8Array;
 }
 
+// POST /add answers {"index", "duplicate"?}; with ?wait=checkpoint a proof
+// bundle (spec/BUNDLE.md) and the header Tilelog-Duplicate: true for a duplicate.
 interface AddAnswer {
   index: number;
   duplicate?: boolean;
-  leafHash?: string;
-  treeSize?: number;
-  checkpoint?: string;
-  inclusionProof?: string[];
+  /** The whole JSON answer (a proof bundle with --wait). */
+  raw: unknown;
 }
 
 export function run(argv: string[]): Promise<number> {
@@ -70,9 +71,13 @@ export function run(argv: string[]): Promise<number> {
       ? await logKeyFor(url, logKey, () => getJson(`${url}/v1/log/info`))
       : undefined;
     const endpoint = `${url}/add${values.wait ? '?wait=checkpoint' : ''}`;
-    const answers = await mapOrdered(inputs, concurrency, (input) => postJson<AddAnswer>(endpoint, input.data), (input, answer) => {
-      const verified = key ? verifyAnswer(input, answer, key.vkey, key.keyFromServer) : undefined;
-      printAnswer(input, answer, verified, values.json === true);
+    const post = async (input: Input): Promise<AddAnswer> => {
+      const { body, headers } = await postJsonWithHeaders<{ index: number; duplicate?: boolean }>(endpoint, input.data);
+      return { index: body.index, duplicate: body.duplicate === true || headers.get('tilelog-duplicate') === 'true', raw: body };
+    };
+    const answers = await mapOrdered(inputs, concurrency, post, (input, answer) => {
+      const treeSize = key ? verifyAnswer(input, answer, key.vkey, key.keyFromServer) : undefined;
+      printAnswer(input, answer, treeSize, values.json === true);
     });
     if (!values.json) process.stderr.write(`added ${answers} entr${answers === 1 ? 'y' : 'ies'} to ${url}\n`);
     return EXIT_OK;
@@ -115,36 +120,39 @@ async function readStdin(): Promise<Uint8Array> {
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-/** Verifies a ?wait=checkpoint answer offline; throws CliError when it does not hold. */
-function verifyAnswer(input: Input, a: AddAnswer, vkey: string, keyFromServer: boolean): boolean {
-  if (typeof a.checkpoint !== 'string' || !Array.isArray(a.inclusionProof) || typeof a.treeSize !== 'number') {
-    throw new CliError(`the server's answer for ${input.source} lacks a checkpoint or proof`);
-  }
-  const { checkpoint } = openServerCheckpoint(a.checkpoint, vkey, keyFromServer);
-  if (checkpoint.size !== a.treeSize) throw new CliError(`treeSize ${a.treeSize} differs from the checkpoint's ${checkpoint.size}`);
-  const leaf = leafHash(input.data);
-  if (a.leafHash !== undefined && a.leafHash !== toBase64(leaf)) {
-    throw new CliError(`the server's leaf hash for ${input.source} is not the hash of what was sent`);
-  }
+/** Verifies a ?wait=checkpoint answer (a proof bundle) offline; returns the checkpoint size. CliError when it does not hold. */
+function verifyAnswer(input: Input, a: AddAnswer, vkey: string, keyFromServer: boolean): number {
+  let bundle;
   try {
-    verifyInclusion(undefined, a.index, checkpoint.size, leaf, a.inclusionProof.map((h) => fromBase64Strict(h, 32)), checkpoint.root);
+    bundle = decodeBundleJson(JSON.stringify(a.raw));
+  } catch (err) {
+    throw new CliError(`the server's answer for ${input.source} is not a proof bundle: ${(err as Error).message}`);
+  }
+  if (bundle.index !== a.index) throw new CliError(`the server's answer for ${input.source} names two indexes`);
+  if (bundle.entry.length !== input.data.length || bundle.entry.some((x, i) => x !== input.data[i])) {
+    throw new CliError(`the server's entry for ${input.source} is not what was sent`);
+  }
+  const { checkpoint } = openServerCheckpoint(bundle.checkpoint, vkey, keyFromServer);
+  try {
+    verifyInclusion(checkpoint, bundle.index, { entry: input.data }, bundle.inclusionProof);
   } catch (err) {
     throw new CliError(`inclusion proof for ${input.source} (index ${a.index}) does NOT verify: ${(err as Error).message}`);
   }
-  return true;
+  return checkpoint.size;
 }
 
-function printAnswer(input: Input, a: AddAnswer, verified: boolean | undefined, json: boolean): void {
+function printAnswer(input: Input, a: AddAnswer, treeSize: number | undefined, json: boolean): void {
+  const verified = treeSize !== undefined;
   if (json) {
     const out: Record<string, unknown> = { index: a.index, source: input.source };
     if (a.duplicate) out.duplicate = true;
-    if (verified !== undefined) Object.assign(out, { treeSize: a.treeSize, verified });
+    if (verified) Object.assign(out, { treeSize, verified });
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
   let line = `${a.index}\t${input.source}`;
   if (a.duplicate) line += '\t(already in the log)';
-  if (verified) line += `\tincluded in checkpoint of size ${a.treeSize}: proof verified`;
+  if (verified) line += `\tincluded in checkpoint of size ${treeSize}: proof verified`;
   process.stdout.write(`${line}\n`);
 }
 

@@ -11,8 +11,13 @@ export async function getJson<T>(url: string): Promise<T> {
 
 /** POSTs body to url and parses the JSON answer. */
 export async function postJson<T>(url: string, body: Uint8Array): Promise<T> {
+  return (await postJsonWithHeaders<T>(url, body)).body;
+}
+
+/** postJson, also returning the answer's headers. */
+export async function postJsonWithHeaders<T>(url: string, body: Uint8Array): Promise<{ body: T; headers: Headers }> {
   const res = await request(url, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { 'Content-Type': 'application/octet-stream' } });
-  return (await readJson(url, res)) as T;
+  return { body: (await readJson(url, res)) as T, headers: res.headers };
 }
 
 /** GETs url as bytes; null on 404; CliError on other failures. */

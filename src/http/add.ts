@@ -1,17 +1,17 @@
 // POST /add: the body is one raw entry of 1..65535 bytes.
 //   200 {"index": n[, "duplicate": true]}                once the entry is durable;
-//   ?wait=checkpoint: 200 {"index", "leafHash", "treeSize", "checkpoint",
-//   "inclusionProof"[, "duplicate"]} once a checkpoint covering the entry is
-//   published: everything a client needs to verify inclusion offline.
+//   ?wait=checkpoint: 200 with a proof bundle (spec/BUNDLE.md; JSON, or CBOR
+//   for Accept: application/cbor) once a checkpoint covering the entry is
+//   published: everything a client needs to verify inclusion offline. A
+//   duplicate is flagged by the header Tilelog-Duplicate: true.
 
 import type { Context } from 'hono';
-import { leafHash } from '../merkle/index.js';
 import { MAX_ENTRY_SIZE } from '../merkle/index.js';
 import { readBodyCapped } from './body-limit.js';
+import { bundleAnswer } from './bundle-answer.js';
 import { CACHE_NONE } from './cache.js';
 import { httpError } from './errors.js';
 import type { LogApi } from './log-api.js';
-import { b64 } from './params.js';
 
 export interface AddOptions {
   /** How long ?wait=checkpoint may wait before answering 503 (the entry stays added). */
@@ -34,18 +34,9 @@ export function addHandler(log: LogApi, { waitTimeoutMs }: AddOptions) {
 
     const checkpoint = await waitForCheckpoint(log, index, c.req.raw.signal, waitTimeoutMs);
     const proof = await log.inclusionProof(index, checkpoint.size);
-    return c.json(
-      {
-        index,
-        ...dup,
-        leafHash: b64(leafHash(entry)),
-        treeSize: checkpoint.size,
-        checkpoint: checkpoint.text,
-        inclusionProof: proof.map(b64),
-      },
-      200,
-      { 'Cache-Control': CACHE_NONE },
-    );
+    const headers: Record<string, string> = { 'Cache-Control': CACHE_NONE };
+    if (duplicate) headers['Tilelog-Duplicate'] = 'true';
+    return bundleAnswer(c, { index, entry, inclusionProof: proof, checkpoint: checkpoint.text }, headers);
   };
 }
 

@@ -6,6 +6,7 @@
 
 import type { Context } from 'hono';
 import { leafHash } from '../merkle/index.js';
+import { bundleAnswer } from './bundle-answer.js';
 import { CACHE_IMMUTABLE, CACHE_LATEST } from './cache.js';
 import { httpError } from './errors.js';
 import type { LogApi } from './log-api.js';
@@ -19,7 +20,7 @@ function requirePublished(log: LogApi, name: string, size: number): void {
   }
 }
 
-/** GET /v1/log/entry/<index>: the entry and its inclusion in the latest checkpoint. */
+/** GET /v1/log/entry/<index>: a proof bundle (spec/BUNDLE.md) of the entry in the latest checkpoint. */
 export function entryHandler(log: LogApi) {
   return async function entry(c: Context): Promise<Response> {
     const index = parseDecimal('index', c.req.param('index')!);
@@ -28,18 +29,7 @@ export function entryHandler(log: LogApi) {
       throw httpError('LOG_NOT_FOUND', `entry ${index} is not in the latest checkpoint (size ${checkpoint.size})`);
     }
     const [data, proof] = await Promise.all([log.entry(index), log.inclusionProof(index, checkpoint.size)]);
-    return c.json(
-      {
-        index,
-        entry: b64(data),
-        leafHash: b64(leafHash(data)),
-        treeSize: checkpoint.size,
-        inclusionProof: proof.map(b64),
-        checkpoint: checkpoint.text,
-      },
-      200,
-      { 'Cache-Control': CACHE_LATEST },
-    );
+    return bundleAnswer(c, { index, entry: data, inclusionProof: proof, checkpoint: checkpoint.text }, { 'Cache-Control': CACHE_LATEST });
   };
 }
 

@@ -12,6 +12,7 @@ import {
   encodeBundle,
 } from '../../src/merkle/index.js';
 import { openCheckpoint, parseVerifierKey } from '../../src/note/index.js';
+import { decodeBundleCbor, decodeBundleJson, verifyBundle } from '../../src/client/index.js';
 import { addAll, ENTRIES, openTestLog, ORIGIN, VKEY, type TestLog } from './helpers.js';
 
 // Compile-time check: the engine's Log satisfies the HTTP layer's contract.
@@ -159,10 +160,15 @@ describe('POST /add', () => {
     const { res, body } = await json('/add?wait=checkpoint', { method: 'POST', body: entry });
     expect(res.status).toBe(200);
     const index = body.index as number;
+    expect(Object.keys(body)).toEqual(['version', 'index', 'entry', 'inclusionProof', 'checkpoint']);
     const opened = openCheckpoint(body.checkpoint as string, ORIGIN, [parseVerifierKey(VKEY)]);
-    expect(opened.checkpoint.size).toBe(body.treeSize);
-    expect(body.leafHash).toBe(Buffer.from(leafHash(entry)).toString('base64'));
+    expect(fromBase64Strict(body.entry as string)).toEqual(entry);
     verifyInclusion(undefined, index, opened.checkpoint.size, leafHash(entry), b64s(body.inclusionProof), opened.checkpoint.root);
+    // It is a proof bundle (spec/BUNDLE.md); a duplicate says so in a header.
+    expect(verifyBundle(JSON.stringify(body), { logKey: VKEY }).index).toBe(index);
+    const again = await app.request('/add?wait=checkpoint', { method: 'POST', body: entry, headers: { accept: 'application/cbor' } });
+    expect([again.status, again.headers.get('content-type'), again.headers.get('tilelog-duplicate')]).toEqual([200, 'application/cbor', 'true']);
+    expect(verifyBundle(new Uint8Array(await again.arrayBuffer()), { logKey: VKEY }).index).toBe(index);
   });
 });
 
@@ -197,8 +203,12 @@ describe('JSON proofs', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(fromBase64Strict(body.entry as string)).toEqual(ENTRIES[7]);
     const opened = openCheckpoint(body.checkpoint as string, ORIGIN, [parseVerifierKey(VKEY)]);
-    expect(body.treeSize).toBe(opened.checkpoint.size);
+    expect(opened.checkpoint.size).toBe(latest().size);
     verifyInclusion(undefined, 7, opened.checkpoint.size, leafHash(ENTRIES[7]!), b64s(body.inclusionProof), opened.checkpoint.root);
+    // The same bundle in CBOR.
+    const cbor = await app.request('/v1/log/entry/7', { headers: { accept: 'application/json;q=0.5, application/cbor' } });
+    expect(cbor.headers.get('content-type')).toBe('application/cbor');
+    expect(decodeBundleCbor(new Uint8Array(await cbor.arrayBuffer()))).toEqual(decodeBundleJson(JSON.stringify(body)));
   });
 
   it('inclusion proofs verify for every index at several sizes', async () => {
