@@ -106,12 +106,12 @@ export function run(argv: string[]): Promise<number> {
         report(r, json);
         return exitFor(r);
       }
-      let lastAlert = '';
+      let lastAlert: PollResult['alert'] = null;
       while (!stop.signal.aborted) {
         const r = await monitor.poll(stop.signal);
-        const key = r.alert === null ? '' : `${r.alert.code} ${r.alert.message}`;
-        if (key === '' || key !== lastAlert) report(r, json);
-        lastAlert = key;
+        // An alert that repeats unchanged comes back as the same report: print it once.
+        if (r.alert === null || r.alert !== lastAlert) report(r, json);
+        lastAlert = r.alert;
         await sleep(intervalS * 1000, stop.signal);
       }
       return EXIT_OK;

@@ -83,6 +83,9 @@ export class Monitor {
   readonly #recorder: FetchRecorder;
   readonly #client: TileClient;
   readonly #logOnly: TrustPolicy;
+  // The last alert raised, so one that repeats unchanged poll after poll is
+  // saved and posted once.
+  #lastAlert: { key: string; report: AlertReport; webhookError: string | null } | null = null;
 
   private constructor(o: MonitorOptions, policy: TrustPolicy, store: StateStore, state: MonitorState) {
     this.#o = o;
@@ -152,6 +155,7 @@ export class Monitor {
       }
       this.#trust(latest); // 4
       const complete = await this.#audit(latest, signal); // 5
+      this.#lastAlert = null;
       return result(complete ? 'ok' : 'interrupted');
     } catch (err) {
       if (err instanceof MonitorAlert) {
@@ -265,10 +269,13 @@ export class Monitor {
     return this.#state.trusted === null ? checkpoints : { trusted: this.#state.trusted, ...checkpoints };
   }
 
-  // Saves the evidence and posts the webhook.
+  // Saves the evidence and posts the webhook, unless the previous poll raised
+  // the same alert about the same checkpoints.
   async #raise(alert: MonitorAlert): Promise<{ report: AlertReport; webhookError: string | null }> {
     const at = new Date();
     const checkpoints = this.#withTrusted(alert.evidence.checkpoints ?? {});
+    const key = JSON.stringify([alert.code, alert.message, checkpoints]);
+    if (this.#lastAlert?.key === key) return this.#lastAlert;
     const evidence = { ...alert.evidence, checkpoints };
     const full = new MonitorAlert(alert.code, alert.message, evidence);
     const base = {
@@ -292,6 +299,7 @@ export class Monitor {
       webhookError = await postWebhook(this.#o.webhook, report);
       if (webhookError !== null) this.#o.warn?.(`warning: webhook ${this.#o.webhook} failed: ${webhookError}`);
     }
+    this.#lastAlert = { key, report, webhookError };
     return { report, webhookError };
   }
 }

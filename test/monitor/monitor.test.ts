@@ -63,7 +63,7 @@ describe('Monitor', () => {
     }
   });
 
-  it('an alert with a webhook that is down still saves evidence and says the webhook failed', async () => {
+  it('an alert with a webhook that is down still saves evidence and says the webhook failed; a repeat is raised once', async () => {
     const stateDir = tempDir();
     const warnings: string[] = [];
     const m = Monitor.open({ url: primary.url, logKey: LOG_VKEY, stateDir, webhook: 'http://127.0.0.1:1/hook', warn: (l) => warnings.push(l) });
@@ -78,6 +78,11 @@ describe('Monitor', () => {
       expect(warnings.join('\n')).toContain('webhook http://127.0.0.1:1/hook failed');
       expect(evidenceDirs(stateDir)).toHaveLength(1);
       expect(r.size).toBe(3000);
+      // The same lie on the next poll is the same alert: no second evidence dir or webhook.
+      const again = await m.poll();
+      expect(again.alert).toBe(r.alert);
+      expect(evidenceDirs(stateDir)).toHaveLength(1);
+      expect(warnings.filter((w) => w.includes('webhook'))).toHaveLength(1);
       const after = JSON.parse(fs.readFileSync(path.join(stateDir, 'state.json'), 'utf8'));
       expect({ ...after, updatedAt: null }).toEqual({ ...JSON.parse(saved), updatedAt: null });
     } finally {
