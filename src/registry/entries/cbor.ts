@@ -96,7 +96,7 @@ function write(w: Writer, v: CborValue, depth: number): void {
     for (const x of v) write(w, x, depth + 1);
     return;
   }
-  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+  if (typeof v === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(v))) {
     // Keys sorted by their encoded bytes: shorter keys first, then bytewise.
     const entries = Object.keys(v).map((k) => ({ k, enc: encodeCanonical(k) }));
     entries.sort((a, b) => compareBytes(a.enc, b.enc));
