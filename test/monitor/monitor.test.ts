@@ -51,6 +51,22 @@ describe('Monitor', () => {
     }
   });
 
+  it('audits an older checkpoint whose partial tiles and bundle are gone, from the full ones', async () => {
+    primary.override.set('checkpoint', log.checkpoints.get(1000)!);
+    for (const p of ['tile/0/003.p/232', 'tile/entries/003.p/232']) primary.override.set(p, null);
+    const m = Monitor.open({ url: primary.url, logKey: LOG_VKEY, stateDir: tempDir() });
+    const mark = primary.requests.length;
+    try {
+      const r = await m.poll();
+      expect(r.status, JSON.stringify(r)).toBe('ok');
+      expect(r.audited).toBe(1000);
+      expect(primary.requests.slice(mark)).toEqual(expect.arrayContaining(['tile/entries/003.p/232', 'tile/entries/003', 'tile/0/003']));
+    } finally {
+      m.close();
+      primary.override.clear();
+    }
+  });
+
   it('reports a compare checkpoint not signed by the log as unverified, not as a split view', async () => {
     witness.override.set(`${hex}/checkpoint`, 'not a checkpoint\n');
     const m = Monitor.open({ url: primary.url, logKey: LOG_VKEY, stateDir: tempDir(), compare: [witnessSource(witness.url, ORIGIN)] });
