@@ -16,6 +16,7 @@ import {
   type WitnessPolicy,
 } from '../../src/note/index.js';
 import { parseCosignatureVerifierKey } from '../../src/note/cosignature.js';
+import type { WitnessCounters } from '../../src/log/witness-client.js';
 import { SqliteSequenceDB } from '../../src/storage/sqlite-sequence-db.js';
 import { runCli, spawnCli, startServe, tempDir, type ServeHandle } from './helpers.js';
 
@@ -96,7 +97,7 @@ const get = async (p: string): Promise<string> => (await fetch(`${log!.url}${p}`
 interface Status {
   signedSize: number;
   publishedSize: number;
-  witnesses: { name: string; size: number | null; counters: Record<string, number> }[];
+  witnesses: { name: string; size: number | null; counters: WitnessCounters }[];
 }
 const status = async (): Promise<Status> => JSON.parse(await get('/v1/log/witnesses')) as Status;
 

@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openFileLog, type Log } from '../../src/log/index.js';
+import { TilelogError } from '../../src/errors.js';
+import { MemoryTileStore, openFileLog, openLog, type Log } from '../../src/log/index.js';
 import type { LogLogger } from '../../src/log/options.js';
 import { cosignersOf, openCheckpoint, parseVerifierKey, simplePolicy, type WitnessPolicy } from '../../src/note/index.js';
 import { SqliteSequenceDB } from '../../src/storage/sqlite-sequence-db.js';
@@ -222,6 +223,47 @@ describe('cosigned publication', () => {
     expect(log.checkpoint().size).toBe(1);
     expect(log.witnessStatus()!.publications).toBeGreaterThan(1);
     expect(cosigners(publicText()).size).toBe(3);
+  });
+});
+
+describe('a failing public checkpoint write', () => {
+  it('is retried on the next round; the public checkpoint never moves back', async () => {
+    const inner = new MemoryTileStore();
+    const sizes: number[] = [];
+    let fail = 0;
+    const tiles = Object.assign(Object.create(inner) as MemoryTileStore, {
+      overwrite: async (p: string, data: Uint8Array): Promise<void> => {
+        if (p === 'checkpoint') {
+          if (fail > 0) {
+            fail--;
+            throw new TilelogError('STORAGE_IO', 'injected failure');
+          }
+          sizes.push(Number(new TextDecoder().decode(data).split('\n')[1]));
+        }
+        return inner.overwrite(p, data);
+      },
+    });
+    const db = new SqliteSequenceDB(path.join(tmp.dir, 'log.db'), { origin: ORIGIN });
+    const log = await openLog({
+      origin: ORIGIN,
+      signer: testSigner,
+      db,
+      tiles,
+      logger,
+      witnesses: { policy: policy(), timeoutMs: 400, refreshMs: 60_000 },
+    });
+    try {
+      expect(await addAndWait(log, 2)).toBe(2);
+      fail = 2;
+      for (let i = 0; i < 3; i++) await log.add(utf8(`f${i}`));
+      expect((await log.waitForCheckpoint(4, AbortSignal.timeout(10_000))).size).toBe(5);
+      expect(messages.some((m) => m.includes('cannot write the cosigned checkpoint'))).toBe(true);
+      expect(sizes).toEqual([...sizes].sort((a, b) => a - b));
+      expect(cosigners(new TextDecoder().decode(inner.objects.get('checkpoint')!)).size).toBe(3);
+    } finally {
+      await log.close();
+      db.close();
+    }
   });
 });
 

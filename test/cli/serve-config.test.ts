@@ -1,0 +1,87 @@
+// resolveServeConfig's witness settings: flags, env vars, the policy file, and
+// every usage mistake (exit 2 in the CLI).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/cli/common.js';
+import { resolveServeConfig } from '../../src/cli/serve-config.js';
+import { generateCosignerKey } from '../../src/note/cosignature.js';
+import { tempDir } from './helpers.js';
+
+const vk = (n: number) => generateCosignerKey(`w${n}.example`, new Uint8Array(32).fill(n)).verifierKey;
+const w = (n: number) => `http://127.0.0.1:${7380 + n},${vk(n)}`;
+
+describe('serve witness config', () => {
+  it('is null without witnesses (publish as signed)', () => {
+    expect(resolveServeConfig({}, {}).witnesses).toBeNull();
+  });
+
+  it('--witness (repeatable) and --witness-quorum make a K-of-N policy with defaults', () => {
+    const cfg = resolveServeConfig({ witness: [w(1), w(2), w(3)], 'witness-quorum': '2' }, {}).witnesses!;
+    expect(cfg.policy.witnesses.map((x) => [x.name, x.url])).toEqual([
+      ['w1.example', 'http://127.0.0.1:7381'],
+      ['w2.example', 'http://127.0.0.1:7382'],
+      ['w3.example', 'http://127.0.0.1:7383'],
+    ]);
+    expect(cfg.policy.groups[0]!.threshold).toBe(2);
+    expect(cfg).toMatchObject({ timeoutMs: undefined, refreshMs: 60_000, failOpen: false, source: '--witness (2 of 3)' });
+    // Without --witness-quorum: all of them.
+    expect(resolveServeConfig({ witness: [w(1), w(2)] }, {}).witnesses!.policy.groups[0]!.threshold).toBe(2);
+  });
+
+  it('reads the same settings from the environment', () => {
+    const cfg = resolveServeConfig(
+      {},
+      {
+        TILELOG_WITNESSES: `${w(1)}\n ${w(2)}`,
+        TILELOG_WITNESS_QUORUM: '1',
+        TILELOG_WITNESS_TIMEOUT_MS: '250',
+        TILELOG_WITNESS_REFRESH_S: '5',
+        TILELOG_WITNESS_FAIL_OPEN: '1',
+      },
+    ).witnesses!;
+    expect(cfg.policy.witnesses).toHaveLength(2);
+    expect(cfg).toMatchObject({ timeoutMs: 250, refreshMs: 5000, failOpen: true });
+    expect(cfg.policy.groups[0]!.threshold).toBe(1);
+  });
+
+  it('--witness-policy reads a tlog-policy file', () => {
+    const dir = tempDir('tilelog-policy-');
+    const file = path.join(dir, 'policy');
+    fs.writeFileSync(file, `# ours\nwitness A ${vk(1)} http://a.example\nwitness B ${vk(2)} http://b.example\ngroup G any A B\nquorum G\n`);
+    const cfg = resolveServeConfig({ 'witness-policy': file, 'witness-fail-open': true }, {}).witnesses!;
+    expect(cfg.policy.quorum).toBe('G');
+    expect(cfg.failOpen).toBe(true);
+    expect(cfg.source).toBe(path.resolve(file));
+  });
+
+  it('refuses usage mistakes with the flag named', () => {
+    const dir = tempDir('tilelog-policy-');
+    const file = path.join(dir, 'policy');
+    fs.writeFileSync(file, 'quorum nobody\n');
+    const cases: [Parameters<typeof resolveServeConfig>[0], RegExp][] = [
+      [{ witness: ['http://127.0.0.1:1'] }, /--witness must be <url>,<vkey>/],
+      [{ witness: [`ftp://x,${vk(1)}`] }, /--witness must be an http/],
+      [{ witness: ['http://127.0.0.1:1,nokey'] }, /--witness: .*verifier key/],
+      [{ witness: [w(1)], 'witness-quorum': '2' }, /--witness-quorum 2 is more than the 1 witnesses/],
+      [{ witness: [w(1), w(1)] }, /same public key/],
+      [{ 'witness-quorum': '1' }, /--witness-quorum needs --witness or --witness-policy/],
+      [{ 'witness-refresh-s': '1' }, /--witness-refresh-s needs/],
+      [{ witness: [w(1)], 'witness-refresh-s': '0' }, /--witness-refresh-s must be an integer >= 1/],
+      [{ 'witness-policy': file, witness: [w(1)] }, /exclusive/],
+      [{ 'witness-policy': file, 'witness-quorum': '1' }, /sets the quorum itself/],
+      [{ 'witness-policy': file }, /policy line 1: quorum nobody is not defined/],
+      [{ 'witness-policy': path.join(dir, 'missing') }, /cannot read/],
+    ];
+    for (const [values, pattern] of cases) {
+      let err: unknown;
+      try {
+        resolveServeConfig(values, {});
+      } catch (e) {
+        err = e;
+      }
+      expect(err, JSON.stringify(values)).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toMatch(pattern);
+    }
+  });
+});
