@@ -1,0 +1,167 @@
+// The agent name registry in the CLI:
+//   - `tilelog serve --registry [...]` mounts the agents API (src/registry)
+//     on the log's app; this file reads its flags, env and state files;
+//   - `tilelog registry apikey --owner <owner>` makes an API key.
+//
+// State dir files (private, mode 0600 where secret):
+//   registry.db         the state index (derived: delete it and restart to
+//                       rebuild it from the log)
+//   registry.key        the registry's submitter key: 32-byte Ed25519 seed, base64
+//   registry.secret     32 random bytes: HMAC key of the DNS challenge tokens
+//   registry-api-keys   "sha256:<hex> <owner>" per API key
+
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Hono } from 'hono';
+import { TilelogError } from '../errors.js';
+import type { Log } from '../log/index.js';
+import { submitterKey } from '../registry/entries/index.js';
+import { DnsValidator } from '../registry/dns.js';
+import { ApiKeys, newApiKey } from '../registry/http/auth.js';
+import { createRegistryApp } from '../registry/http/app.js';
+import { Registry } from '../registry/registry.js';
+import { StateIndex } from '../registry/state-index.js';
+import { CliError, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
+
+export const REGISTRY_FLAGS = {
+  registry: { type: 'boolean' },
+  'registry-dns': { type: 'string' },
+  'registry-dns-validation': { type: 'boolean' },
+  'registry-dns-timeout-ms': { type: 'string' },
+  'registry-public-url': { type: 'string' },
+  'registry-rate-per-minute': { type: 'string' },
+  'registry-burst': { type: 'string' },
+} as const;
+
+export const REGISTRY_USAGE = `Agent name registry (spec/REGISTRY.md): the agents API under /v1.
+  --registry                  serve the registry                 [$TILELOG_REGISTRY=1]
+  --registry-dns <ip:port,..> resolvers for domain validation    [$TILELOG_REGISTRY_DNS, the system's]
+  --no-registry-dns-validation  register without the _ans-challenge TXT check
+                              (local development only)           [$TILELOG_REGISTRY_DNS_VALIDATION=0]
+  --registry-dns-timeout-ms   per DNS query                      [$TILELOG_REGISTRY_DNS_TIMEOUT_MS, 2000]
+  --registry-public-url <url> base URL in _ans-badge records     [$TILELOG_REGISTRY_PUBLIC_URL, the request's]
+  --registry-rate-per-minute  writes per API key and per address [$TILELOG_REGISTRY_RATE_PER_MINUTE, 60]
+  --registry-burst <n>        writes allowed at once             [$TILELOG_REGISTRY_BURST, 20]
+  API keys: 'tilelog registry apikey --state <dir> --owner <owner>'.
+`;
+
+export interface RegistryConfig {
+  dnsServers: string[] | undefined;
+  dnsValidation: boolean;
+  dnsTimeoutMs: number;
+  publicUrl: string | undefined;
+  ratePerMinute: number;
+  burst: number;
+}
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** null unless --registry (or TILELOG_REGISTRY=1). */
+export function resolveRegistryConfig(values: Values, env: NodeJS.ProcessEnv = process.env): RegistryConfig | null {
+  const flag = (k: string, e: string): [string, string] | undefined => {
+    const v = values[k];
+    if (typeof v === 'string') return [`--${k}`, v];
+    const x = env[e];
+    return x !== undefined && x !== '' ? [e, x] : undefined;
+  };
+  const bool = (k: string, e: string): boolean | undefined => {
+    const v = values[k];
+    if (typeof v === 'boolean') return v;
+    const x = env[e];
+    if (x === undefined || x === '') return undefined;
+    if (/^(1|true|yes|on)$/i.test(x)) return true;
+    if (/^(0|false|no|off)$/i.test(x)) return false;
+    throw new UsageError(`${e} must be true or false, got ${JSON.stringify(x)}`);
+  };
+  if (bool('registry', 'TILELOG_REGISTRY') !== true) return null;
+  const count = (k: string, e: string, dflt: number) => {
+    const v = flag(k, e);
+    return v === undefined ? dflt : parseCount(v[0], v[1], 1);
+  };
+  const dns = flag('registry-dns', 'TILELOG_REGISTRY_DNS');
+  const servers = dns?.[1].split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const url = flag('registry-public-url', 'TILELOG_REGISTRY_PUBLIC_URL');
+  return {
+    dnsServers: servers,
+    dnsValidation: bool('registry-dns-validation', 'TILELOG_REGISTRY_DNS_VALIDATION') ?? true,
+    dnsTimeoutMs: count('registry-dns-timeout-ms', 'TILELOG_REGISTRY_DNS_TIMEOUT_MS', 2000),
+    publicUrl: url === undefined ? undefined : parseBaseUrl(url[0], url[1]),
+    ratePerMinute: count('registry-rate-per-minute', 'TILELOG_REGISTRY_RATE_PER_MINUTE', 60),
+    burst: count('registry-burst', 'TILELOG_REGISTRY_BURST', 20),
+  };
+}
+
+/** A secret file of 32 bytes (base64), created with mode 0600 on first use. */
+function secretFile(file: string): Uint8Array {
+  if (!fs.existsSync(file)) {
+    fs.writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  const b = Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64');
+  if (b.length !== 32) throw new CliError(`${file} must hold 32 bytes in base64`);
+  return new Uint8Array(b);
+}
+
+export interface OpenedRegistry {
+  app: Hono;
+  registry: Registry;
+  apiKeys: number;
+  close(): void;
+}
+
+/** Opens the index, the registry (adding its key at first start) and its HTTP app. */
+export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConfig): Promise<OpenedRegistry> {
+  const key = submitterKey(secretFile(path.join(stateDir, 'registry.key')));
+  const index = new StateIndex(path.join(stateDir, 'registry.db'), log.origin);
+  try {
+    const registry = await Registry.open({ log, index, key });
+    const apiKeys = ApiKeys.fromFile(path.join(stateDir, 'registry-api-keys'));
+    const dns = cfg.dnsValidation
+      ? {
+          validator: new DnsValidator({ ...(cfg.dnsServers !== undefined && { servers: cfg.dnsServers }), timeoutMs: cfg.dnsTimeoutMs }),
+          secret: secretFile(path.join(stateDir, 'registry.secret')),
+        }
+      : null;
+    const app = createRegistryApp(registry, {
+      apiKeys,
+      dns,
+      rateLimit: { ratePerMinute: cfg.ratePerMinute, burst: cfg.burst },
+      ...(cfg.publicUrl !== undefined && { publicUrl: cfg.publicUrl }),
+    });
+    return { app, registry, apiKeys: apiKeys.size, close: () => index.close() };
+  } catch (err) {
+    index.close();
+    if (err instanceof TilelogError && err.code === 'REGISTRY_CONFIG') throw new CliError(err.message);
+    throw err;
+  }
+}
+
+const USAGE = `Usage: tilelog registry apikey --owner <owner> [--state <dir>]
+
+Makes an API key for registry writes on behalf of <owner>, appends its
+SHA-256 to <state>/registry-api-keys (read when 'tilelog serve --registry'
+starts) and prints the key once on stdout.
+
+  --state <dir>   the server's state dir   [$TILELOG_STATE, .tilelog]
+  --owner <id>    owner the key acts for (a-z, 0-9, ._-)
+`;
+
+export function run(argv: string[]): Promise<number> {
+  return runVerb('registry', USAGE, argv, async (args) => {
+    const { values, positionals } = parseFlags(args, { state: { type: 'string' }, owner: { type: 'string' } }, true);
+    if (positionals[0] !== 'apikey' || positionals.length !== 1) throw new UsageError('the only subcommand is apikey');
+    if (values.owner === undefined) throw new UsageError('--owner is required');
+    const stateDir = path.resolve(values.state ?? process.env.TILELOG_STATE ?? '.tilelog');
+    let made;
+    try {
+      made = newApiKey(values.owner);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    fs.appendFileSync(path.join(stateDir, 'registry-api-keys'), `${made.line}\n`, { mode: 0o600 });
+    process.stdout.write(`${made.key}\n`);
+    process.stderr.write(`API key for owner ${values.owner} added to ${path.join(stateDir, 'registry-api-keys')}; restart the server to load it\n`);
+    return EXIT_OK;
+  });
+}

@@ -1,0 +1,223 @@
+// createRegistryApp: the agents API under /v1 (spec/REGISTRY.md), mounted
+// next to the log's routes (app.route('/', createRegistryApp(...))). Reads
+// are open; writes need an API key (Authorization: Bearer tlk_...) and pass
+// two rate limits, per key and per client address. Errors use the log's
+// JSON error shape; this app's own onError adds the registry's statuses.
+
+import { Hono, type Context } from 'hono';
+import { TilelogError } from '../../errors.js';
+import { encodeBundleJson } from '../../client/bundle.js';
+import { readBodyCapped } from '../../http/body-limit.js';
+import { CACHE_NONE } from '../../http/cache.js';
+import { errorResponse, methodNotAllowed } from '../../http/errors.js';
+import { toBase64 } from '../../merkle/encoding.js';
+import { challengeName, challengeToken, dnsRecords, zoneSnippet, type DnsValidator } from '../dns.js';
+import { parseAnsName, parseNameRef } from '../names.js';
+import { recordOf } from '../record.js';
+import type { Registry, WriteResult } from '../registry.js';
+import type { AgentStatus } from '../rules.js';
+import type { AgentState } from '../state-index.js';
+import type { ApiKeys } from './auth.js';
+import { parseJsonObject, parseRegister, parseRevoke, parseRotate } from './input.js';
+import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+
+export interface RegistryAppOptions {
+  apiKeys: ApiKeys;
+  /** Domain validation: a resolver and the token secret; null turns validation off (explicitly). */
+  dns: { validator: DnsValidator; secret: Uint8Array } | null;
+  /** Per API key and per client address. */
+  rateLimit?: RateLimitOptions;
+  /** Base URL for _ans-badge records; default: the request's origin. */
+  publicUrl?: string;
+  logError?: (msg: string, err: unknown) => void;
+}
+
+const MAX_BODY = 64 * 1024;
+const MAX_PAGE = 100;
+
+const STATUS: Partial<Record<string, number>> = {
+  REGISTRY_BAD_ENTRY: 400,
+  REGISTRY_BAD_NAME: 400,
+  REGISTRY_BAD_REQUEST: 400,
+  REGISTRY_UNAUTHORIZED: 401,
+  REGISTRY_FORBIDDEN: 403,
+  REGISTRY_SIGNATURE: 403,
+  REGISTRY_NOT_FOUND: 404,
+  REGISTRY_CONFLICT: 409,
+  REGISTRY_DNS_FAILED: 422,
+  REGISTRY_RATE_LIMITED: 429,
+  REGISTRY_DNS_UNAVAILABLE: 503,
+};
+
+/** A 429 with the seconds to wait. */
+export class RateLimitedError extends TilelogError {
+  readonly retryAfterSeconds: number;
+  constructor(what: string, seconds: number) {
+    super('REGISTRY_RATE_LIMITED', `registry: too many writes for this ${what}; retry in ${seconds} s`);
+    this.retryAfterSeconds = seconds;
+  }
+}
+
+export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Hono {
+  const logError = o.logError ?? ((m, e) => console.error(m, e));
+  const perKey = new RateLimiter(o.rateLimit);
+  const perIp = new RateLimiter(o.rateLimit);
+  const app = new Hono();
+  app.onError((err, c) => registryError(c, err, logError));
+  const index = registry.index;
+
+  /** Checks the API key and both rate limits; returns the key's owner. */
+  const authorize = (c: Context): string => {
+    const m = /^Bearer (\S+)$/.exec(c.req.header('Authorization') ?? '');
+    const owner = m === null ? null : o.apiKeys.ownerOf(m[1]!);
+    if (owner === null) throw new TilelogError('REGISTRY_UNAUTHORIZED', 'registry: writes need a valid API key: Authorization: Bearer <key>');
+    const ipWait = perIp.take(`ip:${clientAddress(c)}`);
+    if (ipWait > 0) throw new RateLimitedError('client address', ipWait);
+    const keyWait = perKey.take(`key:${m![1]}`);
+    if (keyWait > 0) throw new RateLimitedError('API key', keyWait);
+    return owner;
+  };
+
+  const agentByRef = (ref: string): AgentState => {
+    const r = parseNameRef(ref);
+    const name = r.kind === 'ans' ? r.ans.name : index.aliasHolder(r.alias);
+    const a = name === null ? null : index.agent(name);
+    if (a === null) throw new TilelogError('REGISTRY_NOT_FOUND', `registry: no agent ${ref}`);
+    return a;
+  };
+
+  const ownAgent = (c: Context, owner: string): AgentState => {
+    const a = agentByRef(c.req.param('name')!);
+    if (a.entry.body.owner !== owner) throw new TilelogError('REGISTRY_FORBIDDEN', `registry: ${a.name} belongs to another owner`);
+    return a;
+  };
+
+  const body = async (c: Context) => parseJsonObject(await readBodyCapped(c.req.raw, MAX_BODY, (c.env as { incoming?: unknown } | undefined)?.incoming));
+
+  const answerWrite = async (c: Context, r: WriteResult, status: 200 | 201) => {
+    const wait = c.req.query('wait');
+    if (wait !== undefined && wait !== 'checkpoint') throw new TilelogError('REGISTRY_BAD_REQUEST', 'request: the only wait value is wait=checkpoint');
+    const out: Record<string, unknown> = { name: r.entry.subject, type: r.entry.type, index: r.index, leafHash: toBase64(r.leafHash) };
+    if (r.duplicate) out.duplicate = true;
+    // Writes return once a checkpoint covers the entry (registry.ts), so the bundle is ready.
+    if (wait === 'checkpoint') out.bundle = JSON.parse(encodeBundleJson(await registry.bundle(r.index)));
+    return c.json(out, r.duplicate ? 200 : status, { 'Cache-Control': CACHE_NONE });
+  };
+
+  app.get('/v1/registry', (c) =>
+    c.json({
+      origin: registry.log.origin,
+      logKey: registry.log.verifierKey,
+      registryKey: registry.key.kid,
+      submitterKeys: index.keys().map((k) => ({ kid: k.kid, publicKey: toBase64(k.publicKey), label: k.label, status: k.status, addedIndex: k.addedIndex })),
+      domainValidation: o.dns === null ? 'none' : 'dns-txt',
+    }),
+  );
+
+  app.post('/v1/challenges', async (c) => {
+    const owner = authorize(c);
+    const req = await body(c);
+    if (typeof req.name !== 'string') throw new TilelogError('REGISTRY_BAD_REQUEST', 'request: name must be the ANS name to register');
+    const { host } = parseAnsName(req.name);
+    if (o.dns === null) return c.json({ domainValidation: 'none' });
+    const record = { name: challengeName(host), type: 'TXT', value: challengeToken(o.dns.secret, owner, host) };
+    return c.json({ domainValidation: 'dns-txt', ...record, zone: zoneSnippet([{ ...record, type: 'TXT', ttl: 300 }]) }, 200, { 'Cache-Control': CACHE_NONE });
+  });
+  app.all('/v1/challenges', methodNotAllowed(['POST']));
+
+  app.post('/v1/agents', async (c) => {
+    const owner = authorize(c);
+    const req = parseRegister(await body(c), owner, o.dns === null ? 'none' : 'dns-txt');
+    if (o.dns !== null) await o.dns.validator.validate(req.ans.host, challengeToken(o.dns.secret, owner, req.ans.host));
+    return answerWrite(c, await registry.register(req.ans.name, req.body), 201);
+  });
+
+  app.get('/v1/agents', (c) => {
+    const q = (k: string) => c.req.query(k);
+    const status = q('status');
+    if (status !== undefined && !['active', 'deprecated', 'revoked'].includes(status)) {
+      throw new TilelogError('REGISTRY_BAD_REQUEST', 'request: status must be active, deprecated or revoked');
+    }
+    const limitText = q('limit') ?? '50';
+    const limit = Number(limitText);
+    if (!/^[0-9]+$/.test(limitText) || limit < 1 || limit > MAX_PAGE) throw new TilelogError('REGISTRY_BAD_REQUEST', `request: limit must be 1..${MAX_PAGE}`);
+    const agents = index.agents({
+      ...(q('owner') !== undefined && { owner: q('owner')! }),
+      ...(status !== undefined && { status: status as AgentStatus }),
+      ...(q('capability') !== undefined && { capability: q('capability')! }),
+      ...(q('cursor') !== undefined && { after: q('cursor')! }),
+      limit: limit + 1,
+    });
+    const page = agents.slice(0, limit);
+    const next = agents.length > limit ? page[page.length - 1]!.name : null;
+    return c.json({ agents: page.map(agentJson), next }, 200, { 'Cache-Control': CACHE_NONE });
+  });
+  app.all('/v1/agents', methodNotAllowed(['GET', 'HEAD', 'POST']));
+
+  app.get('/v1/agents/:name', (c) => c.json(agentJson(agentByRef(c.req.param('name'))), 200, { 'Cache-Control': CACHE_NONE }));
+
+  app.get('/v1/agents/:name/dns', (c) => {
+    const a = agentByRef(c.req.param('name'));
+    const base = o.publicUrl ?? new URL(c.req.url).origin;
+    const host = parseAnsName(a.name).host;
+    const records = dnsRecords(a, host, `${base}/v1/resolve/${encodeURIComponent(a.name)}`);
+    if (c.req.query('format') === 'zone') return c.text(zoneSnippet(records), 200, { 'Cache-Control': CACHE_NONE });
+    return c.json({ name: a.name, status: a.status, records, zone: zoneSnippet(records) }, 200, { 'Cache-Control': CACHE_NONE });
+  });
+
+  app.post('/v1/agents/:name/rotate', async (c) => {
+    const owner = authorize(c);
+    const a = ownAgent(c, owner);
+    const publicKey = parseRotate(await body(c));
+    return answerWrite(c, await registry.rotate(a.name, publicKey), 200);
+  });
+
+  app.post('/v1/agents/:name/revoke', async (c) => {
+    const owner = authorize(c);
+    const a = ownAgent(c, owner);
+    const reason = parseRevoke(await body(c));
+    return answerWrite(c, await registry.revoke(a.name, reason), 200);
+  });
+
+  app.post('/v1/entries', async (c) => {
+    authorize(c);
+    const leaf = await readBodyCapped(c.req.raw, MAX_BODY, (c.env as { incoming?: unknown } | undefined)?.incoming);
+    return answerWrite(c, await registry.submit(leaf), 201);
+  });
+
+  app.get('/v1/resolve/:name', async (c) => {
+    const a = agentByRef(c.req.param('name'));
+    const bundle = await registry.bundle(a.headIndex);
+    return c.json({ record: agentJson(a), bundle: JSON.parse(encodeBundleJson(bundle)) }, 200, { 'Cache-Control': CACHE_NONE });
+  });
+
+  for (const p of ['/v1/agents/:name', '/v1/agents/:name/dns', '/v1/resolve/:name', '/v1/registry']) app.all(p, methodNotAllowed(['GET', 'HEAD']));
+  for (const p of ['/v1/agents/:name/rotate', '/v1/agents/:name/revoke', '/v1/entries']) app.all(p, methodNotAllowed(['POST']));
+  return app;
+}
+
+/** The API view of an agent: the record its head entry sets, plus where that entry is. */
+export function agentJson(a: AgentState) {
+  return {
+    ...recordOf(a.entry),
+    entryIndex: a.headIndex,
+    leafHash: toBase64(a.leafHash),
+    registeredIndex: a.createdIndex,
+    registeredTime: a.createdTime,
+  };
+}
+
+function clientAddress(c: Context): string {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? 'unknown';
+}
+
+function registryError(c: Context, err: unknown, log: (m: string, e: unknown) => void): Response {
+  const status = err instanceof TilelogError ? STATUS[err.code] : undefined;
+  if (status === undefined) return errorResponse(c, err, log);
+  const e = err as TilelogError;
+  const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
+  if (e instanceof RateLimitedError) headers['Retry-After'] = String(e.retryAfterSeconds);
+  if (status === 503) headers['Retry-After'] = '5';
+  return c.json({ error: { code: e.code, message: e.message } }, status as 400, headers);
+}
