@@ -22,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parsePolicy, simplePolicy, type WitnessPolicy } from '../note/index.js';
 import { parseBaseUrl, parseCount, UsageError } from './common.js';
+import { REGISTRY_FLAGS } from './registry.js';
 
 export const SERVE_FLAGS = {
   state: { type: 'string' },
@@ -39,6 +40,7 @@ export const SERVE_FLAGS = {
   'witness-timeout-ms': { type: 'string' },
   'witness-refresh-s': { type: 'string' },
   'witness-fail-open': { type: 'boolean' },
+  ...REGISTRY_FLAGS,
 } as const;
 
 export interface ServeWitnessConfig {

@@ -12,6 +12,7 @@ import { createLogApp, startServer } from '../http/index.js';
 import { openFileLog } from '../log/index.js';
 import { formatPolicy, generateSignerKey, parseCheckpoint, parseNote, type Ed25519Signer } from '../note/index.js';
 import { CliError, EXIT_OK, parseFlags, runVerb, UsageError } from './common.js';
+import { openRegistry, REGISTRY_USAGE, resolveRegistryConfig, type OpenedRegistry, type RegistryConfig } from './registry.js';
 import { readKeyFile, writeKeyFile } from './key-file.js';
 import { defaultOrigin, resolveServeConfig, SERVE_FLAGS, type ServeConfig } from './serve-config.js';
 
@@ -55,6 +56,7 @@ checkpoint is at /v1/log/log-signed-checkpoint, witness status at /v1/log/witnes
   --json                    print the startup summary as one JSON line
   -h, --help                show this help
 
+${REGISTRY_USAGE}
 Stop with Ctrl-C (SIGINT) or SIGTERM: pending entries are flushed first.
 `;
 
@@ -66,11 +68,11 @@ export function run(argv: string[]): Promise<number> {
   return runVerb('serve', USAGE, argv, async (args) => {
     const { values, positionals } = parseFlags(args, SERVE_FLAGS, true);
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    return serve(resolveServeConfig(values));
+    return serve(resolveServeConfig(values), resolveRegistryConfig(values));
   });
 }
 
-async function serve(cfg: ServeConfig): Promise<number> {
+async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null): Promise<number> {
   fs.mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   fs.mkdirSync(cfg.tilesDir, { recursive: true });
   const dbPath = path.join(cfg.stateDir, DB_FILE);
@@ -98,11 +100,22 @@ async function serve(cfg: ServeConfig): Promise<number> {
 
   let ready = true;
   const app = createLogApp(log, { isReady: () => ready });
+  let registry: OpenedRegistry | null = null;
+  if (registryCfg !== null) {
+    try {
+      registry = await openRegistry(log, cfg.stateDir, registryCfg);
+    } catch (err) {
+      await log.close();
+      throw err;
+    }
+    app.route('/', registry.app);
+  }
   let server;
   try {
     server = await startServer(app, { host: cfg.host, port: cfg.port });
   } catch (err) {
     await log.close();
+    registry?.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new CliError(`${cfg.host}:${cfg.port} is in use; pick another --listen (e.g. 127.0.0.1:8081)`);
     throw err;
@@ -116,6 +129,7 @@ async function serve(cfg: ServeConfig): Promise<number> {
     state: cfg.stateDir,
     tiles: cfg.tilesDir,
     ...(cfg.witnesses !== null && { witnessPolicy: formatPolicy(cfg.witnesses.policy) }),
+    ...(registry !== null && { registryKey: registry.registry.key.kid, registryApiKeys: registry.apiKeys }),
   };
   if (cfg.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -145,6 +159,13 @@ async function serve(cfg: ServeConfig): Promise<number> {
     }
   }
 
+  if (registry !== null && !cfg.json) {
+    process.stdout.write(
+      `  registry:     /v1/agents, submitter key ${registry.registry.key.kid}, ${registry.apiKeys} API keys, ` +
+        `domain validation ${registryCfg?.dnsValidation ? 'on' : 'OFF'}\n`,
+    );
+  }
+
   // Wait for a signal, then drain in order: HTTP, engine, database.
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -160,6 +181,7 @@ async function serve(cfg: ServeConfig): Promise<number> {
   ready = false;
   await server.close();
   await log.close(); // flushes pending adds, publishes, closes the database
+  registry?.close();
   process.stderr.write(`stopped; tree size ${log.checkpoint().size}\n`);
   return EXIT_OK;
 }
