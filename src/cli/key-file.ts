@@ -28,19 +28,27 @@ export function writeKeyFile(file: string, skey: string, force: boolean): void {
   }
 }
 
-/** Reads a signer key file (one line, `PRIVATE+KEY+...`). */
+/** Reads a log signer key file (one line, `PRIVATE+KEY+...`). */
 export function readKeyFile(file: string): Ed25519Signer {
+  return readPrivateKeyFile(file, parseSignerKey, `tilelog keygen --origin <origin> --out ${file}`);
+}
+
+/**
+ * Reads a one-line private key file and parses it with parse; the errors name
+ * the file and, when it is missing, the command that creates one.
+ */
+export function readPrivateKeyFile<K>(file: string, parse: (skey: string) => K, createWith: string): K {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CliError(`key file ${file} does not exist; create one with 'tilelog keygen --origin <origin> --out ${file}'`);
+      throw new CliError(`key file ${file} does not exist; create one with '${createWith}'`);
     }
     throw err;
   }
   try {
-    return parseSignerKey(text.trim());
+    return parse(text.trim());
   } catch (err) {
     throw new CliError(`${file} does not hold a valid signer key (PRIVATE+KEY+...): ${(err as Error).message}`);
   }

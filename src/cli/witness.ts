@@ -22,7 +22,7 @@ import {
 } from '../note/index.js';
 import { createWitnessApp, SqliteWitnessStore, Witness } from '../witness/index.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parseFlags, runVerb, UsageError } from './common.js';
-import { writeKeyFile } from './key-file.js';
+import { readPrivateKeyFile, writeKeyFile } from './key-file.js';
 import { parseListen } from './serve-config.js';
 
 const DB_FILE = 'witness.db';
@@ -303,18 +303,5 @@ function withStore(stateDir: string, create: boolean, fn: (store: SqliteWitnessS
 }
 
 function readCosignerKeyFile(file: string): CosignatureSigner {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CliError(`key file ${file} does not exist; create one with 'tilelog witness keygen --name <name> --out ${file}'`);
-    }
-    throw err;
-  }
-  try {
-    return parseCosignerKey(text.trim());
-  } catch (err) {
-    throw new CliError(`${file} does not hold a valid signer key (PRIVATE+KEY+...): ${(err as Error).message}`);
-  }
+  return readPrivateKeyFile(file, (skey) => parseCosignerKey(skey), `tilelog witness keygen --name <name> --out ${file}`);
 }

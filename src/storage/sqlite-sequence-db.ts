@@ -10,7 +10,8 @@
 //   witness_sizes(witness PK, size)      size each witness (verifier key) last cosigned
 //                                        (added without a version bump: CREATE IF NOT EXISTS)
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDurableSqlite } from './sqlite.js';
 import { TilelogError } from '../errors.js';
 import type { Hash } from '../merkle/hash.js';
 import type {
@@ -76,17 +77,7 @@ export class SqliteSequenceDB implements SequenceDB {
   /** Open (creating if needed) the database file at path for opts.origin. */
   constructor(path: string, opts: SqliteSequenceDBOptions) {
     this.origin = opts.origin;
-    this.db = new Database(path);
-    try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
-      this.db.exec(SCHEMA);
-      this.checkMeta();
-    } catch (err) {
-      this.db.close();
-      throw err;
-    }
+    this.db = openDurableSqlite(path, SCHEMA, (db) => this.checkMeta(db));
     const db = this.db;
     this.stmt = {
       insert: db.prepare('INSERT INTO entries (idx, leaf_hash, data) VALUES (?, ?, ?)'),
@@ -262,13 +253,13 @@ export class SqliteSequenceDB implements SequenceDB {
 
   // checkMeta: stamp a new database with the origin and schema version, or
   // refuse one that belongs to another log or schema.
-  private checkMeta(): void {
-    const get = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+  private checkMeta(db: Database.Database): void {
+    const get = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
     const origin = get.get('origin') as string | undefined;
     const version = get.get('schema') as string | undefined;
     if (origin === undefined) {
-      const put = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-      this.db.transaction(() => {
+      const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      db.transaction(() => {
         put.run('origin', this.origin);
         put.run('schema', SCHEMA_VERSION);
       })();

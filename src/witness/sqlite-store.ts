@@ -12,7 +12,8 @@
 //   history(id, origin, size, root, note, timestamp)        every cosignature issued
 //   evidence(id, origin, reason, detail, old_size, proof, note, stored_*, received_at)
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDurableSqlite } from '../storage/sqlite.js';
 import { TilelogError } from '../errors.js';
 import { fromBase64Strict, hashEqual, toBase64, type Hash } from '../merkle/index.js';
 import { originHash } from './origin-hash.js';
@@ -83,17 +84,7 @@ export class SqliteWitnessStore implements WitnessStore {
 
   /** Opens (creating if needed) the database file at path. */
   constructor(path: string) {
-    this.db = new Database(path);
-    try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
-      this.db.exec(SCHEMA);
-      this.checkSchema();
-    } catch (err) {
-      this.db.close();
-      throw err;
-    }
+    this.db = openDurableSqlite(path, SCHEMA, (db) => this.checkSchema(db));
     this.advanceTx = this.db.transaction((expected, next) => this.advanceInTx(expected, next));
   }
 
@@ -236,10 +227,10 @@ export class SqliteWitnessStore implements WitnessStore {
     if (this.db.open) this.db.close();
   }
 
-  private checkSchema(): void {
-    const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as string | undefined;
+  private checkSchema(db: Database.Database): void {
+    const version = db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as string | undefined;
     if (version === undefined) {
-      this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
+      db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
     } else if (version !== SCHEMA_VERSION) {
       throw new TilelogError('WITNESS_CONFIG', `witness store: schema version ${version}, this tilelog reads ${SCHEMA_VERSION}`);
     }
