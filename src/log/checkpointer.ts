@@ -39,6 +39,8 @@ export interface CheckpointerConfig {
   logger: LogLogger;
   /** Called once if the loop stops fatally. */
   onFatal(err: TilelogError): void;
+  /** Called after the public checkpoint moved (metrics). */
+  onPublished?(cp: PublishedCheckpoint): void;
   /** With witnesses: takes each committed checkpoint and publishes it once cosigned. */
   cosigner?: SignedCheckpointSink | null;
 }
@@ -289,6 +291,7 @@ export class Checkpointer {
   #markPublished(cp: PublishedCheckpoint): void {
     this.#published = cp;
     this.#lastPublishMs = Date.now();
+    this.#cfg.onPublished?.(cp);
     if (this.#waiters.length === 0) return;
     const still: Waiter[] = [];
     for (const w of this.#waiters) {

@@ -46,6 +46,8 @@ export interface CosignerConfig {
   proof(oldSize: number, newSize: number): Promise<Hash[]>;
   /** Called after each public write, in order; sizes never decrease. */
   onPublished(cp: PublishedCheckpoint): void;
+  /** Called when one witness's round trip ends (metrics). */
+  onWitnessAnswered?(witness: string, cosigned: boolean, ms: number): void;
 }
 
 export interface CosignerStatus {
@@ -159,7 +161,9 @@ export class Cosigner {
     const met = new Promise<void>((resolve) => (quorumMet = resolve));
     const all = Promise.all(
       this.#clients.map(async (client) => {
+        const t0 = performance.now();
         const lines = await client.cosign(tree, signal);
+        this.#cfg.onWitnessAnswered?.(client.name, lines !== null, performance.now() - t0);
         if (lines === null) return;
         got.set(client.name, lines);
         if (policySatisfied(policy, new Set(got.keys()))) quorumMet();

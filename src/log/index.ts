@@ -1,6 +1,7 @@
 // tilelog/log: the engine's public API.
 export { Log, openLog, openFileLog, type LogStats, type FileLogOptions } from './log.js';
 export type { LogOptions, LogLogger } from './options.js';
+export type { LogObserver } from './observer.js';
 export { nodeSha256 } from './options.js';
 export type { AddResult } from './sequencer.js';
 export type { PublishedCheckpoint } from './publisher.js';

@@ -40,6 +40,7 @@ import { FileTileStore } from '../storage/file-tile-store.js';
 import { assertPublicPath, type TileStore } from '../storage/tile-store.js';
 import { Checkpointer } from './checkpointer.js';
 import { Cosigner, type CosignerStatus } from './cosigner.js';
+import { Observers, type LogObserver } from './observer.js';
 import { resolveOptions, type LogOptions } from './options.js';
 import type { PublishedCheckpoint } from './publisher.js';
 import { recover } from './recover.js';
@@ -85,6 +86,7 @@ export class Log {
   readonly #cache: TileCache;
   readonly #onClose: (() => void) | null;
   readonly #repaired: number;
+  readonly #observers: Observers;
   #closed: Promise<void> | null = null;
 
   /** Use openLog(). */
@@ -100,6 +102,7 @@ export class Log {
     repaired: number,
     onClose: (() => void) | null,
     cache: TileCache,
+    observers: Observers,
   ) {
     this.origin = origin;
     this.verifierKey = verifierKey;
@@ -112,6 +115,7 @@ export class Log {
     this.#repaired = repaired;
     this.#onClose = onClose;
     this.#cache = cache;
+    this.#observers = observers;
   }
 
   /** @internal Runs recovery, starts the loops and waits for a half-done integration to finish. */
@@ -122,6 +126,7 @@ export class Log {
     let sequencer: Sequencer | null = null;
     let checkpointer: Checkpointer | null = null;
     const cache = new TileCache();
+    const observers = new Observers();
     const cosigner =
       o.witnesses === null
         ? null
@@ -135,6 +140,7 @@ export class Log {
               proof: (oldSize, newSize) =>
                 consistencyProof(oldSize, newSize, publishedHashReader(newSize, o.tiles, o.hasher, cache), o.hasher),
               onPublished: (cp) => checkpointer?.advancePublished(cp),
+              onWitnessAnswered: (name, ok, ms) => observers.witnessAnswered(name, ok, ms),
             },
             state,
             published,
@@ -150,6 +156,7 @@ export class Log {
         checkpointIntervalMs: o.checkpointIntervalMs,
         logger: o.logger,
         onFatal: (err) => sequencer?.abort(err),
+        onPublished: (cp) => observers.published(cp.size),
         cosigner,
       },
       state,
@@ -163,9 +170,12 @@ export class Log {
       dedup: o.dedup,
       maxPendingEntries: o.maxPendingEntries,
       logger: o.logger,
-      onDurable: () => checkpointer.wake(),
+      onDurable: (entries, waitMs) => {
+        observers.batchDurable(o.db.sequencedSize(), entries, waitMs);
+        checkpointer.wake();
+      },
     });
-    const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache);
+    const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache, observers);
     checkpointer.start();
     cosigner?.start();
     // Finish integrating what was durable before the restart (with witnesses,
@@ -270,6 +280,16 @@ export class Log {
       fatal: this.#checkpointer.fatal?.message ?? null,
       witnesses: this.witnessStatus(),
     };
+  }
+
+  /** Subscribe to batch, checkpoint and witness events (for metrics); returns the unsubscribe function. */
+  observe(observer: LogObserver): () => void {
+    return this.#observers.add(observer);
+  }
+
+  /** Milliseconds since the public checkpoint was last written by this process (since open if not yet). */
+  checkpointAgeMs(): number {
+    return Date.now() - this.#observers.publishedAtMs;
   }
 
   /** Flush pooled adds, publish everything durable, stop the loops. Idempotent. */

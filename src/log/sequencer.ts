@@ -42,8 +42,8 @@ export interface SequencerConfig {
   dedup: boolean;
   maxPendingEntries: number;
   logger: LogLogger;
-  /** Called after each durable batch. */
-  onDurable(): void;
+  /** Called after each durable batch with its entry count and ms from its first submission to the COMMIT. */
+  onDurable(entries: number, waitMs: number): void;
 }
 
 export class Sequencer {
@@ -52,6 +52,8 @@ export class Sequencer {
   #timer: NodeJS.Timeout | null = null;
   #immediate: NodeJS.Immediate | null = null;
   #closedReason: TilelogError | null = null;
+  /** performance.now() when the pool's first entry arrived (one clock read per batch). */
+  #poolStartMs = 0;
   readonly counters = { batches: 0, sequenced: 0, duplicates: 0, failedBatches: 0 };
 
   constructor(cfg: SequencerConfig) {
@@ -84,6 +86,7 @@ export class Sequencer {
     // Copy: the caller may reuse its buffer before the batch commits.
     const bytes = entry.slice();
     const leafHash: Hash = this.#cfg.hasher.leaf(bytes);
+    if (this.#pool.length === 0) this.#poolStartMs = performance.now();
     return new Promise<AddResult>((resolve, reject) => {
       this.#pool.push({ bytes, leafHash, resolve, reject });
       this.#schedule();
@@ -109,6 +112,7 @@ export class Sequencer {
 
     // 1. Rotate the pool.
     const batch = this.#pool;
+    const startMs = this.#poolStartMs;
     this.#pool = [];
     if (batch.length === 0) return;
 
@@ -136,7 +140,7 @@ export class Sequencer {
     }
 
     // 4. Wake the checkpointer.
-    this.#cfg.onDurable();
+    this.#cfg.onDurable(batch.length, performance.now() - startMs);
     // More may have arrived synchronously past the threshold.
     if (this.#pool.length > 0) this.#schedule();
   }
