@@ -74,6 +74,10 @@ export type ErrorCode =
   | 'REGISTRY_RATE_LIMITED' // too many writes for this API key or address (429 + Retry-After)
   | 'REGISTRY_DNS_UNAVAILABLE' // the DNS resolver timed out or failed; retry later (503)
   | 'REGISTRY_CONFIG' // invalid registry configuration
+  // ca: the private certificate authority (spec/CA.md)
+  | 'CA_BAD_CSR' // a CSR that does not parse, whose signature does not verify, or with an unsupported key (400)
+  | 'CA_BAD_REQUEST' // a malformed certificate, chain or OCSP request (400)
+  | 'CA_CONFIG' // CA keys or certificates that do not load or do not match
   // http
   | 'HTTP_BAD_REQUEST'
   | 'HTTP_NOT_FOUND'
