@@ -17,6 +17,7 @@ import type { Hono } from 'hono';
 import { TilelogError } from '../errors.js';
 import type { Log } from '../log/index.js';
 import { submitterKey } from '../registry/entries/index.js';
+import { AnsLookup, DEFAULT_RESOLVE_CACHE_ENTRIES, DEFAULT_RESOLVE_NEGATIVE_TTL_SECONDS } from '../registry/ans-lookup.js';
 import { DnsValidator } from '../registry/dns.js';
 import { ApiKeys, newApiKey } from '../registry/http/auth.js';
 import { createRegistryApp } from '../registry/http/app.js';
@@ -32,6 +33,9 @@ export const REGISTRY_FLAGS = {
   'registry-public-url': { type: 'string' },
   'registry-rate-per-minute': { type: 'string' },
   'registry-burst': { type: 'string' },
+  'registry-resolve-dns': { type: 'boolean' },
+  'registry-resolve-cache-entries': { type: 'string' },
+  'registry-resolve-negative-ttl-seconds': { type: 'string' },
 } as const;
 
 export const REGISTRY_USAGE = `Agent name registry (spec/REGISTRY.md): the agents API under /v1.
@@ -43,7 +47,14 @@ export const REGISTRY_USAGE = `Agent name registry (spec/REGISTRY.md): the agent
   --registry-public-url <url> base URL in _ans-badge records     [$TILELOG_REGISTRY_PUBLIC_URL, the request's]
   --registry-rate-per-minute  writes per API key and per address [$TILELOG_REGISTRY_RATE_PER_MINUTE, 60]
   --registry-burst <n>        writes allowed at once             [$TILELOG_REGISTRY_BURST, 20]
+  --registry-resolve-dns      DNS-first resolve: read each agent's _ans TXT records
+                              (through --registry-dns), report mismatches; the log wins
+                                                             [$TILELOG_REGISTRY_RESOLVE_DNS=1]
+  --registry-resolve-cache-entries <n>  hosts kept           [$TILELOG_REGISTRY_RESOLVE_CACHE_ENTRIES, 10000]
+  --registry-resolve-negative-ttl-seconds <s>  cap on (and default for) NXDOMAIN/NODATA caching
+                                                             [$TILELOG_REGISTRY_RESOLVE_NEGATIVE_TTL_SECONDS, 30]
   API keys: 'tilelog registry apikey --state <dir> --owner <owner>'.
+  Rebuild the index: 'tilelog registry reindex --state <dir>' (server stopped).
 `;
 
 export interface RegistryConfig {
@@ -53,6 +64,8 @@ export interface RegistryConfig {
   publicUrl: string | undefined;
   ratePerMinute: number;
   burst: number;
+  /** DNS-first resolve (null: resolve from the log only). */
+  resolveDns: { cacheEntries: number; negativeTtlSeconds: number } | null;
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -89,6 +102,13 @@ export function resolveRegistryConfig(values: Values, env: NodeJS.ProcessEnv = p
     publicUrl: url === undefined ? undefined : parseBaseUrl(url[0], url[1]),
     ratePerMinute: count('registry-rate-per-minute', 'TILELOG_REGISTRY_RATE_PER_MINUTE', 60),
     burst: count('registry-burst', 'TILELOG_REGISTRY_BURST', 20),
+    resolveDns:
+      bool('registry-resolve-dns', 'TILELOG_REGISTRY_RESOLVE_DNS') === true
+        ? {
+            cacheEntries: count('registry-resolve-cache-entries', 'TILELOG_REGISTRY_RESOLVE_CACHE_ENTRIES', DEFAULT_RESOLVE_CACHE_ENTRIES),
+            negativeTtlSeconds: count('registry-resolve-negative-ttl-seconds', 'TILELOG_REGISTRY_RESOLVE_NEGATIVE_TTL_SECONDS', DEFAULT_RESOLVE_NEGATIVE_TTL_SECONDS),
+          }
+        : null,
   };
 }
 
@@ -126,6 +146,15 @@ export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConf
       apiKeys,
       dns,
       rateLimit: { ratePerMinute: cfg.ratePerMinute, burst: cfg.burst },
+      resolveDns:
+        cfg.resolveDns === null
+          ? null
+          : new AnsLookup({
+              ...(cfg.dnsServers !== undefined && { servers: cfg.dnsServers }),
+              timeoutMs: cfg.dnsTimeoutMs,
+              maxEntries: cfg.resolveDns.cacheEntries,
+              negativeTtlSeconds: cfg.resolveDns.negativeTtlSeconds,
+            }),
       ...(cfg.publicUrl !== undefined && { publicUrl: cfg.publicUrl }),
     });
     return { app, registry, apiKeys: apiKeys.size, close: () => index.close() };

@@ -15,13 +15,15 @@
 //   timeout, SERVFAIL, refused     REGISTRY_DNS_UNAVAILABLE (retry later)
 //
 // Records (dnsRecords): for an active agent, one `_ans.<host>` TXT per
-// endpoint and one `_ans-badge.<host>` TXT pointing at the registry's proof
+// endpoint (format: ans-txt.ts; DNS-first resolve reads them back through
+// ans-lookup.ts) and one `_ans-badge.<host>` TXT pointing at the registry's proof
 // URL for the agent; JSON and zone-file text. (TLSA needs a server
 // certificate, which the registry does not record yet.)
 
 import { createHmac } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { TilelogError } from '../errors.js';
+import { ansTxtName, ansVersionOf, formatAnsTxt } from './ans-txt.js';
 import type { AgentState } from './state-index.js';
 
 export const CHALLENGE_LABEL = '_ans-challenge';
@@ -88,12 +90,12 @@ export interface DnsRecord {
 /** The TXT records to publish for an agent; none unless it is active. */
 export function dnsRecords(agent: AgentState, host: string, resolveUrl: string): DnsRecord[] {
   if (agent.status !== 'active') return [];
-  const version = agent.name.slice('ans://'.length).split('.').slice(0, 3).join('.');
+  const version = ansVersionOf(agent.name);
   const out: DnsRecord[] = agent.entry.body.endpoints.map((e) => ({
-    name: `_ans.${host}`,
+    name: ansTxtName(host),
     type: 'TXT',
     ttl: RECORD_TTL_SECONDS,
-    value: `v=ans1; version=${version}; p=${e.protocol.toLowerCase()}; url=${e.url}`,
+    value: formatAnsTxt({ version, protocol: e.protocol, url: e.url }),
   }));
   out.push({ name: `_ans-badge.${host}`, type: 'TXT', ttl: RECORD_TTL_SECONDS, value: `v=ans-badge1; url=${resolveUrl}` });
   return out;

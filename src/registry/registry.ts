@@ -20,7 +20,7 @@ import { TilelogError } from '../errors.js';
 import { leafHash, type Hash } from '../merkle/hash.js';
 import type { ProofBundle } from '../client/bundle.js';
 import { decodeEntry, encodeEntry, keySubject, type Entry, type SubmitterKey, type UnsignedEntry } from './entries/envelope.js';
-import type { AgentBody, RevocationReason } from './entries/schema.js';
+import type { AgentBody, Endpoint, RevocationReason } from './entries/schema.js';
 import { checkTransition } from './rules.js';
 import type { AgentState, StateIndex } from './state-index.js';
 
@@ -178,21 +178,37 @@ export class Registry {
     return this.change(name, 'agent.renewed', (b) => ({ ...b, publicKey }));
   }
 
+  /** Replaces capabilities and/or endpoints: an agent.updated entry. */
+  update(name: string, change: { capabilities?: string[]; endpoints?: Endpoint[] }): Promise<WriteResult> {
+    return this.change(name, 'agent.updated', (b) => ({ ...b, ...change }));
+  }
+
+  /** Deprecates; idempotent: an already deprecated agent answers with its deprecation entry. */
+  deprecate(name: string, reason?: string): Promise<WriteResult> {
+    return this.#endState(name, 'agent.deprecated', reason);
+  }
+
   /** Revokes; idempotent: an already revoked agent answers with its revocation entry. */
-  async revoke(name: string, reason: RevocationReason): Promise<WriteResult> {
+  revoke(name: string, reason: RevocationReason): Promise<WriteResult> {
+    return this.#endState(name, 'agent.revoked', reason);
+  }
+
+  // deprecate and revoke: a head already of this type is the answer (duplicate), whatever its reason.
+  #endState(name: string, type: 'agent.deprecated' | 'agent.revoked', reason: string | undefined): Promise<WriteResult> {
     return this.#serial(async () => {
       await this.catchUp();
       const cur = this.requireAgent(name);
-      if (cur.status === 'revoked') return { index: cur.headIndex, leafHash: cur.leafHash, duplicate: true, entry: cur.entry };
+      if (cur.entry.type === type) return { index: cur.headIndex, leafHash: cur.leafHash, duplicate: true, entry: cur.entry };
+      const { reason: _old, ...rest } = structuredClone(cur.entry.body);
       const e: UnsignedEntry = {
         v: 1,
-        type: 'agent.revoked',
+        type,
         subject: name,
         seq: cur.seq + 1,
         prev: cur.leafHash,
         time: Math.max(this.#now(), cur.entry.time),
         kid: this.key.kid,
-        body: { ...cur.entry.body, reason },
+        body: { ...rest, ...(reason !== undefined && { reason }) },
       };
       return this.#submit(encodeEntry(e, this.key));
     });

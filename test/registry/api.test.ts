@@ -126,6 +126,6 @@ describe('registry API', () => {
   it('wrong methods get 405 with Allow', async () => {
     const r = await req('DELETE', `/v1/agents/${enc(1)}`);
     expect(r.status).toBe(405);
-    expect(r.headers.get('Allow')).toBe('GET, HEAD');
+    expect(r.headers.get('Allow')).toBe('GET, HEAD, PATCH');
   });
 });

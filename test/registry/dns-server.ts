@@ -7,6 +7,10 @@ import { tempDir } from '../log/helpers.js';
 export interface Zone {
   records?: Record<string, string[]>;
   drop?: string[];
+  /** TTL per name (default 60). */
+  ttls?: Record<string, number>;
+  /** With it, NXDOMAIN and NODATA carry an SOA with this TTL and MINIMUM. */
+  negativeTtl?: number;
 }
 
 export interface TestDns {

@@ -5,6 +5,7 @@
 // JSON error shape; this app's own onError adds the registry's statuses.
 
 import { Hono, type Context } from 'hono';
+import type { AnsLookup } from '../ans-lookup.js';
 import { TilelogError } from '../../errors.js';
 import { encodeBundleJson } from '../../client/bundle.js';
 import { readBodyCapped } from '../../http/body-limit.js';
@@ -13,13 +14,15 @@ import { errorResponse, methodNotAllowed } from '../../http/errors.js';
 import { toBase64 } from '../../merkle/encoding.js';
 import { challengeName, challengeToken, dnsRecords, zoneSnippet, type DnsValidator } from '../dns.js';
 import { parseAnsName, parseNameRef } from '../names.js';
-import { recordOf } from '../record.js';
 import type { Registry, WriteResult } from '../registry.js';
 import type { AgentStatus } from '../rules.js';
 import type { AgentState } from '../state-index.js';
 import type { ApiKeys } from './auth.js';
-import { parseJsonObject, parseRegister, parseRevoke, parseRotate } from './input.js';
+import { parseDeprecate, parseJsonObject, parseRegister, parseRevoke, parseRotate, parseUpdate } from './input.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { agentJson, resolveAnswer } from './resolve.js';
+
+export { agentJson };
 
 export interface RegistryAppOptions {
   apiKeys: ApiKeys;
@@ -27,6 +30,8 @@ export interface RegistryAppOptions {
   dns: { validator: DnsValidator; secret: Uint8Array } | null;
   /** Per API key and per client address. */
   rateLimit?: RateLimitOptions;
+  /** DNS-first resolve: read the agent's _ans TXT records through this lookup; null or absent: resolve from the log only. */
+  resolveDns?: AnsLookup | null;
   /** Base URL for _ans-badge records; default: the request's origin. */
   publicUrl?: string;
   logError?: (msg: string, err: unknown) => void;
@@ -172,6 +177,22 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
     return answerWrite(c, await registry.rotate(a.name, publicKey), 200);
   });
 
+  const update = async (c: Context) => {
+    const owner = authorize(c);
+    const a = ownAgent(c, owner);
+    const change = parseUpdate(await body(c));
+    return answerWrite(c, await registry.update(a.name, change), 200);
+  };
+  app.patch('/v1/agents/:name', update);
+  app.post('/v1/agents/:name/update', update);
+
+  app.post('/v1/agents/:name/deprecate', async (c) => {
+    const owner = authorize(c);
+    const a = ownAgent(c, owner);
+    const reason = parseDeprecate(await body(c));
+    return answerWrite(c, await registry.deprecate(a.name, reason), 200);
+  });
+
   app.post('/v1/agents/:name/revoke', async (c) => {
     const owner = authorize(c);
     const a = ownAgent(c, owner);
@@ -187,24 +208,15 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
 
   app.get('/v1/resolve/:name', async (c) => {
     const a = agentByRef(c.req.param('name'));
-    const bundle = await registry.bundle(a.headIndex);
-    return c.json({ record: agentJson(a), bundle: JSON.parse(encodeBundleJson(bundle)) }, 200, { 'Cache-Control': CACHE_NONE });
+    return c.json(await resolveAnswer(registry, o.resolveDns ?? null, a), 200, { 'Cache-Control': CACHE_NONE });
   });
 
-  for (const p of ['/v1/agents/:name', '/v1/agents/:name/dns', '/v1/resolve/:name', '/v1/registry']) app.all(p, methodNotAllowed(['GET', 'HEAD']));
-  for (const p of ['/v1/agents/:name/rotate', '/v1/agents/:name/revoke', '/v1/entries']) app.all(p, methodNotAllowed(['POST']));
+  app.all('/v1/agents/:name', methodNotAllowed(['GET', 'HEAD', 'PATCH']));
+  for (const p of ['/v1/agents/:name/dns', '/v1/resolve/:name', '/v1/registry']) app.all(p, methodNotAllowed(['GET', 'HEAD']));
+  for (const p of ['/v1/agents/:name/rotate', '/v1/agents/:name/update', '/v1/agents/:name/deprecate', '/v1/agents/:name/revoke', '/v1/entries']) {
+    app.all(p, methodNotAllowed(['POST']));
+  }
   return app;
-}
-
-/** The API view of an agent: the record its head entry sets, plus where that entry is. */
-export function agentJson(a: AgentState) {
-  return {
-    ...recordOf(a.entry),
-    entryIndex: a.headIndex,
-    leafHash: toBase64(a.leafHash),
-    registeredIndex: a.createdIndex,
-    registeredTime: a.createdTime,
-  };
 }
 
 function clientAddress(c: Context): string {

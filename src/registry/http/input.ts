@@ -65,6 +65,20 @@ function endpointOf(v: unknown, i: number): Endpoint {
   return e;
 }
 
+function capabilitiesOf(caps: unknown): string[] {
+  if (!Array.isArray(caps) || caps.some((c) => typeof c !== 'string') || caps.length > MAX_CAPABILITIES) {
+    throw badRequest(`capabilities must be an array of at most ${MAX_CAPABILITIES} strings`);
+  }
+  return normalizeCapabilities(caps as string[]);
+}
+
+function endpointsOf(v: unknown): Endpoint[] {
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_ENDPOINTS) {
+    throw badRequest(`endpoints must be an array of 1..${MAX_ENDPOINTS} {protocol, url}`);
+  }
+  return v.map(endpointOf);
+}
+
 export interface RegisterRequest {
   ans: AnsName;
   body: AgentBody;
@@ -75,17 +89,10 @@ export function parseRegister(o: Record<string, unknown>, owner: string, validat
   only(o, ['name', 'alias', 'capabilities', 'endpoints', 'publicKey']);
   if (typeof o.name !== 'string') throw badRequest('name must be an ANS name like ans://v1.0.0.order-bot.example.com');
   const ans = parseAnsName(o.name);
-  const caps = o.capabilities ?? [];
-  if (!Array.isArray(caps) || caps.some((c) => typeof c !== 'string') || caps.length > MAX_CAPABILITIES) {
-    throw badRequest(`capabilities must be an array of at most ${MAX_CAPABILITIES} strings`);
-  }
-  if (!Array.isArray(o.endpoints) || o.endpoints.length < 1 || o.endpoints.length > MAX_ENDPOINTS) {
-    throw badRequest(`endpoints must be an array of 1..${MAX_ENDPOINTS} {protocol, url}`);
-  }
   const body: AgentBody = {
     owner,
-    capabilities: normalizeCapabilities(caps as string[]),
-    endpoints: o.endpoints.map(endpointOf),
+    capabilities: capabilitiesOf(o.capabilities ?? []),
+    endpoints: endpointsOf(o.endpoints),
     publicKey: publicKeyOf(o.publicKey),
     validation,
   };
@@ -110,4 +117,27 @@ export function parseRevoke(o: Record<string, unknown>): RevocationReason {
     throw badRequest(`reason must be one of ${REVOCATION_REASONS.join(', ')} (RFC 5280 CRLReason)`);
   }
   return r as RevocationReason;
+}
+
+export interface UpdateRequest {
+  capabilities?: string[];
+  endpoints?: Endpoint[];
+}
+
+/** PATCH /v1/agents/{name} (or POST .../update): {capabilities?, endpoints?}, at least one; each replaces the current list. */
+export function parseUpdate(o: Record<string, unknown>): UpdateRequest {
+  only(o, ['capabilities', 'endpoints']);
+  if (o.capabilities === undefined && o.endpoints === undefined) throw badRequest('an update needs capabilities, endpoints or both');
+  const out: UpdateRequest = {};
+  if (o.capabilities !== undefined) out.capabilities = capabilitiesOf(o.capabilities);
+  if (o.endpoints !== undefined) out.endpoints = endpointsOf(o.endpoints);
+  return out;
+}
+
+/** POST /v1/agents/{name}/deprecate: {reason?} (printable ASCII, 1..256). */
+export function parseDeprecate(o: Record<string, unknown>): string | undefined {
+  only(o, ['reason']);
+  if (o.reason === undefined) return undefined;
+  if (typeof o.reason !== 'string' || !/^[\x20-\x7e]{1,256}$/.test(o.reason)) throw badRequest('reason must be printable ASCII of 1..256 characters');
+  return o.reason;
 }
