@@ -1,4 +1,4 @@
-// createLogApp: the HTTP face of one log. Routes are listed in one place;
+// createLogApp: the HTTP face of one log (GET /metrics: metrics.ts). Routes are listed in one place;
 // each handler lives in the file named for its concern. Every known path
 // answers other methods with a JSON 405, unknown paths with a JSON 404, and
 // every error goes through the one table in errors.ts.
@@ -10,6 +10,8 @@ import { rejectDotSegments } from './dot-segments.js';
 import { methodNotAllowed, notFoundHandler, onErrorHandler } from './errors.js';
 import { healthzHandler, infoHandler, readyzHandler } from './health.js';
 import type { LogApi } from './log-api.js';
+import { createLogMetrics, metricsHandler } from './metrics.js';
+import { observeRequests, type HttpLogger } from './observe.js';
 import { consistencyHandler, entryHandler, inclusionHandler, lookupHandler } from './proofs.js';
 import { checkpointHandler, tileHandler } from './tiles.js';
 import { logSignedCheckpointHandler, witnessesHandler } from './witnesses.js';
@@ -19,18 +21,26 @@ export interface LogAppOptions {
   waitTimeoutMs?: number;
   /** Answers /readyz (default: always ready). */
   isReady?: () => boolean;
-  /** Where internal errors are reported (default console.error). */
+  /** Where internal errors are reported (default console.error); ignored when logger is set. */
   logError?: (msg: string, err: unknown) => void;
+  /** Structured request logs (pino): a debug line per request, an error line per 500, with the request ID. */
+  logger?: HttpLogger;
+  /** Serve GET /metrics (Prometheus) from a registry of this app's own (default true). */
+  metrics?: boolean;
 }
 
 const GET = ['GET', 'HEAD'] as const;
 
 export function createLogApp(log: LogApi, options: LogAppOptions = {}): Hono {
-  const { waitTimeoutMs = 30_000, isReady = () => true, logError = (msg, err) => console.error(msg, err) } = options;
+  const { waitTimeoutMs = 30_000, isReady = () => true, logger, metrics = true } = options;
+  const logError = logger !== undefined ? () => {} : (options.logError ?? ((msg, err) => console.error(msg, err)));
   const app = new Hono();
   app.onError(onErrorHandler(logError));
   app.notFound(notFoundHandler);
-  // Not on POST /add: the hot path stays free of middleware.
+  // Every request, POST /add included: a request ID and one counter increment (observe.ts).
+  const m = metrics ? createLogMetrics(log) : null;
+  app.use('*', observeRequests({ ...(m !== null && { counts: m.requests }), ...(logger !== undefined && { logger }) }));
+  // Not on POST /add: the hot path stays free of other middleware.
   const dots = rejectDotSegments();
   app.use('/tile/*', dots);
   app.use('/v1/*', dots);
@@ -63,5 +73,6 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): Hono {
   // Operations.
   get('/healthz', healthzHandler());
   get('/readyz', readyzHandler(isReady));
+  if (m !== null) get('/metrics', metricsHandler(m.registry));
   return app;
 }

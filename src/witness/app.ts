@@ -4,6 +4,7 @@
 //   GET  /                        status page (text)
 //   GET  /evidence                JSON: refused checkpoints and cosignatures issued
 //   GET  /<hex sha256(origin)>/checkpoint   the latest cosigned checkpoint (monitoring)
+//   GET  /metrics                 Prometheus (metrics.ts)
 //
 // Known paths answer other methods with 405, unknown paths with a JSON 404.
 // The add-checkpoint body is read with a hard cap (MAX_REQUEST_BYTES): a
@@ -13,8 +14,11 @@
 import { Hono, type Context, type Handler } from 'hono';
 import { readBodyCapped } from '../http/body-limit.js';
 import { httpError, methodNotAllowed, notFoundHandler } from '../http/errors.js';
+import { metricsHandler } from '../http/metrics.js';
+import { observeRequests, type HttpLogger } from '../http/observe.js';
 import { toBase64 } from '../merkle/index.js';
 import { witnessOnError } from './errors.js';
+import { ADD_CHECKPOINT_ROUTE, createWitnessMetrics } from './metrics.js';
 import { MAX_REQUEST_BYTES } from './request.js';
 import { renderStatusPage } from './status-page.js';
 import type { CosignedCheckpoint, EvidenceFilter } from './store.js';
@@ -23,8 +27,12 @@ import type { Witness } from './witness.js';
 export interface WitnessAppOptions {
   /** Largest add-checkpoint body accepted (default MAX_REQUEST_BYTES, 64 KiB). */
   maxRequestBytes?: number;
-  /** Where internal errors are reported (default console.error). */
+  /** Where internal errors are reported (default console.error); ignored when logger is set. */
   logError?: (msg: string, err: unknown) => void;
+  /** Structured request logs with request IDs (pino's Logger fits). */
+  logger?: HttpLogger;
+  /** Serve GET /metrics from a registry of this app's own (default true). */
+  metrics?: boolean;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -33,17 +41,24 @@ const GET = ['GET', 'HEAD'] as const;
 const DECIMAL = /^(0|[1-9][0-9]{0,14})$/;
 
 export function createWitnessApp(witness: Witness, options: WitnessAppOptions = {}): Hono {
-  const { maxRequestBytes = MAX_REQUEST_BYTES, logError = (msg, err) => console.error(msg, err) } = options;
+  const { maxRequestBytes = MAX_REQUEST_BYTES, logger, metrics = true } = options;
+  const logError = logger !== undefined ? () => {} : (options.logError ?? ((msg, err) => console.error(msg, err)));
   const app = new Hono();
   app.onError(witnessOnError(logError));
   app.notFound(notFoundHandler);
+  const m = metrics ? createWitnessMetrics(witness) : null;
+  app.use(
+    '*',
+    observeRequests({ ...(m !== null && { counts: m.requests, onAnswer: m.onAnswer }), ...(logger !== undefined && { logger }) }),
+  );
   const get = (path: string, handler: Handler) => {
     app.get(path, handler);
     app.all(path, methodNotAllowed(GET));
   };
 
-  app.post('/add-checkpoint', addCheckpointHandler(witness, maxRequestBytes));
-  app.all('/add-checkpoint', methodNotAllowed(['POST']));
+  app.post(ADD_CHECKPOINT_ROUTE, addCheckpointHandler(witness, maxRequestBytes));
+  app.all(ADD_CHECKPOINT_ROUTE, methodNotAllowed(['POST']));
+  if (m !== null) get('/metrics', metricsHandler(m.registry));
   get('/', statusHandler(witness));
   get('/evidence', evidenceHandler(witness));
   get('/:hash{[0-9a-f]{64}}/checkpoint', monitoringHandler(witness));

@@ -1,0 +1,194 @@
+// Prometheus metrics for one log app: a prom-client Registry per app (never
+// the global default), so several logs in one process do not collide.
+// Almost everything is read at scrape time (collect callbacks over
+// Log.stats() and the request counts); the histograms are fed by LogObserver
+// events, once per batch, checkpoint or witness answer, never per add.
+//
+//   tilelog_tree_size                      gauge     size of the public checkpoint
+//   tilelog_signed_tree_size               gauge     size integrated and signed (ahead while witnesses cosign)
+//   tilelog_entries_sequenced_total        counter   durable entries (the log's size; includes earlier runs)
+//   tilelog_entries_integrated_total       counter   entries in the signed tree (includes earlier runs)
+//   tilelog_entries_deduplicated_total     counter   adds answered with an earlier index since start
+//   tilelog_pending_entries                gauge     submissions waiting in the pool
+//   tilelog_batches_total{result}          counter   sequencing transactions: ok | failed
+//   tilelog_checkpoint_passes_total{result} counter  checkpoints signed: ok | failed
+//   tilelog_batch_size                     histogram entries per durable batch
+//   tilelog_add_duration_seconds           histogram per batch: first submission to COMMIT (the batch's slowest add)
+//   tilelog_time_to_checkpoint_seconds     histogram per batch: COMMIT to the public checkpoint covering it
+//   tilelog_checkpoint_age_seconds         gauge     since the public checkpoint was last written (or the log opened)
+//   tilelog_log_stopped                    gauge     1 once the log stopped fatally
+//   tilelog_witness_cosign_duration_seconds{witness}   histogram  add-checkpoint round trips
+//   tilelog_witness_requests_total{witness,result}     counter    cosigned, conflict, incident, misconfigured,
+//                                                                 refused, bad_response, server_error, timeout, unreachable
+//   tilelog_http_requests_total{method,route,status}   counter    route is the pattern, e.g. /v1/log/entry/:index
+//   tilelog_rate_limited_total{route}                  counter    answers with status 429 (the registry's limits)
+
+import type { Context } from 'hono';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CACHE_NONE } from './cache.js';
+import type { LogApi } from './log-api.js';
+import { RequestCounts } from './observe.js';
+
+/** What metrics read from the log beyond LogApi; src/log's Log has all of it. */
+export interface ObservableLog extends LogApi {
+  stats(): {
+    sequenced: number;
+    integrated: number;
+    published: number;
+    pending: number;
+    duplicates: number;
+    batches: number;
+    checkpoints: number;
+    failedBatches: number;
+    failedPasses: number;
+    fatal: string | null;
+    witnesses: { witnesses: { name: string; counters: object }[] } | null;
+  };
+  observe(o: {
+    batchDurable?(entries: number, waitMs: number): void;
+    checkpointPublished?(size: number, sinceDurableMs: readonly number[]): void;
+    witnessAnswered?(witness: string, cosigned: boolean, ms: number): void;
+  }): () => void;
+  checkpointAgeMs(): number;
+}
+
+export function isObservable(log: LogApi): log is ObservableLog {
+  const l = log as Partial<ObservableLog>;
+  return typeof l.stats === 'function' && typeof l.observe === 'function' && typeof l.checkpointAgeMs === 'function';
+}
+
+/** Seconds: 1 ms .. 30 s. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 16384];
+/** WitnessCounters field -> result label (requests = the sum, not a result). */
+const WITNESS_RESULTS: Record<string, string> = {
+  cosigned: 'cosigned',
+  conflicts: 'conflict',
+  incidents: 'incident',
+  misconfigured: 'misconfigured',
+  refused: 'refused',
+  badResponses: 'bad_response',
+  serverErrors: 'server_error',
+  timeouts: 'timeout',
+  unreachable: 'unreachable',
+};
+
+export interface AppMetrics {
+  readonly registry: Registry;
+  readonly requests: RequestCounts;
+  /** Stop listening to the log (the registry stays readable). */
+  detach(): void;
+}
+
+/** HTTP request and rate-limit counters, read from counts at scrape time. */
+export function registerHttpMetrics(registry: Registry, counts: RequestCounts, prefix = 'tilelog'): void {
+  new Counter({
+    name: `${prefix}_http_requests_total`,
+    help: 'HTTP requests by method, route pattern and status.',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of counts.entries()) this.inc({ method: e.method, route: e.route, status: e.status }, e.count);
+    },
+  });
+  new Counter({
+    name: `${prefix}_rate_limited_total`,
+    help: 'Requests refused with 429 Too Many Requests, by route pattern.',
+    labelNames: ['route'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of counts.entries()) if (e.status === '429') this.inc({ route: e.route }, e.count);
+    },
+  });
+}
+
+/** The app's registry: HTTP metrics always, log metrics when the log is observable (src/log's Log is). */
+export function createLogMetrics(log: LogApi): AppMetrics {
+  const registry = new Registry();
+  const requests = new RequestCounts();
+  registerHttpMetrics(registry, requests);
+  if (!isObservable(log)) return { registry, requests, detach: () => {} };
+  const r = [registry];
+  const stats = () => log.stats();
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({ name, help, registers: r, collect() { this.set(read()); } });
+  const total = (name: string, help: string, read: () => number) =>
+    new Counter({ name, help, registers: r, collect() { this.reset(); this.inc(read()); } });
+
+  gauge('tilelog_tree_size', 'Size of the public checkpoint.', () => log.checkpoint().size);
+  gauge('tilelog_signed_tree_size', 'Size integrated and signed by the log (ahead of tilelog_tree_size while witnesses cosign).', () => stats().integrated);
+  total('tilelog_entries_sequenced_total', 'Durable entries (the log size, earlier runs included).', () => stats().sequenced);
+  total('tilelog_entries_integrated_total', 'Entries in the signed tree (earlier runs included).', () => stats().integrated);
+  total('tilelog_entries_deduplicated_total', 'Adds answered with an earlier index since start.', () => stats().duplicates);
+  gauge('tilelog_pending_entries', 'Submissions waiting in the pool.', () => stats().pending);
+  gauge('tilelog_checkpoint_age_seconds', 'Seconds since the public checkpoint was last written (or the log opened).', () => log.checkpointAgeMs() / 1000);
+  gauge('tilelog_log_stopped', '1 once the log stopped fatally (restart needed), else 0.', () => (stats().fatal === null ? 0 : 1));
+  const resultCounter = (name: string, help: string, read: () => [number, number]) =>
+    new Counter({
+      name, help, labelNames: ['result'], registers: r,
+      collect() {
+        const [ok, failed] = read();
+        this.reset();
+        this.inc({ result: 'ok' }, ok);
+        this.inc({ result: 'failed' }, failed);
+      },
+    });
+  resultCounter('tilelog_batches_total', 'Sequencing transactions since start.', () => { const s = stats(); return [s.batches, s.failedBatches]; });
+  resultCounter('tilelog_checkpoint_passes_total', 'Checkpoint passes since start (ok: a checkpoint was signed).', () => { const s = stats(); return [s.checkpoints, s.failedPasses]; });
+  new Counter({
+    name: 'tilelog_witness_requests_total',
+    help: 'add-checkpoint requests to each witness by result.',
+    labelNames: ['witness', 'result'],
+    registers: r,
+    collect() {
+      this.reset();
+      for (const w of stats().witnesses?.witnesses ?? []) {
+        for (const [field, result] of Object.entries(WITNESS_RESULTS)) this.inc({ witness: w.name, result }, (w.counters as Record<string, number>)[field] ?? 0);
+      }
+    },
+  });
+
+  const batchSize = new Histogram({ name: 'tilelog_batch_size', help: 'Entries per durable batch.', buckets: BATCH_BUCKETS, registers: r });
+  const addSeconds = new Histogram({
+    name: 'tilelog_add_duration_seconds',
+    help: 'Per batch: from its first submission to its COMMIT (the slowest add of the batch).',
+    buckets: LATENCY_BUCKETS,
+    registers: r,
+  });
+  const toCheckpoint = new Histogram({
+    name: 'tilelog_time_to_checkpoint_seconds',
+    help: 'Per batch: from its COMMIT to the public checkpoint that covers it.',
+    buckets: LATENCY_BUCKETS,
+    registers: r,
+  });
+  const cosign = new Histogram({
+    name: 'tilelog_witness_cosign_duration_seconds',
+    help: 'add-checkpoint round trips per witness (cosigned or failed).',
+    labelNames: ['witness'],
+    buckets: LATENCY_BUCKETS,
+    registers: r,
+  });
+  const detach = log.observe({
+    batchDurable(entries, waitMs) {
+      batchSize.observe(entries);
+      addSeconds.observe(waitMs / 1000);
+    },
+    checkpointPublished(_size, ages) {
+      for (const ms of ages) toCheckpoint.observe(ms / 1000);
+    },
+    witnessAnswered(witness, _cosigned, ms) {
+      cosign.observe({ witness }, ms / 1000);
+    },
+  });
+  return { registry, requests, detach };
+}
+
+/** GET /metrics: the registry in the Prometheus text format. */
+export function metricsHandler(registry: Registry) {
+  return async function metrics(c: Context): Promise<Response> {
+    const text = await registry.metrics();
+    return c.body(text, 200, { 'Content-Type': registry.contentType, 'Cache-Control': CACHE_NONE });
+  };
+}
