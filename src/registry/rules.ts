@@ -17,8 +17,9 @@
 import { TilelogError } from '../errors.js';
 import { hashEqual } from '../merkle/hash.js';
 import { encodeCanonical, compareBytes } from './entries/cbor.js';
-import { keySubject, verifyEntrySignature, type Entry } from './entries/envelope.js';
+import { isAgentType, keySubject, verifyEntrySignature, type Entry } from './entries/envelope.js';
 import { agentBodyToCbor, type AgentBody } from './entries/schema.js';
+import { checkCertEntry } from './cert-rules.js';
 
 export type AgentStatus = 'active' | 'deprecated' | 'revoked';
 
@@ -106,6 +107,12 @@ function checkType(view: StateView, e: Entry, head: SubjectHead | null): void {
       if (holder !== null) throw conflict(`registry: alias ${alias} is taken by ${holder}`);
       return;
     }
+    case 'cert.issued':
+    case 'cert.revoked':
+    case 'ca.key.added':
+    case 'ca.key.retired':
+    case 'cert.observed':
+      return checkCertEntry(view, e, head);
     default:
       return checkAgentChange(e, head!.entry);
   }
@@ -119,12 +126,12 @@ const same = (a: AgentBody, b: AgentBody, keys: (keyof AgentBody)[]) => compareB
 
 // What each agent change may touch. owner, alias and validation never change.
 function checkAgentChange(e: Entry, prev: Entry): void {
-  if (e.type === 'key.added' || e.type === 'key.revoked' || prev.type === 'key.added' || prev.type === 'key.revoked') {
+  if (!isAgentType(e.type) || !isAgentType(prev.type)) {
     throw conflict(`registry: ${e.type} cannot follow ${prev.type}`);
   }
   const status = statusOf(prev.type);
   if (status === 'revoked') throw conflict(`registry: ${e.subject} is revoked; a revoked agent cannot change`);
-  const [b, p] = [e.body, prev.body];
+  const [b, p] = [e.body as AgentBody, prev.body as AgentBody];
   if (!same(b, p, ['owner', 'alias', 'validation'])) throw conflict('registry: owner, alias and validation cannot change');
   const why = (m: string) => conflict(`registry: ${e.type}: ${m}`);
   switch (e.type) {

@@ -13,13 +13,15 @@ import Database from 'better-sqlite3';
 import { TilelogError } from '../errors.js';
 import { decodeEntry, keyIdOf, type Entry } from './entries/envelope.js';
 import type { AgentBody } from './entries/schema.js';
+import { certStatusOf, subjectKind } from './cert-rules.js';
+import { isCertType } from './entries/cert-schema.js';
 import { checkTransition, statusOf, type AgentStatus, type StateView, type SubjectHead } from './rules.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS subjects (
   subject TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,            -- 'agent' | 'key'
+  kind TEXT NOT NULL,            -- 'agent' | 'key' | 'cert' | 'ca' | 'observed' (cert-rules.ts)
   seq INTEGER NOT NULL,
   head BLOB NOT NULL,            -- leaf hash of the head entry
   head_index INTEGER NOT NULL,
@@ -145,15 +147,16 @@ export class StateIndex implements StateView {
 
   #write(index: number, e: Entry, leaf: Uint8Array, leafHash: Uint8Array): void {
     const db = this.#db;
-    const isKey = e.type === 'key.added' || e.type === 'key.revoked';
-    const status = isKey ? (e.type === 'key.added' ? 'active' : 'revoked') : statusOf(e.type);
+    const kind = subjectKind(e.type);
+    const isKey = kind === 'key';
+    const status = isKey ? (e.type === 'key.added' ? 'active' : 'revoked') : isCertType(e.type) ? certStatusOf(e.type) : statusOf(e.type);
     if (e.seq === 0) {
-      const owner = isKey ? null : (e.body as AgentBody).owner;
-      const alias = isKey ? null : ((e.body as AgentBody).alias ?? null);
+      const owner = kind === 'agent' ? (e.body as AgentBody).owner : null;
+      const alias = kind === 'agent' ? ((e.body as AgentBody).alias ?? null) : null;
       db.prepare(
         `INSERT INTO subjects (subject, kind, seq, head, head_index, head_entry, time, status, owner, alias, created_index, created_time)
          VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(e.subject, isKey ? 'key' : 'agent', leafHash, index, leaf, e.time, status, owner, alias, index, e.time);
+      ).run(e.subject, kind, leafHash, index, leaf, e.time, status, owner, alias, index, e.time);
     } else {
       db.prepare('UPDATE subjects SET seq = ?, head = ?, head_index = ?, head_entry = ?, time = ?, status = ? WHERE subject = ?').run(
         e.seq,
@@ -175,9 +178,9 @@ export class StateIndex implements StateView {
       );
     } else if (e.type === 'key.revoked') {
       db.prepare("UPDATE keys SET status = 'revoked' WHERE kid = ?").run(e.subject.slice('key:'.length));
-    } else if (e.seq === 0) {
+    } else if (kind === 'agent' && e.seq === 0) {
       const ins = db.prepare('INSERT INTO capabilities (capability, subject) VALUES (?, ?)');
-      for (const c of e.body.capabilities) ins.run(c, e.subject);
+      for (const c of (e.body as AgentBody).capabilities) ins.run(c, e.subject);
     } else if (e.type === 'agent.updated') {
       db.prepare('DELETE FROM capabilities WHERE subject = ?').run(e.subject);
       const ins = db.prepare('INSERT INTO capabilities (capability, subject) VALUES (?, ?)');

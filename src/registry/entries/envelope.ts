@@ -18,6 +18,7 @@ import { MAX_ENTRY_SIZE } from '../../merkle/layout.js';
 import { isCanonicalAnsName } from '../names.js';
 import { CborError, decodeCanonical, encodeCanonical, type CborMap } from './cbor.js';
 import { agentBody, agentBodyToCbor, bad, exactMembers, isMap, keyAddedBody, keyRevokedBody, type AgentBody, type KeyAddedBody, type KeyRevokedBody } from './schema.js';
+import { CERT_TYPES, certBody, certBodyToCbor, isCertType, type CaKeyAddedBody, type CaKeyRetiredBody, type CertBody, type CertEntryType, type CertIssuedBody, type CertObservedBody, type CertRevokedBody } from './cert-schema.js';
 
 // Synchronous Ed25519 needs a synchronous SHA-512 (as in src/note/keys.ts).
 ed.hashes.sha512 ??= sha512;
@@ -29,7 +30,7 @@ export const AGENT_TYPES = ['agent.registered', 'agent.updated', 'agent.renewed'
 export const KEY_TYPES = ['key.added', 'key.revoked'] as const;
 export type AgentEntryType = (typeof AGENT_TYPES)[number];
 export type KeyEntryType = (typeof KEY_TYPES)[number];
-export type EntryType = AgentEntryType | KeyEntryType;
+export type EntryType = AgentEntryType | KeyEntryType | CertEntryType;
 
 /** The subject of key entries: `key:` and the key ID. */
 export const KEY_SUBJECT_PREFIX = 'key:';
@@ -51,7 +52,13 @@ interface Common {
 export type UnsignedEntry =
   | (Common & { type: AgentEntryType; body: AgentBody })
   | (Common & { type: 'key.added'; body: KeyAddedBody })
-  | (Common & { type: 'key.revoked'; body: KeyRevokedBody });
+  | (Common & { type: 'key.revoked'; body: KeyRevokedBody })
+  // Certificate entries (cert-schema.ts), written by the CA (src/ca).
+  | (Common & { type: 'cert.issued'; body: CertIssuedBody })
+  | (Common & { type: 'cert.revoked'; body: CertRevokedBody })
+  | (Common & { type: 'ca.key.added'; body: CaKeyAddedBody })
+  | (Common & { type: 'ca.key.retired'; body: CaKeyRetiredBody })
+  | (Common & { type: 'cert.observed'; body: CertObservedBody });
 
 export type Entry = UnsignedEntry & { sig: Uint8Array };
 
@@ -72,6 +79,7 @@ export function isAgentType(t: string): t is AgentEntryType {
 function toCbor(e: UnsignedEntry): CborMap {
   let body: CborMap;
   if (isAgentType(e.type)) body = agentBodyToCbor(e.body as AgentBody);
+  else if (isCertType(e.type)) body = certBodyToCbor(e.body as CertBody);
   else if (e.type === 'key.added') {
     const b = e.body as KeyAddedBody;
     body = { publicKey: b.publicKey, label: b.label };
@@ -136,8 +144,8 @@ export function decodeEntry(data: Uint8Array): Entry {
   if (m.v !== ENTRY_VERSION) throw bad(`unknown version ${JSON.stringify(m.v ?? null)}; this reader knows version ${ENTRY_VERSION}`);
   exactMembers('envelope', m, ['v', 'type', 'subject', 'seq', 'prev', 'time', 'kid', 'body', 'sig']);
   const type = m.type;
-  if (typeof type !== 'string' || !(isAgentType(type) || (KEY_TYPES as readonly string[]).includes(type))) {
-    throw bad(`unknown type ${JSON.stringify(type)}; known: ${[...AGENT_TYPES, ...KEY_TYPES].join(', ')}`);
+  if (typeof type !== 'string' || !(isAgentType(type) || isCertType(type) || (KEY_TYPES as readonly string[]).includes(type))) {
+    throw bad(`unknown type ${JSON.stringify(type)}; known: ${[...AGENT_TYPES, ...KEY_TYPES, ...CERT_TYPES].join(', ')}`);
   }
   const seq = m.seq;
   const time = m.time;
@@ -159,6 +167,7 @@ export function decodeEntry(data: Uint8Array): Entry {
     if (type === 'agent.registered' ? seq !== 0 : seq === 0) throw bad(type === 'agent.registered' ? 'agent.registered must have seq 0' : `${type} cannot be a subject's first entry (seq 0)`);
     return { ...common, type, body: agentBody(type, m.body) };
   }
+  if (isCertType(type)) return { ...common, type, body: certBody(type, subject, seq, m.body) } as Entry;
   if (!subject.startsWith(KEY_SUBJECT_PREFIX) || !KID.test(subject.slice(KEY_SUBJECT_PREFIX.length))) {
     throw bad(`subject of ${type} must be key:<16 hex digits>`);
   }

@@ -25,3 +25,15 @@ export {
   normalizeCapabilities,
 } from './schema.js';
 export type { AgentBody, Endpoint, EndpointProtocol, KeyAddedBody, KeyRevokedBody, RevocationReason, ValidationMethod } from './schema.js';
+export {
+  CA_KEY_SUBJECT_PREFIX,
+  CA_ROLES,
+  CERT_SUBJECT_PREFIX,
+  CERT_TYPES,
+  OBSERVED_SUBJECT_PREFIX,
+  caKeySubject,
+  certSubject,
+  isCertType,
+  observedSubject,
+} from './cert-schema.js';
+export type { CaKeyAddedBody, CaKeyRetiredBody, CaRole, CertBody, CertEntryType, CertIssuedBody, CertObservedBody, CertRevokedBody } from './cert-schema.js';
