@@ -20,6 +20,7 @@ import type { AgentState } from '../state-index.js';
 import type { ApiKeys } from './auth.js';
 import { parseDeprecate, parseJsonObject, parseRegister, parseRevoke, parseRotate, parseUpdate } from './input.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { takeCsr, type AgentCertificates } from './certificates.js';
 import { agentJson, resolveAnswer } from './resolve.js';
 
 export { agentJson };
@@ -35,6 +36,8 @@ export interface RegistryAppOptions {
   /** Base URL for _ans-badge records; default: the request's origin. */
   publicUrl?: string;
   logError?: (msg: string, err: unknown) => void;
+  /** Agent certificates (src/ca): a `csr` in register and rotate requests is issued through it. */
+  certificates?: AgentCertificates | null;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -99,13 +102,14 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
 
   const body = async (c: Context) => parseJsonObject(await readBodyCapped(c.req.raw, MAX_BODY, (c.env as { incoming?: unknown } | undefined)?.incoming));
 
-  const answerWrite = async (c: Context, r: WriteResult, status: 200 | 201) => {
+  const answerWrite = async (c: Context, r: WriteResult, status: 200 | 201, extra?: Record<string, unknown>) => {
     const wait = c.req.query('wait');
     if (wait !== undefined && wait !== 'checkpoint') throw new TilelogError('REGISTRY_BAD_REQUEST', 'request: the only wait value is wait=checkpoint');
     const out: Record<string, unknown> = { name: r.entry.subject, type: r.entry.type, index: r.index, leafHash: toBase64(r.leafHash) };
     if (r.duplicate) out.duplicate = true;
     // Writes return once a checkpoint covers the entry (registry.ts), so the bundle is ready.
     if (wait === 'checkpoint') out.bundle = JSON.parse(encodeBundleJson(await registry.bundle(r.index)));
+    Object.assign(out, extra);
     return c.json(out, r.duplicate ? 200 : status, { 'Cache-Control': CACHE_NONE });
   };
 
@@ -132,9 +136,13 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
 
   app.post('/v1/agents', async (c) => {
     const owner = authorize(c);
-    const req = parseRegister(await body(c), owner, o.dns === null ? 'none' : 'dns-txt');
+    const raw = await body(c);
+    const csr = await takeCsr(raw, o.certificates);
+    const req = parseRegister(raw, owner, o.dns === null ? 'none' : 'dns-txt');
     if (o.dns !== null) await o.dns.validator.validate(req.ans.host, challengeToken(o.dns.secret, owner, req.ans.host));
-    return answerWrite(c, await registry.register(req.ans.name, req.body), 201);
+    const r = await registry.register(req.ans.name, req.body);
+    const bundle = c.req.query('wait') === 'checkpoint';
+    return answerWrite(c, r, 201, csr === null ? undefined : { certificate: await csr.issue(req.ans.name, { supersede: false, bundle }) });
   });
 
   app.get('/v1/agents', (c) => {
@@ -173,8 +181,16 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
   app.post('/v1/agents/:name/rotate', async (c) => {
     const owner = authorize(c);
     const a = ownAgent(c, owner);
-    const publicKey = parseRotate(await body(c));
-    return answerWrite(c, await registry.rotate(a.name, publicKey), 200);
+    const raw = await body(c);
+    const csr = await takeCsr(raw, o.certificates);
+    const bundle = c.req.query('wait') === 'checkpoint';
+    // A CSR for a key that is not the agent's Ed25519 key (or is the same one) re-issues the certificate only.
+    if (csr !== null && (raw.publicKey === undefined || raw.publicKey === toBase64(a.entry.body.publicKey))) {
+      return c.json({ name: a.name, certificate: await csr.issue(a.name, { supersede: true, bundle }) }, 200, { 'Cache-Control': CACHE_NONE });
+    }
+    const publicKey = parseRotate(raw);
+    const r = await registry.rotate(a.name, publicKey);
+    return answerWrite(c, r, 200, csr === null ? undefined : { certificate: await csr.issue(a.name, { supersede: true, bundle }) });
   });
 
   const update = async (c: Context) => {
@@ -197,7 +213,9 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
     const owner = authorize(c);
     const a = ownAgent(c, owner);
     const reason = parseRevoke(await body(c));
-    return answerWrite(c, await registry.revoke(a.name, reason), 200);
+    const r = await registry.revoke(a.name, reason);
+    const certs = o.certificates ? { certificatesRevoked: await o.certificates.agentRevoked(a.name, reason) } : undefined;
+    return answerWrite(c, r, 200, certs);
   });
 
   app.post('/v1/entries', async (c) => {
