@@ -11,7 +11,7 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: s
   audit: { summary: 'recompute a whole log from its tiles and check it', load: () => import('./audit.js') },
   verify: { summary: 'check a proof bundle offline with pinned keys', load: () => import('./verify.js') },
   witness: { summary: 'run a witness that cosigns consistent checkpoints of other logs', load: () => import('./witness.js') },
-  registry: { summary: 'make API keys for the agent name registry (serve --registry)', load: () => import('./registry.js') },
+  registry: { summary: 'API keys and reindex for the agent name registry (serve --registry)', load: () => import('./registry.js') },
   monitor: { summary: 'watch a log: verify, prove consistency, audit every entry, alert on lies', load: () => import('./monitor.js') },
 };
 

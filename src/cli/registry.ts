@@ -1,7 +1,8 @@
 // The agent name registry in the CLI:
 //   - `tilelog serve --registry [...]` mounts the agents API (src/registry)
 //     on the log's app; this file reads its flags, env and state files;
-//   - `tilelog registry apikey --owner <owner>` makes an API key.
+//   - `tilelog registry apikey --owner <owner>` makes an API key;
+//   - `tilelog registry reindex` rebuilds registry.db from the log (server stopped).
 //
 // State dir files (private, mode 0600 where secret):
 //   registry.db         the state index (derived: delete it and restart to
@@ -9,6 +10,7 @@
 //   registry.key        the registry's submitter key: 32-byte Ed25519 seed, base64
 //   registry.secret     32 random bytes: HMAC key of the DNS challenge tokens
 //   registry-api-keys   "sha256:<hex> <owner>" per API key
+//   registry.lock       the pid of the server or reindex using the registry state
 
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -23,7 +25,11 @@ import { ApiKeys, newApiKey } from '../registry/http/auth.js';
 import { createRegistryApp } from '../registry/http/app.js';
 import { Registry } from '../registry/registry.js';
 import { StateIndex } from '../registry/state-index.js';
+import { SqliteSequenceDB } from '../log/index.js';
+import { rebuildIndex } from '../registry/reindex.js';
 import { CliError, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
+import { readKeyFile } from './key-file.js';
+import { Progress } from './progress.js';
 
 export const REGISTRY_FLAGS = {
   registry: { type: 'boolean' },
@@ -132,7 +138,14 @@ export interface OpenedRegistry {
 /** Opens the index, the registry (adding its key at first start) and its HTTP app. */
 export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConfig): Promise<OpenedRegistry> {
   const key = submitterKey(secretFile(path.join(stateDir, 'registry.key')));
-  const index = new StateIndex(path.join(stateDir, 'registry.db'), log.origin);
+  const unlock = lockRegistry(stateDir);
+  let index: StateIndex;
+  try {
+    index = new StateIndex(path.join(stateDir, 'registry.db'), log.origin);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   try {
     const registry = await Registry.open({ log, index, key });
     const apiKeys = ApiKeys.fromFile(path.join(stateDir, 'registry-api-keys'));
@@ -157,30 +170,94 @@ export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConf
             }),
       ...(cfg.publicUrl !== undefined && { publicUrl: cfg.publicUrl }),
     });
-    return { app, registry, apiKeys: apiKeys.size, close: () => index.close() };
+    return {
+      app,
+      registry,
+      apiKeys: apiKeys.size,
+      close: () => {
+        index.close();
+        unlock();
+      },
+    };
   } catch (err) {
     index.close();
+    unlock();
     if (err instanceof TilelogError && err.code === 'REGISTRY_CONFIG') throw new CliError(err.message);
     throw err;
   }
 }
 
+/**
+ * Takes <state>/registry.lock (O_EXCL, holding the pid) for the life of a
+ * registry server or a reindex; a lock whose process is gone is taken over.
+ * Returns the release function.
+ */
+export function lockRegistry(stateDir: string): () => void {
+  const file = path.join(stateDir, 'registry.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(file, 'wx', 0o600);
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      return () => fs.rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(fs.readFileSync(file, 'utf8').trim());
+      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new CliError(`the registry state in ${stateDir} is in use by pid ${pid} (a running 'tilelog serve --registry'?); stop it first`);
+      }
+      fs.rmSync(file, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new CliError(`cannot take ${file}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 const USAGE = `Usage: tilelog registry apikey --owner <owner> [--state <dir>]
+       tilelog registry reindex [--state <dir>] [--key <file>] [--origin <origin>] [--json]
 
-Makes an API key for registry writes on behalf of <owner>, appends its
-SHA-256 to <state>/registry-api-keys (read when 'tilelog serve --registry'
-starts) and prints the key once on stdout.
+apikey: makes an API key for registry writes on behalf of <owner>, appends
+its SHA-256 to <state>/registry-api-keys (read when 'tilelog serve
+--registry' starts) and prints the key once on stdout.
 
-  --state <dir>   the server's state dir   [$TILELOG_STATE, .tilelog]
-  --owner <id>    owner the key acts for (a-z, 0-9, ._-)
+reindex: rebuilds <state>/registry.db from the log's published entries
+alone (the entries covered by the last signed checkpoint in <state>/log.db),
+with progress on stderr and a summary on stdout. The server must be stopped:
+reindex takes <state>/registry.lock, which 'tilelog serve --registry' holds
+while it runs. The new index is built beside the old one and renamed over
+it at the end, so an interrupted reindex leaves the old index in place.
+
+  --state <dir>      the server's state dir   [$TILELOG_STATE, .tilelog]
+  --owner <id>       apikey: owner the key acts for (a-z, 0-9, ._-)
+  --key <file>       reindex: the log's key file, whose name is the origin
+                     [<state>/log.key, as serve]
+  --origin <origin>  reindex: the log's origin (default: the key's name)
+  --json             reindex: the summary as one JSON line
 `;
 
 export function run(argv: string[]): Promise<number> {
   return runVerb('registry', USAGE, argv, async (args) => {
-    const { values, positionals } = parseFlags(args, { state: { type: 'string' }, owner: { type: 'string' } }, true);
-    if (positionals[0] !== 'apikey' || positionals.length !== 1) throw new UsageError('the only subcommand is apikey');
-    if (values.owner === undefined) throw new UsageError('--owner is required');
+    const { values, positionals } = parseFlags(
+      args,
+      { state: { type: 'string' }, owner: { type: 'string' }, key: { type: 'string' }, origin: { type: 'string' }, json: { type: 'boolean' } },
+      true,
+    );
     const stateDir = path.resolve(values.state ?? process.env.TILELOG_STATE ?? '.tilelog');
+    if (positionals.length !== 1 || !['apikey', 'reindex'].includes(positionals[0]!)) throw new UsageError('the subcommands are apikey and reindex');
+    if (positionals[0] === 'reindex') {
+      if (values.owner !== undefined) throw new UsageError('--owner is for apikey');
+      return reindex(stateDir, values.key, values.origin, values.json === true);
+    }
+    if (values.key !== undefined || values.origin !== undefined || values.json !== undefined) throw new UsageError('--key, --origin and --json are for reindex');
+    if (values.owner === undefined) throw new UsageError('--owner is required');
     let made;
     try {
       made = newApiKey(values.owner);
@@ -193,4 +270,32 @@ export function run(argv: string[]): Promise<number> {
     process.stderr.write(`API key for owner ${values.owner} added to ${path.join(stateDir, 'registry-api-keys')}; restart the server to load it\n`);
     return EXIT_OK;
   });
+}
+
+function reindex(stateDir: string, keyFile: string | undefined, originFlag: string | undefined, json: boolean): number {
+  const dbFile = path.join(stateDir, 'log.db');
+  if (!fs.existsSync(dbFile)) throw new CliError(`no log in ${stateDir} (${dbFile} is missing)`);
+  const origin = originFlag ?? readKeyFile(keyFile ?? path.join(stateDir, 'log.key')).name;
+  const unlock = lockRegistry(stateDir);
+  try {
+    const db = new SqliteSequenceDB(dbFile, { origin });
+    try {
+      const size = db.state()?.size ?? 0;
+      const progress = new Progress({ total: size, unit: 'entries', silent: json && process.stderr.isTTY !== true });
+      const r = rebuildIndex(path.join(stateDir, 'registry.db'), origin, { size, read: (a, b) => db.readEntries(a, b) }, (done) => progress.update(done));
+      progress.finish();
+      if (json) process.stdout.write(`${JSON.stringify({ origin, ...r })}\n`);
+      else {
+        process.stdout.write(
+          `reindexed ${path.join(stateDir, 'registry.db')} from ${r.leaves} published entries of ${origin}: ` +
+            `${r.applied} applied, ${r.skipped} skipped; ${r.agents} agents, ${r.keys} submitter keys\n`,
+        );
+      }
+      return EXIT_OK;
+    } finally {
+      db.close();
+    }
+  } finally {
+    unlock();
+  }
 }

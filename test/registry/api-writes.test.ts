@@ -30,7 +30,7 @@ afterEach(async () => {
 const req = async (method: string, path: string, body?: unknown, key: string | null = acme.key) => {
   const headers: Record<string, string> = {};
   if (key !== null) headers.Authorization = `Bearer ${key}`;
-  const payload = body === undefined ? undefined : body instanceof Uint8Array || typeof body === 'string' ? body : JSON.stringify(body);
+  const payload: BodyInit | undefined = body === undefined ? undefined : body instanceof Uint8Array ? new Uint8Array(body) : typeof body === 'string' ? body : JSON.stringify(body);
   const res = await app.request(path, { method, headers, ...(payload !== undefined && { body: payload }) });
   const text = await res.text();
   return { status: res.status, headers: res.headers, json: text.startsWith('{') ? JSON.parse(text) : null };
