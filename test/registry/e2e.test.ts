@@ -1,5 +1,6 @@
-// The README walk-through as a test: a real `tilelog serve --registry` whose
-// domain validation asks a real DNS server on 127.0.0.1. register -> resolve
+// The README walk-through as a test: a real `tilelog serve --registry
+// --registry-resolve-dns` whose domain validation and DNS-first resolve ask a
+// real DNS server on 127.0.0.1. register -> resolve
 // -> rotate -> resolve -> revoke -> resolve, each answer verified offline
 // with the SDK (verifyBundle via verifyResolution) and pinned keys only.
 import * as fs from 'node:fs';
@@ -33,6 +34,7 @@ beforeAll(async () => {
     '--registry',
     '--registry-dns', dns.server,
     '--registry-dns-timeout-ms', '500',
+    '--registry-resolve-dns',
   ]);
 });
 
@@ -83,7 +85,15 @@ describe('registry walk-through against tilelog serve --registry', () => {
       submitterKeys: Object.fromEntries(info.submitterKeys.map((k: any) => [k.kid, k.publicKey])),
     };
 
+    // Publish the _ans records GET .../dns lists (before the first resolve:
+    // the server caches a negative answer for up to 30 s of real time).
+    const published = (await call('GET', `/v1/agents/${enc}/dns`)).json.records as { name: string; value: string }[];
+    const zone: Record<string, string[]> = { [ch.json.name]: [ch.json.value] };
+    for (const rec of published) (zone[rec.name] ??= []).push(rec.value);
+    dns.setZone({ records: zone });
+
     const resolve1 = (await call('GET', `/v1/resolve/${enc}`)).json;
+    expect(resolve1).toMatchObject({ source: 'dns', dns: { name: `_ans.${HOST}`, status: 'ok', match: true } });
     const v1 = verifyResolution(resolve1, NAME, policy);
     expect(v1.record).toMatchObject({ status: 'active', publicKey: reg.publicKey, capabilities: ['orders.read', 'orders.write'], validation: 'dns-txt' });
     // By alias too.
@@ -99,7 +109,10 @@ describe('registry walk-through against tilelog serve --registry', () => {
     const again = await call('POST', `/v1/agents/${enc}/revoke`, { reason: 'keyCompromise' });
     expect(again.json).toMatchObject({ index: r.json.index, duplicate: true });
 
-    const v3 = verifyResolution((await call('GET', `/v1/resolve/${enc}`)).json, NAME, policy);
+    const resolve3 = (await call('GET', `/v1/resolve/${enc}`)).json;
+    // DNS still publishes the revoked agent's endpoint: reported, and the log wins.
+    expect(resolve3).toMatchObject({ source: 'log', dns: { match: false, unexpected: [{ protocol: 'A2A', url: reg.endpoints[0]!.url }] } });
+    const v3 = verifyResolution(resolve3, NAME, policy);
     expect(v3.record).toMatchObject({ status: 'revoked', reason: 'keyCompromise', seq: 2 });
     expect(v3.bundle.index).toBe(r.json.index);
 
