@@ -29,6 +29,7 @@ import { SqliteSequenceDB } from '../log/index.js';
 import { rebuildIndex } from '../registry/reindex.js';
 import { CliError, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
 import { readKeyFile } from './key-file.js';
+import { CA_FLAGS, CA_USAGE, openCa, resolveCaConfig, type CaConfig } from './ca.js';
 import { Progress } from './progress.js';
 
 export const REGISTRY_FLAGS = {
@@ -42,6 +43,7 @@ export const REGISTRY_FLAGS = {
   'registry-resolve-dns': { type: 'boolean' },
   'registry-resolve-cache-entries': { type: 'string' },
   'registry-resolve-negative-ttl-seconds': { type: 'string' },
+  ...CA_FLAGS,
 } as const;
 
 export const REGISTRY_USAGE = `Agent name registry (spec/REGISTRY.md): the agents API under /v1.
@@ -61,7 +63,7 @@ export const REGISTRY_USAGE = `Agent name registry (spec/REGISTRY.md): the agent
                                                              [$TILELOG_REGISTRY_RESOLVE_NEGATIVE_TTL_SECONDS, 30]
   API keys: 'tilelog registry apikey --state <dir> --owner <owner>'.
   Rebuild the index: 'tilelog registry reindex --state <dir>' (server stopped).
-`;
+${CA_USAGE}`;
 
 export interface RegistryConfig {
   dnsServers: string[] | undefined;
@@ -72,6 +74,8 @@ export interface RegistryConfig {
   burst: number;
   /** DNS-first resolve (null: resolve from the log only). */
   resolveDns: { cacheEntries: number; negativeTtlSeconds: number } | null;
+  /** The private CA (cli/ca.ts); null: none. */
+  ca?: CaConfig | null;
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -103,6 +107,7 @@ export function resolveRegistryConfig(values: Values, env: NodeJS.ProcessEnv = p
   const url = flag('registry-public-url', 'TILELOG_REGISTRY_PUBLIC_URL');
   return {
     dnsServers: servers,
+    ca: resolveCaConfig(values, env),
     dnsValidation: bool('registry-dns-validation', 'TILELOG_REGISTRY_DNS_VALIDATION') ?? true,
     dnsTimeoutMs: count('registry-dns-timeout-ms', 'TILELOG_REGISTRY_DNS_TIMEOUT_MS', 2000),
     publicUrl: url === undefined ? undefined : parseBaseUrl(url[0], url[1]),
@@ -155,7 +160,9 @@ export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConf
           secret: secretFile(path.join(stateDir, 'registry.secret')),
         }
       : null;
+    const ca = cfg.ca == null ? null : await openCa(registry, stateDir, cfg.ca);
     const app = createRegistryApp(registry, {
+      certificates: ca?.certificates ?? null,
       apiKeys,
       dns,
       rateLimit: { ratePerMinute: cfg.ratePerMinute, burst: cfg.burst },
@@ -170,6 +177,7 @@ export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConf
             }),
       ...(cfg.publicUrl !== undefined && { publicUrl: cfg.publicUrl }),
     });
+    if (ca !== null) app.route('/', ca.app);
     return {
       app,
       registry,

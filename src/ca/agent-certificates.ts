@@ -1,0 +1,45 @@
+// The CA behind the registry routes' certificate hook
+// (src/registry/http/certificates.ts): register and rotate with a CSR issue
+// through CertificateAuthority.issue (logged first); revoking an agent
+// revokes its certificates. CSR errors become the registry's 400.
+
+import { TilelogError } from '../errors.js';
+import { encodeBundleJson } from '../client/bundle.js';
+import { toBase64 } from '../merkle/encoding.js';
+import type { AgentCertificates } from '../registry/http/certificates.js';
+import type { CertificateAuthority, IssuedCert } from './ca.js';
+
+export function agentCertificates(ca: CertificateAuthority): AgentCertificates {
+  return {
+    async prepare(csr) {
+      let prepared;
+      try {
+        prepared = await ca.prepareCsr(csr);
+      } catch (err) {
+        if (err instanceof TilelogError && err.code === 'CA_BAD_CSR') throw new TilelogError('REGISTRY_BAD_REQUEST', `request: csr: ${err.message}`);
+        throw err;
+      }
+      return {
+        ed25519: prepared.ed25519,
+        issue: async (name, o) => issuedJson(ca, await ca.issue(name, prepared, { supersede: o.supersede }), o.bundle),
+      };
+    },
+    agentRevoked: (name, reason) => ca.revokeAgent(name, reason),
+  };
+}
+
+/** The certificate member of a register/rotate answer. */
+export async function issuedJson(ca: CertificateAuthority, c: IssuedCert, withBundle: boolean): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {
+    pem: c.pem,
+    chain: ca.chainPem(),
+    serial: c.serial,
+    notBefore: c.certificate.notBefore.toISOString(),
+    notAfter: c.certificate.notAfter.toISOString(),
+    index: c.write.index,
+    leafHash: toBase64(c.write.leafHash),
+    superseded: c.superseded,
+  };
+  if (withBundle) out.bundle = JSON.parse(encodeBundleJson(await ca.registry.bundle(c.write.index)));
+  return out;
+}

@@ -1,0 +1,97 @@
+// CaIndex: the CA's view of the log, an in-memory fold of the certificate
+// entries the registry's state index applied (an entry refused by the rules
+// changes nothing here either). Rebuilt from the log alone at every start:
+// the CRL, OCSP answers and /v1/verify/cert read only this.
+//   certs      serial hex -> issuance (entry index, body) and revocation (index, reason, time)
+//   byAgent    agent name -> serials, in issuance order
+//   caKeys     SPKI SHA-256 hex -> role, certificate DER, retired?
+
+import { leafHash } from '../merkle/hash.js';
+import { decodeEntry, type CertIssuedBody, type RevocationReason } from '../registry/entries/index.js';
+import type { Registry } from '../registry/registry.js';
+import { toHex } from './x509.js';
+
+export interface CertState {
+  serial: string;
+  issued: { index: number; leafHash: Uint8Array; time: number; body: CertIssuedBody };
+  revoked: { index: number; reason: RevocationReason; time: number } | null;
+}
+
+export interface CaKeyState {
+  spkiSha256: string;
+  role: 'root' | 'intermediate';
+  der: Uint8Array;
+  addedIndex: number;
+  retired: boolean;
+}
+
+export class CaIndex {
+  readonly #certs = new Map<string, CertState>();
+  readonly #byAgent = new Map<string, string[]>();
+  readonly #bySha = new Map<string, string>();
+  readonly #caKeys = new Map<string, CaKeyState>();
+  #next = 0;
+
+  constructor(private readonly registry: Registry) {}
+
+  /** Folds every leaf the registry index has applied since the last call: [next, registry.index.nextIndex). */
+  async catchUp(): Promise<void> {
+    const end = this.registry.index.nextIndex;
+    for (; this.#next < end; this.#next++) {
+      const i = this.#next;
+      if (this.registry.index.outcome(i)?.applied !== true) continue;
+      const leaf = await this.registry.log.entry(i);
+      const e = decodeEntry(leaf);
+      switch (e.type) {
+        case 'cert.issued': {
+          const serial = toHex(e.body.serial);
+          this.#certs.set(serial, { serial, issued: { index: i, leafHash: leafHash(leaf), time: e.time, body: e.body }, revoked: null });
+          this.#byAgent.set(e.body.agent, [...(this.#byAgent.get(e.body.agent) ?? []), serial]);
+          this.#bySha.set(toHex(e.body.sha256), serial);
+          break;
+        }
+        case 'cert.revoked':
+          this.#certs.get(toHex(e.body.serial))!.revoked = { index: i, reason: e.body.reason, time: e.time };
+          break;
+        case 'ca.key.added':
+          this.#caKeys.set(toHex(e.body.spkiSha256), { spkiSha256: toHex(e.body.spkiSha256), role: e.body.role, der: e.body.der, addedIndex: i, retired: false });
+          break;
+        case 'ca.key.retired':
+          this.#caKeys.get(e.subject.slice('ca:'.length))!.retired = true;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  cert(serialHex: string): CertState | null {
+    return this.#certs.get(serialHex) ?? null;
+  }
+
+  certBySha256(hex: string): CertState | null {
+    const s = this.#bySha.get(hex);
+    return s === undefined ? null : this.#certs.get(s)!;
+  }
+
+  /** The agent's certificates, oldest first. */
+  agentCerts(agent: string): CertState[] {
+    return (this.#byAgent.get(agent) ?? []).map((s) => this.#certs.get(s)!);
+  }
+
+  /** Revoked certificates issued under the key with this SPKI hash, in revocation order. */
+  revokedBy(issuerKeyHashHex: string): CertState[] {
+    return [...this.#certs.values()]
+      .filter((c) => c.revoked !== null && toHex(c.issued.body.issuerKeyHash) === issuerKeyHashHex)
+      .sort((a, b) => a.revoked!.index - b.revoked!.index);
+  }
+
+  caKey(spkiSha256Hex: string): CaKeyState | null {
+    return this.#caKeys.get(spkiSha256Hex) ?? null;
+  }
+
+  /** The highest log index folded so far + 1 (the CRL number). */
+  get nextIndex(): number {
+    return this.#next;
+  }
+}

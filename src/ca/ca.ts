@@ -1,0 +1,221 @@
+// CertificateAuthority: a thin submitter like the registry. It signs agent
+// certificates with the intermediate key and logs each one as a
+// `cert.issued` entry (signed by the registry's submitter key) BEFORE the
+// certificate leaves it: issue() returns only after Registry.submit has
+// sequenced the entry durably and a checkpoint covers it. Revocations are
+// `cert.revoked` entries; CRL and OCSP (crl.ts, ocsp.ts) read the CaIndex,
+// a fold of the log, so they can be rebuilt from the log alone.
+//
+// One issuance:
+//   1. prepareCsr: parse the PKCS#10 request and verify its signature with
+//      the key it carries (proof of possession); Ed25519 or ECDSA P-256 keys;
+//   2. build and sign the certificate (profile below); it exists only here;
+//   3. Registry.submit(cert.issued): admission (the agent is active, the
+//      issuer is a CA key in the log), log.add (Durable: once it resolves),
+//      wait for a checkpoint, fold; a refusal means the certificate is dropped;
+//   4. with supersede (rotation), revoke the agent's earlier certificates
+//      (`superseded`); a crash between 3 and 4 leaves both valid until the
+//      next rotation or revocation of the agent revokes the older one;
+//   5. return the certificate with its entry's index.
+//
+// Certificate profile (RFC 5280): subject CN=<agent host> (empty subject
+// and a critical SAN when the host is longer than 64 octets); SAN URI = the
+// ANS name, SAN DNS = the host; basicConstraints CA:false (critical);
+// keyUsage digitalSignature (critical); extKeyUsage clientAuth and
+// serverAuth (agents call each other with mutual TLS, each side presents
+// its certificate); SKI, AKI; validity [now - 60 s, now + validity).
+
+import { randomBytes } from 'node:crypto';
+import { TilelogError } from '../errors.js';
+import {
+  caKeySubject,
+  certSubject,
+  encodeEntry,
+  type CertIssuedBody,
+  type RevocationReason,
+  type UnsignedEntry,
+} from '../registry/entries/index.js';
+import { parseAnsName } from '../registry/names.js';
+import type { Registry, WriteResult } from '../registry/registry.js';
+import { CaIndex, type CertState } from './ca-index.js';
+import type { CaKeys } from './keys.js';
+import { derSha256, ECDSA_P256, pemOrBase64, serialBytes, spkiSha256, toHex, u8, x509 } from './x509.js';
+
+export interface CaOptions {
+  registry: Registry;
+  keys: CaKeys;
+  /** Agent certificate lifetime. Default 86400 (one day). */
+  validitySeconds?: number;
+  /** CRL nextUpdate - thisUpdate, and OCSP nextUpdate - thisUpdate. Default 3600. */
+  statusValiditySeconds?: number;
+  nowMs?: () => number;
+}
+
+export interface PreparedCsr {
+  csr: x509.Pkcs10CertificateRequest;
+  /** The raw Ed25519 public key when the CSR carries one (it can be the agent's registry key). */
+  ed25519: Uint8Array | null;
+}
+
+export interface IssuedCert {
+  certificate: x509.X509Certificate;
+  pem: string;
+  serial: string;
+  write: WriteResult;
+  /** Earlier certificates revoked as superseded. */
+  superseded: string[];
+}
+
+const CLOCK_SKEW_MS = 60_000;
+
+export class CertificateAuthority {
+  readonly registry: Registry;
+  readonly keys: CaKeys;
+  readonly index: CaIndex;
+  readonly validitySeconds: number;
+  readonly statusValiditySeconds: number;
+  readonly now: () => number;
+  /** SHA-256 of the intermediate's SPKI: the issuerKeyHash of its certificates. */
+  readonly issuerKeyHash: Uint8Array;
+
+  private constructor(o: CaOptions) {
+    this.registry = o.registry;
+    this.keys = o.keys;
+    this.index = new CaIndex(o.registry);
+    this.validitySeconds = o.validitySeconds ?? 86_400;
+    this.statusValiditySeconds = o.statusValiditySeconds ?? 3600;
+    this.now = o.nowMs ?? Date.now;
+    this.issuerKeyHash = spkiSha256(o.keys.intermediate.certificate);
+  }
+
+  /** Folds the log, then logs `ca.key.added` for the root and the intermediate if the log lacks them. */
+  static async open(o: CaOptions): Promise<CertificateAuthority> {
+    const ca = new CertificateAuthority(o);
+    await ca.index.catchUp();
+    for (const role of ['root', 'intermediate'] as const) {
+      const cert = o.keys[role].certificate;
+      const spki = spkiSha256(cert);
+      const known = ca.index.caKey(toHex(spki));
+      if (known?.retired) throw new TilelogError('CA_CONFIG', `ca: the ${role} key ${caKeySubject(spki)} is retired in the log`);
+      if (known !== null) continue;
+      await ca.#submit({ type: 'ca.key.added', subject: caKeySubject(spki), seq: 0, prev: null, body: { role, spkiSha256: spki, der: u8(cert.rawData) } });
+    }
+    return ca;
+  }
+
+  /** The issuing CA certificate, then the root (PEM). */
+  chainPem(): string {
+    return this.keys.intermediate.certificate.toString('pem') + '\n' + this.keys.root.certificate.toString('pem') + '\n';
+  }
+
+  /** Step 1: parse a PEM (or base64 DER) CSR and check proof of possession. */
+  async prepareCsr(text: unknown): Promise<PreparedCsr> {
+    if (typeof text !== 'string') throw new TilelogError('CA_BAD_CSR', 'ca: csr must be a PEM CERTIFICATE REQUEST');
+    let csr: x509.Pkcs10CertificateRequest;
+    try {
+      csr = new x509.Pkcs10CertificateRequest(pemOrBase64(text, 'CERTIFICATE REQUEST'));
+    } catch {
+      throw new TilelogError('CA_BAD_CSR', 'ca: csr does not parse as a PKCS#10 certificate request');
+    }
+    const alg = csr.publicKey.algorithm as { name: string; namedCurve?: string };
+    const ed25519 = alg.name === 'Ed25519';
+    if (!ed25519 && !(alg.name === 'ECDSA' && alg.namedCurve === 'P-256')) {
+      throw new TilelogError('CA_BAD_CSR', `ca: the CSR key is ${alg.name}${alg.namedCurve ? ` ${alg.namedCurve}` : ''}; accepted: Ed25519, ECDSA P-256`);
+    }
+    let ok = false;
+    try {
+      ok = await csr.verify();
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new TilelogError('CA_BAD_CSR', 'ca: the CSR signature does not verify with its public key (no proof of possession)');
+    return { csr, ed25519: ed25519 ? u8(csr.publicKey.rawData).slice(-32) : null };
+  }
+
+  /** Steps 2-5. */
+  async issue(agent: string, prepared: PreparedCsr, o: { supersede?: boolean } = {}): Promise<IssuedCert> {
+    const host = parseAnsName(agent).host;
+    const certificate = await this.#sign(agent, host, prepared.csr);
+    const body: CertIssuedBody = {
+      agent,
+      issuerKeyHash: this.issuerKeyHash,
+      serial: serialBytes(certificate),
+      sha256: derSha256(certificate),
+      spkiSha256: spkiSha256(certificate),
+      uris: [agent],
+      dnsNames: [host],
+      notBefore: Math.floor(certificate.notBefore.getTime() / 1000),
+      notAfter: Math.floor(certificate.notAfter.getTime() / 1000),
+      der: u8(certificate.rawData),
+    };
+    // 3. Durable and checkpointed before anything is returned.
+    const write = await this.#submit({ type: 'cert.issued', subject: certSubject(body.serial), seq: 0, prev: null, body });
+    const serial = toHex(body.serial);
+    const superseded: string[] = [];
+    if (o.supersede === true) {
+      for (const c of this.index.agentCerts(agent)) {
+        if (c.serial !== serial && c.revoked === null) (await this.revoke(c.serial, 'superseded'), superseded.push(c.serial));
+      }
+    }
+    return { certificate, pem: certificate.toString('pem') + '\n', serial, write, superseded };
+  }
+
+  /** Logs `cert.revoked`; idempotent (an already revoked certificate answers its revocation). */
+  async revoke(serialHex: string, reason: RevocationReason): Promise<CertState> {
+    await this.index.catchUp();
+    const c = this.index.cert(serialHex);
+    if (c === null) throw new TilelogError('REGISTRY_NOT_FOUND', `ca: no certificate with serial ${serialHex}`);
+    if (c.revoked !== null) return c;
+    const head = this.registry.index.head(certSubject(c.issued.body.serial))!;
+    await this.#submit({ type: 'cert.revoked', subject: certSubject(c.issued.body.serial), seq: head.seq + 1, prev: head.leafHash, body: { serial: c.issued.body.serial, reason } }, head.time);
+    return this.index.cert(serialHex)!;
+  }
+
+  /** Revokes every unrevoked certificate of the agent (after agent.revoked); returns their serials. */
+  async revokeAgent(agent: string, reason: RevocationReason): Promise<string[]> {
+    await this.index.catchUp();
+    const out: string[] = [];
+    for (const c of this.index.agentCerts(agent)) {
+      if (c.revoked === null) (await this.revoke(c.serial, reason), out.push(c.serial));
+    }
+    return out;
+  }
+
+  async #sign(agent: string, host: string, csr: x509.Pkcs10CertificateRequest): Promise<x509.X509Certificate> {
+    const inter = this.keys.intermediate;
+    const serial = randomBytes(16);
+    serial[0] = (serial[0]! & 0x7f) | 0x01; // positive, 16 octets, no leading zero
+    const now = this.now();
+    const longHost = host.length > 64;
+    return x509.X509CertificateGenerator.create(
+      {
+        serialNumber: serial.toString('hex'),
+        subject: longHost ? [] : `CN=${host}`,
+        issuer: inter.certificate.subject,
+        notBefore: new Date(Math.floor((now - CLOCK_SKEW_MS) / 1000) * 1000),
+        notAfter: new Date(Math.floor(now / 1000) * 1000 + this.validitySeconds * 1000),
+        signingAlgorithm: ECDSA_P256,
+        publicKey: csr.publicKey,
+        signingKey: inter.signer.privateKey,
+        extensions: [
+          new x509.BasicConstraintsExtension(false, undefined, true),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth], false),
+          new x509.SubjectAlternativeNameExtension([{ type: 'url', value: agent }, { type: 'dns', value: host }], longHost),
+          await x509.SubjectKeyIdentifierExtension.create(csr.publicKey, false, inter.signer.crypto),
+          await x509.AuthorityKeyIdentifierExtension.create(inter.signer.publicKey, false, inter.signer.crypto),
+        ],
+      },
+      inter.signer.crypto,
+    );
+  }
+
+  async #submit(e: Pick<UnsignedEntry, 'type' | 'subject' | 'seq' | 'prev' | 'body'>, notBefore = 0): Promise<WriteResult> {
+    const key = this.registry.key;
+    const time = Math.max(Math.floor(this.now() / 1000), notBefore);
+    const entry = { v: 1, time, kid: key.kid, ...e } as UnsignedEntry;
+    const r = await this.registry.submit(encodeEntry(entry, key));
+    await this.index.catchUp();
+    return r;
+  }
+}
