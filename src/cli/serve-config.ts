@@ -16,13 +16,18 @@
 //   --witness-timeout-ms  TILELOG_WITNESS_TIMEOUT_MS    engine default (5000)
 //   --witness-refresh-s   TILELOG_WITNESS_REFRESH_S     60
 //   --witness-fail-open   TILELOG_WITNESS_FAIL_OPEN=1   fail-closed
+//   --log-level <level>   TILELOG_LOG_LEVEL             info
+//   --config <file>       TILELOG_CONFIG                none (JSON; see config-file.ts; below env, above defaults)
+//   --print-config        print the effective configuration, secrets hidden, and exit
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parsePolicy, simplePolicy, type WitnessPolicy } from '../note/index.js';
+import { formatPolicy, parsePolicy, simplePolicy, type WitnessPolicy } from '../note/index.js';
 import { parseBaseUrl, parseCount, UsageError } from './common.js';
-import { REGISTRY_FLAGS } from './registry.js';
+import { blameFile, hideSecrets, layerConfigFile, readConfigFile } from './config-file.js';
+import { parseLogLevel, type LogLevel } from './logger.js';
+import { REGISTRY_FLAGS, resolveRegistryConfig, type RegistryConfig } from './registry.js';
 
 export const SERVE_FLAGS = {
   state: { type: 'string' },
@@ -40,6 +45,9 @@ export const SERVE_FLAGS = {
   'witness-timeout-ms': { type: 'string' },
   'witness-refresh-s': { type: 'string' },
   'witness-fail-open': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  config: { type: 'string' },
+  'print-config': { type: 'boolean', default: false },
   ...REGISTRY_FLAGS,
 } as const;
 
@@ -65,6 +73,7 @@ export interface ServeConfig {
   batchMaxDelayMs: number | undefined;
   dedup: boolean;
   json: boolean;
+  logLevel: LogLevel;
   /** null: no witnesses (checkpoints are published as the log signs them). */
   witnesses: ServeWitnessConfig | null;
 }
@@ -101,8 +110,60 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
     batchMaxDelayMs: count('batch-max-delay-ms', 'TILELOG_BATCH_MAX_DELAY_MS', 0),
     dedup: values.dedup ?? parseBool('TILELOG_DEDUP', env.TILELOG_DEDUP) ?? true,
     json: values.json === true,
+    logLevel: ((v) => (v === undefined ? 'info' : parseLogLevel(v[0], v[1])))(pick('log-level', 'TILELOG_LOG_LEVEL')),
     witnesses: resolveWitnesses(values, env, pick, count),
   };
+}
+
+export interface ServeSettings {
+  serve: ServeConfig;
+  registry: RegistryConfig | null;
+  /** The configuration file read, or null. */
+  configFile: string | null;
+  printConfig: boolean;
+}
+
+// resolveServeSettings: flags > env > the --config file > defaults, for serve
+// and the registry; a bad file field is named as such (config-file.ts).
+export function resolveServeSettings(values: Values, env: NodeJS.ProcessEnv = process.env): ServeSettings {
+  const source: [string, string] | undefined =
+    typeof values.config === 'string' ? ['--config', values.config] : env.TILELOG_CONFIG ? ['TILELOG_CONFIG', env.TILELOG_CONFIG] : undefined;
+  let layered = { values: values as Record<string, string | boolean | string[] | undefined>, fromFile: new Set<string>() };
+  if (source !== undefined) layered = layerConfigFile(source[1], readConfigFile(source[0], source[1]), SERVE_FLAGS, values, env);
+  try {
+    return {
+      serve: resolveServeConfig(layered.values as Values, env),
+      registry: resolveRegistryConfig(layered.values, env),
+      configFile: source === undefined ? null : path.resolve(source[1]),
+      printConfig: values['print-config'] === true,
+    };
+  } catch (err) {
+    throw source === undefined ? err : blameFile(err, source[1], layered.fromFile);
+  }
+}
+
+/** The effective configuration as printed by --print-config: defaults filled in, secrets hidden. */
+export function effectiveConfig(s: ServeSettings): unknown {
+  const c = s.serve;
+  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
+  const w = c.witnesses;
+  return hideSecrets({
+    configFile: s.configFile,
+    state: c.stateDir,
+    tiles: c.tilesDir,
+    listen: `${host}:${c.port}`,
+    origin: c.origin ?? null,
+    key: c.keyFile ?? path.join(c.stateDir, 'log.key'),
+    'batch-max-entries': c.batchMaxEntries ?? 4096,
+    'batch-max-delay-ms': c.batchMaxDelayMs ?? 1,
+    dedup: c.dedup,
+    'log-level': c.logLevel,
+    witnesses:
+      w === null
+        ? null
+        : { source: w.source, policy: formatPolicy(w.policy), 'timeout-ms': w.timeoutMs ?? 5000, 'refresh-s': w.refreshMs / 1000, 'fail-open': w.failOpen },
+    registry: s.registry,
+  });
 }
 
 // resolveWitnesses: --witness/--witness-quorum or --witness-policy (not both),

@@ -10,11 +10,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLogApp, startServer } from '../http/index.js';
 import { openFileLog } from '../log/index.js';
+import type { Logger } from 'pino';
 import { formatPolicy, generateSignerKey, parseCheckpoint, parseNote, type Ed25519Signer } from '../note/index.js';
 import { CliError, EXIT_OK, parseFlags, runVerb, UsageError } from './common.js';
-import { openRegistry, REGISTRY_USAGE, resolveRegistryConfig, type OpenedRegistry, type RegistryConfig } from './registry.js';
+import { openRegistry, REGISTRY_USAGE, type OpenedRegistry, type RegistryConfig } from './registry.js';
 import { readKeyFile, writeKeyFile } from './key-file.js';
-import { defaultOrigin, resolveServeConfig, SERVE_FLAGS, type ServeConfig } from './serve-config.js';
+import { createCliLogger, logLoggerFrom } from './logger.js';
+import { defaultOrigin, effectiveConfig, resolveServeSettings, SERVE_FLAGS, type ServeConfig } from './serve-config.js';
 
 const USAGE = `Usage: tilelog serve [flags]
 
@@ -53,6 +55,15 @@ checkpoint is at /v1/log/log-signed-checkpoint, witness status at /v1/log/witnes
   --witness-fail-open       publish even when the policy is not met
                             [$TILELOG_WITNESS_FAIL_OPEN=1, fail-closed]
 
+Operations: GET /metrics (Prometheus); logs are JSON lines on stderr
+(readable lines on a terminal), each request with an X-Request-Id.
+  --log-level <level>       fatal, error, warn, info, debug (a line per
+                            request), trace or silent  [$TILELOG_LOG_LEVEL, info]
+  --config <file>           a JSON object of these flags without the dashes,
+                            e.g. {"listen": ":8080", "batch-max-delay-ms": 2};
+                            flags > env > file > defaults  [$TILELOG_CONFIG]
+  --print-config            print the effective configuration (secrets hidden)
+                            and exit
   --json                    print the startup summary as one JSON line
   -h, --help                show this help
 
@@ -68,17 +79,23 @@ export function run(argv: string[]): Promise<number> {
   return runVerb('serve', USAGE, argv, async (args) => {
     const { values, positionals } = parseFlags(args, SERVE_FLAGS, true);
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    return serve(resolveServeConfig(values), resolveRegistryConfig(values));
+    const settings = resolveServeSettings(values);
+    if (settings.printConfig) {
+      process.stdout.write(`${JSON.stringify(effectiveConfig(settings), null, 2)}\n`);
+      return EXIT_OK;
+    }
+    return serve(settings.serve, settings.registry);
   });
 }
 
 async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null): Promise<number> {
+  const logger = createCliLogger({ level: cfg.logLevel });
   fs.mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
   fs.mkdirSync(cfg.tilesDir, { recursive: true });
   const dbPath = path.join(cfg.stateDir, DB_FILE);
   const fresh = !fs.existsSync(dbPath);
   if (fresh) refuseForeignTiles(cfg);
-  const { signer, origin, createdKey } = loadIdentity(cfg, fresh);
+  const { signer, origin, createdKey } = loadIdentity(cfg, fresh, logger);
 
   const log = await openFileLog({
     origin,
@@ -86,6 +103,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
     stateDir: cfg.stateDir,
     tilesDir: cfg.tilesDir,
     dedup: cfg.dedup,
+    logger: logLoggerFrom(logger),
     ...(cfg.batchMaxEntries !== undefined && { batchMaxEntries: cfg.batchMaxEntries }),
     ...(cfg.batchMaxDelayMs !== undefined && { batchMaxDelayMs: cfg.batchMaxDelayMs }),
     ...(cfg.witnesses !== null && {
@@ -99,7 +117,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   });
 
   let ready = true;
-  const app = createLogApp(log, { isReady: () => ready });
+  const app = createLogApp(log, { isReady: () => ready, logger });
   let registry: OpenedRegistry | null = null;
   if (registryCfg !== null) {
     try {
@@ -171,9 +189,9 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  process.stderr.write(`${signal}: shutting down (finishing requests, flushing pending entries)...\n`);
+  logger.info(`${signal}: shutting down (finishing requests, flushing pending entries)...`);
   const force = () => {
-    process.stderr.write('second signal: exiting now\n');
+    logger.warn('second signal: exiting now');
     process.exit(1);
   };
   process.once('SIGINT', force);
@@ -182,7 +200,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   await server.close();
   await log.close(); // flushes pending adds, publishes, closes the database
   registry?.close();
-  process.stderr.write(`stopped; tree size ${log.checkpoint().size}\n`);
+  logger.info({ treeSize: log.checkpoint().size }, `stopped; tree size ${log.checkpoint().size}`);
   return EXIT_OK;
 }
 
@@ -212,7 +230,7 @@ function refuseForeignTiles(cfg: ServeConfig): void {
 }
 
 /** The signer and origin, creating <state>/log.key on the first run. */
-function loadIdentity(cfg: ServeConfig, fresh: boolean): { signer: Ed25519Signer; origin: string; createdKey?: string } {
+function loadIdentity(cfg: ServeConfig, fresh: boolean, logger: Logger): { signer: Ed25519Signer; origin: string; createdKey?: string } {
   const keyFile = cfg.keyFile ?? path.join(cfg.stateDir, KEY_FILE);
   let createdKey: string | undefined;
   if (cfg.keyFile === undefined && !fs.existsSync(keyFile)) {
@@ -232,7 +250,7 @@ function loadIdentity(cfg: ServeConfig, fresh: boolean): { signer: Ed25519Signer
   const signer = readKeyFile(keyFile);
   const origin = cfg.origin ?? signer.name;
   if (origin !== signer.name) {
-    process.stderr.write(`note: origin ${origin} differs from the key name ${signer.name}\n`);
+    logger.warn(`origin ${origin} differs from the key name ${signer.name}`);
   }
   return { signer, origin, ...(createdKey !== undefined && { createdKey }) };
 }

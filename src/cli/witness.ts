@@ -23,6 +23,7 @@ import {
 import { createWitnessApp, SqliteWitnessStore, Witness } from '../witness/index.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parseFlags, runVerb, UsageError } from './common.js';
 import { readPrivateKeyFile, writeKeyFile } from './key-file.js';
+import { createCliLogger, parseLogLevel } from './logger.js';
 import { parseListen } from './serve-config.js';
 
 const DB_FILE = 'witness.db';
@@ -99,10 +100,13 @@ Serves the witness until SIGINT/SIGTERM:
   GET  /                                 status page
   GET  /evidence[?origin=<origin>]       refused checkpoints and cosignatures issued (JSON)
   GET  /<hex sha256(origin)>/checkpoint  the latest cosigned checkpoint
+  GET  /metrics                          Prometheus metrics
 
   --state <dir>         the witness state directory (created if absent)
   --key <file>          cosigner key file (from 'tilelog witness keygen')
   --listen <host:port>  address to listen on [127.0.0.1:7380]
+  --log-level <level>   fatal, error, warn, info, debug, trace or silent; JSON
+                        lines on stderr, readable on a terminal [$TILELOG_LOG_LEVEL, info]
   --json                print the startup summary as one JSON line
   -h, --help            show this help
 `;
@@ -226,6 +230,12 @@ async function serve(argv: string[]): Promise<number> {
     key: { type: 'string' },
     listen: { type: 'string', default: '127.0.0.1:7380' },
     json: { type: 'boolean', default: false },
+    'log-level': { type: 'string' },
+  });
+  const level = values['log-level'] ?? process.env.TILELOG_LOG_LEVEL;
+  const logger = createCliLogger({
+    level: level === undefined || level === '' ? 'info' : parseLogLevel(values['log-level'] !== undefined ? '--log-level' : 'TILELOG_LOG_LEVEL', level),
+    base: { component: 'witness' },
   });
   const stateDir = requireState(values.state);
   if (!values.key) throw new UsageError('--key is required (a cosigner key file from \'tilelog witness keygen\')');
@@ -236,7 +246,7 @@ async function serve(argv: string[]): Promise<number> {
   const witness = new Witness({ store, signer });
   let server;
   try {
-    server = await startServer(createWitnessApp(witness), { host, port });
+    server = await startServer(createWitnessApp(witness, { logger }), { host, port });
   } catch (err) {
     store.close();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -259,16 +269,16 @@ async function serve(argv: string[]): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  process.stderr.write(`${signal}: shutting down (finishing requests)...\n`);
+  logger.info(`${signal}: shutting down (finishing requests)...`);
   const force = () => {
-    process.stderr.write('second signal: exiting now\n');
+    logger.warn('second signal: exiting now');
     process.exit(1);
   };
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
   await server.close();
   store.close();
-  process.stderr.write('stopped\n');
+  logger.info('stopped');
   return EXIT_OK;
 }
 
