@@ -180,10 +180,10 @@ export function decodeAnswer(msg: Uint8Array, id: number, name: string): TxtAnsw
     throw unavailable(`DNS lookup of ${name} failed (${RCODE_NAMES[rcode] ?? `rcode ${rcode}`})`);
   }
   r.pos = 12;
-  for (let i = 0; i < qd; i++) {
-    r.skipName();
-    r.take(4);
-  }
+  // The question must be ours (with the ID, what a blind spoofer must guess).
+  if (qd !== 1) throw bad(`${qd} questions`);
+  if (r.readName().toLowerCase() !== name.replace(/\.$/, '').toLowerCase()) throw bad('the question is for another name');
+  r.take(4);
   const values: string[] = [];
   let ttl = Infinity;
   for (let i = 0; i < an; i++) {
@@ -235,6 +235,17 @@ class Reader {
     const b = this.#msg.subarray(this.pos, this.pos + n);
     this.pos += n;
     return b;
+  }
+
+  /** An uncompressed name as dotted text (a question's QNAME). */
+  readName(): string {
+    const labels: string[] = [];
+    for (;;) {
+      const len = this.take(1)[0]!;
+      if (len === 0) return labels.join('.');
+      if ((len & 0xc0) !== 0) throw unavailable('malformed DNS answer: compressed or bad label in the question');
+      labels.push(new TextDecoder().decode(this.take(len)));
+    }
   }
 
   // A name is labels ending in a zero octet, or in a compression pointer (two octets, 0b11 prefix).

@@ -11,6 +11,8 @@ export interface Zone {
   ttls?: Record<string, number>;
   /** With it, NXDOMAIN and NODATA carry an SOA with this TTL and MINIMUM. */
   negativeTtl?: number;
+  /** Names answered with TC set and nothing else over UDP, in full over TCP. */
+  truncate?: string[];
 }
 
 export interface TestDns {

@@ -6,7 +6,7 @@ import type { Hono } from 'hono';
 import { toBase64 } from '../../src/merkle/index.js';
 import { AnsLookup } from '../../src/registry/ans-lookup.js';
 import { compareAnsTxt, formatAnsTxt, parseAnsTxt } from '../../src/registry/ans-txt.js';
-import { queryTxt } from '../../src/registry/dns-wire.js';
+import { decodeAnswer, encodeQuery, queryTxt } from '../../src/registry/dns-wire.js';
 import { ApiKeys, newApiKey } from '../../src/registry/http/auth.js';
 import { createRegistryApp } from '../../src/registry/http/app.js';
 import { TtlCache } from '../../src/registry/ttl-cache.js';
@@ -155,6 +155,28 @@ describe('DNS-first resolve', () => {
     const long = formatAnsTxt({ version: 'v1.0.0', protocol: 'HTTP-API', url: `https://x.example/${'p'.repeat(300)}` });
     dns.setZone({ records: { [TXT_NAME]: [long] }, ttls: { [TXT_NAME]: 7 } });
     expect(await queryTxt(TXT_NAME, { servers: [dns.server], timeoutMs: 300, tries: 1 })).toEqual({ kind: 'records', values: [long], ttlSeconds: 7 });
+  });
+
+  it('a truncated UDP answer is asked again over TCP', async () => {
+    dns.setZone({ records: { [TXT_NAME]: ['a', 'b'] }, truncate: [TXT_NAME] });
+    expect(await queryTxt(TXT_NAME, { servers: [dns.server], timeoutMs: 300, tries: 1 })).toEqual({ kind: 'records', values: ['a', 'b'], ttlSeconds: 60 });
+  });
+});
+
+describe('DNS answers that are not ours', () => {
+  it('wrong ID, another question, not a response, SERVFAIL: REGISTRY_DNS_UNAVAILABLE', () => {
+    const reply = (flags: number) => {
+      const b = encodeQuery(7, 'a.example');
+      b[2] = flags >> 8;
+      b[3] = flags & 0xff;
+      return b;
+    };
+    expect(decodeAnswer(reply(0x8180), 7, 'A.example.')).toEqual({ kind: 'nodata', ttlSeconds: null });
+    expect(decodeAnswer(reply(0x8183), 7, 'a.example')).toEqual({ kind: 'nxdomain', ttlSeconds: null });
+    expect(() => decodeAnswer(reply(0x8180), 8, 'a.example')).toThrow(/wrong ID/);
+    expect(() => decodeAnswer(reply(0x8180), 7, 'b.example')).toThrow(/another name/);
+    expect(() => decodeAnswer(reply(0x0100), 7, 'a.example')).toThrow(/not a response/);
+    expect(() => decodeAnswer(reply(0x8182), 7, 'a.example')).toThrow(/SERVFAIL/);
   });
 });
 
