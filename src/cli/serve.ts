@@ -180,7 +180,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   if (registry !== null && !cfg.json) {
     process.stdout.write(
       `  registry:     /v1/agents, submitter key ${registry.registry.key.kid}, ${registry.apiKeys} API keys, ` +
-        `domain validation ${registryCfg?.dnsValidation ? 'on' : 'OFF'}\n`,
+        `domain validation ${registryCfg?.dnsValidation ? 'on' : 'OFF'}, resolve ${registryCfg?.resolveDns ? 'DNS-first' : 'from the log'}\n`,
     );
   }
 
