@@ -4,16 +4,19 @@
 // statusValiditySeconds; the CRL number is the count of log leaves folded,
 // so it grows with the log. Built on each request (a cache keyed by the
 // folded size is an easy addition); signed by the intermediate key.
+// The root's CRL (issuer 'root') covers the intermediate; it is empty in
+// this version (a CA key is retired, not revoked), but verifiers that check
+// CRLs for the whole chain (Node's tls `crl` option sets CRL_CHECK_ALL) need it.
 
 import type { CertificateAuthority } from './ca.js';
 import { reasonCode, seconds } from './status.js';
 import { toHex, u8, x509 } from './x509.js';
 
-export async function buildCrl(ca: CertificateAuthority): Promise<Uint8Array> {
+export async function buildCrl(ca: CertificateAuthority, issuer: 'intermediate' | 'root' = 'intermediate'): Promise<Uint8Array> {
   await ca.index.catchUp();
-  const inter = ca.keys.intermediate;
+  const inter = ca.keys[issuer];
   const now = ca.now();
-  const revoked = ca.index.revokedBy(toHex(ca.issuerKeyHash));
+  const revoked = issuer === 'root' ? [] : ca.index.revokedBy(toHex(ca.issuerKeyHash));
   const crl = await x509.X509CrlGenerator.create(
     {
       issuer: inter.certificate.subject,

@@ -1,6 +1,7 @@
 // createCaApp: the CA's routes under /v1, mounted next to the registry's.
 //   GET  /v1/ca/chain           the issuing CA then the root, PEM
-//   GET  /v1/ca/crl             DER CRL (application/pkix-crl); ?format=pem
+//   GET  /v1/ca/crl             DER CRL (application/pkix-crl); ?format=pem;
+//                               ?issuer=root for the root's CRL (covers the intermediate)
 //   POST /v1/ca/ocsp            RFC 6960: body application/ocsp-request
 //   GET  /v1/ca/ocsp/<base64>   RFC 6960 A.1.1 GET form (URL-encoded base64)
 //   POST /v1/verify/cert        {certificate: PEM (leaf first; a chain is fine)}
@@ -47,7 +48,9 @@ export function createCaApp(ca: CertificateAuthority, o: { logError?: (m: string
   app.get('/v1/ca/chain', (c) => c.body(ca.chainPem(), 200, { 'Content-Type': 'application/pem-certificate-chain', 'Cache-Control': CACHE_NONE }));
 
   app.get('/v1/ca/crl', async (c) => {
-    const der = await buildCrl(ca);
+    const issuer = c.req.query('issuer') ?? 'intermediate';
+    if (issuer !== 'intermediate' && issuer !== 'root') throw new TilelogError('CA_BAD_REQUEST', 'request: issuer must be intermediate or root');
+    const der = await buildCrl(ca, issuer);
     if (c.req.query('format') === 'pem') return c.text(toPem(der, 'X509 CRL'), 200, { 'Cache-Control': CACHE_NONE });
     return c.body(u8(der), 200, { 'Content-Type': 'application/pkix-crl', 'Cache-Control': CACHE_NONE });
   });
