@@ -210,3 +210,32 @@ describe('status: verify, CRL, OCSP agree with the log', () => {
     expect((await entries(f.ca)).map((e) => e[0]!.toString().toLowerCase())).toEqual([a.serial]);
   });
 });
+
+describe('HTTP routes in process', () => {
+  it('GET /v1/ca/ocsp/<base64> answers like POST; /v1/ca/chain; /v1/ca/certs/<serial>; bad requests', async () => {
+    const c = await f.ca.issue(NAME, await f.ca.prepareCsr(makeCsr(f.dir, 'h').csr));
+    const app = createCaApp(f.ca);
+    const { inter } = chainFiles();
+    const reqFile = path.join(f.dir, 'get.der');
+    openssl(['ocsp', '-issuer', inter, '-cert', writeFile(f.dir, 'h.pem', c.pem), '-reqout', reqFile, '-no_nonce']);
+    const req = new Uint8Array(fs.readFileSync(reqFile));
+    const viaGet = await app.request(`/v1/ca/ocsp/${encodeURIComponent(Buffer.from(req).toString('base64'))}`);
+    const viaPost = await app.request('/v1/ca/ocsp', { method: 'POST', body: req, headers: { 'Content-Type': 'application/ocsp-request' } });
+    for (const res of [viaGet, viaPost]) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get('Content-Type')).toBe('application/ocsp-response');
+      const out = openssl(['ocsp', '-respin', writeFile(f.dir, 'resp.der', new Uint8Array(await res.arrayBuffer())), '-resp_text', '-noverify']);
+      expect(out).toMatch(/Cert Status: good/);
+    }
+    // A request that does not parse: malformedRequest (RFC 6960 §2.3), still HTTP 200.
+    const junk = await app.request('/v1/ca/ocsp', { method: 'POST', body: 'junk' });
+    expect(new Uint8Array(await junk.arrayBuffer())).toEqual(new Uint8Array([0x30, 0x03, 0x0a, 0x01, 0x01]));
+    expect(await (await app.request('/v1/ca/chain')).text()).toBe(f.ca.chainPem());
+    const one = await (await app.request(`/v1/ca/certs/${c.serial}`)).json();
+    expect(one).toMatchObject({ serial: c.serial, agent: NAME, issuedIndex: c.write.index, revocation: null });
+    expect((await app.request('/v1/ca/certs/00')).status).toBe(404);
+    expect((await app.request('/v1/verify/cert', { method: 'POST', body: '{"certificate":"nope"}' })).status).toBe(400);
+    expect((await app.request('/v1/ca/crl?issuer=x')).status).toBe(400);
+    expect((await app.request('/v1/ca/crl', { method: 'POST' })).status).toBe(405);
+  });
+});
