@@ -31,11 +31,22 @@ export class CaIndex {
   readonly #bySha = new Map<string, string>();
   readonly #caKeys = new Map<string, CaKeyState>();
   #next = 0;
+  #running: Promise<void> | null = null;
 
   constructor(private readonly registry: Registry) {}
 
-  /** Folds every leaf the registry index has applied since the last call: [next, registry.index.nextIndex). */
+  /**
+   * Folds every leaf the registry index has applied since the last call:
+   * [next, registry.index.nextIndex). Concurrent callers share one pass (a
+   * leaf must be folded once), then a caller that came during it runs again.
+   */
   async catchUp(): Promise<void> {
+    while (this.#running !== null) await this.#running;
+    this.#running = this.#fold().finally(() => (this.#running = null));
+    return this.#running;
+  }
+
+  async #fold(): Promise<void> {
     const end = this.registry.index.nextIndex;
     for (; this.#next < end; this.#next++) {
       const i = this.#next;

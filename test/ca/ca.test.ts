@@ -239,3 +239,14 @@ describe('HTTP routes in process', () => {
     expect((await app.request('/v1/ca/crl', { method: 'POST' })).status).toBe(405);
   });
 });
+
+describe('CaIndex', () => {
+  it('concurrent catch-ups fold each leaf once', async () => {
+    const c = await f.ca.issue(NAME, await f.ca.prepareCsr(makeCsr(f.dir, 'cc').csr));
+    const { CaIndex } = await import('../../src/ca/ca-index.js');
+    const idx = new CaIndex(f.registry);
+    await Promise.all([idx.catchUp(), idx.catchUp(), idx.catchUp()]);
+    expect(idx.agentCerts(NAME).map((x) => x.serial)).toEqual([c.serial]);
+    expect(idx.nextIndex).toBe(f.registry.index.nextIndex);
+  });
+});
