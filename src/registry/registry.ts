@@ -153,18 +153,7 @@ export class Registry {
       const cur = this.requireAgent(name);
       // The reason belongs to the deprecated/revoked entry that set it, not to later ones.
       const { reason: _reason, ...rest } = structuredClone(cur.entry.body);
-      const body = edit(rest);
-      const e: UnsignedEntry = {
-        v: 1,
-        type,
-        subject: name,
-        seq: cur.seq + 1,
-        prev: cur.leafHash,
-        time: Math.max(this.#now(), cur.entry.time),
-        kid: this.key.kid,
-        body,
-      };
-      return this.#submit(encodeEntry(e, this.key));
+      return this.#submit(encodeEntry(this.#successor(name, cur, type, edit(rest)), this.key));
     });
   }
 
@@ -200,18 +189,21 @@ export class Registry {
       const cur = this.requireAgent(name);
       if (cur.entry.type === type) return { index: cur.headIndex, leafHash: cur.leafHash, duplicate: true, entry: cur.entry };
       const { reason: _old, ...rest } = structuredClone(cur.entry.body);
-      const e: UnsignedEntry = {
-        v: 1,
-        type,
-        subject: name,
-        seq: cur.seq + 1,
-        prev: cur.leafHash,
-        time: Math.max(this.#now(), cur.entry.time),
-        kid: this.key.kid,
-        body: { ...rest, ...(reason !== undefined && { reason }) },
-      };
-      return this.#submit(encodeEntry(e, this.key));
+      const body = { ...rest, ...(reason !== undefined && { reason }) };
+      return this.#submit(encodeEntry(this.#successor(name, cur, type, body), this.key));
     });
+  }
+
+  // The next entry in name's chain: seq + 1, prev = the head's leaf hash, and a
+  // time claim that never goes back before the head's.
+  #successor(
+    name: string,
+    cur: { seq: number; leafHash: Uint8Array; entry: { time: number } },
+    type: Exclude<AgentEntryType, 'agent.registered'>,
+    body: AgentBody,
+  ): UnsignedEntry {
+    const time = Math.max(this.#now(), cur.entry.time);
+    return { v: 1, type, subject: name, seq: cur.seq + 1, prev: cur.leafHash, time, kid: this.key.kid, body };
   }
 
   requireAgent(name: string): AgentState {
