@@ -17,8 +17,11 @@
 // Records (dnsRecords): for an active agent, one `_ans.<host>` TXT per
 // endpoint (format: ans-txt.ts; DNS-first resolve reads them back through
 // ans-lookup.ts) and one `_ans-badge.<host>` TXT pointing at the registry's proof
-// URL for the agent; JSON and zone-file text. (TLSA needs a server
-// certificate, which the registry does not record yet.)
+// URL for the agent; JSON and zone-file text. TLSA: for each observed
+// server certificate (cert.observed, POST /v1/agents/{name}/certificates/observed)
+// with a DNS SAN matching the host and valid now, one `_<port>._tcp.<host>`
+// TLSA 3 1 1 (DANE-EE, SubjectPublicKeyInfo, SHA-256) per port: the ports of
+// the agent's https/wss endpoints on that host, or 443 when none names one.
 
 import { createHmac } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
@@ -82,13 +85,45 @@ function failed(m: string): TilelogError {
 
 export interface DnsRecord {
   name: string;
-  type: 'TXT';
+  type: 'TXT' | 'TLSA';
   ttl: number;
   value: string;
 }
 
 /** The TXT records to publish for an agent; none unless it is active. */
-export function dnsRecords(agent: AgentState, host: string, resolveUrl: string): DnsRecord[] {
+/** What TLSA needs of an observed certificate (a cert.observed body). */
+export interface ObservedServerCert {
+  spkiSha256: Uint8Array;
+  dnsNames: string[];
+  notBefore: number;
+  notAfter: number;
+}
+
+/** True when a certificate DNS SAN (lower case; may be a left-most wildcard) covers host. */
+export function sanMatchesHost(san: string, host: string): boolean {
+  if (san === host) return true;
+  if (!san.startsWith('*.')) return false;
+  const dot = host.indexOf('.');
+  return dot > 0 && host.slice(dot + 1) === san.slice(2);
+}
+
+/** The TCP ports for TLSA: those of the agent's https/wss endpoints on host, else 443. */
+export function tlsaPorts(agent: AgentState, host: string): number[] {
+  const ports = new Set<number>();
+  for (const e of agent.entry.body.endpoints) {
+    let u: URL;
+    try {
+      u = new URL(e.url);
+    } catch {
+      continue;
+    }
+    if ((u.protocol !== 'https:' && u.protocol !== 'wss:') || u.hostname.toLowerCase() !== host) continue;
+    ports.add(u.port === '' ? 443 : Number(u.port));
+  }
+  return ports.size === 0 ? [443] : [...ports].sort((a, b) => a - b);
+}
+
+export function dnsRecords(agent: AgentState, host: string, resolveUrl: string, observed: ObservedServerCert[] = [], nowSeconds = Math.floor(Date.now() / 1000)): DnsRecord[] {
   if (agent.status !== 'active') return [];
   const version = ansVersionOf(agent.name);
   const out: DnsRecord[] = agent.entry.body.endpoints.map((e) => ({
@@ -98,12 +133,21 @@ export function dnsRecords(agent: AgentState, host: string, resolveUrl: string):
     value: formatAnsTxt({ version, protocol: e.protocol, url: e.url }),
   }));
   out.push({ name: `_ans-badge.${host}`, type: 'TXT', ttl: RECORD_TTL_SECONDS, value: `v=ans-badge1; url=${resolveUrl}` });
+  // TLSA 3 1 1: one per distinct SPKI among the observed certificates for host that are valid now.
+  const spkis = new Set<string>();
+  for (const c of observed) {
+    if (c.notBefore > nowSeconds || nowSeconds >= c.notAfter || !c.dnsNames.some((n) => sanMatchesHost(n, host))) continue;
+    spkis.add(Buffer.from(c.spkiSha256).toString('hex'));
+  }
+  for (const port of tlsaPorts(agent, host)) {
+    for (const h of [...spkis].sort()) out.push({ name: `_${port}._tcp.${host}`, type: 'TLSA', ttl: RECORD_TTL_SECONDS, value: `3 1 1 ${h}` });
+  }
   return out;
 }
 
 /** Zone-file lines (RFC 1035 master format) for records. */
 export function zoneSnippet(records: DnsRecord[]): string {
-  return records.map((r) => `${r.name}.\t${r.ttl}\tIN\tTXT\t${txtString(r.value)}\n`).join('');
+  return records.map((r) => `${r.name}.\t${r.ttl}\tIN\t${r.type}\t${r.type === 'TXT' ? txtString(r.value) : r.value}\n`).join('');
 }
 
 // One or more <character-string>s of at most 255 octets, quoted and escaped.

@@ -21,6 +21,7 @@ import { leafHash, type Hash } from '../merkle/hash.js';
 import type { ProofBundle } from '../client/bundle.js';
 import { decodeEntry, encodeEntry, keySubject, type Entry, type SubmitterKey, type UnsignedEntry } from './entries/envelope.js';
 import type { AgentBody, Endpoint, RevocationReason } from './entries/schema.js';
+import { observedSubject, type CertObservedBody } from './entries/cert-schema.js';
 import { checkTransition } from './rules.js';
 import type { AgentState, StateIndex } from './state-index.js';
 
@@ -161,6 +162,22 @@ export class Registry {
   register(name: string, body: AgentBody): Promise<WriteResult> {
     const e: UnsignedEntry = { v: 1, type: 'agent.registered', subject: name, seq: 0, prev: null, time: this.#now(), kid: this.key.kid, body };
     return this.submit(encodeEntry(e, this.key));
+  }
+
+  /**
+   * Records a certificate seen elsewhere (cert.observed, signed by the registry
+   * key; the body is built and checked by the caller). Idempotent: a certificate
+   * already recorded answers with its entry (duplicate).
+   */
+  observe(body: CertObservedBody): Promise<WriteResult> {
+    return this.#serial(async () => {
+      await this.catchUp();
+      const subject = observedSubject(body.sha256);
+      const prior = this.index.observedCertificate(subject);
+      if (prior !== null) return { index: prior.index, leafHash: prior.leafHash, duplicate: true, entry: prior.entry };
+      const e: UnsignedEntry = { v: 1, type: 'cert.observed', subject, seq: 0, prev: null, time: this.#now(), kid: this.key.kid, body };
+      return this.#submit(encodeEntry(e, this.key));
+    });
   }
 
   rotate(name: string, publicKey: Uint8Array): Promise<WriteResult> {

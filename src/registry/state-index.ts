@@ -14,7 +14,7 @@ import { TilelogError } from '../errors.js';
 import { decodeEntry, keyIdOf, type Entry } from './entries/envelope.js';
 import type { AgentBody } from './entries/schema.js';
 import { certStatusOf, subjectKind } from './cert-rules.js';
-import { isCertType } from './entries/cert-schema.js';
+import { isCertType, type CertObservedBody } from './entries/cert-schema.js';
 import { checkTransition, statusOf, type AgentStatus, type StateView, type SubjectHead } from './rules.js';
 
 const SCHEMA = `
@@ -76,6 +76,20 @@ export interface Outcome {
   /** Why a leaf changed nothing (not an entry, or the rule it broke). */
   reason: string | null;
 }
+
+/** A cert.observed entry as the index holds it. */
+export interface ObservedCertificate {
+  index: number;
+  leafHash: Uint8Array;
+  entry: Entry & { type: 'cert.observed'; body: CertObservedBody };
+}
+
+type ObservedRow = { head_index: number; head: Buffer; head_entry: Buffer };
+const observedOf = (r: ObservedRow): ObservedCertificate => ({
+  index: r.head_index,
+  leafHash: u8(r.head),
+  entry: decodeEntry(u8(r.head_entry)) as ObservedCertificate['entry'],
+});
 
 export interface AgentFilter {
   owner?: string;
@@ -220,6 +234,18 @@ export class StateIndex implements StateView {
   agent(name: string): AgentState | null {
     const row = this.#db.prepare("SELECT * FROM subjects WHERE subject = ? AND kind = 'agent'").get(name) as SubjectRow | undefined;
     return row === undefined ? null : agentOf(row);
+  }
+
+  /** An observed certificate (cert.observed) by subject observed:<hex>, or null. */
+  observedCertificate(subject: string): ObservedCertificate | null {
+    const row = this.#db.prepare("SELECT head_index, head, head_entry FROM subjects WHERE subject = ? AND kind = 'observed'").get(subject) as ObservedRow | undefined;
+    return row === undefined ? null : observedOf(row);
+  }
+
+  /** Every observed certificate, in log order (TLSA records filter them by host and validity). */
+  observedCertificates(): ObservedCertificate[] {
+    const rows = this.#db.prepare("SELECT head_index, head, head_entry FROM subjects WHERE kind = 'observed' ORDER BY head_index").all() as ObservedRow[];
+    return rows.map(observedOf);
   }
 
   agents(f: AgentFilter): AgentState[] {

@@ -22,6 +22,7 @@ import { parseDeprecate, parseJsonObject, parseRegister, parseRevoke, parseRotat
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { takeCsr, type AgentCertificates } from './certificates.js';
 import { agentJson, resolveAnswer } from './resolve.js';
+import { parseObservedCertificate } from './observed.js';
 
 export { agentJson };
 
@@ -38,6 +39,8 @@ export interface RegistryAppOptions {
   logError?: (msg: string, err: unknown) => void;
   /** Agent certificates (src/ca): a `csr` in register and rotate requests is issued through it. */
   certificates?: AgentCertificates | null;
+  /** Clock for TLSA validity (observed certificates valid now). Default Date.now. */
+  nowSeconds?: () => number;
 }
 
 const MAX_BODY = 64 * 1024;
@@ -173,7 +176,9 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
     const a = agentByRef(c.req.param('name'));
     const base = o.publicUrl ?? new URL(c.req.url).origin;
     const host = parseAnsName(a.name).host;
-    const records = dnsRecords(a, host, `${base}/v1/resolve/${encodeURIComponent(a.name)}`);
+    const observed = a.status === 'active' ? index.observedCertificates().map((c) => c.entry.body) : [];
+    const now = o.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
+    const records = dnsRecords(a, host, `${base}/v1/resolve/${encodeURIComponent(a.name)}`, observed, now);
     if (c.req.query('format') === 'zone') return c.text(zoneSnippet(records), 200, { 'Cache-Control': CACHE_NONE });
     return c.json({ name: a.name, status: a.status, records, zone: zoneSnippet(records) }, 200, { 'Cache-Control': CACHE_NONE });
   });
@@ -191,6 +196,15 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
     const publicKey = parseRotate(raw);
     const r = await registry.rotate(a.name, publicKey);
     return answerWrite(c, r, 200, csr === null ? undefined : { certificate: await csr.issue(a.name, { supersede: true, bundle }) });
+  });
+
+  // An externally issued server certificate for the agent's host (observed.ts): cert.observed.
+  app.post('/v1/agents/:name/certificates/observed', async (c) => {
+    const owner = authorize(c);
+    const a = ownAgent(c, owner);
+    if (a.status === 'revoked') throw new TilelogError('REGISTRY_CONFLICT', `registry: ${a.name} is revoked; no certificates are recorded for it`);
+    const b = parseObservedCertificate(await body(c), parseAnsName(a.name).host);
+    return answerWrite(c, await registry.observe(b), 201, { agent: a.name, sha256: Buffer.from(b.sha256).toString('hex'), spkiSha256: Buffer.from(b.spkiSha256).toString('hex') });
   });
 
   const update = async (c: Context) => {
@@ -231,7 +245,7 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
 
   app.all('/v1/agents/:name', methodNotAllowed(['GET', 'HEAD', 'PATCH']));
   for (const p of ['/v1/agents/:name/dns', '/v1/resolve/:name', '/v1/registry']) app.all(p, methodNotAllowed(['GET', 'HEAD']));
-  for (const p of ['/v1/agents/:name/rotate', '/v1/agents/:name/update', '/v1/agents/:name/deprecate', '/v1/agents/:name/revoke', '/v1/entries']) {
+  for (const p of ['/v1/agents/:name/certificates/observed', '/v1/agents/:name/rotate', '/v1/agents/:name/update', '/v1/agents/:name/deprecate', '/v1/agents/:name/revoke', '/v1/entries']) {
     app.all(p, methodNotAllowed(['POST']));
   }
   return app;
