@@ -88,6 +88,30 @@ function locate(x: number, size: number): { tile: TileId; offset: number; count:
   return { tile, offset: loc.offset, count: loc.count };
 }
 
+// TilePlan: the distinct tiles one readHashes batch needs, in first-added
+// order, with each tile's position in that order (= its slot in readTiles' answer).
+class TilePlan {
+  readonly tiles: TileId[] = [];
+  readonly #slot = new Map<string, number>();
+
+  /** Adds t unless planned already; returns its slot either way. */
+  add(t: TileId): number {
+    const k = tileKey(t);
+    let j = this.#slot.get(k);
+    if (j === undefined) {
+      j = this.tiles.length;
+      this.#slot.set(k, j);
+      this.tiles.push(t);
+    }
+    return j;
+  }
+
+  /** t's slot, or undefined when it is not planned. */
+  slot(t: TileId): number | undefined {
+    return this.#slot.get(tileKey(t));
+  }
+}
+
 // tileHashReader(size, root, readTiles): a HashReader for the tree of `size`
 // leaves with hash `root`, serving stored indexes < storedHashCount(size)
 // (MERKLE_RANGE otherwise). Each readHashes makes one readTiles call with the
@@ -101,43 +125,32 @@ export function tileHashReader(size: number, root: Hash, readTiles: TileReader, 
       if (indexes.length === 0) return [];
 
       // 1. Plan the right-edge tiles that recompute the root.
-      const tiles: TileId[] = [];
-      const order = new Map<string, number>();
-      const add = (t: TileId): number => {
-        const k = tileKey(t);
-        let j = order.get(k);
-        if (j === undefined) {
-          j = tiles.length;
-          order.set(k, j);
-          tiles.push(t);
-        }
-        return j;
-      };
+      const plan = new TilePlan();
       const stx = treeHashIndexes(size).map((x) => ({ x, ...locate(x, size) }));
-      for (const s of stx) add(s.tile);
-      const edgeCount = tiles.length; // distinct edge tiles (not stx.length)
+      const stxSlots = stx.map((s) => plan.add(s.tile));
+      const edgeCount = plan.tiles.length; // distinct edge tiles (not stx.length)
 
       // 2. Plan each index's tile and, for a full tile, its ancestors up to the
       // first already planned one, parents before children.
       const wanted = indexes.map((x) => locate(x, size));
       for (const w of wanted) {
         let k = 0;
-        while (!order.has(tileKey(tileAtSize(w.tile, k, size) ?? badMath(w.tile)))) k++;
+        while (plan.slot(tileAtSize(w.tile, k, size) ?? badMath(w.tile)) === undefined) k++;
         for (k--; k >= 0; k--) {
           const p = tileAtSize(w.tile, k, size) ?? badMath(w.tile);
           if (p.width !== TILE_WIDTH) throw new Error(`merkle: bad math: tile ${tileKey(p)} needs a parent but is partial`);
-          add(p);
+          plan.add(p);
         }
       }
 
       // 3. Fetch every tile in one call.
-      const data = await fetchTiles(readTiles, tiles);
+      const data = await fetchTiles(readTiles, plan.tiles);
 
       // 4. The edge tiles must recompute the root.
       let th: Hash | null = null;
       for (let i = stx.length - 1; i >= 0; i--) {
         const s = stx[i]!;
-        const h = hashFromTile(data[order.get(tileKey(s.tile))!]!, s.offset, s.count, hasher);
+        const h = hashFromTile(data[stxSlots[i]!]!, s.offset, s.count, hasher);
         th = th === null ? h : hasher.node(h, th);
       }
       if (th === null || !hashEqual(th, root)) {
@@ -145,10 +158,10 @@ export function tileHashReader(size: number, root: Hash, readTiles: TileReader, 
       }
 
       // 5. Every other (full) tile must hash to its entry in the parent tile.
-      for (let i = edgeCount; i < tiles.length; i++) {
-        const t = tiles[i]!;
+      for (let i = edgeCount; i < plan.tiles.length; i++) {
+        const t = plan.tiles[i]!;
         const parent = tileAtSize(t, 1, size) ?? badMath(t);
-        const j = order.get(tileKey(parent));
+        const j = plan.slot(parent);
         if (j === undefined) throw new Error(`merkle: bad math: parent of tile ${tileKey(t)} not planned`);
         const want = hashFromTile(data[j]!, t.index % TILE_WIDTH, 1, hasher);
         if (!hashEqual(hashFromTile(data[i]!, 0, TILE_WIDTH, hasher), want)) {
@@ -157,7 +170,7 @@ export function tileHashReader(size: number, root: Hash, readTiles: TileReader, 
       }
 
       // 6. Serve the hashes.
-      return wanted.map((w) => hashFromTile(data[order.get(tileKey(w.tile))!]!, w.offset, w.count, hasher));
+      return wanted.map((w) => hashFromTile(data[plan.slot(w.tile)!]!, w.offset, w.count, hasher));
     },
   };
 }
@@ -176,18 +189,11 @@ export function unauthenticatedTileHashReader(size: number, readTiles: TileReade
     async readHashes(indexes: readonly number[]): Promise<Hash[]> {
       checkIndexes(size, indexes);
       if (indexes.length === 0) return [];
-      const tiles: TileId[] = [];
-      const order = new Map<string, number>();
+      const plan = new TilePlan();
       const wanted = indexes.map((x) => locate(x, size));
-      for (const w of wanted) {
-        const k = tileKey(w.tile);
-        if (!order.has(k)) {
-          order.set(k, tiles.length);
-          tiles.push(w.tile);
-        }
-      }
-      const data = await fetchTiles(readTiles, tiles);
-      return wanted.map((w) => hashFromTile(data[order.get(tileKey(w.tile))!]!, w.offset, w.count, hasher));
+      const slots = wanted.map((w) => plan.add(w.tile));
+      const data = await fetchTiles(readTiles, plan.tiles);
+      return wanted.map((w, i) => hashFromTile(data[slots[i]!]!, w.offset, w.count, hasher));
     },
   };
 }
