@@ -21,7 +21,6 @@ interface Issue {
   minimum?: number | bigint;
   maximum?: number | bigint;
   origin?: string;
-  input?: unknown;
 }
 
 export type ValidationTarget = 'param' | 'query' | 'json' | 'header';
@@ -44,12 +43,14 @@ export function fieldName(path: readonly PropertyKey[], target: ValidationTarget
 /** A sentence naming the field and what it must be. */
 export function issueMessage(issue: Issue, target: ValidationTarget): string {
   const field = fieldName(issue.path, target);
+  // A schema's own message names its field (common.ts checkedBy reuses the parsers' messages): it is used as is.
+  if (issue.code === 'custom' || issue.message.startsWith(`${field} `)) return issue.message;
   switch (issue.code) {
-    case 'custom':
-      // Refinements reuse the hand-written parsers' messages, which name the field already (common.ts checkedBy).
-      return issue.message;
     case 'invalid_type':
-      return issue.input === undefined && issue.path.length > 0 ? `${field} is required (${issue.expected})` : `${field} must be ${article(issue.expected ?? 'a value')}`;
+      // zod 4 leaves the input out of issues; its default message says what was received.
+      return issue.path.length > 0 && / received undefined$/.test(issue.message)
+        ? `${field} is required (${issue.expected})`
+        : `${field} must be ${article(issue.expected ?? 'a value')}`;
     case 'invalid_value':
       return `${field} must be one of ${(issue.values ?? []).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'unrecognized_keys': {
