@@ -3,9 +3,8 @@
 // the handlers always gave (and the golden vectors record).
 
 import { createRoute, z } from '@hono/zod-openapi';
-import { B64, B64Hash, checkedBy, Count, errorResponses, json, raw, Binary } from './openapi/common.js';
-import { parseDecimal, parseTreeRef } from './params.js';
-import { parseHexHash } from './params.js';
+import { B64, B64Hash, Binary, checkedBy, Count, errorResponses, json, raw } from './openapi/common.js';
+import { parseDecimal, parseHexHash, parseTreeRef } from './params.js';
 
 const CHECKPOINT_TYPE = 'text/plain; charset=utf-8';
 

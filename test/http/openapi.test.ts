@@ -6,13 +6,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { Hono } from 'hono';
 import type { ZodType } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentCertificates } from '../../src/ca/agent-certificates.js';
 import { createCaApp } from '../../src/ca/http.js';
 import { createLogApp } from '../../src/http/index.js';
-import { ErrorBody } from '../../src/http/openapi/common.js';
+import { ErrorBody, raw } from '../../src/http/openapi/common.js';
+import { describeRoute } from '../../src/http/openapi/routes.js';
 import { ProofBundle } from '../../src/http/schemas.js';
 import { toBase64 } from '../../src/merkle/index.js';
 import { ApiKeys, newApiKey } from '../../src/registry/http/auth.js';
@@ -92,6 +94,19 @@ describe('route coverage', () => {
     expect(undocumentedRoutes(w.app, witnessDoc)).toEqual([]);
     expect(unservedOperations(w.app, witnessDoc)).toEqual([]);
     expect(operations(witnessDoc).map((o) => `${o.method} ${o.path}`)).toContain('POST /add-checkpoint');
+  });
+
+  it('a route of a plain sub-app (say, a log browser) is reported until described with describeRoute', async () => {
+    const a = createLogApp(f.log, { logError: () => {} });
+    const ui = new Hono();
+    ui.get('/explorer/*', (c) => c.html('<p>log browser</p>'));
+    a.route('/', ui);
+    const docOf = async () => (await (await a.request('/openapi.json')).json()) as ApiDoc;
+    expect(undocumentedRoutes(a, await docOf())).toEqual(['GET /explorer/*']);
+    describeRoute(a, createRoute({ method: 'get', path: '/explorer/{page}', tags: ['explorer'], summary: 'The log browser', responses: { 200: raw('A page.', 'text/html; charset=utf-8') } }));
+    const d = await docOf();
+    expect(undocumentedRoutes(a, d)).toEqual([]);
+    expect(d.tags?.map((t) => t.name)).toContain('explorer');
   });
 
   it('the log alone describes no registry or CA routes', async () => {

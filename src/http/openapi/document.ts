@@ -48,7 +48,9 @@ export function apiDocument(app: OpenAPIHono, info: ApiInfo = packageInfo()): Do
   for (const item of Object.values(doc.paths ?? {})) {
     for (const op of Object.values(item as Record<string, { tags?: string[] }>)) for (const t of op.tags ?? []) used.add(t);
   }
-  doc.tags = TAGS.filter((t) => used.has(t.name)).map((t) => ({ ...t }));
+  // Known parts first, in order; a tag added later (e.g. an explorer) is listed after them.
+  const known = new Set<string>(TAGS.map((t) => t.name));
+  doc.tags = [...TAGS.filter((t) => used.has(t.name)).map((t) => ({ ...t })), ...[...used].filter((t) => !known.has(t)).map((name) => ({ name }))];
   return doc;
 }
 
