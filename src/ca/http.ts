@@ -6,27 +6,34 @@
 //   GET  /v1/ca/ocsp/<base64>   RFC 6960 A.1.1 GET form (URL-encoded base64)
 //   POST /v1/verify/cert        {certificate: PEM (leaf first; a chain is fine)}
 //   GET  /v1/ca/certs/<serial>  the issuance and revocation of one serial, with bundles
-// Reads only (no API key): every answer derives from the log.
+// Reads only (no API key): every answer derives from the log. Routes and
+// answers are described in schemas.ts; OCSP's GET form has a regex path
+// and is only described there.
 
-import { Hono, type Context } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { TilelogError } from '../errors.js';
 import { encodeBundleJson } from '../client/bundle.js';
 import { readBodyCapped } from '../http/body-limit.js';
 import { CACHE_NONE } from '../http/cache.js';
 import { errorResponse, methodNotAllowed } from '../http/errors.js';
+import { createApiApp, describeRoute, serveRoute } from '../http/openapi/routes.js';
+import type { ValidationStyle } from '../http/openapi/validation.js';
 import type { CertificateAuthority } from './ca.js';
 import type { CertState } from './ca-index.js';
 import { buildCrl } from './crl.js';
 import { answerOcsp } from './ocsp.js';
 import { verifyCertificate } from './verify-cert.js';
+import * as routes from './schemas.js';
 import { pemCertificates, toPem, u8 } from './x509.js';
 
 const MAX_BODY = 64 * 1024;
 const STATUS: Partial<Record<string, number>> = { CA_BAD_REQUEST: 400, CA_BAD_CSR: 400, REGISTRY_NOT_FOUND: 404 };
+const STYLE: ValidationStyle = { code: 'CA_BAD_REQUEST', prefix: 'request: ' };
 
-export function createCaApp(ca: CertificateAuthority, o: { logError?: (m: string, e: unknown) => void } = {}): Hono {
+export function createCaApp(ca: CertificateAuthority, o: { logError?: (m: string, e: unknown) => void } = {}): OpenAPIHono {
   const logError = o.logError ?? ((m, e) => console.error(m, e));
-  const app = new Hono();
+  const app = createApiApp(STYLE);
   app.onError((err, c) => {
     const status = err instanceof TilelogError ? STATUS[err.code] : undefined;
     if (status === undefined) return errorResponse(c, err, logError);
@@ -45,11 +52,10 @@ export function createCaApp(ca: CertificateAuthority, o: { logError?: (m: string
     ...(s.revoked !== null && { revocationBundle: await bundleOf(s.revoked.index) }),
   });
 
-  app.get('/v1/ca/chain', (c) => c.body(ca.chainPem(), 200, { 'Content-Type': 'application/pem-certificate-chain', 'Cache-Control': CACHE_NONE }));
+  serveRoute(app, routes.chainRoute, (c) => c.body(ca.chainPem(), 200, { 'Content-Type': 'application/pem-certificate-chain', 'Cache-Control': CACHE_NONE }));
 
-  app.get('/v1/ca/crl', async (c) => {
-    const issuer = c.req.query('issuer') ?? 'intermediate';
-    if (issuer !== 'intermediate' && issuer !== 'root') throw new TilelogError('CA_BAD_REQUEST', 'request: issuer must be intermediate or root');
+  serveRoute(app, routes.crlRoute, async (c) => {
+    const issuer = (c.req.query('issuer') ?? 'intermediate') as 'intermediate' | 'root';
     const der = await buildCrl(ca, issuer);
     if (c.req.query('format') === 'pem') return c.text(toPem(der, 'X509 CRL'), 200, { 'Cache-Control': CACHE_NONE });
     return c.body(u8(der), 200, { 'Content-Type': 'application/pkix-crl', 'Cache-Control': CACHE_NONE });
@@ -59,36 +65,37 @@ export function createCaApp(ca: CertificateAuthority, o: { logError?: (m: string
     const { der } = await answerOcsp(ca, req);
     return c.body(u8(der), 200, { 'Content-Type': 'application/ocsp-response', 'Cache-Control': CACHE_NONE });
   };
-  app.post('/v1/ca/ocsp', async (c) => ocsp(c, await raw(c)));
+  serveRoute(app, routes.ocspPostRoute, async (c) => ocsp(c, await raw(c)));
+  describeRoute(app, routes.ocspGetRoute);
   app.get('/v1/ca/ocsp/:req{.+}', async (c) => {
     const b64 = decodeURIComponent(c.req.param('req'));
     return ocsp(c, new Uint8Array(Buffer.from(b64, 'base64')));
   });
 
-  app.post('/v1/verify/cert', async (c) => {
-    let body: { certificate?: unknown };
-    try {
-      body = JSON.parse(new TextDecoder().decode(await raw(c)));
-    } catch {
-      throw new TilelogError('CA_BAD_REQUEST', 'request: the body must be a JSON object {certificate: PEM}');
-    }
-    const certs = typeof body?.certificate === 'string' ? pemCertificates(body.certificate) : [];
-    if (certs.length === 0) throw new TilelogError('CA_BAD_REQUEST', 'request: certificate must hold at least one PEM CERTIFICATE (the leaf first)');
-    let v;
-    try {
-      v = await verifyCertificate(ca, certs[0]!);
-    } catch (err) {
-      if (err instanceof TilelogError) throw err;
-      throw new TilelogError('CA_BAD_REQUEST', 'request: the first certificate does not parse');
-    }
-    const detail = v.cert === null ? {} : await certJson(v.cert);
-    return c.json({ valid: v.valid, reason: v.reason, serial: v.serial, sha256: v.sha256, agentStatus: v.agentStatus, ...detail }, 200, { 'Cache-Control': CACHE_NONE });
-  });
+  serveRoute(
+    app,
+    routes.verifyRoute,
+    async (c) => {
+      const body = (c.req as unknown as { valid(t: 'json'): { certificate: string } }).valid('json');
+      const certs = pemCertificates(body.certificate);
+      if (certs.length === 0) throw new TilelogError('CA_BAD_REQUEST', 'request: certificate must hold at least one PEM CERTIFICATE (the leaf first)');
+      let v;
+      try {
+        v = await verifyCertificate(ca, certs[0]!);
+      } catch (err) {
+        if (err instanceof TilelogError) throw err;
+        throw new TilelogError('CA_BAD_REQUEST', 'request: the first certificate does not parse');
+      }
+      const detail = v.cert === null ? {} : await certJson(v.cert);
+      return c.json({ valid: v.valid, reason: v.reason, serial: v.serial, sha256: v.sha256, agentStatus: v.agentStatus, ...detail }, 200, { 'Cache-Control': CACHE_NONE });
+    },
+    { maxBodyBytes: MAX_BODY, style: STYLE },
+  );
 
-  app.get('/v1/ca/certs/:serial', async (c) => {
+  serveRoute(app, routes.certRoute, async (c) => {
     await ca.index.catchUp();
-    const s = ca.index.cert(c.req.param('serial').toLowerCase());
-    if (s === null) throw new TilelogError('REGISTRY_NOT_FOUND', `ca: no certificate with serial ${c.req.param('serial')}`);
+    const s = ca.index.cert(c.req.param('serial')!.toLowerCase());
+    if (s === null) throw new TilelogError('REGISTRY_NOT_FOUND', `ca: no certificate with serial ${c.req.param('serial')!}`);
     return c.json(await certJson(s), 200, { 'Cache-Control': CACHE_NONE });
   });
 

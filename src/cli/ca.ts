@@ -8,7 +8,7 @@
 //   ca-root.crt, ca-intermediate.crt   PEM
 
 import * as path from 'node:path';
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { TilelogError } from '../errors.js';
 import { agentCertificates } from '../ca/agent-certificates.js';
 import { CertificateAuthority } from '../ca/ca.js';
@@ -65,7 +65,7 @@ export function resolveCaConfig(values: Values, env: NodeJS.ProcessEnv = process
 
 export interface OpenedCa {
   ca: CertificateAuthority;
-  app: Hono;
+  app: OpenAPIHono;
   certificates: AgentCertificates;
 }
 

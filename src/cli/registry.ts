@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { TilelogError } from '../errors.js';
 import type { Log } from '../log/index.js';
 import { submitterKey } from '../registry/entries/index.js';
@@ -134,7 +134,7 @@ function secretFile(file: string): Uint8Array {
 }
 
 export interface OpenedRegistry {
-  app: Hono;
+  app: OpenAPIHono;
   registry: Registry;
   apiKeys: number;
   close(): void;

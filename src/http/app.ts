@@ -1,9 +1,12 @@
 // createLogApp: the HTTP face of one log (GET /metrics: metrics.ts). Routes are listed in one place;
-// each handler lives in the file named for its concern. Every known path
-// answers other methods with a JSON 405, unknown paths with a JSON 404, and
-// every error goes through the one table in errors.ts.
+// each handler lives in the file named for its concern, each route's
+// description and checks in schemas.ts. Every known path answers other
+// methods with a JSON 405, unknown paths with a JSON 404, and every error
+// goes through the one table in errors.ts. GET /openapi.json and /docs
+// describe whatever the app serves when asked, sub-apps mounted later
+// included (openapi/document.ts).
 
-import { Hono, type Handler } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { addHandler } from './add.js';
 import { corsReads } from './cors.js';
 import { rejectDotSegments } from './dot-segments.js';
@@ -13,9 +16,12 @@ import { healthzHandler, infoHandler, readyzHandler } from './health.js';
 import type { LogApi } from './log-api.js';
 import { createLogMetrics, metricsHandler } from './metrics.js';
 import { observeRequests, type HttpLogger } from './observe.js';
+import { serveApiDocs, type ApiInfo } from './openapi/document.js';
+import { createApiApp, describeRoute, honoPath, serveRoute, type RouteConfig, type RouteHandler } from './openapi/routes.js';
 import { consistencyHandler, entryHandler, inclusionHandler, lookupHandler } from './proofs.js';
 import { checkpointHandler, tileHandler } from './tiles.js';
 import { logSignedCheckpointHandler, witnessesHandler } from './witnesses.js';
+import * as routes from './schemas.js';
 
 export interface LogAppOptions {
   /** Longest time POST /add?wait=checkpoint waits for a checkpoint (default 30000). */
@@ -28,14 +34,16 @@ export interface LogAppOptions {
   logger?: HttpLogger;
   /** Serve GET /metrics (Prometheus) from a registry of this app's own (default true). */
   metrics?: boolean;
+  /** Title and version of GET /openapi.json (default: from package.json). */
+  apiInfo?: ApiInfo;
 }
 
 const GET = ['GET', 'HEAD'] as const;
 
-export function createLogApp(log: LogApi, options: LogAppOptions = {}): Hono {
+export function createLogApp(log: LogApi, options: LogAppOptions = {}): OpenAPIHono {
   const { waitTimeoutMs = 30_000, isReady = () => true, logger, metrics = true } = options;
   const logError = logger !== undefined ? () => {} : (options.logError ?? ((msg, err) => console.error(msg, err)));
-  const app = new Hono();
+  const app = createApiApp({ code: 'HTTP_BAD_REQUEST' });
   app.onError(onErrorHandler(logError));
   app.notFound(notFoundHandler);
   // Every request, POST /add included: a request ID and one counter increment (observe.ts).
@@ -48,33 +56,39 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): Hono {
   app.use('/checkpoint', dots);
 
   const reads = corsReads();
-  const get = (path: string, handler: Handler) => {
+  const get = (route: RouteConfig, handler: RouteHandler) => {
+    const path = honoPath(route.path);
     app.use(path, reads);
-    app.get(path, handler);
+    serveRoute(app, route, handler);
     app.all(path, methodNotAllowed(GET));
   };
 
-  // C2SP tlog-tiles.
-  get('/checkpoint', checkpointHandler(log));
-  get('/tile/*', tileHandler(log));
+  // C2SP tlog-tiles. Tile paths are checked by the layout module (LAYOUT_BAD_PATH), not by a schema.
+  get(routes.checkpointRoute, checkpointHandler(log));
+  describeRoute(app, routes.tileRoute);
+  describeRoute(app, routes.entriesTileRoute);
+  app.use('/tile/*', reads);
+  app.get('/tile/*', tileHandler(log));
+  app.all('/tile/*', methodNotAllowed(GET));
 
-  // Writes.
-  app.post('/add', addHandler(log, { waitTimeoutMs }));
+  // Writes. The body is read from the node stream by the handler, never by a validator (the hot path).
+  serveRoute(app, routes.addRoute, addHandler(log, { waitTimeoutMs }));
   app.all('/add', methodNotAllowed(['POST']));
 
   // JSON proofs.
-  get('/v1/log/entry/:index', entryHandler(log));
-  get('/v1/log/inclusion/:index/:tree', inclusionHandler(log));
-  get('/v1/log/consistency/:old/:new', consistencyHandler(log));
-  get('/v1/log/lookup/:hash', lookupHandler(log));
-  get('/v1/log/info', infoHandler(log));
-  get('/v1/log/checkpoints', checkpointsHandler(log));
-  get('/v1/log/log-signed-checkpoint', logSignedCheckpointHandler(log));
-  get('/v1/log/witnesses', witnessesHandler(log));
+  get(routes.entryRoute, entryHandler(log));
+  get(routes.inclusionRoute, inclusionHandler(log));
+  get(routes.consistencyRoute, consistencyHandler(log));
+  get(routes.lookupRoute, lookupHandler(log));
+  get(routes.infoRoute, infoHandler(log));
+  get(routes.checkpointsRoute, checkpointsHandler(log));
+  get(routes.logSignedCheckpointRoute, logSignedCheckpointHandler(log));
+  get(routes.witnessesRoute, witnessesHandler(log));
 
   // Operations.
-  get('/healthz', healthzHandler());
-  get('/readyz', readyzHandler(isReady));
-  if (m !== null) get('/metrics', metricsHandler(m.registry));
+  get(routes.healthzRoute, healthzHandler());
+  get(routes.readyzRoute, readyzHandler(isReady));
+  if (m !== null) get(routes.metricsRoute, metricsHandler(m.registry));
+  serveApiDocs(app, options.apiInfo);
   return app;
 }

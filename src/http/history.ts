@@ -12,13 +12,19 @@ import { b64, parseDecimal } from './params.js';
 export const CHECKPOINT_HISTORY_DEFAULT = 100;
 export const CHECKPOINT_HISTORY_MAX = 1000;
 
+/** Parses ?limit: a canonical decimal in [1, CHECKPOINT_HISTORY_MAX] (also the route schema's check). */
+export function parseHistoryLimit(raw: string): number {
+  const limit = parseDecimal('limit', raw);
+  if (limit < 1 || limit > CHECKPOINT_HISTORY_MAX) {
+    throw httpError('HTTP_BAD_REQUEST', `limit must be between 1 and ${CHECKPOINT_HISTORY_MAX}, got ${limit}`);
+  }
+  return limit;
+}
+
 export function checkpointsHandler(log: LogApi) {
   return function checkpoints(c: Context): Response {
     const raw = c.req.query('limit');
-    const limit = raw === undefined ? CHECKPOINT_HISTORY_DEFAULT : parseDecimal('limit', raw);
-    if (limit < 1 || limit > CHECKPOINT_HISTORY_MAX) {
-      throw httpError('HTTP_BAD_REQUEST', `limit must be between 1 and ${CHECKPOINT_HISTORY_MAX}, got ${limit}`);
-    }
+    const limit = raw === undefined ? CHECKPOINT_HISTORY_DEFAULT : parseHistoryLimit(raw);
     const history = log.checkpointHistory?.(limit) ?? [];
     return c.json(
       { checkpoints: history.map((h) => ({ size: h.size, rootHash: b64(h.root), time: h.time })) },

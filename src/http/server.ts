@@ -5,7 +5,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import type { Hono } from 'hono';
 
 export interface StartServerOptions {
   /** Interface to bind (default 127.0.0.1). */
@@ -26,7 +25,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(app: Hono, options: StartServerOptions = {}): Promise<RunningServer> {
+/** Anything with a fetch handler: a Hono or OpenAPIHono app. */
+export interface FetchApp {
+  fetch: Parameters<typeof serve>[0]['fetch'];
+}
+
+export async function startServer(app: FetchApp, options: StartServerOptions = {}): Promise<RunningServer> {
   const { host = '127.0.0.1', port = 8080, closeGraceMs = 5_000, requestTimeoutMs = 30_000 } = options;
   const server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
   server.requestTimeout = requestTimeoutMs;

@@ -5,21 +5,27 @@
 //   GET  /evidence                JSON: refused checkpoints and cosignatures issued
 //   GET  /<hex sha256(origin)>/checkpoint   the latest cosigned checkpoint (monitoring)
 //   GET  /metrics                 Prometheus (metrics.ts)
+//   GET  /openapi.json, /docs     this API's description (schemas.ts)
 //
 // Known paths answer other methods with 405, unknown paths with a JSON 404.
 // The add-checkpoint body is read with a hard cap (MAX_REQUEST_BYTES): a
 // larger Content-Length is refused before a byte is read, a chunked body as
 // soon as it passes the cap.
 
-import { Hono, type Context, type Handler } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { readBodyCapped } from '../http/body-limit.js';
 import { httpError, methodNotAllowed, notFoundHandler } from '../http/errors.js';
 import { metricsHandler } from '../http/metrics.js';
 import { observeRequests, type HttpLogger } from '../http/observe.js';
+import { serveApiDocs, type ApiInfo } from '../http/openapi/document.js';
+import { createApiApp, describeRoute, honoPath, serveRoute, type RouteConfig, type RouteHandler } from '../http/openapi/routes.js';
 import { toBase64 } from '../merkle/index.js';
 import { witnessOnError } from './errors.js';
 import { ADD_CHECKPOINT_ROUTE, createWitnessMetrics } from './metrics.js';
 import { MAX_REQUEST_BYTES } from './request.js';
+import * as routes from './schemas.js';
+import { decimalParam } from './schemas.js';
 import { renderStatusPage } from './status-page.js';
 import type { CosignedCheckpoint, EvidenceFilter } from './store.js';
 import type { Witness } from './witness.js';
@@ -33,17 +39,18 @@ export interface WitnessAppOptions {
   logger?: HttpLogger;
   /** Serve GET /metrics from a registry of this app's own (default true). */
   metrics?: boolean;
+  /** Title and version of GET /openapi.json (default: from package.json). */
+  apiInfo?: ApiInfo;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
 const NO_STORE = 'no-store';
 const GET = ['GET', 'HEAD'] as const;
-const DECIMAL = /^(0|[1-9][0-9]{0,14})$/;
 
-export function createWitnessApp(witness: Witness, options: WitnessAppOptions = {}): Hono {
+export function createWitnessApp(witness: Witness, options: WitnessAppOptions = {}): OpenAPIHono {
   const { maxRequestBytes = MAX_REQUEST_BYTES, logger, metrics = true } = options;
   const logError = logger !== undefined ? () => {} : (options.logError ?? ((msg, err) => console.error(msg, err)));
-  const app = new Hono();
+  const app = createApiApp({ code: 'HTTP_BAD_REQUEST' });
   app.onError(witnessOnError(logError));
   app.notFound(notFoundHandler);
   const m = metrics ? createWitnessMetrics(witness) : null;
@@ -51,17 +58,21 @@ export function createWitnessApp(witness: Witness, options: WitnessAppOptions = 
     '*',
     observeRequests({ ...(m !== null && { counts: m.requests, onAnswer: m.onAnswer }), ...(logger !== undefined && { logger }) }),
   );
-  const get = (path: string, handler: Handler) => {
-    app.get(path, handler);
-    app.all(path, methodNotAllowed(GET));
+  const get = (route: RouteConfig, handler: RouteHandler) => {
+    serveRoute(app, route, handler);
+    app.all(honoPath(route.path), methodNotAllowed(GET));
   };
 
-  app.post(ADD_CHECKPOINT_ROUTE, addCheckpointHandler(witness, maxRequestBytes));
+  serveRoute(app, routes.addCheckpointRoute, addCheckpointHandler(witness, maxRequestBytes));
   app.all(ADD_CHECKPOINT_ROUTE, methodNotAllowed(['POST']));
-  if (m !== null) get('/metrics', metricsHandler(m.registry));
-  get('/', statusHandler(witness));
-  get('/evidence', evidenceHandler(witness));
-  get('/:hash{[0-9a-f]{64}}/checkpoint', monitoringHandler(witness));
+  if (m !== null) get(routes.witnessMetricsRoute, metricsHandler(m.registry));
+  get(routes.statusRoute, statusHandler(witness));
+  get(routes.evidenceRoute, evidenceHandler(witness));
+  // A regex path, so that other two-segment paths stay 404s: described, served by hand.
+  describeRoute(app, routes.monitoringRoute);
+  app.get('/:hash{[0-9a-f]{64}}/checkpoint', monitoringHandler(witness));
+  app.all('/:hash{[0-9a-f]{64}}/checkpoint', methodNotAllowed(GET));
+  serveApiDocs(app, options.apiInfo);
   return app;
 }
 
@@ -125,9 +136,4 @@ function evidenceHandler(witness: Witness) {
 
 function cosignedJson(x: CosignedCheckpoint) {
   return { origin: x.origin, size: x.size, root: toBase64(x.root), timestamp: x.timestamp, checkpoint: x.note };
-}
-
-function decimalParam(name: string, value: string): number {
-  if (!DECIMAL.test(value)) throw httpError('HTTP_BAD_REQUEST', `${name} must be a whole number, got ${JSON.stringify(value)}`);
-  return Number(value);
 }

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createLogApp } from '../../src/http/index.js';
 import { toBase64 } from '../../src/merkle/index.js';
+import { CheckpointHistory } from '../../src/http/schemas.js';
 import { addPublished, ENTRIES, openTestLog, type TestLog } from './helpers.js';
 
 let t: TestLog;
@@ -22,6 +23,7 @@ test('lists published checkpoints in ascending order with roots and times', asyn
   expect(res.status).toBe(200);
   expect(res.headers.get('access-control-allow-origin')).toBe('*');
   const body = (await res.json()) as History;
+  expect(CheckpointHistory.safeParse(body).success).toBe(true); // the documented answer (openapi.json)
   expect(body.checkpoints.map((c) => c.size)).toEqual([0, 1, 2, 3, 4, 5, 6]); // 0: the empty tree signed at creation
   for (const c of body.checkpoints) {
     expect(c.rootHash).toBe(toBase64(await t.log.treeHash(c.size)));

@@ -2,7 +2,7 @@
 // POST .../update), deprecate, and pre-signed entries from another submitter
 // key (POST /v1/entries). Every refusal writes nothing.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { toBase64 } from '../../src/merkle/index.js';
 import { encodeEntry, keySubject, submitterKey, type AgentBody, type UnsignedEntry } from '../../src/registry/entries/index.js';
 import { ApiKeys, newApiKey } from '../../src/registry/http/auth.js';
@@ -15,7 +15,7 @@ const other = newApiKey('other');
 const NAME = 'ans://v1.0.0.bot.acme.example';
 const N = encodeURIComponent(NAME);
 let f: Fixture;
-let app: Hono;
+let app: OpenAPIHono;
 let clockMs: number;
 
 beforeEach(async () => {

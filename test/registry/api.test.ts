@@ -4,12 +4,12 @@ import { toBase64 } from '../../src/merkle/index.js';
 import { ApiKeys, newApiKey } from '../../src/registry/http/auth.js';
 import { createRegistryApp } from '../../src/registry/http/app.js';
 import { agentKey, openFixture, type Fixture } from './helpers.js';
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 
 const acme = newApiKey('acme');
 const other = newApiKey('other');
 let f: Fixture;
-let app: Hono;
+let app: OpenAPIHono;
 let clockMs: number;
 
 beforeEach(async () => {

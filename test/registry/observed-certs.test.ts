@@ -7,7 +7,7 @@ import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { verifyBundle } from '../../src/client/index.js';
 import { toBase64 } from '../../src/merkle/index.js';
 import { decodeEntry } from '../../src/registry/entries/index.js';
@@ -21,7 +21,7 @@ const NAME = 'ans://v1.0.0.bot.acme.example';
 const N = encodeURIComponent(NAME);
 const OBSERVED = `/v1/agents/${N}/certificates/observed`;
 let f: Fixture;
-let app: Hono;
+let app: OpenAPIHono;
 let tmp: { dir: string; cleanup(): void };
 
 const sh = (cmd: string) => execSync(cmd, { cwd: tmp.dir, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });

@@ -2,7 +2,7 @@
 // 127.0.0.1): the agent's _ans TXT records are read through the stub
 // resolver and cached by their TTL on an injected clock (no sleeps).
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Hono } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { toBase64 } from '../../src/merkle/index.js';
 import { AnsLookup } from '../../src/registry/ans-lookup.js';
 import { compareAnsTxt, formatAnsTxt, parseAnsTxt } from '../../src/registry/ans-txt.js';
@@ -22,7 +22,7 @@ const acme = newApiKey('acme');
 
 let dns: TestDns;
 let f: Fixture;
-let app: Hono;
+let app: OpenAPIHono;
 let clockMs: number;
 
 beforeAll(async () => {

@@ -1,14 +1,19 @@
 // createRegistryApp: the agents API under /v1 (spec/REGISTRY.md), mounted
 // next to the log's routes (app.route('/', createRegistryApp(...))). Reads
 // are open; writes need an API key (Authorization: Bearer tlk_...) and pass
-// two rate limits, per key and per client address. Errors use the log's
-// JSON error shape; this app's own onError adds the registry's statuses.
+// two rate limits, per key and per client address, checked before the body.
+// Routes, bodies and answers are described in schemas.ts, whose checks run
+// before the handlers (REGISTRY_BAD_REQUEST naming the member). Errors use
+// the log's JSON error shape; this app's own onError adds the registry's statuses.
 
-import { Hono, type Context } from 'hono';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AnsLookup } from '../ans-lookup.js';
 import { TilelogError } from '../../errors.js';
 import { encodeBundleJson } from '../../client/bundle.js';
 import { readBodyCapped } from '../../http/body-limit.js';
+import { createApiApp, serveRoute, type RouteConfig, type RouteHandler } from '../../http/openapi/routes.js';
+import type { ValidationStyle } from '../../http/openapi/validation.js';
 import { CACHE_NONE } from '../../http/cache.js';
 import { errorResponse, methodNotAllowed } from '../../http/errors.js';
 import { toBase64 } from '../../merkle/encoding.js';
@@ -18,11 +23,12 @@ import type { Registry, WriteResult } from '../registry.js';
 import type { AgentStatus } from '../rules.js';
 import type { AgentState } from '../state-index.js';
 import type { ApiKeys } from './auth.js';
-import { parseDeprecate, parseJsonObject, parseRegister, parseRevoke, parseRotate, parseUpdate } from './input.js';
+import { parseDeprecate, parseRegister, parseRevoke, parseRotate, parseUpdate } from './input.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { takeCsr, type AgentCertificates } from './certificates.js';
 import { agentJson, resolveAnswer } from './resolve.js';
 import { parseObservedCertificate } from './observed.js';
+import * as routes from './schemas.js';
 
 export { agentJson };
 
@@ -45,6 +51,8 @@ export interface RegistryAppOptions {
 
 const MAX_BODY = 64 * 1024;
 const MAX_PAGE = 100;
+/** Failed checks are the registry's own bad request, as input.ts's are. */
+const STYLE: ValidationStyle = { code: 'REGISTRY_BAD_REQUEST', prefix: 'request: ' };
 
 const STATUS: Partial<Record<string, number>> = {
   REGISTRY_BAD_ENTRY: 400,
@@ -69,12 +77,13 @@ export class RateLimitedError extends TilelogError {
   }
 }
 
-export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Hono {
+export function createRegistryApp(registry: Registry, o: RegistryAppOptions): OpenAPIHono {
   const logError = o.logError ?? ((m, e) => console.error(m, e));
   const perKey = new RateLimiter(o.rateLimit);
   const perIp = new RateLimiter(o.rateLimit);
-  const app = new Hono();
+  const app = createApiApp(STYLE);
   app.onError((err, c) => registryError(c, err, logError));
+  app.openAPIRegistry.registerComponent('securitySchemes', routes.BEARER_SCHEME, routes.bearerScheme);
   const index = registry.index;
 
   /** Checks the API key and both rate limits; returns the key's owner. */
@@ -97,13 +106,24 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
     return a;
   };
 
+  // The key is checked (401, 429) before the body (400): a bad key never learns what a good body is.
+  const owners = new WeakMap<Request, string>();
+  const requireKey: MiddlewareHandler = async function requireKey(c, next) {
+    owners.set(c.req.raw, authorize(c));
+    await next();
+  };
+  const ownerOf = (c: Context): string => owners.get(c.req.raw)!;
+  const read = (route: RouteConfig, handler: RouteHandler) => serveRoute(app, route, handler);
+  const writes = (route: RouteConfig, handler: RouteHandler) => serveRoute(app, route, handler, { middleware: [requireKey], maxBodyBytes: MAX_BODY, style: STYLE });
+
   const ownAgent = (c: Context, owner: string): AgentState => {
     const a = agentByRef(c.req.param('name')!);
     if (a.entry.body.owner !== owner) throw new TilelogError('REGISTRY_FORBIDDEN', `registry: ${a.name} belongs to another owner`);
     return a;
   };
 
-  const body = async (c: Context) => parseJsonObject(await readBodyCapped(c.req.raw, MAX_BODY, (c.env as { incoming?: unknown } | undefined)?.incoming));
+  // The JSON body as checked against the route's schema (validation.ts jsonBody).
+  const body = (c: Context) => (c.req as unknown as { valid(target: 'json'): Record<string, unknown> }).valid('json');
 
   const answerWrite = async (c: Context, r: WriteResult, status: 200 | 201, extra?: Record<string, unknown>) => {
     const wait = c.req.query('wait');
@@ -116,7 +136,7 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
     return c.json(out, r.duplicate ? 200 : status, { 'Cache-Control': CACHE_NONE });
   };
 
-  app.get('/v1/registry', (c) =>
+  read(routes.registryInfoRoute, (c) =>
     c.json({
       origin: registry.log.origin,
       logKey: registry.log.verifierKey,
@@ -126,9 +146,9 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
     }),
   );
 
-  app.post('/v1/challenges', async (c) => {
-    const owner = authorize(c);
-    const req = await body(c);
+  writes(routes.challengeRoute, async (c) => {
+    const owner = ownerOf(c);
+    const req = body(c);
     if (typeof req.name !== 'string') throw new TilelogError('REGISTRY_BAD_REQUEST', 'request: name must be the ANS name to register');
     const { host } = parseAnsName(req.name);
     if (o.dns === null) return c.json({ domainValidation: 'none' });
@@ -137,9 +157,9 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
   });
   app.all('/v1/challenges', methodNotAllowed(['POST']));
 
-  app.post('/v1/agents', async (c) => {
-    const owner = authorize(c);
-    const raw = await body(c);
+  writes(routes.registerRoute, async (c) => {
+    const owner = ownerOf(c);
+    const raw = body(c);
     const csr = await takeCsr(raw, o.certificates);
     const req = parseRegister(raw, owner, o.dns === null ? 'none' : 'dns-txt');
     if (o.dns !== null) await o.dns.validator.validate(req.ans.host, challengeToken(o.dns.secret, owner, req.ans.host));
@@ -148,7 +168,7 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
     return answerWrite(c, r, 201, csr === null ? undefined : { certificate: await csr.issue(req.ans.name, { supersede: false, bundle }) });
   });
 
-  app.get('/v1/agents', (c) => {
+  read(routes.listAgentsRoute, (c) => {
     const q = (k: string) => c.req.query(k);
     const status = q('status');
     if (status !== undefined && !['active', 'deprecated', 'revoked'].includes(status)) {
@@ -170,10 +190,10 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
   });
   app.all('/v1/agents', methodNotAllowed(['GET', 'HEAD', 'POST']));
 
-  app.get('/v1/agents/:name', (c) => c.json(agentJson(agentByRef(c.req.param('name'))), 200, { 'Cache-Control': CACHE_NONE }));
+  read(routes.agentRoute, (c) => c.json(agentJson(agentByRef(c.req.param('name')!)), 200, { 'Cache-Control': CACHE_NONE }));
 
-  app.get('/v1/agents/:name/dns', (c) => {
-    const a = agentByRef(c.req.param('name'));
+  read(routes.agentDnsRoute, (c) => {
+    const a = agentByRef(c.req.param('name')!);
     const base = o.publicUrl ?? new URL(c.req.url).origin;
     const host = parseAnsName(a.name).host;
     const observed = a.status === 'active' ? index.observedCertificates().map((c) => c.entry.body) : [];
@@ -183,10 +203,10 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
     return c.json({ name: a.name, status: a.status, records, zone: zoneSnippet(records) }, 200, { 'Cache-Control': CACHE_NONE });
   });
 
-  app.post('/v1/agents/:name/rotate', async (c) => {
-    const owner = authorize(c);
+  writes(routes.rotateRoute, async (c) => {
+    const owner = ownerOf(c);
     const a = ownAgent(c, owner);
-    const raw = await body(c);
+    const raw = body(c);
     const csr = await takeCsr(raw, o.certificates);
     const bundle = c.req.query('wait') === 'checkpoint';
     // A CSR for a key that is not the agent's Ed25519 key (or is the same one) re-issues the certificate only.
@@ -199,47 +219,47 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Ho
   });
 
   // An externally issued server certificate for the agent's host (observed.ts): cert.observed.
-  app.post('/v1/agents/:name/certificates/observed', async (c) => {
-    const owner = authorize(c);
+  writes(routes.observedRoute, async (c) => {
+    const owner = ownerOf(c);
     const a = ownAgent(c, owner);
     if (a.status === 'revoked') throw new TilelogError('REGISTRY_CONFLICT', `registry: ${a.name} is revoked; no certificates are recorded for it`);
-    const b = parseObservedCertificate(await body(c), parseAnsName(a.name).host);
+    const b = parseObservedCertificate(body(c), parseAnsName(a.name).host);
     return answerWrite(c, await registry.observe(b), 201, { agent: a.name, sha256: Buffer.from(b.sha256).toString('hex'), spkiSha256: Buffer.from(b.spkiSha256).toString('hex') });
   });
 
   const update = async (c: Context) => {
-    const owner = authorize(c);
+    const owner = ownerOf(c);
     const a = ownAgent(c, owner);
-    const change = parseUpdate(await body(c));
+    const change = parseUpdate(body(c));
     return answerWrite(c, await registry.update(a.name, change), 200);
   };
-  app.patch('/v1/agents/:name', update);
-  app.post('/v1/agents/:name/update', update);
+  writes(routes.updatePatchRoute, update);
+  writes(routes.updatePostRoute, update);
 
-  app.post('/v1/agents/:name/deprecate', async (c) => {
-    const owner = authorize(c);
+  writes(routes.deprecateRoute, async (c) => {
+    const owner = ownerOf(c);
     const a = ownAgent(c, owner);
-    const reason = parseDeprecate(await body(c));
+    const reason = parseDeprecate(body(c));
     return answerWrite(c, await registry.deprecate(a.name, reason), 200);
   });
 
-  app.post('/v1/agents/:name/revoke', async (c) => {
-    const owner = authorize(c);
+  writes(routes.revokeRoute, async (c) => {
+    const owner = ownerOf(c);
     const a = ownAgent(c, owner);
-    const reason = parseRevoke(await body(c));
+    const reason = parseRevoke(body(c));
     const r = await registry.revoke(a.name, reason);
     const certs = o.certificates ? { certificatesRevoked: await o.certificates.agentRevoked(a.name, reason) } : undefined;
     return answerWrite(c, r, 200, certs);
   });
 
-  app.post('/v1/entries', async (c) => {
-    authorize(c);
+  // A raw CBOR entry: read capped by the handler, checked by the entry decoder.
+  serveRoute(app, routes.entriesRoute, async (c) => {
     const leaf = await readBodyCapped(c.req.raw, MAX_BODY, (c.env as { incoming?: unknown } | undefined)?.incoming);
     return answerWrite(c, await registry.submit(leaf), 201);
-  });
+  }, { middleware: [requireKey] });
 
-  app.get('/v1/resolve/:name', async (c) => {
-    const a = agentByRef(c.req.param('name'));
+  read(routes.resolveRoute, async (c) => {
+    const a = agentByRef(c.req.param('name')!);
     return c.json(await resolveAnswer(registry, o.resolveDns ?? null, a), 200, { 'Cache-Control': CACHE_NONE });
   });
 

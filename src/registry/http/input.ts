@@ -1,6 +1,7 @@
-// Request bodies of the registry API (JSON), checked and normalised into
-// entry bodies. Errors are REGISTRY_BAD_REQUEST naming the member; the entry
-// encoder checks the result again against the entry schema.
+// Request bodies of the registry API (JSON, already read and shape-checked
+// against schemas.ts), checked and normalised into entry bodies. Errors are
+// REGISTRY_BAD_REQUEST naming the member; the entry encoder checks the
+// result again against the entry schema.
 
 import { TilelogError } from '../../errors.js';
 import { fromBase64Strict, fromHex } from '../../merkle/encoding.js';
@@ -8,17 +9,6 @@ import { ENDPOINT_PROTOCOLS, MAX_CAPABILITIES, MAX_ENDPOINTS, REVOCATION_REASONS
 import { parseAlias, parseAnsName, type AnsName } from '../names.js';
 
 const badRequest = (m: string) => new TilelogError('REGISTRY_BAD_REQUEST', `request: ${m}`);
-
-export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    throw badRequest('the body must be a JSON object');
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw badRequest('the body must be a JSON object');
-  return v as Record<string, unknown>;
-}
 
 function only(o: Record<string, unknown>, allowed: string[]): void {
   for (const k of Object.keys(o)) if (!allowed.includes(k)) throw badRequest(`unknown member ${JSON.stringify(k)}; allowed: ${allowed.join(', ')}`);
