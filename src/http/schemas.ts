@@ -228,7 +228,7 @@ export const checkpointsRoute = createRoute({
     query: z.object({
       limit: checkedBy((s) => parseHistoryLimit(s))
         .optional()
-        .openapi({ description: `How many (1..${CHECKPOINT_HISTORY_MAX}, default ${CHECKPOINT_HISTORY_DEFAULT}).`, example: '100' }),
+        .openapi({ description: `How many (1..${CHECKPOINT_HISTORY_MAX}, default ${CHECKPOINT_HISTORY_DEFAULT}).`, pattern: '^[1-9][0-9]*$', example: '100' }),
     }),
   },
   responses: { 200: json(CheckpointHistory, 'The history, oldest first.'), ...errorResponses(400) },
