@@ -2,6 +2,7 @@
 // key verifies), and the latest checkpoint checked with that key.
 
 import { TileClient } from '../client/tile-client.js';
+import { parseNote } from '../note/note.js';
 import { checkpointNote, logInfo, witnessStatus, type LogInfo, type WitnessStatus } from './api.js';
 import { checkCheckpoint, type CheckpointCheck } from './checkpoint-check.js';
 import { trustFor, type Trust } from './trust.js';
@@ -25,9 +26,20 @@ export interface LatestCheckpoint {
 }
 
 export async function latestCheckpoint(ctx: Ctx): Promise<LatestCheckpoint> {
-  const [note, witnesses] = await Promise.all([checkpointNote(), witnessStatus()]);
+  const note = await checkpointNote();
+  // Witness keys matter only for cosignature lines; without any, skip the
+  // probe (a log without witnesses answers it 404).
+  const witnesses = cosignatureLines(note) > 0 ? await witnessStatus() : null;
   const keys = witnesses?.witnesses.map((w) => w.verifierKey) ?? [];
   return { note, witnesses, check: checkCheckpoint(note, ctx.trust, keys) };
+}
+
+function cosignatureLines(note: string): number {
+  try {
+    return parseNote(note).signatures.length - 1;
+  } catch {
+    return 0;
+  }
 }
 
 let client: { key: string; client: TileClient } | null = null;

@@ -25,7 +25,7 @@ export async function entryView(ctx: Ctx, index: number): Promise<Node> {
     return h('div', {}, title, h('p', { class: 'error', id: 'not-found' }, `Entry ${index} is not in the latest checkpoint (tree size ${ctx.info.treeSize}).`));
   }
   if (!answer.ok) {
-    return h('div', {}, title, verdictBox(false, 'decode', messageOf(answer.error)), card('Bundle as served', h('pre', {}, answer.text)));
+    return h('div', {}, title, verdictBox(false, 'decode', messageOf(answer.error)), card('Bundle as served', h('pre', { class: 'wrap' }, answer.text)));
   }
   const b = answer.bundle;
   const { ok, step, message } = verdictOf(ctx, b);
@@ -37,7 +37,7 @@ export async function entryView(ctx: Ctx, index: number): Promise<Node> {
     bytesCard(b.entry),
     decodedCard(b.entry),
     proofCard(ctx, b),
-    card('Proof bundle as served', h('p', { class: 'muted' }, 'spec/BUNDLE.md JSON from ', h('a', { href: `/v1/log/entry/${index}` }, `/v1/log/entry/${index}`)), h('pre', { class: 'break' }, answer.text)),
+    card('Proof bundle as served', h('p', { class: 'muted' }, 'spec/BUNDLE.md JSON from ', h('a', { href: `/v1/log/entry/${index}` }, `/v1/log/entry/${index}`)), h('pre', { class: 'wrap' }, answer.text)),
   );
 }
 
@@ -90,7 +90,11 @@ function bytesCard(entry: Uint8Array): HTMLElement {
 
 function decodedCard(entry: Uint8Array): HTMLElement {
   const d = decodeForDisplay(entry);
-  if (!d.ok) return card('Decoded', h('p', { class: 'muted', id: 'decoded-none' }, 'Not a registry or CA entry: ', d.reason));
+  if (!d.ok) {
+    // A registry envelope is a CBOR map (major type 5); anything else is plain bytes.
+    const why = entry.length > 0 && entry[0]! >> 5 === 5 ? `: ${d.reason}` : ' (plain bytes).';
+    return card('Decoded', h('p', { class: 'muted', id: 'decoded-none' }, `Not a registry or CA entry${why}`));
+  }
   const rows: Array<readonly [string, Child]> = d.entry.fields.map(([k, v]) => [k, h('span', { class: 'mono break pre-line' }, v)] as const);
   return card(
     `Decoded: ${d.entry.type}`,

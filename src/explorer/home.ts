@@ -85,7 +85,7 @@ export function keyCard(ctx: Ctx): HTMLElement {
   const t = ctx.trust;
   const input = h('input', { id: 'pin-input', placeholder: 'paste a verifier key obtained out of band', spellcheck: 'false' });
   const msg = h('span', { class: 'bad', id: 'pin-error' });
-  const pinButton = h('button', { class: 'primary', id: 'pin-announced', type: 'button' }, 'Pin this key');
+  const pinButton = h('button', { class: 'primary', id: 'pin-announced', type: 'button' }, t.mismatch ? 'Replace the pinned key with the announced one' : 'Pin this key');
   pinButton.addEventListener('click', () => {
     pinKey(t.announced);
     ctx.rerender();
