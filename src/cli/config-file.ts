@@ -57,12 +57,13 @@ export function layerConfigFile(
   flags: Record<string, FlagSpec>,
   values: Values,
   env: NodeJS.ProcessEnv,
+  command = 'tilelog serve',
 ): Layered {
   const out: Values = { ...values };
   const fromFile = new Set<string>();
   for (const [key, raw] of Object.entries(fields)) {
     const spec = flags[key];
-    if (spec === undefined || NOT_IN_FILE.has(key)) throw new UsageError(`${file}: unknown field "${key}"${suggest(key, flags)}`);
+    if (spec === undefined || NOT_IN_FILE.has(key)) throw new UsageError(`${file}: unknown field "${key}"${suggest(key, flags, command)}`);
     const v = fieldValue(file, key, spec, raw);
     if (values[key] !== undefined) continue; // the flag wins
     const e = env[envNameFor(key)];
@@ -91,10 +92,10 @@ function fieldValue(file: string, key: string, spec: FlagSpec, raw: unknown): st
   return raw;
 }
 
-function suggest(key: string, flags: Record<string, FlagSpec>): string {
+function suggest(key: string, flags: Record<string, FlagSpec>, command: string): string {
   const kebab = key.replace(/^-+/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/_/g, '-');
   if (kebab !== key && flags[kebab] !== undefined && !NOT_IN_FILE.has(kebab)) return `; did you mean "${kebab}"?`;
-  return '; fields are the long flag names of \'tilelog serve --help\' without the dashes';
+  return `; fields are the long flag names of '${command} --help' without the dashes`;
 }
 
 /** Rewrites a flag's UsageError ("--k must ...") to name the file field when the value came from the file. */

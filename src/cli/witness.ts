@@ -23,8 +23,8 @@ import {
 import { createWitnessApp, SqliteWitnessStore, Witness } from '../witness/index.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parseFlags, runVerb, UsageError } from './common.js';
 import { readPrivateKeyFile, writeKeyFile } from './key-file.js';
-import { createCliLogger, parseLogLevel } from './logger.js';
-import { parseListen } from './serve-config.js';
+import { createCliLogger } from './logger.js';
+import { effectiveWitnessConfig, resolveWitnessServeSettings, WITNESS_SERVE_FLAGS } from './witness-config.js';
 
 const DB_FILE = 'witness.db';
 
@@ -42,7 +42,7 @@ Commands:
                         stop trusting one key (or all keys) of an origin
   list-logs --state <dir> [--json]
                         show configured logs and their cosigned sizes
-  serve --state <dir> --key <file> [--listen <host:port>] [--json]
+  serve --state <dir> --key <file> [--listen <host:port>] [--config <file>] [--json]
                         serve POST /add-checkpoint (default 127.0.0.1:7380)
 
 Run 'tilelog witness <command> --help' for details.
@@ -93,7 +93,7 @@ Lists the configured logs, their keys, and the size last cosigned for each.
   -h, --help     show this help
 `;
 
-const SERVE_USAGE = `Usage: tilelog witness serve --state <dir> --key <file> [--listen <host:port>] [--json]
+const SERVE_USAGE = `Usage: tilelog witness serve --state <dir> --key <file> [--listen <host:port>] [--config <file>] [--json]
 
 Serves the witness until SIGINT/SIGTERM:
   POST /add-checkpoint                   c2sp.org/tlog-witness
@@ -107,6 +107,10 @@ Serves the witness until SIGINT/SIGTERM:
   --listen <host:port>  address to listen on [127.0.0.1:7380]
   --log-level <level>   fatal, error, warn, info, debug, trace or silent; JSON
                         lines on stderr, readable on a terminal [$TILELOG_LOG_LEVEL, info]
+  --config <file>       a JSON object of these long flag names without the dashes,
+                        e.g. {"state": "...", "key": "...", "listen": ":7380"};
+                        flags and TILELOG_LOG_LEVEL win over it [$TILELOG_WITNESS_CONFIG]
+  --print-config        print the effective configuration and exit
   --json                print the startup summary as one JSON line
   -h, --help            show this help
 `;
@@ -225,22 +229,15 @@ async function listLogs(argv: string[]): Promise<number> {
 }
 
 async function serve(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, {
-    state: { type: 'string' },
-    key: { type: 'string' },
-    listen: { type: 'string', default: '127.0.0.1:7380' },
-    json: { type: 'boolean', default: false },
-    'log-level': { type: 'string' },
-  });
-  const level = values['log-level'] ?? process.env.TILELOG_LOG_LEVEL;
-  const logger = createCliLogger({
-    level: level === undefined || level === '' ? 'info' : parseLogLevel(values['log-level'] !== undefined ? '--log-level' : 'TILELOG_LOG_LEVEL', level),
-    base: { component: 'witness' },
-  });
-  const stateDir = requireState(values.state);
-  if (!values.key) throw new UsageError('--key is required (a cosigner key file from \'tilelog witness keygen\')');
-  const { host, port } = parseListen('--listen', values.listen!);
-  const signer = readCosignerKeyFile(values.key);
+  const { values } = parseFlags(argv, WITNESS_SERVE_FLAGS);
+  const settings = resolveWitnessServeSettings(values);
+  if (settings.printConfig) {
+    process.stdout.write(`${JSON.stringify(effectiveWitnessConfig(settings), null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const logger = createCliLogger({ level: settings.logLevel, base: { component: 'witness' } });
+  const { stateDir, host, port } = settings;
+  const signer = readCosignerKeyFile(settings.keyFile);
   fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const store = new SqliteWitnessStore(path.join(stateDir, DB_FILE));
   const witness = new Witness({ store, signer });
@@ -255,7 +252,7 @@ async function serve(argv: string[]): Promise<number> {
     throw err;
   }
   const logs = store.listLogs().length;
-  if (values.json) {
+  if (settings.json) {
     process.stdout.write(`${JSON.stringify({ url: server.url, name: signer.name, verifierKey: signer.verifierKey, logs, state: stateDir })}\n`);
   } else {
     process.stdout.write(

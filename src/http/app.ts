@@ -8,6 +8,7 @@ import { addHandler } from './add.js';
 import { corsReads } from './cors.js';
 import { rejectDotSegments } from './dot-segments.js';
 import { methodNotAllowed, notFoundHandler, onErrorHandler } from './errors.js';
+import { checkpointsHandler } from './history.js';
 import { healthzHandler, infoHandler, readyzHandler } from './health.js';
 import type { LogApi } from './log-api.js';
 import { createLogMetrics, metricsHandler } from './metrics.js';
@@ -67,6 +68,7 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): Hono {
   get('/v1/log/consistency/:old/:new', consistencyHandler(log));
   get('/v1/log/lookup/:hash', lookupHandler(log));
   get('/v1/log/info', infoHandler(log));
+  get('/v1/log/checkpoints', checkpointsHandler(log));
   get('/v1/log/log-signed-checkpoint', logSignedCheckpointHandler(log));
   get('/v1/log/witnesses', witnessesHandler(log));
 

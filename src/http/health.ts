@@ -18,6 +18,7 @@ export const ENDPOINTS = {
   consistency: '/v1/log/consistency/<old size|root-hex>/<new size|root-hex>',
   lookup: '/v1/log/lookup/<leaf-hash-hex>',
   info: '/v1/log/info',
+  checkpoints: '/v1/log/checkpoints[?limit=<n>]',
   healthz: '/healthz',
   readyz: '/readyz',
 } as const;

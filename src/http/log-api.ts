@@ -27,6 +27,8 @@ export interface LogApi {
   readPublic(path: string): Promise<Uint8Array | null>;
   /** The newest checkpoint signed by the log alone (ahead of checkpoint() while witnesses cosign). */
   logSignedCheckpoint?(): PublishedCheckpointLike;
+  /** The newest `limit` published checkpoints, ascending by size (GET /v1/log/checkpoints). */
+  checkpointHistory?(limit: number): readonly { size: number; root: Uint8Array; time: number | null }[];
   /** Witness cosigning status as JSON, or null without witnesses. */
   witnessStatus?(): object | null;
 }

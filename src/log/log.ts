@@ -35,7 +35,7 @@ import { assertSafeIndex } from '../merkle/math.js';
 import { consistencyProof, inclusionProof } from '../merkle/proof.js';
 import { treeHash } from '../merkle/tree.js';
 import { SqliteSequenceDB } from '../storage/sqlite-sequence-db.js';
-import type { SequenceDB } from '../storage/sequence-db.js';
+import type { CheckpointRecord, SequenceDB } from '../storage/sequence-db.js';
 import { FileTileStore } from '../storage/file-tile-store.js';
 import { assertPublicPath, type TileStore } from '../storage/tile-store.js';
 import { Checkpointer } from './checkpointer.js';
@@ -211,6 +211,15 @@ export class Log {
   /** Witness cosigning status (policy, sizes, per-witness counters), or null without witnesses. */
   witnessStatus(): CosignerStatus | null {
     return this.#cosigner?.status() ?? null;
+  }
+
+  /**
+   * The newest `limit` published checkpoints (size, root, commit time), in
+   * ascending size order. Sizes signed but not yet public (awaiting
+   * cosignatures) are left out.
+   */
+  checkpointHistory(limit: number): CheckpointRecord[] {
+    return this.#db.checkpointHistory(limit, this.#checkpointer.published.size);
   }
 
   /** The size of a checkpoint this log published with this root, or null. */

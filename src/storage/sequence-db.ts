@@ -47,6 +47,14 @@ export interface TreeState {
   readonly prevEdge: Uint8Array;
 }
 
+/** One signed checkpoint in the history: its size, root and when it was committed. */
+export interface CheckpointRecord {
+  readonly size: number;
+  readonly root: Hash;
+  /** Unix milliseconds of the commit; null for checkpoints recorded before times were kept. */
+  readonly time: number | null;
+}
+
 /** A range of the durable sequence: entries[k] is index start + k. */
 export interface EntryRange {
   readonly entries: Uint8Array[];
@@ -94,6 +102,12 @@ export interface SequenceDB {
 
   /** The root published for this size, or null. */
   rootForSize(size: number): Hash | null;
+
+  /**
+   * The newest `limit` recorded checkpoints of size <= maxSize, in ascending
+   * size order: the log's growth over time (the explorer's chart).
+   */
+  checkpointHistory(limit: number, maxSize: number): CheckpointRecord[];
 
   /** The size the witness (by its verifier key) last cosigned for this log, or null if unknown. */
   witnessSize(witness: string): number | null;

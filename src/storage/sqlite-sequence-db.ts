@@ -6,7 +6,9 @@
 //   meta(key, value)                     origin, schema version
 //   entries(idx PK, leaf_hash, data)     the durable sequence; index on leaf_hash
 //   tree_state(one row)                  size, root, text, edge, prev_size, prev_edge
-//   checkpoints(size PK, root)           every published (size, root); index on root
+//   checkpoints(size PK, root, time)     every signed (size, root) and its commit time
+//                                        (unix ms); index on root. time was added later:
+//                                        older rows hold NULL (ALTER TABLE on open)
 //   witness_sizes(witness PK, size)      size each witness (verifier key) last cosigned
 //                                        (added without a version bump: CREATE IF NOT EXISTS)
 
@@ -15,6 +17,7 @@ import { openDurableSqlite } from './sqlite.js';
 import { TilelogError } from '../errors.js';
 import type { Hash } from '../merkle/hash.js';
 import type {
+  CheckpointRecord,
   EntryRange,
   SequenceDB,
   SequenceResult,
@@ -42,7 +45,7 @@ CREATE TABLE IF NOT EXISTS tree_state (
   prev_size INTEGER NOT NULL,
   prev_edge BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, time INTEGER);
 CREATE INDEX IF NOT EXISTS checkpoints_root ON checkpoints (root);
 CREATE TABLE IF NOT EXISTS witness_sizes (witness TEXT PRIMARY KEY, size INTEGER NOT NULL);
 `;
@@ -68,6 +71,7 @@ export class SqliteSequenceDB implements SequenceDB {
     putCheckpoint: Database.Statement;
     rootForSize: Database.Statement;
     sizeForRoot: Database.Statement;
+    history: Database.Statement;
     witnessSize: Database.Statement;
     setWitnessSize: Database.Statement;
   };
@@ -77,7 +81,10 @@ export class SqliteSequenceDB implements SequenceDB {
   /** Open (creating if needed) the database file at path for opts.origin. */
   constructor(path: string, opts: SqliteSequenceDBOptions) {
     this.origin = opts.origin;
-    this.db = openDurableSqlite(path, SCHEMA, (db) => this.checkMeta(db));
+    this.db = openDurableSqlite(path, SCHEMA, (db) => {
+      this.checkMeta(db);
+      addCheckpointTime(db);
+    });
     const db = this.db;
     this.stmt = {
       insert: db.prepare('INSERT INTO entries (idx, leaf_hash, data) VALUES (?, ?, ?)'),
@@ -90,9 +97,10 @@ export class SqliteSequenceDB implements SequenceDB {
          ON CONFLICT (id) DO UPDATE SET size = excluded.size, root = excluded.root, text = excluded.text,
            edge = excluded.edge, prev_size = excluded.prev_size, prev_edge = excluded.prev_edge`,
       ),
-      putCheckpoint: db.prepare('INSERT OR IGNORE INTO checkpoints (size, root) VALUES (?, ?)'),
+      putCheckpoint: db.prepare('INSERT OR IGNORE INTO checkpoints (size, root, time) VALUES (?, ?, ?)'),
       rootForSize: db.prepare('SELECT root FROM checkpoints WHERE size = ?').pluck(),
       sizeForRoot: db.prepare('SELECT size FROM checkpoints WHERE root = ? ORDER BY size LIMIT 1').pluck(),
+      history: db.prepare('SELECT size, root, time FROM checkpoints WHERE size <= ? ORDER BY size DESC LIMIT ?').raw(),
       witnessSize: db.prepare('SELECT size FROM witness_sizes WHERE witness = ?').pluck(),
       setWitnessSize: db.prepare(
         'INSERT INTO witness_sizes (witness, size) VALUES (?, ?) ON CONFLICT (witness) DO UPDATE SET size = excluded.size',
@@ -216,7 +224,7 @@ export class SqliteSequenceDB implements SequenceDB {
     if (published !== undefined && !bytesEqual(published, next.root)) {
       throw new TilelogError('LOG_FORK', `sqlite: refusing a second root for size ${next.size}`);
     }
-    this.stmt.putCheckpoint.run(next.size, asBuffer(next.root));
+    this.stmt.putCheckpoint.run(next.size, asBuffer(next.root), Date.now());
     this.stmt.putState.run(
       next.size,
       asBuffer(next.root),
@@ -235,6 +243,12 @@ export class SqliteSequenceDB implements SequenceDB {
   rootForSize(size: number): Hash | null {
     const root = this.stmt.rootForSize.get(size) as Buffer | undefined;
     return root === undefined ? null : asUint8(root);
+  }
+
+  checkpointHistory(limit: number, maxSize: number): CheckpointRecord[] {
+    if (!(limit > 0)) return [];
+    const rows = this.stmt.history.all(maxSize, Math.floor(limit)) as [number, Buffer, number | null][];
+    return rows.reverse().map(([size, root, time]) => ({ size, root: asUint8(root), time }));
   }
 
   witnessSize(witness: string): number | null {
@@ -285,4 +299,11 @@ function asBuffer(u: Uint8Array): Buffer {
 // Return plain Uint8Arrays to callers (a view, no copy).
 function asUint8(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+// addCheckpointTime: databases made before checkpoint times were kept lack
+// the column; adding it is the whole migration (their rows keep NULL times).
+function addCheckpointTime(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(checkpoints)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'time')) db.exec('ALTER TABLE checkpoints ADD COLUMN time INTEGER');
 }

@@ -49,14 +49,11 @@ describe.skipIf(NGINX === undefined)('deploy/nginx.conf in front of tilelog serv
   let nginxErr = '';
   let base: string;
 
-  beforeAll(async () => {
-    dir = tempDir('tilelog-nginx-');
-    const tiles = path.join(dir, 'tiles');
-    serve = await startServe(['--state', path.join(dir, 'state'), '--tiles', tiles, '--listen', '127.0.0.1:0', '--log-level', 'warn']);
-    const port = await freePort();
+  /** Starts nginx in front of tilesDir and tilelog on port; 'in-use' when the port was taken meanwhile. */
+  async function startNginx(tiles: string, port: number, tilelogPort: number): Promise<ChildProcess | 'in-use'> {
     const prefix = path.join(dir, 'nginx');
     fs.mkdirSync(path.join(prefix, 'tmp'), { recursive: true });
-    fs.writeFileSync(path.join(prefix, 'site.conf'), siteConfig(tiles, port, Number(new URL(serve.url).port)));
+    fs.writeFileSync(path.join(prefix, 'site.conf'), siteConfig(tiles, port, tilelogPort));
     const t = (n: string) => path.join(prefix, 'tmp', n);
     fs.writeFileSync(
       path.join(prefix, 'nginx.conf'),
@@ -66,18 +63,43 @@ describe.skipIf(NGINX === undefined)('deploy/nginx.conf in front of tilelog serv
         `  fastcgi_temp_path ${t('fastcgi')};\n  uwsgi_temp_path ${t('uwsgi')};\n  scgi_temp_path ${t('scgi')};\n` +
         `  include ${path.join(prefix, 'site.conf')};\n}\n`,
     );
-    nginx = spawn(NGINX!, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', t('error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    nginx.stderr!.on('data', (d: Buffer) => (nginxErr += d.toString()));
-    base = `http://127.0.0.1:${port}`;
+    const child = spawn(NGINX!, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', t('error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      nginxErr += d.toString();
+    });
+    const base = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
-      if (nginx.exitCode !== null) throw new Error(`nginx exited ${nginx.exitCode}: ${nginxErr}`);
+      if (child.exitCode !== null) {
+        const log = fs.existsSync(t('error.log')) ? fs.readFileSync(t('error.log'), 'utf8') : '';
+        if (/Address already in use/.test(err + log)) return 'in-use';
+        throw new Error(`nginx exited ${child.exitCode}: ${err}${log}`);
+      }
       try {
         await fetch(`${base}/healthz`);
-        break;
+        return child;
       } catch {
         if (i > 100) throw new Error(`nginx did not start: ${nginxErr}`);
         await new Promise((r) => setTimeout(r, 100));
       }
+    }
+  }
+
+  beforeAll(async () => {
+    dir = tempDir('tilelog-nginx-');
+    const tiles = path.join(dir, 'tiles');
+    serve = await startServe(['--state', path.join(dir, 'state'), '--tiles', tiles, '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+    // nginx binds a port we pick, so another process may take it first: on
+    // "Address already in use" try again with a fresh port.
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const started = await startNginx(tiles, port, Number(new URL(serve.url).port));
+      if (started === 'in-use' && attempt < 5) continue;
+      if (started === 'in-use') throw new Error(`nginx: no free port after ${attempt} attempts: ${nginxErr}`);
+      nginx = started;
+      base = `http://127.0.0.1:${port}`;
+      break;
     }
   }, 60_000);
 

@@ -7,7 +7,6 @@
 // saw. It checks both over HTTP and straight from the tiles directory.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,17 +18,6 @@ const CLI = ['--import', 'tsx', join(REPO, 'src/cli/main.ts')];
 // Checkpoint sizes to stop at: inside the first tile, at and around tile
 // boundaries, and past 65536 so a level-2 tile exists.
 const STOPS = [1, 255, 256, 257, 1000, 65_536, 66_000];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** Entry i (unique, so none deduplicates): mostly short, some long, one at the 65,535-byte maximum. */
 function entry(i: number): Uint8Array<ArrayBuffer> {
@@ -58,21 +46,27 @@ describe.skipIf(missing !== null)('a live tilelog server, checked by Go sumdb/tl
     expect(keygen.status, keygen.stderr).toBe(0);
     vkey = (JSON.parse(keygen.stdout) as { verifierKey: string }).verifierKey;
 
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
+    // Port 0 and --json: the server binds a free port itself and says which
+    // (no window between picking a port and binding it).
     server = spawn(
       process.execPath,
-      [...CLI, 'serve', '--key', join(work, 'log.key'), '--state', join(work, 'state'), '--tiles', join(work, 'tiles'), '--listen', `127.0.0.1:${port}`],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      [...CLI, 'serve', '--key', join(work, 'log.key'), '--state', join(work, 'state'), '--tiles', join(work, 'tiles'), '--listen', '127.0.0.1:0', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
     server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    for (let i = 0; ; i++) {
-      if (server.exitCode !== null) throw new Error(`tilelog serve exited: ${stderr}`);
-      if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
-      if (i > 300) throw new Error(`tilelog serve did not start: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    base = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`tilelog serve did not start: ${stderr}`)), 30_000);
+      server.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const nl = out.indexOf('\n');
+        if (nl < 0) return;
+        clearTimeout(timer);
+        resolve((JSON.parse(out.slice(0, nl)) as { url: string }).url);
+      });
+      server.once('exit', () => reject(new Error(`tilelog serve exited: ${stderr}`)));
+    });
 
     // Add entries in rounds, 64 in flight; the last add of each round waits
     // for its checkpoint, which we keep to prove consistency from later.

@@ -109,6 +109,9 @@ class FaultyDB implements SequenceDB {
   rootForSize(s: number) {
     return this.inner.rootForSize(s);
   }
+  checkpointHistory(limit: number, maxSize: number) {
+    return this.inner.checkpointHistory(limit, maxSize);
+  }
   witnessSize(w: string) {
     return this.inner.witnessSize(w);
   }
