@@ -13,8 +13,8 @@ export type Query = { kind: 'index'; index: number } | { kind: 'leaf'; hex: stri
 export function classify(q: string): Query {
   const s = q.trim();
   if (s === '') return { kind: 'empty' };
-  if (/^[0-9]+$/.test(s) && Number.isSafeInteger(Number(s))) return { kind: 'index', index: Number(s) };
   if (/^[0-9a-fA-F]{64}$/.test(s)) return { kind: 'leaf', hex: s.toLowerCase() };
+  if (/^[0-9]+$/.test(s) && Number.isSafeInteger(Number(s))) return { kind: 'index', index: Number(s) };
   return { kind: 'agent', name: s };
 }
 
