@@ -6,10 +6,11 @@
 import { isClientError, messageOf } from '../client/errors.js';
 import { verifyBundle } from '../client/verify.js';
 import type { ProofBundle } from '../client/bundle.js';
-import { hashEqual, leafHash } from '../merkle/hash.js';
+import type { VerifiedCheckpoint } from '../client/checkpoint.js';
+import { hashEqual, leafHash, type Hash } from '../merkle/hash.js';
 import { entryBundle } from './api.js';
 import { checkCheckpoint } from './checkpoint-check.js';
-import type { Ctx } from './context.js';
+import { tileClient, type Ctx } from './context.js';
 import { card, h, kv, mono, type Child } from './dom.js';
 import { decodeForDisplay, pem } from './entry-decode.js';
 import { hexDump, toBase64, toHex, utf8OrNull } from './format.js';
@@ -29,14 +30,16 @@ export async function entryView(ctx: Ctx, index: number): Promise<Node> {
   }
   const b = answer.bundle;
   const { ok, step, message } = verdictOf(ctx, b);
+  const proof = await proofCard(ctx, b, ok);
+  const blame = proof.blamed === null ? '' : `; proof hash ${proof.blamed + 1} of ${b.inclusionProof.length} differs from the one the authenticated tiles give`;
   return h(
     'div',
     {},
     title,
-    verdictBox(ok, step, message, ctx),
+    verdictBox(ok, step, message + blame, ctx),
     bytesCard(b.entry),
     decodedCard(b.entry),
-    proofCard(ctx, b),
+    proof.el,
     card('Proof bundle as served', h('p', { class: 'muted' }, 'spec/BUNDLE.md JSON from ', h('a', { href: `/v1/log/entry/${index}` }, `/v1/log/entry/${index}`)), h('pre', { class: 'wrap' }, answer.text)),
   );
 }
@@ -104,8 +107,21 @@ function decodedCard(entry: Uint8Array): HTMLElement {
   );
 }
 
-function proofCard(ctx: Ctx, b: ProofBundle): HTMLElement {
+// When the proof fails, rebuild it from tiles authenticated against the same
+// signed root (TileClient) and name the first proof hash that differs.
+async function tileProof(ctx: Ctx, b: ProofBundle, cp: VerifiedCheckpoint | null): Promise<Hash[] | null> {
+  const client = tileClient(ctx);
+  if (cp === null || client === null || b.index >= cp.size) return null;
+  try {
+    return await client.inclusionProof(b.index, cp);
+  } catch {
+    return null; // tiles unavailable or inconsistent: the verdict stands without the cross-check
+  }
+}
+
+async function proofCard(ctx: Ctx, b: ProofBundle, verified: boolean): Promise<{ el: HTMLElement; blamed: number | null }> {
   const check = checkCheckpoint(b.checkpoint, ctx.trust, []);
+  const fromTiles = verified ? null : await tileProof(ctx, b, check.verified);
   const cp = check.checkpoint;
   const items: HTMLElement[] = [];
   const step = (ok: boolean | null, ...children: Child[]) => h('li', { class: ok === false ? 'fail' : '' }, ok === null ? '' : ok ? '✔ ' : '✘ ', ...children);
@@ -121,14 +137,19 @@ function proofCard(ctx: Ctx, b: ProofBundle): HTMLElement {
   );
   const leaf = leafHash(b.entry);
   items.push(step(null, 'Leaf hash = SHA-256(0x00 ‖ entry) = ', mono(toHex(leaf))));
-  if (cp === null) return card('Inclusion proof, verified in this page', h('ol', { class: 'steps', id: 'steps' }, ...items));
+  if (cp === null) return { el: card('Inclusion proof, verified in this page', h('ol', { class: 'steps', id: 'steps' }, ...items)), blamed: null };
 
   const trace = traceInclusion(b.index, cp.size, leaf, b.inclusionProof);
+  let blamed: number | null = null;
   trace.steps.forEach((s, i) => {
     const [l, r] = s.side === 'left' ? ['sibling', 'hash'] : ['hash', 'sibling'];
+    const want = fromTiles?.[i];
+    const wrong = blamed === null && want !== undefined && !hashEqual(want, s.sibling);
+    if (wrong) blamed = i;
     items.push(
       step(
-        null,
+        wrong ? false : null,
+        wrong ? h('strong', {}, 'This proof hash is wrong: the tiles, authenticated against the signed root, give ', mono(toHex(want)), '. ') : null,
         `Proof hash ${i + 1} of ${b.inclusionProof.length}: sibling `,
         mono(toHex(s.sibling)),
         ` on the ${s.side}; SHA-256(0x01 ‖ ${l} ‖ ${r}) = `,
@@ -151,9 +172,10 @@ function proofCard(ctx: Ctx, b: ProofBundle): HTMLElement {
       ),
     );
   }
-  return card(
+  const el = card(
     'Inclusion proof, verified in this page',
     h('p', { class: 'muted' }, `RFC 9162 §2.1.3.2 for index ${b.index} in the tree of size ${cp.size}: ${trace.expectedLength ?? 0} proof hashes expected, ${b.inclusionProof.length} given.`),
     h('ol', { class: 'steps', id: 'steps' }, ...items),
   );
+  return { el, blamed };
 }

@@ -221,7 +221,13 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(await verdict.getAttribute('data-verdict')).toBe('failed');
     expect(await verdict.getAttribute('data-step')).toBe('inclusion');
     expect(await verdict.innerText()).toContain('FAILED at step: inclusion');
-    expect(await page.locator('#steps > li.fail').innerText()).toContain('DIFFERS from');
+    expect(await verdict.innerText()).toContain('proof hash 2 of');
+    // The tampered hash is named (cross-checked with tiles), then the root mismatch.
+    const failed = await page.locator('#steps > li.fail').allInnerTexts();
+    expect(failed).toHaveLength(2);
+    expect(failed[0]).toContain('Proof hash 2 of');
+    expect(failed[0]).toContain('This proof hash is wrong');
+    expect(failed[1]).toContain('DIFFERS from');
     await shot(page, 'tampered');
     expect(w.problems).toEqual([]);
     await ctx.close();
