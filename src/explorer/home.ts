@@ -1,0 +1,123 @@
+// The front page: the latest checkpoint and its signatures (checked here
+// with the trusted key), the log key and the pin control, tree size over
+// time, and the most recent entries.
+
+import { messageOf } from '../client/errors.js';
+import { checkpointHistory } from './api.js';
+import { sizeChart } from './chart.js';
+import { latestCheckpoint, type Ctx, type LatestCheckpoint } from './context.js';
+import { badge, card, h, kv, mono } from './dom.js';
+import { entriesTable } from './entries.js';
+import { isoSeconds, keyIdHex, toBase64, toHex } from './format.js';
+import { keyPhrase, pinKey, unpinKey } from './trust.js';
+
+export const HISTORY_POINTS = 200;
+
+export async function homeView(ctx: Ctx): Promise<Node> {
+  const latest = await latestCheckpoint(ctx);
+  const history = checkpointHistory(HISTORY_POINTS).catch(() => null);
+  const out = h('div', {}, h('h1', {}, `Log ${ctx.info.origin}`), checkpointCard(ctx, latest), keyCard(ctx));
+  out.append(card('Tree size over time', historyView(await history)));
+  const v = latest.check.verified;
+  out.append(
+    card(
+      'Recent entries',
+      v !== null ? await entriesTable(ctx, v, v.size - 1) : h('p', { class: 'bad' }, 'Entries are not listed: the checkpoint does not verify with ' + keyPhrase(ctx.trust) + '.'),
+    ),
+  );
+  return out;
+}
+
+function historyView(points: Awaited<ReturnType<typeof checkpointHistory>>): Element {
+  if (points === null) return h('p', { class: 'muted', id: 'chart-empty' }, 'No history: this server does not offer /v1/log/checkpoints.');
+  return sizeChart(points);
+}
+
+export function checkpointCard(ctx: Ctx, latest: LatestCheckpoint): HTMLElement {
+  const { check, note } = latest;
+  const c = check.checkpoint;
+  const verdict =
+    check.verified !== null
+      ? h('div', { class: 'verdict ok', id: 'checkpoint-verdict', 'data-verdict': 'verified' }, `✔ Checkpoint signature verified with ${keyPhrase(ctx.trust)}`)
+      : h(
+          'div',
+          { class: 'verdict bad', id: 'checkpoint-verdict', 'data-verdict': 'failed' },
+          `✘ Checkpoint FAILED: ${check.failure?.step ?? 'checkpoint signature'}`,
+          h('small', {}, check.failure?.message ?? ''),
+        );
+  const sigRows = check.rows.map((r) =>
+    h(
+      'tr',
+      { 'data-role': r.role, 'data-status': r.status },
+      h('td', {}, r.role === 'log' ? 'log' : r.role === 'witness' ? 'witness' : 'other'),
+      h('td', { class: 'mono break' }, r.name),
+      h('td', { class: 'mono' }, keyIdHex(r.keyId)),
+      h('td', {}, r.timestamp === null ? '—' : isoSeconds(r.timestamp)),
+      h('td', {}, r.status === 'verified' ? badge('ok', 'verified') : r.status === 'failed' ? badge('bad', 'FAILED') : badge('warn', 'not checked'), ' ', h('span', { class: 'muted' }, r.detail)),
+    ),
+  );
+  const witnesses = latest.witnesses?.witnesses ?? [];
+  return card(
+    'Latest checkpoint',
+    verdict,
+    c === null
+      ? h('p', { class: 'bad' }, 'The checkpoint does not parse.')
+      : kv([
+          ['origin', mono(c.origin)],
+          ['tree size', h('span', { id: 'tree-size' }, String(c.size))],
+          ['root hash', h('div', {}, mono(toBase64(c.root)), h('br', {}), h('span', { class: 'mono muted break' }, `hex ${toHex(c.root)}`))],
+        ]),
+    h('h2', {}, 'Signatures'),
+    h(
+      'table',
+      { id: 'signatures' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'role'), h('th', {}, 'key name'), h('th', {}, 'key ID'), h('th', {}, 'time'), h('th', {}, 'status'))),
+      h('tbody', {}, ...sigRows),
+    ),
+    witnesses.length > 0
+      ? h('p', { class: 'muted' }, `Witness keys come from /v1/log/witnesses: ${witnesses.map((w) => w.verifierKey).join(', ')}`)
+      : h('p', { class: 'muted' }, 'This log has no witnesses configured.'),
+    h('details', {}, h('summary', {}, 'signed note as served'), h('pre', { id: 'note' }, note)),
+  );
+}
+
+export function keyCard(ctx: Ctx): HTMLElement {
+  const t = ctx.trust;
+  const input = h('input', { id: 'pin-input', placeholder: 'paste a verifier key obtained out of band', spellcheck: 'false' });
+  const msg = h('span', { class: 'bad', id: 'pin-error' });
+  const pinButton = h('button', { class: 'primary', id: 'pin-announced', type: 'button' }, t.mismatch ? 'Replace the pinned key with the announced one' : 'Pin this key');
+  pinButton.addEventListener('click', () => {
+    pinKey(t.announced);
+    ctx.rerender();
+  });
+  const pinPasted = h('button', { id: 'pin-pasted', type: 'button' }, 'Pin pasted key');
+  pinPasted.addEventListener('click', () => {
+    try {
+      pinKey(input.value);
+      ctx.rerender();
+    } catch (err) {
+      msg.textContent = messageOf(err);
+    }
+  });
+  const unpin = h('button', { id: 'unpin', type: 'button' }, 'Unpin');
+  unpin.addEventListener('click', () => {
+    unpinKey();
+    ctx.rerender();
+  });
+  return card(
+    'Log verifier key',
+    kv([
+      ['announced by the server', h('code', { class: 'mono break', id: 'announced-key' }, t.announced)],
+      ['pinned in this browser', t.pinned === null ? h('span', { class: 'muted', id: 'pinned-key' }, 'nothing pinned') : h('code', { class: 'mono break', id: 'pinned-key' }, t.pinned)],
+      ['used for verification', h('span', {}, t.source === 'pinned' ? badge(t.mismatch ? 'bad' : 'ok', 'pinned key') : badge('warn', 'announced key, not pinned'))],
+    ]),
+    h(
+      'p',
+      { class: 'muted' },
+      'Compare the key with the one printed by tilelog serve (or published by the operator), then pin it. A pinned key is kept in this browser (localStorage); ' +
+        'if the server later announces another key, this page warns and keeps verifying with the pinned one.',
+    ),
+    h('div', { class: 'row' }, t.pinned === null || t.mismatch ? pinButton : null, t.pinned !== null ? unpin : null),
+    h('div', { class: 'row' }, input, pinPasted, msg),
+  );
+}

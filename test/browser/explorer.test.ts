@@ -1,0 +1,323 @@
+// The log browser in a real browser: the explorer is built with esbuild into
+// a temp dir and served with a real log (createLogApp + createExplorerApp) on
+// 127.0.0.1, then driven in Debian's Chromium via playwright-core
+// (executablePath /usr/bin/chromium: nothing is downloaded). Three servers:
+//   plain     40 entries, no registry;
+//   tampered  the same log behind a wrapper that flips a byte of one
+//             inclusion proof hash in every /v1/log/entry answer;
+//   registry  a log with the registry and one registered agent.
+// Checks: no console errors or failed requests; the checkpoint verifies with
+// the pinned key; entries page; an entry verifies in the page; tampering and
+// a wrong pinned key fail loudly; search by index, leaf hash and agent name.
+// Screenshots go to test-artifacts/explorer-*.png.
+// Without Chromium the suite is skipped locally and fails when CI is set.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hono } from 'hono';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildExplorer } from '../../scripts/build-explorer.js';
+import { createLogApp, startServer, type RunningServer } from '../../src/http/index.js';
+import { createExplorerApp } from '../../src/http/explorer.js';
+import { fromBase64Strict, leafHash, toBase64, toHex } from '../../src/merkle/index.js';
+import { generateSignerKey } from '../../src/note/index.js';
+import { ApiKeys } from '../../src/registry/http/auth.js';
+import { createRegistryApp } from '../../src/registry/http/app.js';
+import type { Log } from '../../src/log/index.js';
+import { addAll, ENTRIES, openTestLog, ORIGIN, VKEY, type TestLog } from '../http/helpers.js';
+import { testKey } from '../log/helpers.js';
+import { agentKey, openFixture, type Fixture } from '../registry/helpers.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const CHROMIUM = process.env.TILELOG_CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = path.join(REPO, 'test-artifacts');
+const missing = fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} not found`;
+const PIN = 'tilelog.explorer.pinnedLogKey';
+const AGENT = 'ans://v1.0.0.order-bot.acme.example';
+
+if (missing !== null && process.env.CI) {
+  describe('log browser', () => {
+    it('needs Chromium in CI', () => {
+      throw new Error(`browser test cannot run: ${missing}; apt-get install -y chromium`);
+    });
+  });
+}
+
+/** The composed server app; `tamper` flips one byte of proof hash 1 in /v1/log/entry answers. */
+function compose(log: Log, assetsDir: string, opts: { registry?: Hono; tamper?: boolean } = {}): Hono {
+  const app = createLogApp(log, { metrics: false });
+  if (opts.registry !== undefined) app.route('/', opts.registry);
+  app.route('/', createExplorerApp({ assetsDir }));
+  if (opts.tamper !== true) return app;
+  const outer = new Hono();
+  outer.all('*', async (c) => {
+    const res = await app.fetch(c.req.raw);
+    if (!new URL(c.req.url).pathname.startsWith('/v1/log/entry/') || res.status !== 200) return res;
+    const b = (await res.json()) as { inclusionProof: string[] };
+    const h = fromBase64Strict(b.inclusionProof[1]!);
+    h[0]! ^= 0x01;
+    b.inclusionProof[1] = toBase64(h);
+    return c.json(b);
+  });
+  return outer;
+}
+
+interface Watch {
+  problems: string[];
+}
+
+/** Records console errors, page errors and failed or 4xx/5xx requests, except `allowed` URLs. */
+function watch(page: Page, allowed: RegExp[] = []): Watch {
+  const w: Watch = { problems: [] };
+  const ok = (url: string) => allowed.some((r) => r.test(url));
+  page.on('pageerror', (e) => w.problems.push(`pageerror: ${String(e)}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !ok(m.location().url)) w.problems.push(`console: ${m.text()} (${m.location().url})`);
+  });
+  page.on('requestfailed', (r) => w.problems.push(`failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !ok(r.url())) w.problems.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  return w;
+}
+
+async function ready(page: Page): Promise<void> {
+  await page.waitForFunction(() => document.body.dataset.state === 'ready' || document.body.dataset.state === 'error');
+  expect(await page.evaluate(() => document.body.dataset.state), await page.locator('main').innerText()).toBe('ready');
+}
+
+/** Navigates by hash and waits until that route rendered. */
+async function go(page: Page, base: string, hash: string): Promise<void> {
+  await page.evaluate(() => {
+    document.body.dataset.state = 'navigating';
+  }).catch(() => {});
+  await page.goto(`${base}/${hash}`);
+  await ready(page);
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `explorer-${name}.png`), fullPage: true });
+}
+
+async function pinned(ctx: BrowserContext, key: string): Promise<void> {
+  await ctx.addInitScript(([k, v]) => localStorage.setItem(k!, v!), [PIN, key]);
+}
+
+describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', () => {
+  let dir: string;
+  let assets: string;
+  let t: TestLog;
+  let f: Fixture;
+  let plain: RunningServer;
+  let tampered: RunningServer;
+  let reg: RunningServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tilelog-explorer-browser-'));
+    assets = (await buildExplorer(path.join(dir, 'explorer'))).outDir;
+    t = await openTestLog();
+    await addAll(t.log, ENTRIES.slice(0, 20));
+    await addAll(t.log, [...ENTRIES.slice(20, 39), new TextEncoder().encode('release v1.2.3 sha256:0123abcd')]);
+    plain = await startServer(compose(t.log, assets), { port: 0 });
+    tampered = await startServer(compose(t.log, assets, { tamper: true }), { port: 0 });
+
+    f = await openFixture();
+    await f.registry.register(AGENT, {
+      owner: 'acme',
+      capabilities: ['orders.read'],
+      endpoints: [{ protocol: 'MCP', url: 'https://order-bot.acme.example/mcp' }],
+      publicKey: agentKey(1),
+      validation: 'none',
+    });
+    const registryApp = createRegistryApp(f.registry, { apiKeys: new ApiKeys([]), dns: null });
+    reg = await startServer(compose(f.log, assets, { registry: registryApp }), { port: 0 });
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([plain?.close(), tampered?.close(), reg?.close()]);
+    await t?.close();
+    await f?.close();
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('front page: the checkpoint verifies, pinning the key switches from "announced" to "pinned", entries page by index', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await ctx.newPage();
+    const w = watch(page);
+    await go(page, plain.url, '');
+    expect(await page.locator('#key-unpinned').count()).toBe(1);
+    expect(await page.locator('#checkpoint-verdict').getAttribute('data-verdict')).toBe('verified');
+    expect(await page.locator('#checkpoint-verdict').innerText()).toContain('announces (not pinned)');
+    expect(await page.locator('#announced-key').innerText()).toBe(VKEY);
+    expect(await page.locator('#tree-size').innerText()).toBe('40');
+    expect(await page.locator('#signatures tr[data-role="log"][data-status="verified"]').count()).toBe(1);
+    expect(await page.locator('#size-chart').count()).toBe(1);
+
+    await page.locator('#pin-announced').click();
+    await page.waitForSelector('#checkpoint-verdict:has-text("with the pinned key")');
+    await ready(page);
+    expect(await page.evaluate((k) => localStorage.getItem(k), PIN)).toBe(VKEY);
+    expect(await page.locator('#key-unpinned').count()).toBe(0);
+    expect(await page.locator('#key-mismatch').count()).toBe(0);
+    expect(await page.locator('#checkpoint-verdict').getAttribute('data-verdict')).toBe('verified');
+
+    const indexes = () => page.locator('#entries tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-index'))));
+    expect(await indexes()).toEqual(Array.from({ length: 25 }, (_, i) => 39 - i));
+    expect(await page.locator('#entries tr[data-index="39"]').innerText()).toContain('release v1.2.3');
+    await shot(page, 'home');
+
+    await page.locator('#older').click();
+    await page.waitForSelector('#entries tr[data-index="0"]');
+    await ready(page);
+    expect(await indexes()).toEqual(Array.from({ length: 15 }, (_, i) => 14 - i));
+    expect(await page.locator('#newer').count()).toBe(1);
+    expect(w.problems).toEqual([]);
+    await ctx.close();
+  });
+
+  it('clicking an entry shows its bytes and its inclusion proof verified in the page, step by step', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    await pinned(ctx, VKEY);
+    const page = await ctx.newPage();
+    const w = watch(page);
+    await go(page, plain.url, '');
+    await page.locator('#entries a[href="#/entry/39"]').click();
+    await page.waitForSelector('#verdict');
+    await ready(page);
+    expect(await page.locator('#verdict').getAttribute('data-verdict')).toBe('verified');
+    expect(await page.locator('#verdict').innerText()).toContain('signed by the pinned key');
+    expect(await page.locator('#text').innerText()).toBe('release v1.2.3 sha256:0123abcd');
+    expect(await page.locator('#hex').innerText()).toMatch(/^00000000 {2}72 65 6c 65/);
+    expect(await page.locator('#decoded-none').innerText()).toContain('plain bytes');
+    // checkpoint, leaf hash, one line per proof hash, the root comparison
+    const bundle = (await (await fetch(`${plain.url}/v1/log/entry/39`)).json()) as { inclusionProof: string[] };
+    expect(await page.locator('#steps > li').count()).toBe(bundle.inclusionProof.length + 3);
+    expect(await page.locator('#steps > li.fail').count()).toBe(0);
+    expect(await page.locator('#steps').innerText()).toContain('equals the checkpoint root');
+    await shot(page, 'entry');
+
+    await go(page, plain.url, '#/entry/7');
+    expect(await page.locator('#verdict').getAttribute('data-verdict')).toBe('verified');
+    expect(w.problems).toEqual([]);
+    await ctx.close();
+  });
+
+  it('a tampered proof hash: FAILED at the inclusion step, the computed root differs', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    await pinned(ctx, VKEY);
+    const page = await ctx.newPage();
+    const w = watch(page);
+    await go(page, tampered.url, '#/entry/7');
+    const verdict = page.locator('#verdict');
+    expect(await verdict.getAttribute('data-verdict')).toBe('failed');
+    expect(await verdict.getAttribute('data-step')).toBe('inclusion');
+    expect(await verdict.innerText()).toContain('FAILED at step: inclusion');
+    expect(await verdict.innerText()).toContain('proof hash 2 of');
+    // The tampered hash is named (cross-checked with tiles), then the root mismatch.
+    const failed = await page.locator('#steps > li.fail').allInnerTexts();
+    expect(failed).toHaveLength(2);
+    expect(failed[0]).toContain('Proof hash 2 of');
+    expect(failed[0]).toContain('This proof hash is wrong');
+    expect(failed[1]).toContain('DIFFERS from');
+    await shot(page, 'tampered');
+    expect(w.problems).toEqual([]);
+    await ctx.close();
+  });
+
+  it('a pinned key that is not the log\'s: a loud warning, and checkpoint and entry both FAIL with the pinned key', async () => {
+    const other = generateSignerKey(ORIGIN).verifierKey;
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    await pinned(ctx, other);
+    const page = await ctx.newPage();
+    const w = watch(page);
+    await go(page, plain.url, '');
+    expect(await page.locator('#key-mismatch').innerText()).toContain('WARNING');
+    expect(await page.locator('#checkpoint-verdict').getAttribute('data-verdict')).toBe('failed');
+    expect(await page.locator('#checkpoint-verdict').innerText()).toContain('checkpoint signature');
+    expect(await page.locator('#pinned-key').innerText()).toBe(other);
+    await shot(page, 'wrong-key');
+    await go(page, plain.url, '#/entry/3');
+    expect(await page.locator('#verdict').getAttribute('data-verdict')).toBe('failed');
+    expect(await page.locator('#verdict').getAttribute('data-step')).toBe('checkpoint signature');
+    expect(await page.locator('#key-mismatch').count()).toBe(1);
+    expect(w.problems).toEqual([]);
+    await ctx.close();
+  });
+
+  it('search: by index, by leaf hash, and an agent name without the registry says it is not enabled', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    await pinned(ctx, VKEY);
+    const page = await ctx.newPage();
+    // Expected 404s: an unknown leaf hash, and /v1/registry on a log without the registry.
+    const w = watch(page, [/\/v1\/log\/lookup\/0{64}$/, /\/v1\/registry$/]);
+    await go(page, plain.url, '');
+    const search = async (q: string) => {
+      await page.evaluate(() => {
+        document.body.dataset.state = 'searching';
+      });
+      await page.locator('#q').fill(q);
+      await page.locator('#search button').click();
+      await page.waitForFunction(() => document.body.dataset.state === 'ready');
+    };
+    await search('12');
+    await page.waitForFunction(() => location.hash === '#/entry/12');
+    await ready(page);
+    expect(await page.locator('#verdict').getAttribute('data-verdict')).toBe('verified');
+
+    await search(toHex(leafHash(ENTRIES[5]!)).toUpperCase());
+    await page.waitForFunction(() => location.hash === '#/entry/5');
+    await ready(page);
+    expect(await page.locator('h1').innerText()).toBe('Entry 5');
+
+    await search('0'.repeat(64));
+    await page.waitForSelector('#search-result');
+    expect(await page.locator('#search-result').innerText()).toContain('No entry has the leaf hash');
+
+    await search(AGENT);
+    await page.waitForSelector('#search-result[data-result="no-registry"]');
+    expect(await page.locator('#search-result').innerText()).toContain('not enabled on this server');
+    await shot(page, 'no-registry');
+    expect(w.problems).toEqual([]);
+    await ctx.close();
+  });
+
+  it('with the registry: agent search finds the agent, and its entry shows decoded and verified', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    await pinned(ctx, testKey.verifierKey);
+    const page = await ctx.newPage();
+    const w = watch(page);
+    await go(page, reg.url, '');
+    expect(await page.locator('#checkpoint-verdict').getAttribute('data-verdict')).toBe('verified');
+    await page.locator('#q').fill('v1.0.0.order-bot.acme.example');
+    await page.locator('#search button').click();
+    await page.waitForSelector('#search-result[data-result="agent"]');
+    await ready(page);
+    expect(await page.locator('#search-result').innerText()).toContain(AGENT);
+    await shot(page, 'agent');
+
+    await page.locator('#agent-registered').click();
+    await page.waitForSelector('#decoded');
+    await ready(page);
+    expect(await page.locator('#decoded').getAttribute('data-type')).toBe('agent.registered');
+    const decoded = await page.locator('#decoded').innerText();
+    expect(decoded).toContain(AGENT);
+    expect(decoded).toContain('MCP https://order-bot.acme.example/mcp');
+    expect(decoded).toContain(toBase64(agentKey(1)));
+    expect(await page.locator('#verdict').getAttribute('data-verdict')).toBe('verified');
+    await shot(page, 'registry-entry');
+
+    await go(page, reg.url, '#/entry/0');
+    expect(await page.locator('#decoded').getAttribute('data-type')).toBe('key.added');
+    expect(w.problems).toEqual([]);
+    await ctx.close();
+  });
+});
