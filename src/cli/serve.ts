@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogApp, startServer } from '../http/index.js';
-import { createExplorerApp } from '../http/explorer.js';
+import { mountExplorer } from '../http/explorer.js';
 import { openFileLog } from '../log/index.js';
 import type { Logger } from 'pino';
 import { formatPolicy, generateSignerKey, parseCheckpoint, parseNote, type Ed25519Signer } from '../note/index.js';
@@ -131,7 +131,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
     app.route('/', registry.app);
   }
   // The log browser at / (built into dist/explorer/ by npm run build).
-  app.route('/', createExplorerApp({ assetsDir: fileURLToPath(new URL('../explorer/', import.meta.url)) }));
+  mountExplorer(app, { assetsDir: fileURLToPath(new URL('../explorer/', import.meta.url)) });
   let server;
   try {
     server = await startServer(app, { host: cfg.host, port: cfg.port });

@@ -8,8 +8,11 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { Hono, type Context } from 'hono';
 import { CACHE_IMMUTABLE, CACHE_NONE } from './cache.js';
+import { errorResponses, raw } from './openapi/common.js';
+import { describeRoute } from './openapi/routes.js';
 
 export const EXPLORER_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
@@ -75,4 +78,31 @@ export function createExplorerApp(options: ExplorerAppOptions): Hono {
     return c.body(data, 200, { 'Content-Type': type!, 'Cache-Control': HASHED.test(name) ? CACHE_IMMUTABLE : 'public, max-age=300' });
   });
   return app;
+}
+
+/** The browser's two routes in the API description (served by createExplorerApp, not by a schema). */
+export const explorerRoutes = [
+  createRoute({
+    method: 'get',
+    path: '/',
+    tags: ['explorer'],
+    summary: 'The log browser',
+    description: 'An HTML page that shows the log and verifies checkpoints and inclusion proofs in the browser with keys the user can pin. 503 with a hint when the assets are not built.',
+    responses: { 200: raw('The page.', 'text/html; charset=utf-8'), 503: raw('The assets are not built (npm run build).', 'text/html; charset=utf-8') },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/explorer/{file}',
+    tags: ['explorer'],
+    summary: "The log browser's assets",
+    description: 'Content-hashed scripts and styles (immutable) and the icon.',
+    request: { params: z.object({ file: z.string().openapi({ description: 'A built asset name, e.g. app-ABCD1234.js.' }) }) },
+    responses: { 200: raw('The asset.', 'text/javascript; charset=utf-8', 'text/css; charset=utf-8', 'image/svg+xml'), ...errorResponses(404) },
+  }),
+];
+
+/** Mounts the browser at / on app and describes its routes in app's OpenAPI document. */
+export function mountExplorer(app: OpenAPIHono, options: ExplorerAppOptions): void {
+  app.route('/', createExplorerApp(options));
+  for (const route of explorerRoutes) describeRoute(app, route);
 }

@@ -15,12 +15,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildExplorer } from '../../scripts/build-explorer.js';
 import { createLogApp, startServer, type RunningServer } from '../../src/http/index.js';
-import { createExplorerApp } from '../../src/http/explorer.js';
+import { mountExplorer } from '../../src/http/explorer.js';
 import { fromBase64Strict, leafHash, toBase64, toHex } from '../../src/merkle/index.js';
 import { generateSignerKey } from '../../src/note/index.js';
 import { ApiKeys } from '../../src/registry/http/auth.js';
@@ -46,10 +47,10 @@ if (missing !== null && process.env.CI) {
 }
 
 /** The composed server app; `tamper` flips one byte of proof hash 1 in /v1/log/entry answers. */
-function compose(log: Log, assetsDir: string, opts: { registry?: Hono; tamper?: boolean } = {}): Hono {
+function compose(log: Log, assetsDir: string, opts: { registry?: OpenAPIHono; tamper?: boolean } = {}): OpenAPIHono | Hono {
   const app = createLogApp(log, { metrics: false });
   if (opts.registry !== undefined) app.route('/', opts.registry);
-  app.route('/', createExplorerApp({ assetsDir }));
+  mountExplorer(app, { assetsDir }); // as src/cli/serve.ts does
   if (opts.tamper !== true) return app;
   const outer = new Hono();
   outer.all('*', async (c) => {

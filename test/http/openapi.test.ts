@@ -12,6 +12,7 @@ import type { ZodType } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentCertificates } from '../../src/ca/agent-certificates.js';
 import { createCaApp } from '../../src/ca/http.js';
+import { mountExplorer } from '../../src/http/explorer.js';
 import { createLogApp } from '../../src/http/index.js';
 import { ErrorBody, raw } from '../../src/http/openapi/common.js';
 import { describeRoute } from '../../src/http/openapi/routes.js';
@@ -43,6 +44,7 @@ beforeAll(async () => {
   const registry = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line]), dns: null, certificates: agentCertificates(f.ca), logError: () => {} });
   registry.route('/', createCaApp(f.ca, { logError: () => {} }));
   app.route('/', registry);
+  mountExplorer(app, { assetsDir: path.join(VECTORS, 'no-explorer-build') });
   doc = (await (await app.request('/openapi.json')).json()) as ApiDoc;
   w = openTestWitness();
   witnessDoc = (await (await w.app.request('/openapi.json')).json()) as ApiDoc;
@@ -83,11 +85,11 @@ async function documented(a: OpenAPIHono, method: string, p: string, init: Reque
 const auth = { Authorization: `Bearer ${acme.key}`, 'Content-Type': 'application/json' };
 
 describe('route coverage', () => {
-  it('every route of the composed serve app (log, registry, CA) is described, and every operation is served', () => {
+  it('every route of the composed serve app (log, registry, CA, log browser) is described, and every operation is served', () => {
     expect(undocumentedRoutes(app, doc)).toEqual([]);
     expect(unservedOperations(app, doc)).toEqual([]);
     const ops = operations(doc).map((o) => `${o.method} ${o.path}`);
-    for (const op of ['POST /add', 'GET /v1/log/inclusion/{index}/{tree}', 'PATCH /v1/agents/{name}', 'GET /v1/ca/ocsp/{request}', 'GET /openapi.json', 'GET /docs']) expect(ops).toContain(op);
+    for (const op of ['POST /add', 'GET /v1/log/inclusion/{index}/{tree}', 'PATCH /v1/agents/{name}', 'GET /v1/ca/ocsp/{request}', 'GET /openapi.json', 'GET /docs', 'GET /', 'GET /explorer/{file}']) expect(ops).toContain(op);
   });
 
   it('the witness app likewise', () => {
@@ -138,7 +140,7 @@ describe('the document', () => {
       for (const m of text.matchAll(/"\$ref":"#\/components\/(\w+)\/([^"]+)"/g)) expect(d.components?.[m[1]!]?.[m[2]!], m[0]).toBeDefined();
     }
     expect([...new Set(operations(doc).flatMap((o) => (doc.paths[o.path]![o.method.toLowerCase()] as { tags: string[] }).tags))].sort()).toEqual(
-      ['ca', 'operations', 'proofs', 'registry', 'submission', 'tiles'],
+      ['ca', 'explorer', 'operations', 'proofs', 'registry', 'submission', 'tiles'],
     );
     expect(doc.components?.securitySchemes).toMatchObject({ apiKey: { type: 'http', scheme: 'bearer' } });
     const op = (p: string, m: string) => doc.paths[p]![m] as { security?: unknown[] };

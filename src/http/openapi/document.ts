@@ -27,6 +27,7 @@ export const TAGS = [
   { name: 'ca', description: 'The private CA for agent certificates (spec/CA.md).' },
   { name: 'witness', description: 'A c2sp.org/tlog-witness witness (spec/WITNESS.md).' },
   { name: 'operations', description: 'Health, metrics, witness status and this description.' },
+  { name: 'explorer', description: 'The log browser: a page that verifies what it shows with the SDK, in the browser.' },
 ] as const;
 
 const DESCRIPTION =
