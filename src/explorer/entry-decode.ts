@@ -73,22 +73,12 @@ export function decodeForDisplay(bytes: Uint8Array): { ok: true; entry: DecodedE
         ['serial', toHex(e.body.serial)],
         ['issuer key hash', toHex(e.body.issuerKeyHash)],
         ['URIs', e.body.uris.join('\n')],
-        ['DNS names', e.body.dnsNames.join('\n') || '(none)'],
-        ['not before', isoSeconds(e.body.notBefore)],
-        ['not after', isoSeconds(e.body.notAfter)],
-        ['certificate SHA-256', toHex(e.body.sha256)],
-        ['SPKI SHA-256', toHex(e.body.spkiSha256)],
+        ...certificateFields(e.body),
       );
       der = e.body.der;
       break;
     case 'cert.observed':
-      fields.push(
-        ['DNS names', e.body.dnsNames.join('\n') || '(none)'],
-        ['not before', isoSeconds(e.body.notBefore)],
-        ['not after', isoSeconds(e.body.notAfter)],
-        ['certificate SHA-256', toHex(e.body.sha256)],
-        ['SPKI SHA-256', toHex(e.body.spkiSha256)],
-      );
+      fields.push(...certificateFields(e.body));
       der = e.body.der;
       break;
   }
@@ -98,6 +88,17 @@ export function decodeForDisplay(bytes: Uint8Array): { ok: true; entry: DecodedE
   }
   fields.push(['signature', toBase64(e.sig)]);
   return { ok: true, entry: { type: e.type, fields, der } };
+}
+
+/** What cert.issued and cert.observed both record about their certificate. */
+function certificateFields(body: { dnsNames: readonly string[]; notBefore: number; notAfter: number; sha256: Uint8Array; spkiSha256: Uint8Array }): Field[] {
+  return [
+    ['DNS names', body.dnsNames.join('\n') || '(none)'],
+    ['not before', isoSeconds(body.notBefore)],
+    ['not after', isoSeconds(body.notAfter)],
+    ['certificate SHA-256', toHex(body.sha256)],
+    ['SPKI SHA-256', toHex(body.spkiSha256)],
+  ];
 }
 
 /** The entry's type for lists: a registry type, or "bytes". */

@@ -4,13 +4,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/common.js';
 import { hideSecrets } from '../../src/cli/config-file.js';
 import { createCliLogger, prettyLine } from '../../src/cli/logger.js';
 import { effectiveConfig, resolveServeSettings } from '../../src/cli/serve-config.js';
 import { generateCosignerKey } from '../../src/note/cosignature.js';
 import { generateSignerKey } from '../../src/note/index.js';
-import { runCli, startServe, tempDir } from './helpers.js';
+import { runCli, startServe, tempDir, usageMessage as usage } from './helpers.js';
 
 const dir = tempDir('tilelog-config-');
 let n = 0;
@@ -20,16 +19,6 @@ function file(content: unknown): string {
   return f;
 }
 const vk = (i: number) => generateCosignerKey(`w${i}.example`, new Uint8Array(32).fill(i)).verifierKey;
-
-function usage(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a UsageError');
-}
 
 describe('precedence: flags > env > file > defaults', () => {
   const cfg = file({ listen: '127.0.0.1:9001', 'batch-max-entries': 100, 'batch-max-delay-ms': 7, dedup: false, 'log-level': 'warn', origin: 'file.example/log' });

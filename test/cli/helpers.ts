@@ -5,6 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { expect } from 'vitest';
+import { UsageError } from '../../src/cli/common.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const SHARED_VECTORS = fileURLToPath(new URL('../../../shared/spec/vectors/', import.meta.url));
@@ -97,4 +99,15 @@ export async function startServe(args: string[], opts: RunOptions = {}): Promise
 
 export function tempDir(prefix = 'tilelog-cli-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** The message of the UsageError that f throws (fails the test if f throws anything else or nothing). */
+export function usageMessage(f: () => unknown): string {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a UsageError');
 }

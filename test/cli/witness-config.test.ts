@@ -4,9 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/common.js';
 import { resolveWitnessServeSettings } from '../../src/cli/witness-config.js';
-import { runCli, spawnCli, tempDir } from './helpers.js';
+import { runCli, spawnCli, tempDir, usageMessage as usage } from './helpers.js';
 
 const dir = tempDir('tilelog-witness-config-');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -15,16 +14,6 @@ function file(content: unknown): string {
   const f = path.join(dir, `w${n++}.json`);
   fs.writeFileSync(f, typeof content === 'string' ? content : JSON.stringify(content));
   return f;
-}
-
-function usage(f: () => unknown): string {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a UsageError');
 }
 
 describe('witness serve settings', () => {
