@@ -1,13 +1,16 @@
 // Checks a checkpoint note in the page: the log signature with the trusted
 // key (the SDK's verifyCheckpoint), and each cosignature line with the
-// witness keys the server lists, so every signature line gets a status.
+// witness keys in use (the pinned ones, or else the ones the server lists),
+// so every signature line gets a status; then the witness keys as one
+// K-of-N policy (all of them), as a client pinning them would check.
 
 import { isClientError, messageOf } from '../client/errors.js';
 import { verifyCheckpoint, type VerifiedCheckpoint } from '../client/checkpoint.js';
-import { trustPolicy } from '../client/policy.js';
+import { trustPolicy, type TrustPolicy } from '../client/policy.js';
 import { parseCheckpoint, type Checkpoint } from '../note/checkpoint.js';
-import { parseCosignature } from '../note/cosignature.js';
+import { parseCosignature, parseCosignatureVerifierKey, type CosignatureVerifier } from '../note/cosignature.js';
 import { parseNote, type NoteSignature } from '../note/note.js';
+import { keyIdHex } from './format.js';
 import type { Trust } from './trust.js';
 
 export interface SignatureRow {
@@ -16,7 +19,8 @@ export interface SignatureRow {
   /** Cosignature/v1 lines carry a time (Unix seconds); the log's Ed25519 line does not. */
   timestamp: number | null;
   role: 'log' | 'witness' | 'unknown';
-  status: 'verified' | 'failed' | 'unchecked';
+  /** "unpinned": a line by a key the server lists while other witness keys are pinned (not checked). */
+  status: 'verified' | 'failed' | 'unchecked' | 'unpinned';
   detail: string;
 }
 
@@ -28,7 +32,21 @@ export interface CheckpointCheck {
   /** Why it did not, with the SDK's step name. */
   failure: { step: string; message: string } | null;
   rows: SignatureRow[];
+  /** verifyCheckpoint with every witness key in use, quorum all of them; null without witness keys or a verified log signature. */
+  witnessQuorum: { ok: boolean; detail: string } | null;
 }
+
+/** The cosignature keys a check uses. */
+export interface WitnessKeys {
+  /** Keys cosignature lines are verified with. */
+  keys: readonly string[];
+  /** "pinned": the user's pins; "listed": nothing pinned, so the keys /v1/log/witnesses lists. */
+  source: 'pinned' | 'listed';
+  /** What /v1/log/witnesses lists, to label lines whose key is listed but not pinned. */
+  listed: readonly string[];
+}
+
+export const NO_WITNESS_KEYS: WitnessKeys = { keys: [], source: 'listed', listed: [] };
 
 function cosignatureTime(sig: NoteSignature): number | null {
   if (sig.signature.length !== 72) return null;
@@ -39,8 +57,7 @@ function cosignatureTime(sig: NoteSignature): number | null {
   }
 }
 
-/** witnessKeys: cosignature verifier keys (from /v1/log/witnesses), checked one by one. */
-export function checkCheckpoint(note: string, trust: Trust, witnessKeys: readonly string[], nowSeconds?: number): CheckpointCheck {
+export function checkCheckpoint(note: string, trust: Trust, witnesses: WitnessKeys, nowSeconds?: number): CheckpointCheck {
   let checkpoint: Checkpoint | null = null;
   let sigs: NoteSignature[] = [];
   try {
@@ -70,26 +87,69 @@ export function checkCheckpoint(note: string, trust: Trust, witnessKeys: readonl
     }
     return { ...base, role: 'unknown', status: 'unchecked', detail: 'no key for this signer' };
   });
-  // Each witness key alone (quorum 1 of 1), so one bad line does not hide the others.
-  for (const wk of witnessKeys) {
-    if (trust.policy === null || verified === null) break; // cosignatures only matter on a verified checkpoint
-    let name: string;
-    let keyId: number;
+  // Cosignatures only matter on a verified checkpoint.
+  if (trust.policy === null || verified === null) return { checkpoint, verified, failure, rows, witnessQuorum: null };
+  const origin = trust.policy.origin;
+  checkLines(note, rows, witnesses, (wk) => trustPolicy({ logKey: trust.key, origin, witnesses: [wk], quorum: 1 }), nowSeconds);
+  return { checkpoint, verified, failure, rows, witnessQuorum: quorumCheck(note, trust, witnesses, nowSeconds) };
+}
+
+// Each witness key alone (quorum 1 of 1), so one bad line does not hide the others.
+function checkLines(note: string, rows: SignatureRow[], witnesses: WitnessKeys, policyFor: (vkey: string) => TrustPolicy, nowSeconds?: number): void {
+  const pinned = witnesses.source === 'pinned';
+  const misses: CosignatureVerifier[] = [];
+  for (const wk of witnesses.keys) {
+    let p: TrustPolicy;
     try {
-      const p = trustPolicy({ logKey: trust.key, origin: trust.policy.origin, witnesses: [wk], quorum: 1 });
-      name = p.witnesses[0]!.name;
-      keyId = p.witnesses[0]!.keyId;
-      const row = rows.find((r) => r.name === name && r.keyId === keyId);
-      if (row === undefined) continue;
-      try {
-        verifyCheckpoint(note, p, nowSeconds);
-        Object.assign(row, { role: 'witness', status: 'verified', detail: 'cosignature/v1 by the key /v1/log/witnesses lists' });
-      } catch (err) {
-        Object.assign(row, { role: 'witness', status: 'failed', detail: messageOf(err) });
-      }
+      p = policyFor(wk);
     } catch {
       continue; // a witness key that does not parse: its line stays unchecked
     }
+    const w = p.witnesses[0]!;
+    const row = rows.find((r) => r.name === w.name && r.keyId === w.keyId);
+    if (row === undefined) {
+      misses.push(w);
+      continue;
+    }
+    try {
+      verifyCheckpoint(note, p, nowSeconds);
+      Object.assign(row, { role: 'witness', status: 'verified', detail: pinned ? 'cosignature/v1 by the pinned witness key' : 'cosignature/v1 by a key /v1/log/witnesses lists (not pinned)' });
+    } catch (err) {
+      Object.assign(row, { role: 'witness', status: 'failed', detail: messageOf(err) });
+    }
   }
-  return { checkpoint, verified, failure, rows };
+  if (!pinned) return;
+  for (const row of rows) {
+    if (row.status !== 'unchecked') continue;
+    // A pinned witness's name on a line its pinned key did not make: not that witness's cosignature.
+    const miss = misses.find((w) => w.name === row.name);
+    if (miss !== undefined) {
+      Object.assign(row, { role: 'witness', status: 'failed', detail: `not by the pinned key of ${miss.name} (key ID ${keyIdHex(miss.keyId)})` });
+    } else if (witnesses.listed.some((l) => lineOf(l, row))) {
+      Object.assign(row, { role: 'witness', status: 'unpinned', detail: 'not checked: only pinned witness keys count' });
+    }
+  }
+}
+
+function lineOf(vkey: string, row: SignatureRow): boolean {
+  try {
+    const v = parseCosignatureVerifierKey(vkey);
+    return v.name === row.name && v.keyId === row.keyId;
+  } catch {
+    return false;
+  }
+}
+
+// The SDK's K-of-N check over every key in use, K = N.
+function quorumCheck(note: string, trust: Trust, witnesses: WitnessKeys, nowSeconds?: number): CheckpointCheck['witnessQuorum'] {
+  const n = witnesses.keys.length;
+  if (n === 0 || trust.policy === null) return null;
+  const whose = witnesses.source === 'pinned' ? 'pinned' : 'server-listed (not pinned)';
+  try {
+    const p = trustPolicy({ logKey: trust.key, origin: trust.policy.origin, witnesses: witnesses.keys, quorum: n });
+    const v = verifyCheckpoint(note, p, nowSeconds);
+    return { ok: true, detail: `All ${n} ${whose} witness keys cosigned (verifyCheckpoint, quorum ${n} of ${n}); ${v.cosigners.length} cosignature(s) counted.` };
+  } catch (err) {
+    return { ok: false, detail: `The ${n} ${whose} witness keys as a ${n}-of-${n} policy: ${messageOf(err)}` };
+  }
 }

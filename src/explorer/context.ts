@@ -1,37 +1,45 @@
 // What every view gets: the server's log info, the trust decision (which
-// key verifies), and the latest checkpoint checked with that key.
+// key verifies), the pinned witness keys, and the latest checkpoint checked
+// with those keys.
 
 import { TileClient } from '../client/tile-client.js';
 import { parseNote } from '../note/note.js';
 import { checkpointNote, logInfo, witnessStatus, type LogInfo, type WitnessStatus } from './api.js';
-import { checkCheckpoint, type CheckpointCheck } from './checkpoint-check.js';
+import { checkCheckpoint, type CheckpointCheck, type WitnessKeys } from './checkpoint-check.js';
 import { trustFor, type Trust } from './trust.js';
+import { pinnedWitnessKeys } from './witness-trust.js';
 
 export interface Ctx {
   info: LogInfo;
   trust: Trust;
+  /** Witness keys pinned in this browser (cosignatures are checked with these only, when any). */
+  pinnedWitnesses: string[];
   /** Re-renders the current route (after pinning a key, say). */
   rerender(): void;
 }
 
 export async function loadContext(rerender: () => void): Promise<Ctx> {
   const info = await logInfo();
-  return { info, trust: trustFor(info), rerender };
+  return { info, trust: trustFor(info), pinnedWitnesses: pinnedWitnessKeys(), rerender };
 }
 
 export interface LatestCheckpoint {
   note: string;
   witnesses: WitnessStatus | null;
+  witnessKeys: WitnessKeys;
   check: CheckpointCheck;
 }
 
 export async function latestCheckpoint(ctx: Ctx): Promise<LatestCheckpoint> {
   const note = await checkpointNote();
-  // Witness keys matter only for cosignature lines; without any, skip the
-  // probe (a log without witnesses answers it 404).
-  const witnesses = cosignatureLines(note) > 0 ? await witnessStatus() : null;
-  const keys = witnesses?.witnesses.map((w) => w.verifierKey) ?? [];
-  return { note, witnesses, check: checkCheckpoint(note, ctx.trust, keys) };
+  // The server's witness list matters for cosignature lines and to compare
+  // pinned keys with; without either, skip the probe (a log without
+  // witnesses answers it 404).
+  const pinned = ctx.pinnedWitnesses;
+  const witnesses = cosignatureLines(note) > 0 || pinned.length > 0 ? await witnessStatus() : null;
+  const listed = witnesses?.witnesses.map((w) => w.verifierKey) ?? [];
+  const witnessKeys: WitnessKeys = pinned.length > 0 ? { keys: pinned, source: 'pinned', listed } : { keys: listed, source: 'listed', listed };
+  return { note, witnesses, witnessKeys, check: checkCheckpoint(note, ctx.trust, witnessKeys) };
 }
 
 function cosignatureLines(note: string): number {

@@ -9,7 +9,7 @@ import type { ProofBundle } from '../client/bundle.js';
 import type { VerifiedCheckpoint } from '../client/checkpoint.js';
 import { hashEqual, leafHash, type Hash } from '../merkle/hash.js';
 import { entryBundle } from './api.js';
-import { checkCheckpoint } from './checkpoint-check.js';
+import { checkCheckpoint, NO_WITNESS_KEYS } from './checkpoint-check.js';
 import { tileClient, type Ctx } from './context.js';
 import { card, h, kv, mono, type Child } from './dom.js';
 import { decodeForDisplay, pem } from './entry-decode.js';
@@ -120,7 +120,7 @@ async function tileProof(ctx: Ctx, b: ProofBundle, cp: VerifiedCheckpoint | null
 }
 
 async function proofCard(ctx: Ctx, b: ProofBundle, verified: boolean): Promise<{ el: HTMLElement; blamed: number | null }> {
-  const check = checkCheckpoint(b.checkpoint, ctx.trust, []);
+  const check = checkCheckpoint(b.checkpoint, ctx.trust, NO_WITNESS_KEYS);
   const fromTiles = verified ? null : await tileProof(ctx, b, check.verified);
   const cp = check.checkpoint;
   const items: HTMLElement[] = [];

@@ -1,22 +1,24 @@
 // The front page: the latest checkpoint and its signatures (checked here
-// with the trusted key), the log key and the pin control, tree size over
-// time, and the most recent entries.
+// with the trusted keys), the log key and the witness keys with their pin
+// controls, tree size over time, and the most recent entries.
 
 import { messageOf } from '../client/errors.js';
 import { checkpointHistory } from './api.js';
+import type { SignatureRow } from './checkpoint-check.js';
 import { sizeChart } from './chart.js';
 import { latestCheckpoint, type Ctx, type LatestCheckpoint } from './context.js';
 import { badge, card, h, kv, mono } from './dom.js';
 import { entriesTable } from './entries.js';
 import { isoSeconds, keyIdHex, toBase64, toHex } from './format.js';
 import { keyPhrase, pinKey, unpinKey } from './trust.js';
+import { witnessCard } from './witness-card.js';
 
 export const HISTORY_POINTS = 200;
 
 export async function homeView(ctx: Ctx): Promise<Node> {
   const latest = await latestCheckpoint(ctx);
   const history = checkpointHistory(HISTORY_POINTS).catch(() => null);
-  const out = h('div', {}, h('h1', {}, `Log ${ctx.info.origin}`), checkpointCard(ctx, latest), keyCard(ctx));
+  const out = h('div', {}, h('h1', {}, `Log ${ctx.info.origin}`), checkpointCard(ctx, latest), keyCard(ctx), witnessCard(ctx, latest));
   out.append(card('Tree size over time', historyView(await history)));
   const v = latest.check.verified;
   out.append(
@@ -53,10 +55,11 @@ export function checkpointCard(ctx: Ctx, latest: LatestCheckpoint): HTMLElement 
       h('td', { class: 'mono break' }, r.name),
       h('td', { class: 'mono' }, keyIdHex(r.keyId)),
       h('td', {}, r.timestamp === null ? '—' : isoSeconds(r.timestamp)),
-      h('td', {}, r.status === 'verified' ? badge('ok', 'verified') : r.status === 'failed' ? badge('bad', 'FAILED') : badge('warn', 'not checked'), ' ', h('span', { class: 'muted' }, r.detail)),
+      h('td', {}, statusBadge(r.status), ' ', h('span', { class: 'muted' }, r.detail)),
     ),
   );
-  const witnesses = latest.witnesses?.witnesses ?? [];
+  const wk = latest.witnessKeys;
+  const q = check.witnessQuorum;
   return card(
     'Latest checkpoint',
     verdict,
@@ -74,11 +77,25 @@ export function checkpointCard(ctx: Ctx, latest: LatestCheckpoint): HTMLElement 
       h('thead', {}, h('tr', {}, h('th', {}, 'role'), h('th', {}, 'key name'), h('th', {}, 'key ID'), h('th', {}, 'time'), h('th', {}, 'status'))),
       h('tbody', {}, ...sigRows),
     ),
-    witnesses.length > 0
-      ? h('p', { class: 'muted' }, `Witness keys come from /v1/log/witnesses: ${witnesses.map((w) => w.verifierKey).join(', ')}`)
-      : h('p', { class: 'muted' }, 'This log has no witnesses configured.'),
+    q === null ? null : h('p', { id: 'witness-quorum', 'data-ok': String(q.ok) }, q.ok ? badge('ok', 'witnesses ✔') : badge('bad', 'witnesses FAILED'), ' ', q.detail),
+    h(
+      'p',
+      { class: 'muted' },
+      wk.source === 'pinned'
+        ? `Cosignatures are checked with the ${wk.keys.length} witness key(s) pinned in this browser only (see Witness verifier keys below).`
+        : wk.keys.length > 0
+          ? 'Cosignatures are checked with the witness keys /v1/log/witnesses lists: the server vouches for them. Pin them below.'
+          : 'This log has no witnesses configured, and no witness key is pinned.',
+    ),
     h('details', {}, h('summary', {}, 'signed note as served'), h('pre', { id: 'note' }, note)),
   );
+}
+
+function statusBadge(status: SignatureRow['status']): HTMLElement {
+  if (status === 'verified') return badge('ok', 'verified');
+  if (status === 'failed') return badge('bad', 'FAILED');
+  if (status === 'unpinned') return badge('warn', 'not pinned (server-listed key)');
+  return badge('warn', 'not checked');
 }
 
 export function keyCard(ctx: Ctx): HTMLElement {

@@ -1,14 +1,16 @@
 // The log browser in a real browser: the explorer is built with esbuild into
 // a temp dir and served with a real log (createLogApp + createExplorerApp) on
 // 127.0.0.1, then driven in Debian's Chromium via playwright-core
-// (executablePath /usr/bin/chromium: nothing is downloaded). Three servers:
+// (executablePath /usr/bin/chromium: nothing is downloaded). Four servers:
 //   plain     40 entries, no registry;
 //   tampered  the same log behind a wrapper that flips a byte of one
 //             inclusion proof hash in every /v1/log/entry answer;
-//   registry  a log with the registry and one registered agent.
+//   registry  a log with the registry and one registered agent;
+//   witnessed a log cosigned 2-of-2 by real src/witness witnesses over HTTP.
 // Checks: no console errors or failed requests; the checkpoint verifies with
 // the pinned key; entries page; an entry verifies in the page; tampering and
-// a wrong pinned key fail loudly; search by index, leaf hash and agent name.
+// a wrong pinned key fail loudly; search by index, leaf hash and agent name;
+// witness keys pin and unpin, and a wrong pinned witness key FAILS its line.
 // Screenshots go to test-artifacts/explorer-*.png.
 // Without Chromium the suite is skipped locally and fails when CI is set.
 import * as fs from 'node:fs';
@@ -23,12 +25,14 @@ import { buildExplorer } from '../../scripts/build-explorer.js';
 import { createLogApp, startServer, type RunningServer } from '../../src/http/index.js';
 import { mountExplorer } from '../../src/http/explorer.js';
 import { fromBase64Strict, leafHash, toBase64, toHex } from '../../src/merkle/index.js';
-import { generateSignerKey } from '../../src/note/index.js';
+import { openFileLog } from '../../src/log/index.js';
+import { generateCosignerKey, generateSignerKey, parseSignerKey, simplePolicy } from '../../src/note/index.js';
 import { ApiKeys } from '../../src/registry/http/auth.js';
 import { createRegistryApp } from '../../src/registry/http/app.js';
 import type { Log } from '../../src/log/index.js';
-import { addAll, ENTRIES, openTestLog, ORIGIN, VKEY, type TestLog } from '../http/helpers.js';
+import { addAll, ENTRIES, openTestLog, ORIGIN, SKEY, VKEY, type TestLog } from '../http/helpers.js';
 import { testKey } from '../log/helpers.js';
+import { TestWitness } from '../log/witness-helpers.js';
 import { agentKey, openFixture, type Fixture } from '../registry/helpers.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -36,6 +40,7 @@ const CHROMIUM = process.env.TILELOG_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO, 'test-artifacts');
 const missing = fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} not found`;
 const PIN = 'tilelog.explorer.pinnedLogKey';
+const PIN_WITNESSES = 'tilelog.explorer.pinnedWitnessKeys';
 const AGENT = 'ans://v1.0.0.order-bot.acme.example';
 
 if (missing !== null && process.env.CI) {
@@ -103,8 +108,17 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `explorer-${name}.png`), fullPage: true });
 }
 
-async function pinned(ctx: BrowserContext, key: string): Promise<void> {
+async function pinned(ctx: BrowserContext, key: string, witnessKeys?: readonly string[]): Promise<void> {
   await ctx.addInitScript(([k, v]) => localStorage.setItem(k!, v!), [PIN, key]);
+  if (witnessKeys !== undefined) await ctx.addInitScript(([k, v]) => localStorage.setItem(k!, v!), [PIN_WITNESSES, JSON.stringify(witnessKeys)]);
+}
+
+/** The status of each cosignature line of the front page's signature table, by key name. */
+async function cosignatureStatus(page: Page): Promise<Record<string, string>> {
+  const rows = await page.locator('#signatures tbody tr[data-role="witness"]').evaluateAll((trs) =>
+    trs.map((tr) => [tr.children[1]!.textContent ?? '', tr.getAttribute('data-status') ?? ''] as const),
+  );
+  return Object.fromEntries(rows);
 }
 
 describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', () => {
@@ -115,6 +129,9 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
   let plain: RunningServer;
   let tampered: RunningServer;
   let reg: RunningServer;
+  let witnessed: RunningServer;
+  let witnessLog: Log;
+  let witnesses: TestWitness[];
   let browser: Browser;
 
   beforeAll(async () => {
@@ -137,6 +154,20 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     const registryApp = createRegistryApp(f.registry, { apiKeys: new ApiKeys([]), dns: null });
     reg = await startServer(compose(f.log, assets, { registry: registryApp }), { port: 0 });
 
+    // Two real witnesses; the public checkpoint waits for both cosignatures.
+    witnesses = [1, 2].map((n) => new TestWitness(n, dir, ORIGIN, VKEY));
+    for (const w of witnesses) await w.start();
+    witnessLog = await openFileLog({
+      origin: ORIGIN,
+      signer: parseSignerKey(SKEY),
+      stateDir: path.join(dir, 'witnessed/state'),
+      tilesDir: path.join(dir, 'witnessed/tiles'),
+      batchMaxDelayMs: 1,
+      witnesses: { policy: simplePolicy(witnesses.map((w) => ({ vkey: w.vkey, url: w.url })), 2), timeoutMs: 2000, refreshMs: 60_000, failOpen: false },
+    });
+    await addAll(witnessLog, ENTRIES.slice(0, 5));
+    witnessed = await startServer(compose(witnessLog, assets), { port: 0 });
+
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -144,7 +175,12 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
   });
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([plain?.close(), tampered?.close(), reg?.close()]);
+    await Promise.all([plain?.close(), tampered?.close(), reg?.close(), witnessed?.close()]);
+    await witnessLog?.close();
+    for (const w of witnesses ?? []) {
+      await w.stop();
+      w.close();
+    }
     await t?.close();
     await f?.close();
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
@@ -318,6 +354,79 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
 
     await go(page, reg.url, '#/entry/0');
     expect(await page.locator('#decoded').getAttribute('data-type')).toBe('key.added');
+    expect(w.problems).toEqual([]);
+    await ctx.close();
+  });
+
+  it('witness keys: listed in full, pinned one by button and one pasted, cosignatures then verify with the pinned keys only; unpin', async () => {
+    const [w1, w2] = witnesses as [TestWitness, TestWitness];
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 1100 } });
+    await pinned(ctx, VKEY);
+    const page = await ctx.newPage();
+    const w = watch(page);
+    const rerendered = async (selector: string) => {
+      await page.waitForSelector(selector);
+      await ready(page);
+    };
+    await go(page, witnessed.url, '');
+    expect(await page.locator('#checkpoint-verdict').getAttribute('data-verdict')).toBe('verified');
+    // Nothing pinned: the server-listed keys check the lines, and the page says so.
+    expect(await page.locator('#witness-table tbody tr[data-pinned="false"]').count()).toBe(2);
+    expect(await page.locator('#witness-table').innerText()).toContain(w1.vkey);
+    expect(await page.locator('#witness-table').innerText()).toContain(w2.vkey);
+    expect(await cosignatureStatus(page)).toEqual({ [w1.name]: 'verified', [w2.name]: 'verified' });
+    expect(await page.locator('#signatures').innerText()).toContain('not pinned');
+    expect(await page.locator('#witness-source').innerText()).toContain('none pinned');
+
+    // Pin w1 with its button: w1's line verifies with the pinned key, w2's is listed but not pinned.
+    await page.locator(`#witness-table tr[data-vkey="${w1.vkey}"] button.pin-witness`).click();
+    await rerendered(`#witness-table tr[data-vkey="${w1.vkey}"][data-pinned="true"]`);
+    expect(JSON.parse((await page.evaluate((k) => localStorage.getItem(k), PIN_WITNESSES))!)).toEqual([w1.vkey]);
+    expect(await cosignatureStatus(page)).toEqual({ [w1.name]: 'verified', [w2.name]: 'unpinned' });
+    expect(await page.locator(`#signatures tr[data-status="unpinned"]`).innerText()).toContain('not pinned (server-listed key)');
+    expect(await page.locator('#signatures tr[data-status="verified"][data-role="witness"]').innerText()).toContain('pinned witness key');
+    expect(await page.locator('#witness-quorum').getAttribute('data-ok')).toBe('true');
+
+    // A pasted key that does not parse is refused with the reason; then paste w2's.
+    await page.locator('#witness-pin-input').fill('not a key');
+    await page.locator('#witness-pin-pasted').click();
+    expect(await page.locator('#witness-pin-error').innerText()).not.toBe('');
+    await page.locator('#witness-pin-input').fill(w2.vkey);
+    await page.locator('#witness-pin-pasted').click();
+    await rerendered(`#witness-table tr[data-vkey="${w2.vkey}"][data-pinned="true"]`);
+    expect(await cosignatureStatus(page)).toEqual({ [w1.name]: 'verified', [w2.name]: 'verified' });
+    expect(await page.locator('#witness-quorum').innerText()).toContain('All 2 pinned witness keys cosigned');
+    expect(await page.locator('.witness-warning').count()).toBe(0);
+    await shot(page, 'witness');
+
+    // Unpin both: back to the server-listed keys.
+    for (const wk of [w1, w2]) {
+      await page.locator(`#witness-table tr[data-vkey="${wk.vkey}"] button.unpin-witness`).click();
+      await rerendered(`#witness-table tr[data-vkey="${wk.vkey}"][data-pinned="false"]`);
+    }
+    expect(await page.evaluate((k) => localStorage.getItem(k), PIN_WITNESSES)).toBeNull();
+    expect(await page.locator('#witness-source').innerText()).toContain('none pinned');
+    expect(w.problems).toEqual([]);
+    await ctx.close();
+  });
+
+  it('a wrong pinned witness key: its cosignature line FAILS, a warning names the server\'s other key, and a pinned key the server does not list warns', async () => {
+    const [w1, w2] = witnesses as [TestWitness, TestWitness];
+    const wrong = generateCosignerKey(w1.name, new Uint8Array(32).fill(7)).verifierKey;
+    const unknown = generateCosignerKey('w9.test', new Uint8Array(32).fill(9)).verifierKey;
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 1100 } });
+    await pinned(ctx, VKEY, [wrong, w2.vkey, unknown]);
+    const page = await ctx.newPage();
+    const w = watch(page);
+    await go(page, witnessed.url, '');
+    // The log signature still verifies; the witness lines are judged by the pinned keys.
+    expect(await page.locator('#checkpoint-verdict').getAttribute('data-verdict')).toBe('verified');
+    expect(await cosignatureStatus(page)).toEqual({ [w1.name]: 'failed', [w2.name]: 'verified' });
+    expect(await page.locator('#signatures tr[data-status="failed"]').innerText()).toContain('FAILED');
+    expect(await page.locator('#witness-quorum').getAttribute('data-ok')).toBe('false');
+    expect(await page.locator('.witness-warning[data-state="differs"]').innerText()).toContain(w1.vkey);
+    expect(await page.locator('.witness-warning[data-state="missing"]').innerText()).toContain(unknown);
+    await shot(page, 'witness-wrong-key');
     expect(w.problems).toEqual([]);
     await ctx.close();
   });
