@@ -6,11 +6,13 @@
 //   tampered  the same log behind a wrapper that flips a byte of one
 //             inclusion proof hash in every /v1/log/entry answer;
 //   registry  a log with the registry and one registered agent;
-//   witnessed a log cosigned 2-of-2 by real src/witness witnesses over HTTP.
+//   witnessed a log cosigned 2-of-2 by real src/witness witnesses over HTTP;
+//   ca        a registry log with the CA fixture and one issued certificate.
 // Checks: no console errors or failed requests; the checkpoint verifies with
 // the pinned key; entries page; an entry verifies in the page; tampering and
 // a wrong pinned key fail loudly; search by index, leaf hash and agent name;
-// witness keys pin and unpin, and a wrong pinned witness key FAILS its line.
+// witness keys pin and unpin, and a wrong pinned witness key FAILS its line;
+// a cert.issued entry shows its decoded certificate.
 // Screenshots go to test-artifacts/explorer-*.png.
 // Without Chromium the suite is skipped locally and fails when CI is set.
 import * as fs from 'node:fs';
@@ -32,6 +34,7 @@ import { createRegistryApp } from '../../src/registry/http/app.js';
 import type { Log } from '../../src/log/index.js';
 import { addAll, ENTRIES, openTestLog, ORIGIN, SKEY, VKEY, type TestLog } from '../http/helpers.js';
 import { testKey } from '../log/helpers.js';
+import { makeCsr, openCaFixture, type CaFixture } from '../ca/helpers.js';
 import { TestWitness } from '../log/witness-helpers.js';
 import { agentKey, openFixture, type Fixture } from '../registry/helpers.js';
 
@@ -42,6 +45,7 @@ const missing = fs.existsSync(CHROMIUM) ? null : `${CHROMIUM} not found`;
 const PIN = 'tilelog.explorer.pinnedLogKey';
 const PIN_WITNESSES = 'tilelog.explorer.pinnedWitnessKeys';
 const AGENT = 'ans://v1.0.0.order-bot.acme.example';
+const CA_AGENT = 'ans://v1.0.0.bot.acme.example';
 
 if (missing !== null && process.env.CI) {
   describe('log browser', () => {
@@ -132,6 +136,9 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
   let witnessed: RunningServer;
   let witnessLog: Log;
   let witnesses: TestWitness[];
+  let caFix: CaFixture;
+  let caServer: RunningServer;
+  let cert: { index: number; serial: string; pem: string };
   let browser: Browser;
 
   beforeAll(async () => {
@@ -168,6 +175,18 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     await addAll(witnessLog, ENTRIES.slice(0, 5));
     witnessed = await startServer(compose(witnessLog, assets), { port: 0 });
 
+    caFix = await openCaFixture();
+    await caFix.registry.register(CA_AGENT, {
+      owner: 'acme',
+      capabilities: [],
+      endpoints: [{ protocol: 'A2A', url: 'https://bot.acme.example/' }],
+      publicKey: agentKey(2),
+      validation: 'none',
+    });
+    const issued = await caFix.ca.issue(CA_AGENT, await caFix.ca.prepareCsr(makeCsr(caFix.dir, 'bot').csr));
+    cert = { index: issued.write.index, serial: issued.serial, pem: issued.pem };
+    caServer = await startServer(compose(caFix.log, assets), { port: 0 });
+
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -175,7 +194,7 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
   });
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([plain?.close(), tampered?.close(), reg?.close(), witnessed?.close()]);
+    await Promise.all([plain?.close(), tampered?.close(), reg?.close(), witnessed?.close(), caServer?.close()]);
     await witnessLog?.close();
     for (const w of witnesses ?? []) {
       await w.stop();
@@ -183,6 +202,7 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     }
     await t?.close();
     await f?.close();
+    await caFix?.close();
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -427,6 +447,26 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(await page.locator('.witness-warning[data-state="differs"]').innerText()).toContain(w1.vkey);
     expect(await page.locator('.witness-warning[data-state="missing"]').innerText()).toContain(unknown);
     await shot(page, 'witness-wrong-key');
+    expect(w.problems).toEqual([]);
+    await ctx.close();
+  });
+
+  it('a CA entry: cert.issued shows the decoded certificate (agent, serial, DNS name, names, PEM) and verifies', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    await pinned(ctx, caFix.log.verifierKey);
+    const page = await ctx.newPage();
+    const w = watch(page);
+    await go(page, caServer.url, `#/entry/${cert.index}`);
+    expect(await page.locator('#verdict').getAttribute('data-verdict')).toBe('verified');
+    expect(await page.locator('#decoded').getAttribute('data-type')).toBe('cert.issued');
+    const decoded = await page.locator('#decoded').innerText();
+    expect(decoded).toContain(CA_AGENT);
+    expect(decoded).toContain('bot.acme.example');
+    expect(decoded.toLowerCase()).toContain(cert.serial.toLowerCase());
+    expect(decoded).toContain('certificate issuer');
+    const norm = (t: string) => t.replace(/\s+/g, '');
+    expect(norm((await page.locator('#pem').textContent()) ?? '')).toBe(norm(cert.pem));
+    await shot(page, 'cert');
     expect(w.problems).toEqual([]);
     await ctx.close();
   });
