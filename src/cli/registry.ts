@@ -27,6 +27,7 @@ import { Registry } from '../registry/registry.js';
 import { StateIndex } from '../registry/state-index.js';
 import { SqliteSequenceDB } from '../log/index.js';
 import { rebuildIndex } from '../registry/reindex.js';
+import { takePidLock } from '../storage/pid-lock.js';
 import { CliError, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
 import { readKeyFile } from './key-file.js';
 import { CA_FLAGS, CA_USAGE, openCa, resolveCaConfig, type CaConfig } from './ca.js';
@@ -201,32 +202,11 @@ export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConf
  * Returns the release function.
  */
 export function lockRegistry(stateDir: string): () => void {
-  const file = path.join(stateDir, 'registry.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = fs.openSync(file, 'wx', 0o600);
-      fs.writeSync(fd, `${process.pid}\n`);
-      fs.closeSync(fd);
-      return () => fs.rmSync(file, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(fs.readFileSync(file, 'utf8').trim());
-      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new CliError(`the registry state in ${stateDir} is in use by pid ${pid} (a running 'tilelog serve --registry'?); stop it first`);
-      }
-      fs.rmSync(file, { force: true }); // stale: its process is gone
-    }
+  const lock = takePidLock(path.join(stateDir, 'registry.lock'));
+  if ('heldBy' in lock) {
+    throw new CliError(`the registry state in ${stateDir} is in use by pid ${lock.heldBy} (a running 'tilelog serve --registry'?); stop it first`);
   }
-  throw new CliError(`cannot take ${file}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return lock.release;
 }
 
 const USAGE = `Usage: tilelog registry apikey --owner <owner> [--state <dir>]

@@ -24,6 +24,7 @@ import * as path from 'node:path';
 import { TilelogError } from '../errors.js';
 import { fromBase64Strict, toBase64, TreeEdge } from '../merkle/index.js';
 import { openCheckpoint, parseVerifierKey, type Checkpoint } from '../note/index.js';
+import { takePidLock } from '../storage/pid-lock.js';
 
 export const STATE_VERSION = 1;
 
@@ -56,7 +57,7 @@ export class StateStore {
   readonly dir: string;
   readonly #file: string;
   readonly #lock: string;
-  #locked = false;
+  #release: (() => void) | null = null;
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -67,29 +68,20 @@ export class StateStore {
   /** Creates the directory and takes the lock. MONITOR_STATE if another live monitor holds it. */
   lock(): void {
     fs.mkdirSync(this.dir, { recursive: true });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = fs.openSync(this.#lock, 'wx');
-        fs.writeSync(fd, `${process.pid}\n`);
-        fs.closeSync(fd);
-        this.#locked = true;
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw stateError(`cannot lock ${this.#lock}: ${(err as Error).message}`, err);
-        const pid = Number(fs.readFileSync(this.#lock, 'utf8').trim());
-        if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-          throw stateError(`another monitor (pid ${pid}) uses ${this.dir}; stop it or pick another --state`);
-        }
-        fs.rmSync(this.#lock, { force: true }); // stale: its process is gone
-      }
+    let lock;
+    try {
+      lock = takePidLock(this.#lock);
+    } catch (err) {
+      throw stateError(`cannot lock ${this.#lock}: ${(err as Error).message}`, err);
     }
-    throw stateError(`cannot take the lock ${this.#lock}`);
+    if ('heldBy' in lock) throw stateError(`another monitor (pid ${lock.heldBy}) uses ${this.dir}; stop it or pick another --state`);
+    this.#release = lock.release;
   }
 
   unlock(): void {
-    if (!this.#locked) return;
-    this.#locked = false;
-    fs.rmSync(this.#lock, { force: true });
+    const release = this.#release;
+    this.#release = null;
+    release?.();
   }
 
   /**
@@ -153,14 +145,5 @@ export class StateStore {
     } finally {
       fs.closeSync(dfd);
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
