@@ -26,29 +26,20 @@
 import type { Context } from 'hono';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CACHE_NONE } from './cache.js';
+import type { LogObserver, LogStats } from '../log/index.js';
 import type { LogApi } from './log-api.js';
 import { RequestCounts } from './observe.js';
 
-/** What metrics read from the log beyond LogApi; src/log's Log has all of it. */
+/**
+ * What metrics read from the log beyond LogApi; src/log's Log has all of it.
+ * Only the witness names and counters of the stats are read, so stub logs in
+ * tests need not build a whole CosignerStatus.
+ */
 export interface ObservableLog extends LogApi {
-  stats(): {
-    sequenced: number;
-    integrated: number;
-    published: number;
-    pending: number;
-    duplicates: number;
-    batches: number;
-    checkpoints: number;
-    failedBatches: number;
-    failedPasses: number;
-    fatal: string | null;
+  stats(): Omit<LogStats, 'repairedAtOpen' | 'witnesses'> & {
     witnesses: { witnesses: { name: string; counters: object }[] } | null;
   };
-  observe(o: {
-    batchDurable?(entries: number, waitMs: number): void;
-    checkpointPublished?(size: number, sinceDurableMs: readonly number[]): void;
-    witnessAnswered?(witness: string, cosigned: boolean, ms: number): void;
-  }): () => void;
+  observe(o: LogObserver): () => void;
   checkpointAgeMs(): number;
 }
 
