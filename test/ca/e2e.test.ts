@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCertEntry } from '../../src/ca/verify-offline.js';
 import { verifyBundle } from '../../src/client/index.js';
-import { runCli, startServe, tempDir, type ServeHandle } from '../cli/helpers.js';
+import { callApi, runCli, startServe, tempDir, type ServeHandle } from '../cli/helpers.js';
 import { makeCsr, OPENSSL, writeFile } from './helpers.js';
 
 const run = promisify(execFile);
@@ -45,14 +45,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function call(method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${serve.url}${p}`, {
-    method,
-    headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const call = (method: string, p: string, body?: unknown) => callApi(serve.url, apiKey, method, p, body);
 
 const der = (pem: string) => new Uint8Array(Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64'));
 const verify = async (pem: string) => {

@@ -111,3 +111,13 @@ export function usageMessage(f: () => unknown): string {
   }
   throw new Error('expected a UsageError');
 }
+
+/** A JSON call to a served API with a bearer key: the status and the parsed answer. */
+export async function callApi(baseUrl: string, apiKey: string, method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${baseUrl}${p}`, {
+    method,
+    headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, json: await res.json() };
+}

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64 } from '../../src/merkle/index.js';
 import { verifyResolution } from '../../src/registry/verify.js';
-import { runCli, startServe, tempDir, type ServeHandle } from '../cli/helpers.js';
+import { callApi, runCli, startServe, tempDir, type ServeHandle } from '../cli/helpers.js';
 import { agentKey } from './helpers.js';
 import { startDns, type TestDns } from './dns-server.js';
 
@@ -44,14 +44,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function call(method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${serve.url}${p}`, {
-    method,
-    headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const call = (method: string, p: string, body?: unknown) => callApi(serve.url, apiKey, method, p, body);
 
 const enc = encodeURIComponent(NAME);
 
