@@ -9,7 +9,7 @@ import { expect } from 'vitest';
 import { UsageError } from '../../src/cli/common.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
-export const SHARED_VECTORS = fileURLToPath(new URL('../../../shared/spec/vectors/', import.meta.url));
+export const SHARED_VECTORS = fileURLToPath(new URL('../golden/', import.meta.url));
 const MAIN = path.join(REPO, 'src/cli/main.ts');
 // Absolute, so the CLI also runs from a temporary cwd without node_modules.
 const TSX = pathToFileURL(createRequire(path.join(REPO, 'package.json')).resolve('tsx')).href;

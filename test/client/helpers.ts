@@ -11,7 +11,7 @@ import { expect } from 'vitest';
 import { isTilelogError } from '../../src/errors.js';
 import { fromBase64Strict } from '../../src/merkle/index.js';
 
-export const VECTORS = fileURLToPath(new URL('../../../shared/spec/vectors/', import.meta.url));
+export const VECTORS = fileURLToPath(new URL('../golden/', import.meta.url));
 export const TREE = path.join(VECTORS, 'tree');
 export const vector = (p: string): string => fs.readFileSync(path.join(VECTORS, p), 'utf8');
 export const LOG_VKEY = vector('log.vkey').trim();

@@ -8,7 +8,7 @@ import { openFileLog, type Log } from '../../src/log/index.js';
 import { fromBase64Strict } from '../../src/merkle/index.js';
 import { parseSignerKey } from '../../src/note/index.js';
 
-export const SHARED_VECTORS = fileURLToPath(new URL('../../../shared/spec/vectors/', import.meta.url));
+export const SHARED_VECTORS = fileURLToPath(new URL('../golden/', import.meta.url));
 export const ORIGIN = 'vectors.tilelog.example/log';
 export const SKEY = fs.readFileSync(path.join(SHARED_VECTORS, 'log.skey'), 'utf8').trim();
 export const VKEY = fs.readFileSync(path.join(SHARED_VECTORS, 'log.vkey'), 'utf8').trim();

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTlogcheck, goMissing, INSTALL_HINT, runTlogcheck, runTlogcheckAsync, type TlogcheckResult } from './tlogcheck.js';
 import { generateSignerKey, openCheckpoint, openNote, parseSignerKey, parseVerifierKey, signNote } from '../../src/note/index.js';
 
-const VECTORS = fileURLToPath(new URL('../../../shared/spec/vectors/', import.meta.url));
+const VECTORS = fileURLToPath(new URL('../golden/', import.meta.url));
 const TREE = join(VECTORS, 'tree');
 const SIZES = [1, 2, 3, 255, 256, 257, 1000, 65535, 65536, 70000];
 const missing = goMissing();

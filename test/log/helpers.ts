@@ -6,7 +6,7 @@ import { generateSignerKey, parseSignerKey } from '../../src/note/keys.js';
 import type { LogLogger } from '../../src/log/options.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const vectorsDir = path.resolve(repoRoot, '../shared/spec/vectors');
+export const vectorsDir = path.resolve(repoRoot, 'test/golden');
 
 export const ORIGIN = 'test.tilelog.example/log';
 const seed = new Uint8Array(32).fill(7);

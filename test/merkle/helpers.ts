@@ -8,7 +8,7 @@ import type { Hash, HashReader, Hasher } from '../../src/merkle/index.js';
 import { EMPTY_ROOT, defaultHasher, makeHasher, storedHashIndex, fromBase64Strict } from '../../src/merkle/index.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const vectorsDir = path.resolve(repoRoot, '../shared/spec/vectors');
+export const vectorsDir = path.resolve(repoRoot, 'test/golden');
 
 // SHA-256 from node:crypto, as the engine injects it (crypto.hash when present).
 const hashFn = nodeHash as unknown as ((alg: string, data: Uint8Array, enc: 'buffer') => Uint8Array) | undefined;

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { isTilelogError } from '../../src/errors.js';
 
-/** The golden vectors directory, <repo>/../shared/spec/vectors/. */
-export const VECTORS = new URL('../../../shared/spec/vectors/', import.meta.url);
+/** The golden vectors directory, test/golden/ (a copy of the independent implementation's vectors). */
+export const VECTORS = new URL('../golden/', import.meta.url);
 
 export function vectorText(path: string): string {
   return readFileSync(new URL(path, VECTORS), 'utf8');

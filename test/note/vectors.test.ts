@@ -1,4 +1,4 @@
-// The golden vectors of /work/shared/spec/vectors (README.md there): a log key
+// The golden vectors of test/golden (README.md there): a log key
 // that must reproduce every published checkpoint signature byte for byte, and
 // a witness key whose cosignature/v1 line must verify.
 import { describe, expect, it } from 'vitest';
