@@ -37,7 +37,8 @@ export function reachedPaths(file: string, text: string): string[] {
 }
 
 describe('the test suite reads nothing outside the repository', () => {
-  const files = testSources(path.join(repoRoot, 'test'));
+  // This file quotes a climbing path on purpose (the guard's own check).
+  const files = testSources(path.join(repoRoot, 'test')).filter((f) => f !== fileURLToPath(import.meta.url));
 
   it('finds the test sources', () => {
     expect(files.length).toBeGreaterThan(50);
@@ -54,7 +55,7 @@ describe('the test suite reads nothing outside the repository', () => {
   });
 
   it('no test names the sibling shared/ directory', () => {
-    const named = files.filter((f) => f !== fileURLToPath(import.meta.url) && /\.\.\/shared\/|\/work\/shared/.test(fs.readFileSync(f, 'utf8')));
+    const named = files.filter((f) => /\.\.\/shared\/|\/work\/shared/.test(fs.readFileSync(f, 'utf8')));
     expect(named.map((f) => path.relative(repoRoot, f))).toEqual([]);
   });
 

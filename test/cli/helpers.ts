@@ -1,18 +1,16 @@
-// Runs the real CLI as a child process: node --import tsx src/cli/main.ts.
+// Runs the real CLI as a child process: node <the CLI bundled from src/ by
+// test/global-setup.ts>.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { UsageError } from '../../src/cli/common.js';
+import { CLI_BUNDLE } from '../cli-bundle.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const SHARED_VECTORS = fileURLToPath(new URL('../golden/', import.meta.url));
-const MAIN = path.join(REPO, 'src/cli/main.ts');
-// Absolute, so the CLI also runs from a temporary cwd without node_modules.
-const TSX = pathToFileURL(createRequire(path.join(REPO, 'package.json')).resolve('tsx')).href;
 
 export interface RunResult {
   code: number | null;
@@ -28,7 +26,7 @@ export interface RunOptions {
 }
 
 export function spawnCli(args: string[], opts: RunOptions = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+  return spawn(process.execPath, [CLI_BUNDLE, ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -12,11 +12,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFileLog } from '../../src/log/index.js';
 import { readKeyFile } from '../../src/cli/key-file.js';
-import { buildTlogcheck, goMissing, REPO, runTlogcheckAsync } from './tlogcheck.js';
+import { CLI_BUNDLE } from '../cli-bundle.js';
+import { buildTlogcheck, goMissing, runTlogcheckAsync } from './tlogcheck.js';
 
 const missing = goMissing(); // go.test.ts fails CI loudly when Go is missing
 const ORIGIN = 'live.tilelog.test/log';
-const CLI = ['--import', 'tsx', join(REPO, 'src/cli/main.ts')];
+const CLI = [CLI_BUNDLE];
 // Checkpoint sizes to stop at: inside the first tile, at and around tile
 // boundaries, and past 65536 so a level-2 tile exists.
 const STOPS = [1, 255, 256, 257, 1000, 65_536, 66_000];
