@@ -45,7 +45,7 @@ import { Cosigner, type CosignerStatus } from './cosigner.js';
 import { Observers, type LogObserver } from './observer.js';
 import { resolveOptions, stderrLogger, type LogOptions } from './options.js';
 import type { PublishedCheckpoint } from './publisher.js';
-import { recover } from './recover.js';
+import { ForeignTilesError, recover } from './recover.js';
 import { Sequencer, type AddResult } from './sequencer.js';
 import { TileCache, publishedHashReader } from './tile-reader.js';
 import * as nodePath from 'node:path';
@@ -371,6 +371,10 @@ export async function openFileLog(opts: FileLogOptions): Promise<Log> {
   } catch (err) {
     db?.close();
     lock.release();
+    if (err instanceof ForeignTilesError) {
+      const where = ForeignTilesError.describe(err.found, err.ours, `the tiles directory ${tilesDir}`, `the state directory ${stateDir}`);
+      throw new TilelogError('LOG_FOREIGN_TILES', where, { cause: err });
+    }
     throw err;
   }
 }

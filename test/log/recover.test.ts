@@ -119,9 +119,9 @@ describe('recovery refuses contradictions (LOG_CORRUPT)', () => {
     await build(5);
     const stranger = parseSignerKey(generateSignerKey(ORIGIN).signerKey);
     writePublic(signCheckpoint({ origin: ORIGIN, size: 5, root: refRoot(leaves(5)), extensions: [] }, stranger));
-    await refusesWith('LOG_CORRUPT', /signed by its key/);
+    await refusesWith('LOG_FOREIGN_TILES', /holds the tree of origin .*, size 5, signed by .*\+[0-9a-f]{8}, but the state directory .* is the log of origin/);
     writePublic('garbage\n');
-    await refusesWith('LOG_CORRUPT');
+    await refusesWith('LOG_FOREIGN_TILES', /a checkpoint that does not parse/);
   });
 
   test('a fresh DB over tiles that already have a checkpoint', async () => {
