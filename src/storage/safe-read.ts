@@ -22,7 +22,7 @@
 // link it into the tree, so they gain nothing.
 
 import * as fs from 'node:fs';
-import { open, readlink, realpath } from 'node:fs/promises';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 
 /** The outcome of one read below a root. */
@@ -83,15 +83,27 @@ export async function readInside(root: string, rel: string): Promise<SafeRead> {
     throw err;
   }
   try {
+    const opened = await openedPath(fh.fd, full);
     const st = await fh.stat();
     if (!st.isFile()) return { kind: 'refused', reason: 'not a regular file' };
-    const opened = await openedPath(fh.fd, full);
     if (opened !== full) return { kind: 'refused', reason: `reached through a symlink (it is ${opened})` };
-    const buf = await fh.readFile();
-    return { kind: 'file', data: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) };
+    return { kind: 'file', data: await readAll(fh, st.size) };
   } finally {
     await fh.close();
   }
+}
+
+// readAll: the file's st.size bytes from offset 0 (fewer if it shrank;
+// tiles are replaced by rename, so an open one never changes).
+async function readAll(fh: FileHandle, size: number): Promise<Uint8Array> {
+  const buf = new Uint8Array(size);
+  let got = 0;
+  while (got < size) {
+    const { bytesRead } = await fh.read(buf, got, size - got, got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === size ? buf : buf.subarray(0, got);
 }
 
 /**
@@ -121,10 +133,12 @@ export async function checkDirInside(root: string, rel: string): Promise<string 
 }
 
 // openedPath: the kernel's name for the open descriptor fd; realpath(full)
-// where /proc is not mounted.
+// where /proc is not mounted. The readlink is synchronous on purpose: procfs
+// answers from memory and never waits on a disk, and a thread-pool round
+// trip would cost more than the call (it is one of the hot path's steps).
 async function openedPath(fd: number, full: string): Promise<string> {
   try {
-    return await readlink(`/proc/self/fd/${fd}`);
+    return fs.readlinkSync(`/proc/self/fd/${fd}`);
   } catch (err) {
     if (errno(err) !== 'ENOENT') throw err;
     return realpath(full);
