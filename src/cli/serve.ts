@@ -133,7 +133,10 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
     app.route('/', registry.app);
   }
   // The log browser at / (built into dist/explorer/ by npm run build).
-  mountExplorer(app, { assetsDir: fileURLToPath(new URL('../explorer/', import.meta.url)) });
+  mountExplorer(app, {
+    assetsDir: fileURLToPath(new URL('../explorer/', import.meta.url)),
+    onRefused: (name, reason) => logger.warn(`refused to serve explorer asset ${name}: ${reason} (tampering? rebuild with npm run build)`),
+  });
   let server;
   try {
     server = await startServer(app, { host: cfg.host, port: cfg.port });
