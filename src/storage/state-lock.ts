@@ -35,7 +35,12 @@ export function takeStateLock(file: string): StateLock {
     if ((err as { code?: unknown }).code === 'SQLITE_BUSY') return { heldBy: readHolder(file) };
     throw err;
   }
-  fs.writeFileSync(`${file}.pid`, `${process.pid}\n`, { mode: 0o600 });
+  try {
+    fs.writeFileSync(`${file}.pid`, `${process.pid}\n`, { mode: 0o600 });
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   let released = false;
   return {
     release: () => {
