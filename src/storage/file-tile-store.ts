@@ -30,7 +30,8 @@
 //   (chmod explicitly), so the tree is world-readable and no wider.
 
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { TilelogError, isTilelogError } from '../errors.js';
 import { checkDirInside, readInside, realRoot } from './safe-read.js';
@@ -197,10 +198,14 @@ export class FileTileStore implements TileStore {
       const full = nodePath.join(this.root, at);
       let levelWhy = await checkDirInside(this.root, at);
       if (levelWhy === 'absent') {
-        await mkdir(full, { mode: TILE_DIR_MODE }).catch((err: unknown) => {
-          if (errno(err) !== 'EEXIST') throw err;
-        });
-        await chmod(full, TILE_DIR_MODE); // mkdir's mode is filtered by the umask
+        const created = await mkdir(full, { mode: TILE_DIR_MODE }).then(
+          () => true,
+          (err: unknown) => {
+            if (errno(err) !== 'EEXIST') throw err;
+            return false; // a concurrent write made it
+          },
+        );
+        if (created) await chmodDir(full); // mkdir's mode is filtered by the umask
         await fsyncDir(nodePath.dirname(full));
         levelWhy = await checkDirInside(this.root, at);
       }
@@ -212,7 +217,19 @@ export class FileTileStore implements TileStore {
 // chmodCreated: mkdir -p applied the umask to first ... last (each a parent
 // of the next); set them to TILE_DIR_MODE.
 async function chmodCreated(first: string, last: string): Promise<void> {
-  for (let d = last; d.length >= first.length; d = nodePath.dirname(d)) await chmod(d, TILE_DIR_MODE);
+  for (let d = last; d.length >= first.length; d = nodePath.dirname(d)) await chmodDir(d);
+}
+
+// chmodDir: TILE_DIR_MODE on the directory dir itself, through a descriptor
+// opened without following a symlink (chmod by path would follow one planted
+// in between and change the mode of whatever it points to).
+async function chmodDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    await fh.chmod(TILE_DIR_MODE);
+  } finally {
+    await fh.close();
+  }
 }
 
 function unsafeDir(verb: string, path: string, why: string): TilelogError {
