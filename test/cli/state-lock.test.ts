@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeKeyFile } from '../../src/cli/key-file.js';
 import { generateCosignerKey } from '../../src/note/index.js';
-import { runCli, spawnCli, startServe, tempDir } from './helpers.js';
+import { runCli, spawnCli, startServe, tempDir, type ServeHandle } from './helpers.js';
 
 let dir: string;
 beforeAll(() => {
@@ -35,23 +35,30 @@ async function killHard(child: import('node:child_process').ChildProcess): Promi
 }
 
 describe('tilelog serve: one process per --state', () => {
-  it('the second is refused with the holder pid and advice; after SIGKILL of the first, a restart succeeds at once', async () => {
-    const args = ['--state', path.join(dir, 'state'), '--tiles', path.join(dir, 'tiles'), '--listen', '127.0.0.1:0', '--log-level', 'silent'];
-    const first = await startServe(args);
-    try {
-      const before = { state: snapshot(path.join(dir, 'state')), tiles: snapshot(path.join(dir, 'tiles')) };
-      const second = await runCli(['serve', ...args]);
-      expect(second.code).toBe(1);
-      expect(second.stderr).toContain(`is in use by process ${first.child.pid}`);
-      expect(second.stderr).toContain(`Stop that process first (kill ${first.child.pid})`);
-      expect(second.stderr).toMatch(/STORAGE_LOCKED/);
-      expect({ state: snapshot(path.join(dir, 'state')), tiles: snapshot(path.join(dir, 'tiles')) }).toEqual(before);
-      const add = await fetch(`${first.url}/add`, { method: 'POST', body: 'still served by the first' });
-      expect(add.status).toBe(200);
-    } finally {
-      await killHard(first.child);
-    }
-    const restarted = await startServe(args);
+  const args = () => ['--state', path.join(dir, 'state'), '--tiles', path.join(dir, 'tiles'), '--listen', '127.0.0.1:0', '--log-level', 'silent'];
+  let first: ServeHandle;
+  beforeAll(async () => {
+    first = await startServe(args());
+  });
+  afterAll(async () => {
+    await killHard(first.child);
+  });
+
+  it('the second exits 1 with the holder pid and advice, touching nothing; the first keeps serving', async () => {
+    const before = { state: snapshot(path.join(dir, 'state')), tiles: snapshot(path.join(dir, 'tiles')) };
+    const second = await runCli(['serve', ...args()]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`is in use by process ${first.child.pid}`);
+    expect(second.stderr).toContain(`Stop that process first (kill ${first.child.pid})`);
+    expect(second.stderr).toMatch(/STORAGE_LOCKED/);
+    expect({ state: snapshot(path.join(dir, 'state')), tiles: snapshot(path.join(dir, 'tiles')) }).toEqual(before);
+    const add = await fetch(`${first.url}/add`, { method: 'POST', body: 'still served by the first' });
+    expect(add.status).toBe(200);
+  });
+
+  it('after a SIGKILL of the first, a restart succeeds at once', async () => {
+    await killHard(first.child);
+    const restarted = await startServe(args());
     try {
       expect((await fetch(`${restarted.url}/checkpoint`)).status).toBe(200);
     } finally {
@@ -77,21 +84,26 @@ describe('tilelog witness serve: one process per --state', () => {
       child.on('close', (code) => reject(new Error(`witness serve exited with ${code}: ${err}`)));
     });
   }
+  const args = () => ['--state', path.join(dir, 'wstate'), '--key', path.join(dir, 'witness.key'), '--listen', '127.0.0.1:0', '--log-level', 'silent'];
+  let first: Awaited<ReturnType<typeof startWitness>>;
+  beforeAll(async () => {
+    writeKeyFile(path.join(dir, 'witness.key'), generateCosignerKey('witness.tilelog.example/w1').signerKey, false);
+    first = await startWitness(args());
+  });
+  afterAll(async () => {
+    await killHard(first.child);
+  });
 
-  it('the second is refused with the holder pid and advice; after SIGKILL of the first, a restart succeeds at once', async () => {
-    const keyFile = path.join(dir, 'witness.key');
-    writeKeyFile(keyFile, generateCosignerKey('witness.tilelog.example/w1').signerKey, false);
-    const args = ['--state', path.join(dir, 'wstate'), '--key', keyFile, '--listen', '127.0.0.1:0', '--log-level', 'silent'];
-    const first = await startWitness(args);
-    try {
-      const second = await runCli(['witness', 'serve', ...args]);
-      expect(second.code).toBe(1);
-      expect(second.stderr).toContain(`is in use by process ${first.child.pid}`);
-      expect(second.stderr).toContain(`stop it first (kill ${first.child.pid})`);
-    } finally {
-      await killHard(first.child);
-    }
-    const restarted = await startWitness(args);
+  it('the second exits 1 with the holder pid and advice', async () => {
+    const second = await runCli(['witness', 'serve', ...args()]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`is in use by process ${first.child.pid}`);
+    expect(second.stderr).toContain(`stop it first (kill ${first.child.pid})`);
+  });
+
+  it('after a SIGKILL of the first, a restart succeeds at once', async () => {
+    await killHard(first.child);
+    const restarted = await startWitness(args());
     try {
       expect((await fetch(`${restarted.url}/`)).status).toBe(200);
     } finally {
