@@ -27,7 +27,10 @@
 // recovery keeps it, and the cosigner publishes T (cosigned) after the restart.
 // At open, recovery also refuses to start (LOG_CORRUPT) when the public
 // checkpoint is ahead of the DB or contradicts it, or the DB contradicts
-// itself; see recover.ts.
+// itself, and (LOG_FOREIGN_TILES) when the public checkpoint is another
+// log's; the public checkpoint is checked before recovery writes any tile.
+// See recover.ts. openFileLog holds <stateDir>/log.lock while the log is
+// open: one process (and one open) per state directory.
 
 import { TilelogError } from '../errors.js';
 import type { Hash, Hasher } from '../merkle/hash.js';
