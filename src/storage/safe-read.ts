@@ -80,6 +80,7 @@ export async function readInside(root: string, rel: string): Promise<SafeRead> {
     const code = errno(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'absent' };
     if (code === 'ELOOP') return { kind: 'refused', reason: 'a symlink' };
+    if (code === 'ENXIO') return { kind: 'refused', reason: 'not a regular file (a socket)' };
     throw err;
   }
   try {

@@ -3,6 +3,7 @@
 // (directories 0755, files 0644) whatever the umask; openFileLog makes the
 // state directory 0700 and writeKeyFile keys 0600 likewise.
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { writeKeyFile } from '../../src/cli/key-file.js';
@@ -72,6 +73,20 @@ describe('FileTileStore writes stay inside the real tree', () => {
     await s.createIdempotent('tile/entries/000.p/1', bytes(0, 1, 7));
     expect(await s.read('tile/entries/000.p/1')).toEqual(bytes(0, 1, 7));
     expect(fs.existsSync(path.join(root, 'tile/entries/000.p/1'))).toBe(true);
+  });
+
+  test('a unix socket or a directory planted as a tile reads as absent (refused), not an error', async () => {
+    fs.mkdirSync(path.join(root, 'tile/entries/x900/006'), { recursive: true });
+    const sock = net.createServer();
+    await new Promise<void>((resolve) => sock.listen(path.join(root, 'tile/entries/x900/005'), resolve));
+    try {
+      const s = new FileTileStore(root);
+      expect(await s.read('tile/entries/x900/005')).toBeNull();
+      expect(await s.read('tile/entries/x900/006')).toBeNull();
+      expect(s.refusedReads).toBe(2);
+    } finally {
+      await new Promise((resolve) => sock.close(resolve));
+    }
   });
 
   test('reads below a symlinked tile/ directory are refused and counted', async () => {
