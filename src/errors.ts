@@ -28,10 +28,13 @@ export type ErrorCode =
   | 'LOG_NOT_FOUND' // no such entry, size or checkpoint
   | 'LOG_FORK' // an attempt to sign a second root for a size, or a smaller tree
   | 'LOG_CORRUPT' // stored state contradicts itself; refuse to run
+  | 'LOG_FOREIGN_TILES' // the tiles directory holds another log's tree; refuse to write to it
   | 'LOG_CONFIG' // invalid configuration
   // storage
   | 'STORAGE_CONFLICT' // an immutable object exists with other bytes
   | 'STORAGE_IO' // an I/O failure
+  | 'STORAGE_UNSAFE_PATH' // a symlink or non-directory on the way to a file the store would write
+  | 'STORAGE_LOCKED' // another process (or open) holds the state directory's lock
   // witness: c2sp.org/tlog-witness add-checkpoint answers (PROTOCOLS.md 6.1)
   | 'WITNESS_BAD_REQUEST' // a malformed add-checkpoint body, or old > size (400)
   | 'WITNESS_UNKNOWN_LOG' // the checkpoint's origin is not configured (404)

@@ -4,11 +4,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseSignerKey, type Ed25519Signer } from '../note/index.js';
+import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 import { CliError } from './common.js';
 
 /** Writes skey to file (mode 0600); refuses an existing file unless force. */
 export function writeKeyFile(file: string, skey: string, force: boolean): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  makeDirSync(path.dirname(path.resolve(file)), STATE_DIR_MODE); // a directory made for a key is private
   const flags = force ? 'w' : 'wx';
   let fd: number;
   try {

@@ -27,7 +27,7 @@ import { Registry } from '../registry/registry.js';
 import { StateIndex } from '../registry/state-index.js';
 import { SqliteSequenceDB } from '../log/index.js';
 import { rebuildIndex } from '../registry/reindex.js';
-import { takePidLock } from '../storage/pid-lock.js';
+import { takeStateLock } from '../storage/state-lock.js';
 import { CliError, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
 import { readKeyFile } from './key-file.js';
 import { CA_FLAGS, CA_USAGE, openCa, resolveCaConfig, type CaConfig } from './ca.js';
@@ -197,14 +197,17 @@ export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConf
 }
 
 /**
- * Takes <state>/registry.lock (O_EXCL, holding the pid) for the life of a
- * registry server or a reindex; a lock whose process is gone is taken over.
+ * Takes <state>/registry.lock (storage/state-lock.ts: released by the kernel
+ * when its process dies) for the life of a registry server or a reindex.
  * Returns the release function.
  */
 export function lockRegistry(stateDir: string): () => void {
-  const lock = takePidLock(path.join(stateDir, 'registry.lock'));
+  const lock = takeStateLock(path.join(stateDir, 'registry.lock'));
   if ('heldBy' in lock) {
-    throw new CliError(`the registry state in ${stateDir} is in use by pid ${lock.heldBy} (a running 'tilelog serve --registry'?); stop it first`);
+    throw new CliError(
+      `the registry state in ${stateDir} is in use by ${lock.heldBy === null ? 'another process' : `pid ${lock.heldBy}`} ` +
+        `(a running 'tilelog serve --registry' or reindex?); stop it first`,
+    );
   }
   return lock.release;
 }

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { createLogApp, startServer } from '../http/index.js';
 import { mountExplorer } from '../http/explorer.js';
 import { openFileLog } from '../log/index.js';
+import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
+import { TILE_DIR_MODE } from '../storage/file-tile-store.js';
 import type { Logger } from 'pino';
 import { formatPolicy, generateSignerKey, parseCheckpoint, parseNote, type Ed25519Signer } from '../note/index.js';
 import { CliError, EXIT_OK, parseFlags, runVerb, UsageError } from './common.js';
@@ -92,8 +94,8 @@ export function run(argv: string[]): Promise<number> {
 
 async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null): Promise<number> {
   const logger = createCliLogger({ level: cfg.logLevel });
-  fs.mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
-  fs.mkdirSync(cfg.tilesDir, { recursive: true });
+  makeDirSync(cfg.stateDir, STATE_DIR_MODE);
+  makeDirSync(cfg.tilesDir, TILE_DIR_MODE);
   const dbPath = path.join(cfg.stateDir, DB_FILE);
   const fresh = !fs.existsSync(dbPath);
   if (fresh) refuseForeignTiles(cfg);
@@ -131,7 +133,10 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
     app.route('/', registry.app);
   }
   // The log browser at / (built into dist/explorer/ by npm run build).
-  mountExplorer(app, { assetsDir: fileURLToPath(new URL('../explorer/', import.meta.url)) });
+  mountExplorer(app, {
+    assetsDir: fileURLToPath(new URL('../explorer/', import.meta.url)),
+    onRefused: (name, reason) => logger.warn(`refused to serve explorer asset ${name}: ${reason} (tampering? rebuild with npm run build)`),
+  });
   let server;
   try {
     server = await startServer(app, { host: cfg.host, port: cfg.port });

@@ -20,6 +20,7 @@ import {
   parseVerifierKey,
   type CosignatureSigner,
 } from '../note/index.js';
+import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 import { createWitnessApp, SqliteWitnessStore, Witness } from '../witness/index.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parseFlags, runVerb, UsageError } from './common.js';
 import { readPrivateKeyFile, writeKeyFile } from './key-file.js';
@@ -238,8 +239,8 @@ async function serve(argv: string[]): Promise<number> {
   const logger = createCliLogger({ level: settings.logLevel, base: { component: 'witness' } });
   const { stateDir, host, port } = settings;
   const signer = readCosignerKeyFile(settings.keyFile);
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const store = new SqliteWitnessStore(path.join(stateDir, DB_FILE));
+  makeDirSync(stateDir, STATE_DIR_MODE);
+  const store = new SqliteWitnessStore(path.join(stateDir, DB_FILE), { serving: true });
   const witness = new Witness({ store, signer });
   let server;
   try {
@@ -297,7 +298,7 @@ function withStore(stateDir: string, create: boolean, fn: (store: SqliteWitnessS
   if (!create && !fs.existsSync(file)) {
     throw new CliError(`${stateDir} holds no witness state (${DB_FILE}); add a log first with 'tilelog witness add-log'`);
   }
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  makeDirSync(stateDir, STATE_DIR_MODE);
   const store = new SqliteWitnessStore(file);
   try {
     return Promise.resolve(fn(store));

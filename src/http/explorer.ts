@@ -5,14 +5,16 @@
 // the page may load and fetch only from this origin, and runs no inline
 // script or style, so a hostile entry rendered in it cannot reach out.
 // Without a build, / answers a short page saying how to make one.
+// Assets are read like tiles (storage/safe-read.ts): only regular files
+// directly in assetsDir, never through a symlink; a refused one is a 404.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { Hono, type Context } from 'hono';
 import { CACHE_IMMUTABLE, CACHE_NONE } from './cache.js';
 import { errorResponses, raw } from './openapi/common.js';
 import { describeRoute } from './openapi/routes.js';
+import { readInside, realRoot } from '../storage/safe-read.js';
 
 export const EXPLORER_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
@@ -21,6 +23,8 @@ export const EXPLORER_CSP =
 export interface ExplorerAppOptions {
   /** The built assets: index.html, app-<hash>.js, style-<hash>.css, favicon.svg. */
   assetsDir: string;
+  /** Called for each asset read refused as unsafe (a symlink, not a regular file). */
+  onRefused?: (name: string, reason: string) => void;
 }
 
 const TYPES: Record<string, string> = {
@@ -50,30 +54,33 @@ function secure(c: Context): void {
 }
 
 export function createExplorerApp(options: ExplorerAppOptions): Hono {
-  const { assetsDir } = options;
+  const { onRefused } = options;
+  const assetsDir = realRoot(options.assetsDir);
   const app = new Hono();
   // Files are read per request: small, and a rebuild while serving shows up at once.
-  const read = (name: string): Uint8Array<ArrayBuffer> | null => {
+  const read = async (name: string): Promise<Uint8Array<ArrayBuffer> | null> => {
     try {
-      return new Uint8Array(fs.readFileSync(path.join(assetsDir, name)));
+      const got = await readInside(assetsDir, name);
+      if (got.kind === 'refused') onRefused?.(name, got.reason);
+      return got.kind === 'file' ? new Uint8Array(got.data) : null;
     } catch {
       return null;
     }
   };
 
-  app.get('/', function explorerIndex(c) {
+  app.get('/', async function explorerIndex(c) {
     secure(c);
-    const page = read('index.html');
+    const page = await read('index.html');
     if (page === null) return c.html(NOT_BUILT, 503, { 'Cache-Control': CACHE_NONE });
     // no-cache: revalidate each time, so a new build's asset names are picked up.
     return c.body(page, 200, { 'Content-Type': TYPES['.html']!, 'Cache-Control': 'no-cache' });
   });
 
-  app.get('/explorer/:file', function explorerAsset(c) {
+  app.get('/explorer/:file', async function explorerAsset(c) {
     secure(c);
     const name = c.req.param('file');
     const type = TYPES[path.extname(name)];
-    const data = ASSET_NAME.test(name) && name !== 'index.html' && type !== undefined ? read(name) : null;
+    const data = ASSET_NAME.test(name) && name !== 'index.html' && type !== undefined ? await read(name) : null;
     if (data === null) return c.json({ error: { code: 'HTTP_NOT_FOUND', message: `no explorer asset ${JSON.stringify(name)}` } }, 404, { 'Cache-Control': CACHE_NONE });
     return c.body(data, 200, { 'Content-Type': type!, 'Cache-Control': HASHED.test(name) ? CACHE_IMMUTABLE : 'public, max-age=300' });
   });

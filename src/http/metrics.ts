@@ -36,8 +36,9 @@ import { RequestCounts } from './observe.js';
  * tests need not build a whole CosignerStatus.
  */
 export interface ObservableLog extends LogApi {
-  stats(): Omit<LogStats, 'repairedAtOpen' | 'witnesses'> & {
+  stats(): Omit<LogStats, 'repairedAtOpen' | 'refusedReads' | 'witnesses'> & {
     witnesses: { witnesses: { name: string; counters: object }[] } | null;
+    refusedReads?: number;
   };
   observe(o: LogObserver): () => void;
   checkpointAgeMs(): number;
@@ -115,6 +116,7 @@ export function createLogMetrics(log: LogApi): AppMetrics {
   total('tilelog_entries_deduplicated_total', 'Adds answered with an earlier index since start.', () => stats().duplicates);
   gauge('tilelog_pending_entries', 'Submissions waiting in the pool.', () => stats().pending);
   gauge('tilelog_checkpoint_age_seconds', 'Seconds since the public checkpoint was last written (or the log opened).', () => log.checkpointAgeMs() / 1000);
+  total('tilelog_unsafe_reads_refused_total', 'Public-tree reads refused since start: a symlink or non-regular file in the tiles directory (tampering).', () => stats().refusedReads ?? 0);
   gauge('tilelog_log_stopped', '1 once the log stopped fatally (restart needed), else 0.', () => (stats().fatal === null ? 0 : 1));
   const resultCounter = (name: string, help: string, read: () => [number, number]) =>
     new Counter({

@@ -27,7 +27,10 @@
 // recovery keeps it, and the cosigner publishes T (cosigned) after the restart.
 // At open, recovery also refuses to start (LOG_CORRUPT) when the public
 // checkpoint is ahead of the DB or contradicts it, or the DB contradicts
-// itself; see recover.ts.
+// itself, and (LOG_FOREIGN_TILES) when the public checkpoint is another
+// log's; the public checkpoint is checked before recovery writes any tile.
+// See recover.ts. openFileLog holds <stateDir>/log.lock while the log is
+// open: one process (and one open) per state directory.
 
 import { TilelogError } from '../errors.js';
 import type { Hash, Hasher } from '../merkle/hash.js';
@@ -36,17 +39,18 @@ import { consistencyProof, inclusionProof } from '../merkle/proof.js';
 import { treeHash } from '../merkle/tree.js';
 import { SqliteSequenceDB } from '../storage/sqlite-sequence-db.js';
 import type { CheckpointRecord, SequenceDB } from '../storage/sequence-db.js';
-import { FileTileStore } from '../storage/file-tile-store.js';
+import { FileTileStore, TILE_DIR_MODE } from '../storage/file-tile-store.js';
+import { takeStateLock } from '../storage/state-lock.js';
+import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 import { assertPublicPath, type TileStore } from '../storage/tile-store.js';
 import { Checkpointer } from './checkpointer.js';
 import { Cosigner, type CosignerStatus } from './cosigner.js';
 import { Observers, type LogObserver } from './observer.js';
-import { resolveOptions, type LogOptions } from './options.js';
+import { resolveOptions, stderrLogger, type LogOptions } from './options.js';
 import type { PublishedCheckpoint } from './publisher.js';
-import { recover } from './recover.js';
+import { ForeignTilesError, recover } from './recover.js';
 import { Sequencer, type AddResult } from './sequencer.js';
 import { TileCache, publishedHashReader } from './tile-reader.js';
-import { mkdirSync } from 'node:fs';
 import * as nodePath from 'node:path';
 
 export interface LogStats {
@@ -68,6 +72,8 @@ export interface LogStats {
   failedPasses: number;
   /** Tiles rewritten by recovery at open. */
   repairedAtOpen: number;
+  /** Reads of the public tree refused as unsafe (a symlink, not a regular file) since open. */
+  refusedReads: number;
   /** Why the log stopped, if it did. */
   fatal: string | null;
   /** Witness cosigning, or null without witnesses. */
@@ -286,6 +292,7 @@ export class Log {
       failedBatches: s.failedBatches,
       failedPasses: c.failedPasses,
       repairedAtOpen: this.#repaired,
+      refusedReads: this.#tiles instanceof FileTileStore ? this.#tiles.refusedReads : 0,
       fatal: this.#checkpointer.fatal?.message ?? null,
       witnesses: this.witnessStatus(),
     };
@@ -331,22 +338,55 @@ export function openLog(opts: LogOptions): Promise<Log> {
 }
 
 export interface FileLogOptions extends Omit<LogOptions, 'db' | 'tiles'> {
-  /** Directory for the state database (`<stateDir>/log.db`), created if needed. */
+  /** Directory for the state database (`<stateDir>/log.db`), created (0700) if needed and locked while open. */
   stateDir: string;
-  /** Root of the public tiles (`checkpoint`, `tile/...`), created if needed. */
+  /** Root of the public tiles (`checkpoint`, `tile/...`), created (0755) if needed. */
   tilesDir: string;
 }
 
-/** Open a log on a SQLite database in stateDir and plain files in tilesDir; close() closes the database. */
+/** The lock file in stateDir held while a log is open on it (storage/state-lock.ts). */
+export const LOG_LOCK_FILE = 'log.lock';
+
+/**
+ * Open a log on a SQLite database in stateDir and plain files in tilesDir;
+ * close() closes the database. One open per stateDir at a time, across
+ * processes and within this one: a second is refused (STORAGE_LOCKED) before
+ * anything is written.
+ */
 export async function openFileLog(opts: FileLogOptions): Promise<Log> {
   const { stateDir, tilesDir, ...rest } = opts;
-  mkdirSync(stateDir, { recursive: true });
-  mkdirSync(tilesDir, { recursive: true });
-  const db = new SqliteSequenceDB(nodePath.join(stateDir, 'log.db'), { origin: opts.origin });
+  makeDirSync(stateDir, STATE_DIR_MODE);
+  const lock = takeStateLock(nodePath.join(stateDir, LOG_LOCK_FILE));
+  if ('heldBy' in lock) throw lockedError(stateDir, lock.heldBy);
+  let db: SqliteSequenceDB | null = null;
   try {
-    return await Log.open({ ...rest, db, tiles: new FileTileStore(tilesDir) }, () => db.close());
+    makeDirSync(tilesDir, TILE_DIR_MODE);
+    db = new SqliteSequenceDB(nodePath.join(stateDir, 'log.db'), { origin: opts.origin });
+    const logger = rest.logger ?? stderrLogger;
+    const tiles = new FileTileStore(tilesDir, {
+      onRefused: (path, reason) => logger.warn(`refused to serve ${path} from ${tilesDir}: ${reason} (tampering? remove it)`),
+    });
+    const opened = db;
+    return await Log.open({ ...rest, db, tiles }, () => {
+      opened.close();
+      lock.release();
+    });
   } catch (err) {
-    db.close();
+    db?.close();
+    lock.release();
+    if (err instanceof ForeignTilesError) {
+      const where = ForeignTilesError.describe(err.found, err.ours, `the tiles directory ${tilesDir}`, `the state directory ${stateDir}`);
+      throw new TilelogError('LOG_FOREIGN_TILES', where, { cause: err });
+    }
     throw err;
   }
+}
+
+function lockedError(stateDir: string, pid: number | null): TilelogError {
+  const who = pid === null ? 'another process' : pid === process.pid ? `this process (pid ${pid}, a log already open on it)` : `process ${pid}`;
+  return new TilelogError(
+    'STORAGE_LOCKED',
+    `log: the state directory ${stateDir} is in use by ${who}; one log process per state directory. ` +
+      `Stop that process first (kill ${pid ?? '<pid>'}), or use another --state`,
+  );
 }

@@ -8,15 +8,19 @@
 //      root, the stored checkpoint text must verify under our key and name the
 //      same (size, root), the history must hold that root for that size, and
 //      the durable sequence must reach that size. Any mismatch: LOG_CORRUPT.
-//   3. Replay the last integration step (prevSize -> size) from the DB's
+//   3. Before ANY write to the tile store: its public checkpoint, if any,
+//      must be one of ours: our origin, a valid signature under our key, and
+//      a (size, root) the DB signed. Another origin or key: the tiles belong
+//      to another log (LOG_FOREIGN_TILES, naming both logs); ahead of the DB,
+//      or another root for a size: LOG_CORRUPT. Nothing is written either way,
+//      so pointing a log at another log's tiles can never damage them.
+//   4. Replay the last integration step (prevSize -> size) from the DB's
 //      previous edge and entries; it must reproduce the root. Rewrite any of
 //      its tiles or bundles that are missing or differ (a crash cannot cause
 //      that, since writes are atomic and precede the commit, but a damaged
 //      disk or a careless operator can).
-//   4. Compare the public checkpoint with the DB: identical is fine; missing
-//      or an older checkpoint of ours (a root the history holds) is
-//      republished; one that is ahead of the DB, has another root for a size,
-//      or does not verify under our key refuses to start (LOG_CORRUPT).
+//   5. Publish: an identical public checkpoint is fine; a missing one or an
+//      older one of ours (checked in 3) is republished.
 //      With witnesses the public checkpoint carries cosignatures and may lag
 //      the DB by design: an older or same-size checkpoint of ours is kept as
 //      it is (the cosigner re-gathers cosignatures for the DB's checkpoint and
@@ -30,8 +34,9 @@ import { TilelogError, isTilelogError } from '../errors.js';
 import { TreeEdge } from '../merkle/edge.js';
 import { EMPTY_ROOT, hashEqual, toHexSafe } from './util.js';
 import { tilePath } from '../merkle/layout.js';
-import { openCheckpoint } from '../note/checkpoint.js';
-import { parseVerifierKey } from '../note/keys.js';
+import { openCheckpoint, parseCheckpoint } from '../note/checkpoint.js';
+import { formatKeyId, parseVerifierKey } from '../note/keys.js';
+import { parseNote } from '../note/note.js';
 import type { TreeState } from '../storage/sequence-db.js';
 import { CHECKPOINT_PATH, bytesEqual } from '../storage/tile-store.js';
 import { integrate } from './integrator.js';
@@ -73,7 +78,11 @@ export async function recover(opts: ResolvedOptions): Promise<Recovered> {
   // 2. The DB agrees with itself.
   checkState(opts, state);
 
-  // 3. Replay and repair the last integration step.
+  // 3. The public checkpoint is ours: checked before any write to the tiles.
+  const publicText = publicBytes === null ? null : new TextDecoder().decode(publicBytes);
+  const pub = publicText === null || publicText === state.text ? null : checkPublic(opts, state, publicText);
+
+  // 4. Replay and repair the last integration step.
   const repaired: string[] = [];
   if (state.prevSize < state.size) {
     let prevEdge: TreeEdge;
@@ -97,31 +106,17 @@ export async function recover(opts: ResolvedOptions): Promise<Recovered> {
     }
   }
 
-  // 4. The public checkpoint is ours and not ahead of the DB.
+  // 5. Publish the DB's checkpoint where the public one is missing or older.
   const stored: PublishedCheckpoint = { size: state.size, root: state.root, text: state.text };
   let published = stored;
-  if (publicBytes === null) {
+  if (publicText === null) {
     if (!created) logger.warn(`the public checkpoint is missing; republishing size ${state.size}`);
     published = await publishCheckpoint(tiles, state);
-  } else if (new TextDecoder().decode(publicBytes) !== state.text) {
-    const pub = openPublic(opts, publicBytes);
-    if (pub.size > state.size) {
-      throw corrupt(
-        `the public checkpoint (size ${pub.size}) is ahead of the last checkpoint the state database signed ` +
-          `(size ${state.size}); the database is stale or the tiles belong to another deployment`,
-      );
-    }
-    const known = db.rootForSize(pub.size);
-    if (known === null || !hashEqual(known, pub.root)) {
-      throw corrupt(
-        `the public checkpoint (size ${pub.size}, root ${toHexSafe(pub.root)}) contradicts the state database ` +
-          `(${known === null ? 'which never signed that size' : `root ${toHexSafe(known)}`})`,
-      );
-    }
+  } else if (pub !== null) {
     if (opts.witnesses !== null) {
       // Lagging by design (cosigner.ts); keep serving it until a cosigned one replaces it.
       if (pub.size < state.size) logger.info(`public checkpoint at size ${pub.size}; cosigning size ${state.size}`);
-      published = { size: pub.size, root: pub.root, text: new TextDecoder().decode(publicBytes) };
+      published = { size: pub.size, root: pub.root, text: publicText };
     } else {
       const why = pub.size < state.size ? "is older than the database's" : 'carries other signatures';
       logger.warn(`the public checkpoint (size ${pub.size}) ${why}; republishing size ${state.size}`);
@@ -171,12 +166,81 @@ function checkState(opts: ResolvedOptions, state: TreeState): void {
   }
 }
 
-function openPublic(opts: ResolvedOptions, bytes: Uint8Array): { size: number; root: Uint8Array } {
+// checkPublic: step 3 (see the header). The (size, root) of a public
+// checkpoint that is ours and not ahead of the DB; throws otherwise.
+function checkPublic(opts: ResolvedOptions, state: TreeState, text: string): { size: number; root: Uint8Array } {
+  let pub: { size: number; root: Uint8Array };
   try {
-    const { checkpoint } = openCheckpoint(bytes, opts.origin, [parseVerifierKey(opts.signer.verifierKey)]);
-    return checkpoint;
+    pub = openCheckpoint(text, opts.origin, [parseVerifierKey(opts.signer.verifierKey)]).checkpoint;
   } catch (err) {
-    throw corrupt('the public checkpoint is not a checkpoint of this log signed by its key', err);
+    throw new ForeignTilesError(describeForeign(text), { origin: opts.origin, verifierKey: opts.signer.verifierKey }, err);
+  }
+  if (pub.size > state.size) {
+    throw corrupt(
+      `the public checkpoint (size ${pub.size}) is ahead of the last checkpoint the state database signed ` +
+        `(size ${state.size}); the database is stale or the tiles belong to another deployment of this log`,
+    );
+  }
+  const known = opts.db.rootForSize(pub.size);
+  if (known === null || !hashEqual(known, pub.root)) {
+    throw corrupt(
+      `the public checkpoint (size ${pub.size}, root ${toHexSafe(pub.root)}) contradicts the state database ` +
+        `(${known === null ? 'which never signed that size' : `root ${toHexSafe(known)}`})`,
+    );
+  }
+  return pub;
+}
+
+/** What a public checkpoint that is not ours says about itself (nothing verified). */
+export interface ForeignCheckpoint {
+  origin: string | null;
+  size: number | null;
+  /** `<name>+<key ID hex>` of each signature line. */
+  signedBy: string[];
+}
+
+function describeForeign(text: string): ForeignCheckpoint {
+  try {
+    const note = parseNote(text);
+    const signedBy = note.signatures.map((s) => `${s.name}+${formatKeyId(s.keyId)}`);
+    try {
+      const c = parseCheckpoint(note.text);
+      return { origin: c.origin, size: c.size, signedBy };
+    } catch {
+      return { origin: null, size: null, signedBy };
+    }
+  } catch {
+    return { origin: null, size: null, signedBy: [] };
+  }
+}
+
+/**
+ * The tile store's public checkpoint is not a checkpoint of this log (another
+ * origin or key, or no valid signature): its tiles belong to another log, and
+ * recovery refused before writing anything. `found` is what that checkpoint
+ * claims; `ours` is this log. describe() names the directories for a message.
+ */
+export class ForeignTilesError extends TilelogError {
+  readonly found: ForeignCheckpoint;
+  readonly ours: { origin: string; verifierKey: string };
+  constructor(found: ForeignCheckpoint, ours: { origin: string; verifierKey: string }, cause: unknown) {
+    super('LOG_FOREIGN_TILES', ForeignTilesError.describe(found, ours, 'the tile store', 'the state database'), { cause });
+    this.found = found;
+    this.ours = ours;
+  }
+
+  static describe(found: ForeignCheckpoint, ours: { origin: string; verifierKey: string }, tiles: string, state: string): string {
+    const claims =
+      found.origin === null
+        ? 'a checkpoint that does not parse'
+        : `the tree of origin ${found.origin}, size ${found.size}, signed by ${found.signedBy.length > 0 ? found.signedBy.join(', ') : 'no key'}`;
+    const ourKeyId = ours.verifierKey.split('+').slice(0, 2).join('+');
+    return (
+      `log: refusing to start without writing anything: ${tiles} holds ${claims}, ` +
+      `but ${state} is the log of origin ${ours.origin}, key ${ourKeyId}. ` +
+      `They are two different logs: point the tiles directory at this log's own tiles (or an empty directory for a new one), ` +
+      `or use the state directory and key that belong to those tiles`
+    );
   }
 }
 

@@ -16,15 +16,15 @@
 //
 // Writes are atomic: the JSON goes to state.json.tmp, is fsynced, renamed over
 // state.json, and the directory fsynced. A crash leaves the old or the new
-// state, never a mix. state.lock (O_EXCL, holding the pid) keeps a second
-// monitor off the same directory; a lock whose pid is gone is taken over.
+// state, never a mix. state.lock (storage/state-lock.ts, a kernel lock
+// released when its process dies) keeps a second monitor off the directory.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TilelogError } from '../errors.js';
 import { fromBase64Strict, toBase64, TreeEdge } from '../merkle/index.js';
 import { openCheckpoint, parseVerifierKey, type Checkpoint } from '../note/index.js';
-import { takePidLock } from '../storage/pid-lock.js';
+import { takeStateLock } from '../storage/state-lock.js';
 
 export const STATE_VERSION = 1;
 
@@ -70,11 +70,13 @@ export class StateStore {
     fs.mkdirSync(this.dir, { recursive: true });
     let lock;
     try {
-      lock = takePidLock(this.#lock);
+      lock = takeStateLock(this.#lock);
     } catch (err) {
       throw stateError(`cannot lock ${this.#lock}: ${(err as Error).message}`, err);
     }
-    if ('heldBy' in lock) throw stateError(`another monitor (pid ${lock.heldBy}) uses ${this.dir}; stop it or pick another --state`);
+    if ('heldBy' in lock) {
+      throw stateError(`another monitor (${lock.heldBy === null ? 'pid unknown' : `pid ${lock.heldBy}`}) uses ${this.dir}; stop it or pick another --state`);
+    }
     this.#release = lock.release;
   }
 

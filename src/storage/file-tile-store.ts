@@ -13,34 +13,69 @@
 // Paths must be canonical public paths (`checkpoint`, `tile/...`) and must
 // resolve inside the root; anything else throws LAYOUT_BAD_PATH.
 // One writer per root is assumed (the log that owns it).
+//
+// Whoever can write the directory can at most make audits fail, never make
+// the log serve or overwrite anything else (safe-read.ts):
+// - read() serves only regular files strictly inside the root reached
+//   without a symlink at any level below it (the root itself may be a
+//   symlink: it is resolved once, at construction). A refused object reads as
+//   absent, and is reported through onRefused and counted in refusedReads.
+// - writes and deletes create their directories one level at a time and
+//   check each (opened with O_NOFOLLOW, its kernel path compared with the
+//   expected one) before creating, renaming or unlinking anything in it, so
+//   a symlinked directory never redirects a write outside the root (a swap
+//   racing the check is the one window left: writing needs that access
+//   anyway, and what it can redirect is our own public bytes).
+// - whatever the process umask: directories it creates get 0755, files 0644
+//   (chmod explicitly), so the tree is world-readable and no wider.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { TilelogError, isTilelogError } from '../errors.js';
+import { checkDirInside, readInside, realRoot } from './safe-read.js';
 import { assertPublicPath, bytesEqual, conflictError, type TileStore } from './tile-store.js';
 
+export interface FileTileStoreOptions {
+  /** Called for each read refused as unsafe (a symlink, not a regular file): a sign of tampering. */
+  onRefused?: (path: string, reason: string) => void;
+}
+
+/** Modes of what the store creates, whatever the umask: the public tree is world-readable. */
+export const TILE_DIR_MODE = 0o755;
+export const TILE_FILE_MODE = 0o644;
+
 export class FileTileStore implements TileStore {
-  /** Absolute root directory. */
+  /** Absolute root directory, symlinks resolved (once, at construction). */
   readonly root: string;
-  /** Directories known to exist (and to be durable), to skip repeated mkdir calls. */
-  private readonly knownDirs = new Set<string>();
+  /** Reads refused since construction (see the header). */
+  refusedReads = 0;
+  readonly #onRefused: ((path: string, reason: string) => void) | undefined;
+  /** The root was found or created (once). */
+  private rootMade = false;
   /** Per directory: the fsync in progress and the one queued behind it (group commit). */
   private readonly dirSyncs = new Map<string, { running: Promise<void> | null; queued: Promise<void> | null }>();
 
-  constructor(rootDir: string) {
-    this.root = nodePath.resolve(rootDir);
+  constructor(rootDir: string, options: FileTileStoreOptions = {}) {
+    this.root = realRoot(rootDir);
+    this.#onRefused = options.onRefused;
   }
 
   async read(path: string): Promise<Uint8Array | null> {
-    const full = this.resolve(path);
+    this.resolve(path);
+    let got;
     try {
-      const buf = await readFile(full);
-      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      got = await readInside(this.root, path);
     } catch (err) {
-      if (errno(err) === 'ENOENT') return null;
       throw ioError('read', path, err);
     }
+    if (got.kind === 'file') return got.data;
+    if (got.kind === 'refused') {
+      this.refusedReads++;
+      this.#onRefused?.(path, got.reason);
+    }
+    return null;
   }
 
   async createIdempotent(path: string, data: Uint8Array): Promise<void> {
@@ -59,6 +94,11 @@ export class FileTileStore implements TileStore {
 
   async delete(path: string): Promise<void> {
     const full = this.resolve(path);
+    const why = await checkDirInside(this.root, nodePath.relative(this.root, nodePath.dirname(full))).catch((err: unknown) => {
+      throw ioError('delete', path, err);
+    });
+    if (why === 'absent') return;
+    if (why !== null) throw unsafeDir('delete', path, why);
     try {
       await unlink(full);
     } catch (err) {
@@ -87,8 +127,9 @@ export class FileTileStore implements TileStore {
     const tmp = nodePath.join(dir, `.${nodePath.basename(full)}.tmp-${randomBytes(6).toString('hex')}`);
     try {
       await this.ensureDir(dir);
-      const fh = await open(tmp, 'wx', 0o644);
+      const fh = await open(tmp, 'wx', TILE_FILE_MODE);
       try {
+        await fh.chmod(TILE_FILE_MODE); // open's mode is filtered by the umask
         await fh.writeFile(data);
         await fh.sync();
       } finally {
@@ -134,23 +175,68 @@ export class FileTileStore implements TileStore {
     return queued;
   }
 
-  // ensureDir(dir): mkdir -p, then fsync the parent of every directory it
-  // created so the new directory entries are durable too.
+  // ensureDir(dir): before every write in dir, check that dir is a real
+  // directory below the root (one descriptor check covers every level: the
+  // kernel path differs if any of them is a symlink). A missing dir is
+  // created one level at a time, each level checked before anything is
+  // created in it (mkdir -p would follow a planted link), with the parent of
+  // each new directory fsynced so the new entry is durable too. The root
+  // itself is created like mkdir -p if missing.
   private async ensureDir(dir: string): Promise<void> {
-    if (this.knownDirs.has(dir)) return;
-    const first = await mkdir(dir, { recursive: true });
-    if (first !== undefined) {
-      // Created first ... dir; their parents are dirname(first) ... dirname(dir).
-      let d = dir;
-      const parents: string[] = [];
-      while (d.length >= first.length) {
-        parents.push(nodePath.dirname(d));
-        d = nodePath.dirname(d);
-      }
-      for (const p of parents.reverse()) await fsyncDir(p);
+    const rel = nodePath.relative(this.root, dir);
+    const why = await checkDirInside(this.root, rel);
+    if (why === null) return;
+    if (why !== 'absent') throw unsafeDir('write in', rel, why);
+    if (!this.rootMade) {
+      const first = await mkdir(this.root, { recursive: true, mode: TILE_DIR_MODE });
+      if (first !== undefined) await chmodCreated(first, this.root);
+      this.rootMade = true;
     }
-    this.knownDirs.add(dir);
+    const names = rel.split(nodePath.sep);
+    for (let i = 0; i <= names.length; i++) {
+      const at = names.slice(0, i).join(nodePath.sep);
+      const full = nodePath.join(this.root, at);
+      let levelWhy = await checkDirInside(this.root, at);
+      if (levelWhy === 'absent') {
+        const created = await mkdir(full, { mode: TILE_DIR_MODE }).then(
+          () => true,
+          (err: unknown) => {
+            if (errno(err) !== 'EEXIST') throw err;
+            return false; // a concurrent write made it
+          },
+        );
+        if (created) await chmodDir(full); // mkdir's mode is filtered by the umask
+        await fsyncDir(nodePath.dirname(full));
+        levelWhy = await checkDirInside(this.root, at);
+      }
+      if (levelWhy !== null) throw unsafeDir('write in', at, levelWhy);
+    }
   }
+}
+
+// chmodCreated: mkdir -p applied the umask to first ... last (each a parent
+// of the next); set them to TILE_DIR_MODE.
+async function chmodCreated(first: string, last: string): Promise<void> {
+  for (let d = last; d.length >= first.length; d = nodePath.dirname(d)) await chmodDir(d);
+}
+
+// chmodDir: TILE_DIR_MODE on the directory dir itself, through a descriptor
+// opened without following a symlink (chmod by path would follow one planted
+// in between and change the mode of whatever it points to).
+async function chmodDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    await fh.chmod(TILE_DIR_MODE);
+  } finally {
+    await fh.close();
+  }
+}
+
+function unsafeDir(verb: string, path: string, why: string): TilelogError {
+  return new TilelogError(
+    'STORAGE_UNSAFE_PATH',
+    `storage: refusing to ${verb} ${path}: a directory on its way is ${why}; the tiles directory holds something tilelog did not create (remove the symlink)`,
+  );
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -14,6 +14,7 @@
 
 import type Database from 'better-sqlite3';
 import { openDurableSqlite } from '../storage/sqlite.js';
+import { takeStateLock } from '../storage/state-lock.js';
 import { TilelogError } from '../errors.js';
 import { fromBase64Strict, hashEqual, toBase64, type Hash } from '../merkle/index.js';
 import { originHash } from './origin-hash.js';
@@ -81,10 +82,34 @@ export class SqliteWitnessStore implements WitnessStore {
   private readonly advanceTx: Database.Transaction<
     (expected: { size: number; root: Hash } | null, next: CosignedCheckpoint) => AdvanceResult
   >;
+  #releaseLock: (() => void) | null = null;
 
-  /** Opens (creating if needed) the database file at path. */
-  constructor(path: string) {
-    this.db = openDurableSqlite(path, SCHEMA, (db) => this.checkSchema(db));
+  /**
+   * Opens (creating) the database at path. With `serving`, also takes the
+   * server lock beside it (`witness.db` -> `witness.lock`, storage/state-lock.ts)
+   * first, so a second witness server on the same state is refused
+   * (STORAGE_LOCKED) before anything is written; tools that edit the
+   * configuration of a running server (add-log) open without it.
+   */
+  constructor(path: string, options: { serving?: boolean } = {}) {
+    if (options.serving === true) {
+      const lockFile = `${path.replace(/\.db$/, '')}.lock`;
+      const lock = takeStateLock(lockFile);
+      if ('heldBy' in lock) {
+        throw new TilelogError(
+          'STORAGE_LOCKED',
+          `witness: the state ${path} is in use by ${lock.heldBy === null ? 'another process' : lock.heldBy === process.pid ? `this process (pid ${lock.heldBy})` : `process ${lock.heldBy}`}` +
+            ` (a running 'tilelog witness serve'?); one witness server per state: stop it first (kill ${lock.heldBy ?? '<pid>'}) or use another --state`,
+        );
+      }
+      this.#releaseLock = lock.release;
+    }
+    try {
+      this.db = openDurableSqlite(path, SCHEMA, (db) => this.checkSchema(db));
+    } catch (err) {
+      this.#releaseLock?.();
+      throw err;
+    }
     this.advanceTx = this.db.transaction((expected, next) => this.advanceInTx(expected, next));
   }
 
@@ -225,6 +250,8 @@ export class SqliteWitnessStore implements WitnessStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+    this.#releaseLock?.();
+    this.#releaseLock = null;
   }
 
   private checkSchema(db: Database.Database): void {

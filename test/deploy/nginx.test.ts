@@ -160,4 +160,19 @@ describe.skipIf(NGINX === undefined)('deploy/nginx.conf in front of tilelog serv
     const log = fs.readFileSync(path.join(dir, 'nginx', 'tmp', 'access.log'), 'utf8');
     expect(log).toContain('GET /tile/0/000 ');
   });
+
+  test('symlinks planted in the tiles directory are not followed (disable_symlinks): never the key', async () => {
+    const tiles = path.join(dir, 'tiles');
+    fs.mkdirSync(path.join(tiles, 'tile/entries/x900'), { recursive: true });
+    fs.symlinkSync(path.join(dir, 'state', 'log.key'), path.join(tiles, 'tile/entries/x900/001'));
+    fs.mkdirSync(path.join(dir, 'elsewhere'));
+    fs.copyFileSync(path.join(dir, 'state', 'log.key'), path.join(dir, 'elsewhere', '002'));
+    fs.symlinkSync(path.join(dir, 'elsewhere'), path.join(tiles, 'tile/0/x001'));
+    for (const p of ['/tile/entries/x900/001', '/tile/0/x001/002']) {
+      const res = await fetch(`${base}${p}`);
+      const body = await res.text();
+      expect(res.status, p).toBeGreaterThanOrEqual(400);
+      expect(body, p).not.toContain('PRIVATE+KEY');
+    }
+  });
 });

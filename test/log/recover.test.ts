@@ -119,9 +119,9 @@ describe('recovery refuses contradictions (LOG_CORRUPT)', () => {
     await build(5);
     const stranger = parseSignerKey(generateSignerKey(ORIGIN).signerKey);
     writePublic(signCheckpoint({ origin: ORIGIN, size: 5, root: refRoot(leaves(5)), extensions: [] }, stranger));
-    await refusesWith('LOG_CORRUPT', /signed by its key/);
+    await refusesWith('LOG_FOREIGN_TILES', /holds the tree of origin .*, size 5, signed by .*\+[0-9a-f]{8}, but the state directory .* is the log of origin/);
     writePublic('garbage\n');
-    await refusesWith('LOG_CORRUPT');
+    await refusesWith('LOG_FOREIGN_TILES', /a checkpoint that does not parse/);
   });
 
   test('a fresh DB over tiles that already have a checkpoint', async () => {
@@ -138,6 +138,35 @@ describe('recovery refuses contradictions (LOG_CORRUPT)', () => {
       (e: unknown) => e,
     );
     expect(isTilelogError(err, 'LOG_CONFIG')).toBe(true);
+  });
+});
+
+describe('recovery writes nothing to tiles that are not ours (checked before the repair step)', () => {
+  const tileBytes = (p: string) => readFileSync(path.join(tilesDir, p));
+
+  test("another log's tiles (its own origin and key): LOG_FOREIGN_TILES, and its partial tiles are left as they are", async () => {
+    await build(3, 5); // our last step 3 -> 5 would rewrite tile/0/000.p/5 and tile/entries/000.p/5
+    const otherOrigin = 'other.tilelog.example/log';
+    const other = parseSignerKey(generateSignerKey(otherOrigin).signerKey);
+    const otherTiles = path.join(tmp.dir, 'other-tiles');
+    const l = await openFileLog({ origin: otherOrigin, signer: other, stateDir: path.join(tmp.dir, 'other-state'), tilesDir: otherTiles, logger: quietLogger });
+    for (const [from, to] of [[0, 3], [3, 5]] as const) {
+      const added = await Promise.all(Array.from({ length: to - from }, (_, k) => l.add(utf8(`other ${from + k}`))));
+      await l.waitForCheckpoint(Math.max(...added.map((a) => a.index)));
+    }
+    await l.close();
+    tilesDir = otherTiles;
+    const before = ['checkpoint', 'tile/0/000.p/5', 'tile/entries/000.p/5'].map(tileBytes);
+    await refusesWith('LOG_FOREIGN_TILES', new RegExp(`holds the tree of origin ${otherOrigin}, size 5, signed by ${otherOrigin}\\+[0-9a-f]{8}, but the state directory`));
+    expect(['checkpoint', 'tile/0/000.p/5', 'tile/entries/000.p/5'].map(tileBytes)).toEqual(before);
+  });
+
+  test('a public checkpoint of ours that is ahead of the DB: LOG_CORRUPT, and a damaged tile of the last step is not rewritten', async () => {
+    await build(3, 5);
+    writeFileSync(path.join(tilesDir, 'tile/0/000.p/5'), 'damaged');
+    writePublic(signCheckpoint({ origin: ORIGIN, size: 8, root: new Uint8Array(32).fill(1), extensions: [] }, testSigner));
+    await refusesWith('LOG_CORRUPT', /ahead/);
+    expect(readFileSync(path.join(tilesDir, 'tile/0/000.p/5'), 'utf8')).toBe('damaged');
   });
 });
 

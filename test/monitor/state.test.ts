@@ -1,6 +1,5 @@
 // The state store: atomic round trips, refusing another log's or a corrupt
 // state, and the lock against a second monitor.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { isTilelogError } from '../../src/errors.js';
 import { leafHash, TreeEdge } from '../../src/merkle/index.js';
 import { parseSignerKey, signCheckpoint } from '../../src/note/index.js';
 import { StateStore } from '../../src/monitor/index.js';
+import { holdLockInChild, killHard } from '../storage/lock-child.js';
 import { LOG_KEY, LOG_VKEY, ORIGIN, entry, tempDir } from './helpers.js';
 
 function stateAt(size: number) {
@@ -59,20 +59,22 @@ describe('StateStore', () => {
     expectStateError(() => store.load(ORIGIN, LOG_VKEY), /not JSON/);
   });
 
-  it('locks the directory against a live monitor and takes over a dead one', async () => {
+  it('locks the directory against a live monitor (another process or this one) and is free once it is SIGKILLed', async () => {
     const dir = tempDir();
-    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    const holder = await holdLockInChild(path.join(dir, 'state.lock'));
     try {
-      fs.writeFileSync(path.join(dir, 'state.lock'), `${sleeper.pid}\n`);
-      expectStateError(() => new StateStore(dir).lock(), new RegExp(`another monitor \\(pid ${sleeper.pid}\\)`));
+      expectStateError(() => new StateStore(dir).lock(), new RegExp(`another monitor \\(pid ${holder.pid}\\)`));
     } finally {
-      sleeper.kill();
-      await new Promise((resolve) => sleeper.on('close', resolve));
+      await killHard(holder);
     }
     const store = new StateStore(dir);
-    store.lock(); // the pid in the lock is gone now
-    expect(fs.readFileSync(path.join(dir, 'state.lock'), 'utf8')).toBe(`${process.pid}\n`);
+    store.lock(); // the kernel released the killed holder's lock
+    expect(fs.readFileSync(path.join(dir, 'state.lock.pid'), 'utf8')).toBe(`${process.pid}\n`);
+    expectStateError(() => new StateStore(dir).lock(), new RegExp(`another monitor \\(pid ${process.pid}\\)`));
     store.unlock();
-    expect(fs.existsSync(path.join(dir, 'state.lock'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'state.lock.pid'))).toBe(false);
+    const next = new StateStore(dir);
+    next.lock();
+    next.unlock();
   });
 });

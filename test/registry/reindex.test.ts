@@ -69,9 +69,10 @@ describe('tilelog registry reindex', () => {
     expect(r.stderr).toMatch(/100\.0% [0-9]+\/[0-9]+ entries/);
     expect(r.stdout).toMatch(/from [0-9]+ published entries of reindex\.test\/log: [0-9]+ applied, [0-9]+ skipped; 3 agents, 1 submitter keys/);
     expect(dump()).toEqual(live);
-    expect(fs.existsSync(path.join(state, 'registry.lock'))).toBe(false);
+    expect(fs.existsSync(path.join(state, 'registry.lock.pid'))).toBe(false);
 
-    // Over an existing index, with a stale lock left by a process that is gone, as JSON.
+    // Over an existing index, with a stale lock of an earlier version (a pid file) left by a process that is gone, as JSON.
+    fs.rmSync(path.join(state, 'registry.lock'));
     fs.writeFileSync(path.join(state, 'registry.lock'), '999999999\n');
     const j = await runCli(['registry', 'reindex', '--state', state, '--json']);
     expect(j.code, j.stderr).toBe(0);
