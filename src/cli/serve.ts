@@ -121,9 +121,12 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   let ready = true;
   const app = createLogApp(log, { isReady: () => ready, logger });
   let registry: OpenedRegistry | null = null;
+  // The bound URL, the registry's _ans-badge base without --registry-public-url
+  // (set before the first request; --listen :port requires the flag: serve-config.ts).
+  let listenUrl = '';
   if (registryCfg !== null) {
     try {
-      registry = await openRegistry(log, cfg.stateDir, registryCfg);
+      registry = await openRegistry(log, cfg.stateDir, registryCfg, () => listenUrl);
     } catch (err) {
       await log.close();
       throw err;
@@ -142,6 +145,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
     if (code === 'EADDRINUSE') throw new CliError(`${cfg.host}:${cfg.port} is in use; pick another --listen (e.g. 127.0.0.1:8081)`);
     throw err;
   }
+  listenUrl = server.url;
 
   const summary = {
     url: server.url,
@@ -184,7 +188,8 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   if (registry !== null && !cfg.json) {
     process.stdout.write(
       `  registry:     /v1/agents, submitter key ${registry.registry.key.kid}, ${registry.apiKeys} API keys, ` +
-        `domain validation ${registryCfg?.dnsValidation ? 'on' : 'OFF'}, resolve ${registryCfg?.resolveDns ? 'DNS-first' : 'from the log'}\n`,
+        `domain validation ${registryCfg?.dnsValidation ? 'on' : 'OFF'}, resolve ${registryCfg?.resolveDns ? 'DNS-first' : 'from the log'}\n` +
+        `  badge URL:    ${registryCfg?.publicUrl ?? listenUrl}${registryCfg?.publicUrl === undefined ? ' (the listen address; set --registry-public-url to the URL clients use)' : ''}\n`,
     );
   }
 
