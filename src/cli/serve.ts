@@ -98,6 +98,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   const fresh = !fs.existsSync(dbPath);
   if (fresh) refuseForeignTiles(cfg);
   const { signer, origin, createdKey } = loadIdentity(cfg, fresh, logger);
+  refuseSelfWitness(cfg, signer);
 
   const log = await openFileLog({
     origin,
@@ -147,6 +148,12 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   }
   listenUrl = server.url;
 
+  // Listen for the stop signal before the summary announces the server: a
+  // supervisor may signal as soon as it reads it.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   const summary = {
     url: server.url,
     origin,
@@ -194,10 +201,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   }
 
   // Wait for a signal, then drain in order: HTTP, engine, database.
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await stopSignal;
   logger.info(`${signal}: shutting down (finishing requests, flushing pending entries)...`);
   const force = () => {
     logger.warn('second signal: exiting now');
@@ -236,6 +240,21 @@ function refuseForeignTiles(cfg: ServeConfig): void {
       `  - use the --state directory that belongs to those tiles, or\n` +
       `  - if that old log is disposable, delete its public files: rm -rf ${rel}/checkpoint ${rel}/tile`,
   );
+}
+
+/**
+ * A witness whose key is the log's own would cosign for nothing: its
+ * cosignatures count toward the policy though no one independent saw the tree.
+ */
+function refuseSelfWitness(cfg: ServeConfig, signer: Ed25519Signer): void {
+  for (const w of cfg.witnesses?.policy.witnesses ?? []) {
+    if (Buffer.from(w.verifier.publicKey).equals(Buffer.from(signer.publicKey))) {
+      throw new CliError(
+        `witness ${w.name} (${w.vkey}) has the log's own key; a witness must sign with a key of its own: ` +
+          `make one with 'tilelog witness keygen --name <name> --out <file>' and pass the verifier key it prints`,
+      );
+    }
+  }
 }
 
 /** The signer and origin, creating <state>/log.key on the first run. */
