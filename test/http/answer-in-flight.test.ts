@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogApp, startServer, type RunningServer } from '../../src/http/index.js';
 import { leafHash } from '../../src/merkle/index.js';
+import { body, openTestWitness, SIGSUM_ORIGIN, SIGSUM_VKEY, sigsumNote } from '../witness/helpers.js';
 import { openTestLog, type TestLog } from './helpers.js';
 
 let t: TestLog;
@@ -30,9 +31,9 @@ interface Answer {
  * Connects, writes the chunks, half-closes when asked, and collects every
  * byte until the server closes; resolves with the answers parsed in order.
  */
-function exchange(chunks: (string | Uint8Array)[], halfClose: boolean): Promise<Answer[]> {
+function exchange(chunks: (string | Uint8Array)[], halfClose: boolean, port = server.port): Promise<Answer[]> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port: server.port });
+    const socket = net.connect({ host: '127.0.0.1', port });
     const got: Buffer[] = [];
     socket.on('data', (d: Buffer) => got.push(d));
     socket.on('error', reject);
@@ -55,14 +56,15 @@ function parseAnswers(text: string): Answer[] {
     const head = rest.slice(0, end);
     const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
     const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-    out.push({ status, body: rest.slice(end + 4, end + 4 + length) });
+    // latin1 keeps one character per byte, so Content-Length counts right; the body is UTF-8.
+    out.push({ status, body: Buffer.from(rest.slice(end + 4, end + 4 + length), 'latin1').toString('utf8') });
     rest = rest.slice(end + 4 + length);
   }
   return out;
 }
 
-function postAdd(entry: string, declaredLength = Buffer.byteLength(entry)): string {
-  return `POST /add HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: ${declaredLength}\r\n\r\n${entry}`;
+function postAdd(entry: string, declaredLength = Buffer.byteLength(entry), path = '/add'): string {
+  return `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: ${declaredLength}\r\n\r\n${entry}`;
 }
 
 /** The entry at the answered index, once published. */
@@ -97,6 +99,23 @@ describe('a request acted on is answered', () => {
     const [ia, ib] = answers.slice(0, 2).map((x) => (JSON.parse(x.body) as { index: number }).index) as [number, number];
     expect(await entryAt(ia)).toBe(a);
     expect(await entryAt(ib)).toBe(b);
+  });
+});
+
+describe('the witness server (startServer too)', () => {
+  it('a complete POST /add-checkpoint, then a half-close: the cosignature arrives, and the witness stored that checkpoint', async () => {
+    const w = openTestWitness({ logs: [[SIGSUM_ORIGIN, SIGSUM_VKEY]] });
+    const ws = await startServer(w.app, { port: 0 });
+    try {
+      const req = body(0, [], sigsumNote(1));
+      const answers = await exchange([postAdd(req, Buffer.byteLength(req), '/add-checkpoint') + 'garbage\r\n\r\n'], true, ws.port);
+      expect(answers[0]!.status).toBe(200);
+      expect(answers[0]!.body).toMatch(/^— witness\.tilelog\.example\/w1 /);
+      expect(w.store.latest(SIGSUM_ORIGIN)?.size).toBe(1);
+    } finally {
+      await ws.close();
+      w.close();
+    }
   });
 });
 
