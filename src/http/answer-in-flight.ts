@@ -16,10 +16,15 @@
 // 400 (408/431) that Node would have sent and closing. A request whose body
 // was not fully received (req.complete false) was never handed a whole body,
 // so it cannot have been acted on: the socket is destroyed at once, as
-// before, which aborts that request.
+// before, which aborts that request. (Node destroys the socket with such a
+// request, so a complete request pipelined before it loses its answer too:
+// a limit of node:http, not worked around here.)
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+
+/** How long the answers before a parse error may take to flush to a peer that does not read. */
+const FLUSH_GRACE_MS = 10_000;
 
 /** Requests parsed on a socket whose responses have not closed yet. */
 type InFlight = Map<IncomingMessage, ServerResponse>;
@@ -33,10 +38,11 @@ function statusLine(err: NodeJS.ErrnoException): string {
 }
 
 export function keepAnsweringInFlight(server: Server): void {
-  // A documented-by-source field of http.Server (not in @types/node).
+  // A field of http.Server read by socketOnEnd (lib/_http_server.js), absent from @types/node.
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   const inFlight = new WeakMap<Socket, InFlight>();
-  const failed = new WeakSet<Socket>();
+  /** Sockets whose parser failed, with the error to answer once nothing is in flight. */
+  const failed = new WeakMap<Socket, NodeJS.ErrnoException>();
 
   server.on('request', function trackInFlight(req: IncomingMessage, res: ServerResponse) {
     const socket = req.socket;
@@ -45,15 +51,15 @@ export function keepAnsweringInFlight(server: Server): void {
     set.set(req, res);
     res.once('close', () => {
       set.delete(req);
-      if (set.size === 0 && failed.has(socket)) answerParseError(socket);
+      const err = failed.get(socket);
+      if (set.size === 0 && err !== undefined) answerParseError(socket, err);
     });
   });
 
   server.on('clientError', function answerAfterInFlight(err: NodeJS.ErrnoException, socket: Socket) {
     // llhttp stays in its error state: later bytes report the same error again.
     if (failed.has(socket)) return;
-    failed.add(socket);
-    (socket as Socket & { parseError?: NodeJS.ErrnoException }).parseError = err;
+    failed.set(socket, err);
     const pending = inFlight.get(socket);
     if (!socket.writable || err.code === 'ECONNRESET') {
       socket.destroy();
@@ -65,20 +71,20 @@ export function keepAnsweringInFlight(server: Server): void {
       socket.destroy();
       return;
     }
-    if (pending === undefined || pending.size === 0) answerParseError(socket);
+    if (pending === undefined || pending.size === 0) answerParseError(socket, err);
     // else: the last in-flight response's 'close' answers the error.
   });
 }
 
 /** Writes the error status Node would have written, then closes (what the default handler does, later). */
-function answerParseError(socket: Socket): void {
-  const err = (socket as Socket & { parseError?: NodeJS.ErrnoException }).parseError;
-  if (err === undefined || socket.destroyed) return;
+function answerParseError(socket: Socket, err: NodeJS.ErrnoException): void {
+  if (socket.destroyed) return;
   if (!socket.writable) {
     socket.destroy();
     return;
   }
   socket.end(`HTTP/1.1 ${statusLine(err)}\r\nConnection: close\r\n\r\n`);
-  // end() flushes the answer; destroy after it in case the peer never reads.
+  // end() flushes the answers; then destroy, also if a peer that never reads keeps them from flushing.
   socket.once('finish', () => socket.destroy());
+  setTimeout(() => socket.destroy(), FLUSH_GRACE_MS).unref();
 }
