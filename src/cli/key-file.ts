@@ -3,7 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseSignerKey, type Ed25519Signer } from '../note/index.js';
+import { KEY_TYPE_COSIGNATURE_V1, parseSignerKey, signerKeyType, type Ed25519Signer } from '../note/index.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 import { CliError } from './common.js';
 
@@ -29,9 +29,27 @@ export function writeKeyFile(file: string, skey: string, force: boolean): void {
   }
 }
 
-/** Reads a log signer key file (one line, `PRIVATE+KEY+...`). */
+/**
+ * Reads a log signer key file (one line, `PRIVATE+KEY+...`). A witness key
+ * (type 0x04, from 'tilelog witness keygen') is refused: a log signs with a
+ * key of its own, named for its origin.
+ */
 export function readKeyFile(file: string): Ed25519Signer {
-  return readPrivateKeyFile(file, parseSignerKey, `tilelog keygen --origin <origin> --out ${file}`);
+  const createWith = `tilelog keygen --origin <origin> --out ${file}`;
+  return readPrivateKeyFile(
+    file,
+    (skey) => {
+      if (signerKeyType(skey) === KEY_TYPE_COSIGNATURE_V1) {
+        throw new CliError(
+          `${file} is a witness cosigner key (type 0x04, from 'tilelog witness keygen'), not a log key; ` +
+            `a log signs with a key of its own named for its origin: make one with '${createWith.replace(` --out ${file}`, ' --out <file>')}' ` +
+            `(or leave out --key to use <state>/log.key)`,
+        );
+      }
+      return parseSignerKey(skey);
+    },
+    createWith,
+  );
 }
 
 /**
@@ -51,6 +69,7 @@ export function readPrivateKeyFile<K>(file: string, parse: (skey: string) => K, 
   try {
     return parse(text.trim());
   } catch (err) {
+    if (err instanceof CliError) throw err;
     throw new CliError(`${file} does not hold a valid signer key (PRIVATE+KEY+...): ${(err as Error).message}`);
   }
 }

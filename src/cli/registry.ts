@@ -53,7 +53,11 @@ export const REGISTRY_USAGE = `Agent name registry (spec/REGISTRY.md): the agent
   --no-registry-dns-validation  register without the _ans-challenge TXT check
                               (local development only)           [$TILELOG_REGISTRY_DNS_VALIDATION=0]
   --registry-dns-timeout-ms   per DNS query                      [$TILELOG_REGISTRY_DNS_TIMEOUT_MS, 2000]
-  --registry-public-url <url> base URL in _ans-badge records     [$TILELOG_REGISTRY_PUBLIC_URL, the request's]
+  --registry-public-url <url> this registry's URL as clients reach it, used in
+                              the _ans-badge records it publishes (never taken from
+                              a request's Host header)         [$TILELOG_REGISTRY_PUBLIC_URL,
+                              http://<listen address>; required when listening on
+                              all interfaces (--listen :port)]
   --registry-rate-per-minute  writes per API key and per address [$TILELOG_REGISTRY_RATE_PER_MINUTE, 60]
   --registry-burst <n>        writes allowed at once             [$TILELOG_REGISTRY_BURST, 20]
   --registry-resolve-dns      DNS-first resolve: read each agent's _ans TXT records
@@ -141,8 +145,12 @@ export interface OpenedRegistry {
   close(): void;
 }
 
-/** Opens the index, the registry (adding its key at first start) and its HTTP app. */
-export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConfig): Promise<OpenedRegistry> {
+/**
+ * Opens the index, the registry (adding its key at first start) and its HTTP
+ * app. listenUrl is the server's bound URL (asked at request time, once bound),
+ * the _ans-badge base when --registry-public-url is not given.
+ */
+export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConfig, listenUrl: () => string): Promise<OpenedRegistry> {
   const key = submitterKey(secretFile(path.join(stateDir, 'registry.key')));
   const unlock = lockRegistry(stateDir);
   let index: StateIndex;
@@ -176,7 +184,7 @@ export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConf
               maxEntries: cfg.resolveDns.cacheEntries,
               negativeTtlSeconds: cfg.resolveDns.negativeTtlSeconds,
             }),
-      ...(cfg.publicUrl !== undefined && { publicUrl: cfg.publicUrl }),
+      publicUrl: cfg.publicUrl ?? listenUrl,
     });
     if (ca !== null) app.route('/', ca.app);
     return {

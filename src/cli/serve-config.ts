@@ -131,15 +131,28 @@ export function resolveServeSettings(values: Values, env: NodeJS.ProcessEnv = pr
   let layered = { values: values as Record<string, string | boolean | string[] | undefined>, fromFile: new Set<string>() };
   if (source !== undefined) layered = layerConfigFile(source[1], readConfigFile(source[0], source[1]), SERVE_FLAGS, values, env);
   try {
-    return {
-      serve: resolveServeConfig(layered.values as Values, env),
-      registry: resolveRegistryConfig(layered.values, env),
-      configFile: source === undefined ? null : path.resolve(source[1]),
-      printConfig: values['print-config'] === true,
-    };
+    const serve = resolveServeConfig(layered.values as Values, env);
+    const registry = resolveRegistryConfig(layered.values, env);
+    requirePublicUrl(serve, registry);
+    return { serve, registry, configFile: source === undefined ? null : path.resolve(source[1]), printConfig: values['print-config'] === true };
   } catch (err) {
     throw source === undefined ? err : blameFile(err, source[1], layered.fromFile);
   }
+}
+
+/**
+ * The registry publishes its own URL in _ans-badge records: from
+ * --registry-public-url, else the listen address, which must then be one
+ * clients can reach. An all-interfaces address (0.0.0.0, ::) is not one.
+ */
+function requirePublicUrl(serve: ServeConfig, registry: RegistryConfig | null): void {
+  if (registry === null || registry.publicUrl !== undefined) return;
+  if (serve.host !== '0.0.0.0' && serve.host !== '::') return;
+  throw new UsageError(
+    `--registry-public-url is required with --registry when listening on all interfaces (${serve.host}): ` +
+      `the registry publishes its URL in _ans-badge records and never takes it from a request's Host header; ` +
+      `pass the URL clients use, e.g. --registry-public-url https://registry.example.com`,
+  );
 }
 
 /** The effective configuration as printed by --print-config: defaults filled in, secrets hidden. */

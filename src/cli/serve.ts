@@ -100,6 +100,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   const fresh = !fs.existsSync(dbPath);
   if (fresh) refuseForeignTiles(cfg);
   const { signer, origin, createdKey } = loadIdentity(cfg, fresh, logger);
+  refuseSelfWitness(cfg, signer);
 
   const log = await openFileLog({
     origin,
@@ -123,9 +124,12 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   let ready = true;
   const app = createLogApp(log, { isReady: () => ready, logger });
   let registry: OpenedRegistry | null = null;
+  // The bound URL, the registry's _ans-badge base without --registry-public-url
+  // (set before the first request; --listen :port requires the flag: serve-config.ts).
+  let listenUrl = '';
   if (registryCfg !== null) {
     try {
-      registry = await openRegistry(log, cfg.stateDir, registryCfg);
+      registry = await openRegistry(log, cfg.stateDir, registryCfg, () => listenUrl);
     } catch (err) {
       await log.close();
       throw err;
@@ -147,7 +151,14 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
     if (code === 'EADDRINUSE') throw new CliError(`${cfg.host}:${cfg.port} is in use; pick another --listen (e.g. 127.0.0.1:8081)`);
     throw err;
   }
+  listenUrl = server.url;
 
+  // Listen for the stop signal before the summary announces the server: a
+  // supervisor may signal as soon as it reads it.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   const summary = {
     url: server.url,
     origin,
@@ -189,15 +200,13 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   if (registry !== null && !cfg.json) {
     process.stdout.write(
       `  registry:     /v1/agents, submitter key ${registry.registry.key.kid}, ${registry.apiKeys} API keys, ` +
-        `domain validation ${registryCfg?.dnsValidation ? 'on' : 'OFF'}, resolve ${registryCfg?.resolveDns ? 'DNS-first' : 'from the log'}\n`,
+        `domain validation ${registryCfg?.dnsValidation ? 'on' : 'OFF'}, resolve ${registryCfg?.resolveDns ? 'DNS-first' : 'from the log'}\n` +
+        `  badge URL:    ${registryCfg?.publicUrl ?? listenUrl}${registryCfg?.publicUrl === undefined ? ' (the listen address; set --registry-public-url to the URL clients use)' : ''}\n`,
     );
   }
 
   // Wait for a signal, then drain in order: HTTP, engine, database.
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await stopSignal;
   logger.info(`${signal}: shutting down (finishing requests, flushing pending entries)...`);
   const force = () => {
     logger.warn('second signal: exiting now');
@@ -236,6 +245,21 @@ function refuseForeignTiles(cfg: ServeConfig): void {
       `  - use the --state directory that belongs to those tiles, or\n` +
       `  - if that old log is disposable, delete its public files: rm -rf ${rel}/checkpoint ${rel}/tile`,
   );
+}
+
+/**
+ * A witness whose key is the log's own would cosign for nothing: its
+ * cosignatures count toward the policy though no one independent saw the tree.
+ */
+function refuseSelfWitness(cfg: ServeConfig, signer: Ed25519Signer): void {
+  for (const w of cfg.witnesses?.policy.witnesses ?? []) {
+    if (Buffer.from(w.verifier.publicKey).equals(Buffer.from(signer.publicKey))) {
+      throw new CliError(
+        `witness ${w.name} (${w.vkey}) has the log's own key; a witness must sign with a key of its own: ` +
+          `make one with 'tilelog witness keygen --name <name> --out <file>' and pass the verifier key it prints`,
+      );
+    }
+  }
 }
 
 /** The signer and origin, creating <state>/log.key on the first run. */

@@ -16,8 +16,10 @@ import { isTilelogError } from '../errors.js';
 import { startServer } from '../http/index.js';
 import {
   generateCosignerKey,
+  KEY_TYPE_COSIGNATURE_V1,
   parseCosignerKey,
   parseVerifierKey,
+  signerKeyType,
   type CosignatureSigner,
 } from '../note/index.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
@@ -54,6 +56,9 @@ const KEYGEN_USAGE = `Usage: tilelog witness keygen --name <name> --out <file> [
 Makes a new Ed25519 cosigner key named <name> (e.g. witness.example.com/w1),
 writes the private key to <file> with mode 0600, and prints the witness's
 cosignature/v1 verifier key (key type 0x04), which logs and clients configure.
+The private key is written with type 0x04 too (PRIVATE+KEY+<name>+<id>+
+base64(0x04 || seed)): that marks it a witness key, which 'tilelog serve'
+refuses as a log key. (Go's note packages read only type 0x01 private keys.)
 
   --name <name>   the witness's name (no spaces or '+')
   --out <file>    where to write the private key; refuses to overwrite
@@ -104,7 +109,8 @@ Serves the witness until SIGINT/SIGTERM:
   GET  /metrics                          Prometheus metrics
 
   --state <dir>         the witness state directory (created if absent)
-  --key <file>          cosigner key file (from 'tilelog witness keygen')
+  --key <file>          cosigner key file (from 'tilelog witness keygen'); a
+                        log's key is refused, a plain type 0x01 key warned about
   --listen <host:port>  address to listen on [127.0.0.1:7380]
   --log-level <level>   fatal, error, warn, info, debug, trace or silent; JSON
                         lines on stderr, readable on a terminal [$TILELOG_LOG_LEVEL, info]
@@ -149,7 +155,7 @@ async function keygen(argv: string[]): Promise<number> {
   if (!values.out) throw new UsageError('--out is required (the file to write the private key to)');
   let pair;
   try {
-    pair = generateCosignerKey(values.name);
+    pair = generateCosignerKey(values.name, undefined, { signerKeyType: KEY_TYPE_COSIGNATURE_V1 });
   } catch (err) {
     throw new CliError(`cannot use ${JSON.stringify(values.name)} as a witness name: ${(err as Error).message}`);
   }
@@ -238,9 +244,15 @@ async function serve(argv: string[]): Promise<number> {
   }
   const logger = createCliLogger({ level: settings.logLevel, base: { component: 'witness' } });
   const { stateDir, host, port } = settings;
-  const signer = readCosignerKeyFile(settings.keyFile);
+  const { signer, type } = readCosignerKeyFile(settings.keyFile);
   makeDirSync(stateDir, STATE_DIR_MODE);
   const store = new SqliteWitnessStore(path.join(stateDir, DB_FILE), { serving: true });
+  try {
+    checkWitnessKeyRole(settings.keyFile, signer, type, store);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   const witness = new Witness({ store, signer });
   let server;
   try {
@@ -252,6 +264,12 @@ async function serve(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  // Listen for the stop signal before the summary announces the server: a
+  // supervisor may signal as soon as it reads it.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
   const logs = store.listLogs().length;
   if (settings.json) {
     process.stdout.write(`${JSON.stringify({ url: server.url, name: signer.name, verifierKey: signer.verifierKey, logs, state: stateDir })}\n`);
@@ -263,10 +281,7 @@ async function serve(argv: string[]): Promise<number> {
         `  state:        ${stateDir}\n`,
     );
   }
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await stopSignal;
   logger.info(`${signal}: shutting down (finishing requests)...`);
   const force = () => {
     logger.warn('second signal: exiting now');
@@ -310,6 +325,33 @@ function withStore(stateDir: string, create: boolean, fn: (store: SqliteWitnessS
   }
 }
 
-function readCosignerKeyFile(file: string): CosignatureSigner {
-  return readPrivateKeyFile(file, (skey) => parseCosignerKey(skey), `tilelog witness keygen --name <name> --out ${file}`);
+/** The cosigner and the type byte of its key string (its role: see checkWitnessKeyRole). */
+function readCosignerKeyFile(file: string): { signer: CosignatureSigner; type: number } {
+  return readPrivateKeyFile(file, (skey) => ({ signer: parseCosignerKey(skey), type: signerKeyType(skey) }), `tilelog witness keygen --name <name> --out ${file}`);
+}
+
+const NEW_WITNESS_KEY = "make the witness its own key with 'tilelog witness keygen --name <name> --out <file>' and configure logs with the verifier key it prints";
+
+/**
+ * A witness must not sign with a log's key: its cosignatures would then
+ * vouch for nothing. Refused when the key is one the witness trusts as a
+ * log's (same Ed25519 public key); a plain type 0x01 key otherwise gets a
+ * loud warning, since that is what 'tilelog keygen' makes for logs (and also
+ * what other witness software writes); a type 0x04 key is a witness key.
+ */
+function checkWitnessKeyRole(file: string, signer: CosignatureSigner, type: number, store: SqliteWitnessStore): void {
+  for (const { origin, keys } of store.listLogs()) {
+    for (const vkey of keys) {
+      const logKey = parseVerifierKey(vkey);
+      if (Buffer.from(logKey.publicKey).equals(Buffer.from(signer.publicKey))) {
+        throw new CliError(`${file} is the signing key of log ${origin} (${vkey}), which this witness cosigns; a witness needs a key of its own: ${NEW_WITNESS_KEY}`);
+      }
+    }
+  }
+  if (type === KEY_TYPE_COSIGNATURE_V1) return;
+  process.stderr.write(
+    `WARNING: ${file} is a plain Ed25519 note key (type 0x01), the kind 'tilelog keygen' makes for logs, not a witness key (type 0x04).\n` +
+      `WARNING: if it is a log's key, stop: cosignatures made with a log's own key prove nothing; ${NEW_WITNESS_KEY}.\n` +
+      `WARNING: keys made by other witness software are type 0x01 too; for those this warning is expected.\n`,
+  );
 }

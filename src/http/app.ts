@@ -8,7 +8,7 @@
 
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { addHandler } from './add.js';
-import { corsReads } from './cors.js';
+import { corsPolicy } from './cors.js';
 import { rejectDotSegments } from './dot-segments.js';
 import { methodNotAllowed, notFoundHandler, onErrorHandler } from './errors.js';
 import { checkpointsHandler } from './history.js';
@@ -48,6 +48,9 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): OpenAPIH
   app.notFound(notFoundHandler);
   // Every request, POST /add included: a request ID and one counter increment (observe.ts).
   const m = metrics ? createLogMetrics(log) : null;
+  // CORS for every route, the registry's, CA's and browser's mounted later included (cors.ts).
+  // Before observeRequests, which labels a request no route matched by being the last handler reached.
+  app.use('*', corsPolicy());
   app.use('*', observeRequests({ ...(m !== null && { counts: m.requests }), ...(logger !== undefined && { logger }) }));
   // Not on POST /add: the hot path stays free of other middleware.
   const dots = rejectDotSegments();
@@ -55,10 +58,8 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): OpenAPIH
   app.use('/v1/*', dots);
   app.use('/checkpoint', dots);
 
-  const reads = corsReads();
   const get = (route: RouteConfig, handler: RouteHandler) => {
     const path = honoPath(route.path);
-    app.use(path, reads);
     serveRoute(app, route, handler);
     app.all(path, methodNotAllowed(GET));
   };
@@ -67,7 +68,6 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): OpenAPIH
   get(routes.checkpointRoute, checkpointHandler(log));
   describeRoute(app, routes.tileRoute);
   describeRoute(app, routes.entriesTileRoute);
-  app.use('/tile/*', reads);
   app.get('/tile/*', tileHandler(log));
   app.all('/tile/*', methodNotAllowed(GET));
 

@@ -26,6 +26,7 @@
 import type { Context } from 'hono';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CACHE_NONE } from './cache.js';
+import { markPrivate } from './cors.js';
 import type { LogObserver, LogStats } from '../log/index.js';
 import type { LogApi } from './log-api.js';
 import { RequestCounts } from './observe.js';
@@ -178,9 +179,10 @@ export function createLogMetrics(log: LogApi): AppMetrics {
   return { registry, requests, detach };
 }
 
-/** GET /metrics: the registry in the Prometheus text format. */
+/** GET /metrics: the registry in the Prometheus text format; private (no CORS: operators scrape it, web pages do not). */
 export function metricsHandler(registry: Registry) {
   return async function metrics(c: Context): Promise<Response> {
+    markPrivate(c);
     const text = await registry.metrics();
     return c.body(text, 200, { 'Content-Type': registry.contentType, 'Cache-Control': CACHE_NONE });
   };

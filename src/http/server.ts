@@ -5,6 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
+import { keepAnsweringInFlight } from './answer-in-flight.js';
 
 export interface StartServerOptions {
   /** Interface to bind (default 127.0.0.1). */
@@ -35,6 +36,8 @@ export async function startServer(app: FetchApp, options: StartServerOptions = {
   const server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
   server.requestTimeout = requestTimeoutMs;
   server.headersTimeout = Math.min(requestTimeoutMs, 10_000);
+  // A request acted on (an entry added) is answered even after a half-close or pipelined garbage.
+  keepAnsweringInFlight(server);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);

@@ -77,15 +77,29 @@ export function parseCosignature(signature: Uint8Array): { timestamp: number; si
   return { timestamp: Number(t), signature: signature.slice(TIMESTAMP_SIZE) };
 }
 
-/** A new cosigner key pair: a Go Ed25519 signer key and the cosignature/v1 (0x04) verifier key. */
-export function generateCosignerKey(name: string, seed?: Uint8Array): KeyPair {
+export interface CosignerKeyOptions {
+  /**
+   * Type byte of the signer key string. 0x01 (default): a Go Ed25519 signer
+   * key, which Go's note packages read too. 0x04: marks the key as a
+   * witness's (its ID then equals the verifier key's), so that a log refuses
+   * it (`tilelog witness keygen` writes these; parseCosignerKey reads both).
+   */
+  signerKeyType?: typeof KEY_TYPE_ED25519 | typeof KEY_TYPE_COSIGNATURE_V1;
+}
+
+/** A new cosigner key pair: a signer key (type 0x01 unless asked) and the cosignature/v1 (0x04) verifier key. */
+export function generateCosignerKey(name: string, seed?: Uint8Array, options: CosignerKeyOptions = {}): KeyPair {
+  const { signerKeyType = KEY_TYPE_ED25519 } = options;
+  if (signerKeyType !== KEY_TYPE_ED25519 && signerKeyType !== KEY_TYPE_COSIGNATURE_V1) {
+    throw new RangeError(`note: cosigner signer key type must be 0x01 or 0x04, got ${String(signerKeyType)}`);
+  }
   checkNewKeyName(name);
   const s = seed === undefined ? ed.utils.randomSecretKey() : checkSeed(seed);
   const pub = ed.getPublicKey(s);
-  const skeyId = keyId(name, KEY_TYPE_ED25519, pub);
+  const skeyId = keyId(name, signerKeyType, pub);
   const vkeyId = keyId(name, KEY_TYPE_COSIGNATURE_V1, pub);
   return {
-    signerKey: `PRIVATE+KEY+${name}+${formatKeyId(skeyId)}+${encodeBase64(prefixed(KEY_TYPE_ED25519, s))}`,
+    signerKey: `PRIVATE+KEY+${name}+${formatKeyId(skeyId)}+${encodeBase64(prefixed(signerKeyType, s))}`,
     verifierKey: `${name}+${formatKeyId(vkeyId)}+${encodeBase64(prefixed(KEY_TYPE_COSIGNATURE_V1, pub))}`,
   };
 }

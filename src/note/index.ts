@@ -12,6 +12,7 @@ export {
   keyId,
   parseSignerKey,
   parseVerifierKey,
+  signerKeyType,
 } from './keys.js';
 export type { Ed25519Signer, Ed25519Verifier, KeyPair, NoteSigner, NoteVerifier } from './keys.js';
 
@@ -38,7 +39,7 @@ export {
   parseCosignatureVerifierKey,
   parseCosignerKey,
 } from './cosignature.js';
-export type { CosignatureSigner, CosignatureVerifier, CosignerOptions } from './cosignature.js';
+export type { CosignatureSigner, CosignatureVerifier, CosignerKeyOptions, CosignerOptions } from './cosignature.js';
 
 export { MAX_POLICY_ITEMS, cosignersOf, formatPolicy, parsePolicy, policySatisfied, simplePolicy } from './policy.js';
 export type { PolicyGroup, PolicyLog, PolicyWitness, WitnessPolicy } from './policy.js';

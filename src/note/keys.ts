@@ -122,6 +122,16 @@ export function parseSignerKey(skey: string): Ed25519Signer {
   return ed25519Signer(parsed.name, parsed.seed, KEY_TYPE_ED25519, parsed.id);
 }
 
+/**
+ * The key type byte of a signer key string, which is also its role: 0x01, a
+ * plain note key (a log's, from `tilelog keygen`; also the witness keys other
+ * software writes), or 0x04, a cosignature/v1 witness key (from `tilelog
+ * witness keygen`). Throws NOTE_BAD_KEY as parseSignerKey does for a malformed key.
+ */
+export function signerKeyType(skey: string): number {
+  return parseSignerKeyString(skey).type;
+}
+
 /** Parses a Go verifier key; only Ed25519 (type 0x01) is accepted. */
 export function parseVerifierKey(vkey: string): Ed25519Verifier {
   const parsed = parseVerifierKeyString(vkey);

@@ -15,6 +15,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { readBodyCapped } from '../http/body-limit.js';
+import { corsPolicy } from '../http/cors.js';
 import { httpError, methodNotAllowed, notFoundHandler } from '../http/errors.js';
 import { metricsHandler } from '../http/metrics.js';
 import { observeRequests, type HttpLogger } from '../http/observe.js';
@@ -54,6 +55,9 @@ export function createWitnessApp(witness: Witness, options: WitnessAppOptions = 
   app.onError(witnessOnError(logError));
   app.notFound(notFoundHandler);
   const m = metrics ? createWitnessMetrics(witness) : null;
+  // The same CORS rule as the log's (cors.ts): public reads open, /metrics and writes closed.
+  // Before observeRequests, which labels a request no route matched by being the last handler reached.
+  app.use('*', corsPolicy());
   app.use(
     '*',
     observeRequests({ ...(m !== null && { counts: m.requests, onAnswer: m.onAnswer }), ...(logger !== undefined && { logger }) }),

@@ -158,7 +158,7 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
       publicKey: agentKey(1),
       validation: 'none',
     });
-    const registryApp = createRegistryApp(f.registry, { apiKeys: new ApiKeys([]), dns: null });
+    const registryApp = createRegistryApp(f.registry, { apiKeys: new ApiKeys([]), dns: null, publicUrl: 'https://registry.example' });
     reg = await startServer(compose(f.log, assets, { registry: registryApp }), { port: 0 });
 
     // Two real witnesses; the public checkpoint waits for both cosignatures.

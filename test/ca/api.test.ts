@@ -18,7 +18,7 @@ let app: ReturnType<typeof createRegistryApp>;
 
 beforeEach(async () => {
   f = await openCaFixture();
-  app = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line]), dns: null, certificates: agentCertificates(f.ca), logError: () => undefined });
+  app = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line]), dns: null, publicUrl: 'https://registry.example', certificates: agentCertificates(f.ca), logError: () => undefined });
   app.route('/', createCaApp(f.ca));
 });
 afterEach(async () => f.close());

@@ -41,7 +41,7 @@ beforeAll(async () => {
   f = await openCaFixture();
   // Composed as src/cli/serve.ts and src/cli/registry.ts do.
   app = createLogApp(f.log, { logError: () => {} });
-  const registry = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line]), dns: null, certificates: agentCertificates(f.ca), logError: () => {} });
+  const registry = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line]), dns: null, publicUrl: 'https://registry.example', certificates: agentCertificates(f.ca), logError: () => {} });
   registry.route('/', createCaApp(f.ca, { logError: () => {} }));
   app.route('/', registry);
   mountExplorer(app, { assetsDir: path.join(VECTORS, 'no-explorer-build') });

@@ -11,6 +11,7 @@ import {
   parseNote,
   parseSignerKey,
   parseVerifierKey,
+  signerKeyType,
   signNote,
 } from '../../src/note/index.js';
 import { expectCode } from './helpers.js';
@@ -107,6 +108,19 @@ describe('cosignature/v1', () => {
     const cos = parseCosignatureVerifierKey(parseCosignerKey(signerKey).verifierKey);
     const msg = signNote(TEXT, [plain]);
     expectCode(() => openNote(msg, [cos]), 'NOTE_UNVERIFIED'); // different key ID: ignored
+  });
+
+  it('a type 0x04 signer key (witness keygen): same cosigner and verifier key as the 0x01 form, refused as a log key', () => {
+    const seed = new Uint8Array(32).fill(3);
+    const plain = generateCosignerKey('witness.example/w', seed);
+    const marked = generateCosignerKey('witness.example/w', seed, { signerKeyType: 0x04 });
+    expect([signerKeyType(plain.signerKey), signerKeyType(marked.signerKey)]).toEqual([0x01, 0x04]);
+    expect(marked.verifierKey).toBe(plain.verifierKey);
+    expect(marked.signerKey.split('+')[3]).toBe(marked.verifierKey.split('+')[1]);
+    const text = new TextEncoder().encode(TEXT);
+    expect(parseCosignerKey(marked.signerKey).signAt(text, 5)).toEqual(parseCosignerKey(plain.signerKey).signAt(text, 5));
+    expectCode(() => parseSignerKey(marked.signerKey), 'NOTE_BAD_KEY');
+    expect(() => generateCosignerKey('w', seed, { signerKeyType: 0x02 as 0x01 })).toThrow(RangeError);
   });
 
   it('is deterministic for a fixed seed and timestamp', () => {

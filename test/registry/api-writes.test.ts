@@ -21,7 +21,7 @@ let clockMs: number;
 beforeEach(async () => {
   f = await openFixture();
   clockMs = 0;
-  app = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line, other.line]), dns: null, rateLimit: { ratePerMinute: 60, burst: 100, nowMs: () => clockMs } });
+  app = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line, other.line]), dns: null, publicUrl: 'https://registry.example', rateLimit: { ratePerMinute: 60, burst: 100, nowMs: () => clockMs } });
 });
 afterEach(async () => {
   await f.close();
@@ -117,7 +117,7 @@ describe('deprecate', () => {
   });
 
   it('rate limits apply: 429 with Retry-After', async () => {
-    const tight = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line]), dns: null, rateLimit: { ratePerMinute: 1, burst: 1, nowMs: () => clockMs } });
+    const tight = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line]), dns: null, publicUrl: 'https://registry.example', rateLimit: { ratePerMinute: 1, burst: 1, nowMs: () => clockMs } });
     const call = (p: string, m = 'POST') => tight.request(p, { method: m, headers: { Authorization: `Bearer ${acme.key}` }, body: '{}' });
     await register();
     expect((await call(`/v1/agents/${N}/deprecate`)).status).toBe(200);

@@ -119,6 +119,22 @@ describe('registry API', () => {
     expect(zone.text.split('\n')[0]).toBe('_ans.bot1.acme.example.\t3600\tIN\tTXT\t"v=ans1; version=v1.0.1; p=a2a; url=https://bot1.acme.example/a2a"');
   });
 
+  it('the _ans-badge URL comes from configuration, never from the request: a forged Host or absolute URL changes nothing', async () => {
+    await req('POST', '/v1/agents', agent(1));
+    const badge = (r: { json: any }) => (r.json.records as { name: string; value: string }[]).find((x) => x.name.startsWith('_ans-badge.'))!.value;
+    const want = `v=ans-badge1; url=https://registry.example/v1/resolve/${enc(1)}`;
+    const forged = await app.request(`http://evil.example:8443/v1/agents/${enc(1)}/dns`, { headers: { Host: 'evil.example', 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'http', Forwarded: 'host=evil.example' } });
+    expect(badge({ json: await forged.json() })).toBe(want);
+    expect(badge(await req('GET', `/v1/agents/${enc(1)}/dns`))).toBe(want);
+    // A base known only once the server is bound: asked at request time.
+    let bound = 'http://127.0.0.1:1';
+    const late = createRegistryApp(f.registry, { apiKeys: new ApiKeys([]), dns: null, publicUrl: () => bound });
+    bound = 'http://127.0.0.1:8080';
+    const zone = await (await late.request(`http://evil.example/v1/agents/${enc(1)}/dns?format=zone`, { headers: { Host: 'evil.example' } })).text();
+    expect(zone).toContain(`url=http://127.0.0.1:8080/v1/resolve/${enc(1)}`);
+    expect(zone).not.toContain('evil');
+  });
+
   it('challenges say validation is off when it is', async () => {
     expect((await req('POST', '/v1/challenges', { name: agent(1).name })).json).toEqual({ domainValidation: 'none' });
   });

@@ -47,7 +47,7 @@ afterAll(() => tmp.cleanup());
 
 beforeEach(async () => {
   f = await openFixture();
-  app = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line, other.line]), dns: null, rateLimit: { ratePerMinute: 60, burst: 100 } });
+  app = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line, other.line]), dns: null, publicUrl: 'https://registry.example', rateLimit: { ratePerMinute: 60, burst: 100 } });
 });
 afterEach(async () => {
   await f.close();
@@ -112,7 +112,7 @@ describe('observed server certificates', () => {
   });
 
   it('a certificate not valid now gives no TLSA', async () => {
-    app = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line]), dns: null, nowSeconds: () => Math.floor(Date.now() / 1000) + 60 * 86400 });
+    app = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line]), dns: null, publicUrl: 'https://registry.example', nowSeconds: () => Math.floor(Date.now() / 1000) + 60 * 86400 });
     await register();
     expect((await req('POST', OBSERVED, { certificate: good.pem })).status).toBe(201);
     expect(await tlsa()).toEqual([]);

@@ -36,7 +36,7 @@ beforeEach(async () => {
   clockMs = 1_000_000;
   app = createRegistryApp(f.registry, {
     apiKeys: new ApiKeys([acme.line]),
-    dns: null,
+    dns: null, publicUrl: 'https://registry.example',
     resolveDns: new AnsLookup({ servers: [dns.server], timeoutMs: 300, tries: 1, nowMs: () => clockMs }),
   });
   await f.registry.register(NAME, {
@@ -145,7 +145,7 @@ describe('DNS-first resolve', () => {
   });
 
   it('without DNS-first resolve the answer says source log and has no dns member', async () => {
-    const plain = createRegistryApp(f.registry, { apiKeys: new ApiKeys([]), dns: null });
+    const plain = createRegistryApp(f.registry, { apiKeys: new ApiKeys([]), dns: null, publicUrl: 'https://registry.example' });
     const a = (await (await plain.request(`/v1/resolve/${encodeURIComponent(NAME)}`)).json()) as any;
     expect(a.source).toBe('log');
     expect(a.dns).toBeUndefined();

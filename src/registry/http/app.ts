@@ -40,8 +40,13 @@ export interface RegistryAppOptions {
   rateLimit?: RateLimitOptions;
   /** DNS-first resolve: read the agent's _ans TXT records through this lookup; null or absent: resolve from the log only. */
   resolveDns?: AnsLookup | null;
-  /** Base URL for _ans-badge records; default: the request's origin. */
-  publicUrl?: string;
+  /**
+   * This registry's base URL as clients reach it, e.g. https://registry.example,
+   * for the _ans-badge records: from configuration only (a function when it is
+   * known only once the server is bound). Never taken from the request: its
+   * Host header is the client's to choose, and the records are published.
+   */
+  publicUrl: string | (() => string);
   logError?: (msg: string, err: unknown) => void;
   /** Agent certificates (src/ca): a `csr` in register and rotate requests is issued through it. */
   certificates?: AgentCertificates | null;
@@ -194,7 +199,7 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Op
 
   read(routes.agentDnsRoute, (c) => {
     const a = agentByRef(c.req.param('name')!);
-    const base = o.publicUrl ?? new URL(c.req.url).origin;
+    const base = typeof o.publicUrl === 'function' ? o.publicUrl() : o.publicUrl;
     const host = parseAnsName(a.name).host;
     const observed = a.status === 'active' ? index.observedCertificates().map((c) => c.entry.body) : [];
     const now = o.nowSeconds?.() ?? Math.floor(Date.now() / 1000);

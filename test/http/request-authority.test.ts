@@ -1,0 +1,41 @@
+// A guard on the class of issue 11 item 6: nothing the server publishes or
+// signs may come from the request's authority (Host, X-Forwarded-*,
+// Forwarded, Origin, or the host part of the request URL), since a client
+// chooses those. The server code is scanned for every way to read them;
+// each use must be listed here with why it is safe. A new use fails this
+// test until it is reviewed.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
+/** Browser code (client SDK, log browser) runs in the reader's page, not the server. */
+const BROWSER = ['client/', 'explorer/'];
+const READS_AUTHORITY = /\breq\.url\b|\.raw\.url\b|\bheaders\.host\b|header\(\s*['"`](host|origin|forwarded|x-forwarded-[a-z-]+)['"`]|x-forwarded-|\bForwarded\b/i;
+
+/** file -> why its use is safe. */
+const REVIEWED: Record<string, string> = {
+  'http/tiles.ts': 'reads the raw path after the authority (no percent-decoding); @hono/node-server refuses a Host that is not a bare host[:port]',
+};
+
+function serverFiles(dir: string, rel = ''): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const r = `${rel}${e.name}${e.isDirectory() ? '/' : ''}`;
+    if (e.isDirectory()) return BROWSER.includes(r) ? [] : serverFiles(path.join(dir, e.name), r);
+    return e.name.endsWith('.ts') ? [r] : [];
+  });
+}
+
+describe('the request authority is never a source of published data', () => {
+  it('server code reads the request URL or Host/Forwarded/Origin headers only where reviewed', () => {
+    const users = serverFiles(SRC).filter((f) => READS_AUTHORITY.test(fs.readFileSync(path.join(SRC, f), 'utf8').replace(/^\s*\/\/.*$/gm, '')));
+    expect(users.sort()).toEqual(Object.keys(REVIEWED).sort());
+  });
+
+  it('the scan sees what it looks for (the registry used to read c.req.url for _ans-badge)', () => {
+    for (const s of ["new URL(c.req.url).origin", "c.req.header('host')", "c.req.header('X-Forwarded-Host')", 'c.req.raw.url', "req.headers.host"]) {
+      expect(s.match(READS_AUTHORITY), s).not.toBeNull();
+    }
+  });
+});
