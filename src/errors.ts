@@ -32,6 +32,7 @@ export type ErrorCode =
   // storage
   | 'STORAGE_CONFLICT' // an immutable object exists with other bytes
   | 'STORAGE_IO' // an I/O failure
+  | 'STORAGE_UNAVAILABLE' // the disk is full, read-only or failing (ENOSPC, EIO, EDQUOT, EROFS, SQLITE_FULL, SQLITE_IOERR); retry later (503)
   // witness: c2sp.org/tlog-witness add-checkpoint answers (PROTOCOLS.md 6.1)
   | 'WITNESS_BAD_REQUEST' // a malformed add-checkpoint body, or old > size (400)
   | 'WITNESS_UNKNOWN_LOG' // the checkpoint's origin is not configured (404)
