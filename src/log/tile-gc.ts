@@ -34,7 +34,7 @@
 // Runs happen in the background every intervalMs, never on the publish path.
 
 import type { TileId } from '../merkle/layout.js';
-import { ENTRIES_LEVEL, partialTiles, tilePath } from '../merkle/layout.js';
+import { ENTRIES_LEVEL, hashesAtLevel, partialTiles, tilePath } from '../merkle/layout.js';
 import { HASH_SIZE } from '../merkle/hash.js';
 import type { CheckpointRecord, SequenceDB } from '../storage/sequence-db.js';
 import type { TileStore } from '../storage/tile-store.js';
@@ -259,4 +259,15 @@ function objectBytes(t: TileId, db: SequenceDB): number {
   if (t.level !== ENTRIES_LEVEL) return t.width * HASH_SIZE;
   const start = t.index * 256;
   return db.entryBytes(start, start + t.width) + 2 * t.width;
+}
+
+// minimalTreeBytes(size, entryBytes): the bytes a public tree of `size`
+// entries needs at the least: the entries (entryBytes in total) with their
+// 2-byte length prefixes, plus 32 bytes for each hash in the hash tiles,
+// Σ_{L>=0} floor(size / 256^L) of them. The collector keeps the tree within
+// 1.5x of this (plus the grace window's partials) whatever the add pattern.
+export function minimalTreeBytes(size: number, entryBytes: number): number {
+  let hashes = 0;
+  for (let level = 0; hashesAtLevel(level, size) > 0; level++) hashes += hashesAtLevel(level, size);
+  return entryBytes + 2 * size + HASH_SIZE * hashes;
 }
