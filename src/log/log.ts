@@ -211,6 +211,7 @@ export class Log {
         checkpointer.wake();
       },
     });
+    await health.probeAll();
     const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache, observers, health, gc);
     checkpointer.start();
     cosigner?.start();

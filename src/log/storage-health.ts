@@ -4,7 +4,8 @@
 // next write to that store that succeeds. /readyz answers 503 while any flag
 // is set, and adds fail fast with 503 + Retry-After rather than 500.
 //
-// Who clears a flag: the tiles are retried by the checkpointer (it keeps
+// At open every probe runs once, so a restart on a full disk reports not
+// ready before the first add fails. Who clears a flag: the tiles are retried by the checkpointer (it keeps
 // trying while durable entries wait to be published) and the collector; the
 // state is written only when an add comes, and a load balancer that trusts
 // /readyz sends none. So while a flag is set, a prober writes a small file
@@ -52,11 +53,13 @@ export class StorageHealth {
     return [...this.#failing.values()];
   }
 
-  // failed(err): records err if it is a disk failure and returns its class;
+  // failed(err, component?): records err if it is a disk failure and returns
+  // its class (for component when given, else the store its code implies);
   // null (nothing recorded) for any other error.
-  failed(err: unknown): StorageFailure | null {
-    const f = storageFailure(err);
-    if (f === null) return null;
+  failed(err: unknown, component?: StorageComponent): StorageFailure | null {
+    const found = storageFailure(err);
+    if (found === null) return null;
+    const f = component === undefined ? found : { ...found, component };
     this.failures++;
     if (!this.#failing.has(f.component)) {
       this.#failing.set(f.component, { ...f, sinceMs: Date.now() });
@@ -78,6 +81,17 @@ export class StorageHealth {
     this.#failing.delete(component);
     this.#logger.info(`the ${component} store accepts writes again (after ${Math.round((Date.now() - f.sinceMs) / 1000)} s); ready`);
     if (this.#failing.size === 0) this.#stopProbing();
+  }
+
+  /** Runs every probe once (at open): a disk that is already full is reported before the first write. */
+  async probeAll(): Promise<void> {
+    for (const [component, probe] of Object.entries(this.#probes) as [StorageComponent, () => Promise<void>][]) {
+      try {
+        await probe();
+      } catch (err) {
+        this.failed(err, component);
+      }
+    }
   }
 
   close(): void {
