@@ -4,8 +4,10 @@ import { main as hashes } from './hash.bench.js';
 import { main as engine } from './engine.bench.js';
 import { main as log } from './log.bench.js';
 import { main as http } from './http.bench.js';
+import { main as disk } from './disk.bench.js';
 
 hashes();
 engine();
 await log();
 await http();
+await disk();
