@@ -128,4 +128,19 @@ describe('a full disk over HTTP', () => {
     }
     expect((await h.request('/bug')).status).toBe(500);
   });
+
+  test('a restart while the tiles are full opens (reads served, not writable) instead of waiting, and catches up once space returns', async () => {
+    tiles.full = true;
+    expect((await add('d')).status).toBe(200); // durable, not yet in a checkpoint
+    await log.close();
+    log = await openLog({ origin: ORIGIN, signer: parseSignerKey(SKEY), db, tiles, logger: quiet });
+    app = createLogApp(log, { logError: () => undefined });
+    expect(log.writable()).toBe(false);
+    expect(log.checkpoint().size).toBe(0);
+    expect(await status('/readyz')).toBe(503);
+    expect(await status('/checkpoint')).toBe(200);
+    tiles.full = false;
+    await until(async () => log.checkpoint().size === 1);
+    await until(async () => (await status('/readyz')) === 200);
+  });
 });
