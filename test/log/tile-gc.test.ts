@@ -115,11 +115,14 @@ describe('partial-tile collection', () => {
     await audit(tilesDir);
   }, 30_000);
 
-  test('partials of checkpoints replaced within the grace period stay', async () => {
-    const log = await openGcLog(3_600_000);
+  test('partials of checkpoints replaced within the grace period stay, across a restart too', async () => {
+    let log = await openGcLog(3_600_000);
     await addOneByOne(log, 0, 40);
-    const run = await log.collectPartialTiles();
-    expect(run.objects).toBe(0);
+    expect((await log.collectPartialTiles()).objects).toBe(0);
+    await log.close();
+    // After a restart only the history's commit times tell how recent a checkpoint is.
+    log = await openGcLog(3_600_000);
+    expect((await log.collectPartialTiles()).objects).toBe(0);
     const tiles = new FileTileStore(dirs().tilesDir);
     for (let size = 1; size <= 40; size++) {
       for (const t of partialTiles(size)) expect(await tiles.read(tilePath(t)), `${tilePath(t)} of size ${size}`).not.toBeNull();
@@ -143,8 +146,14 @@ describe('partial-tile collection', () => {
       const reader = publishedHashReader(23, tiles, hasher, new TileCache());
       const root23 = db.rootForSize(23)!;
       for (let i = 0; i < 23; i++) verifyInclusion(hasher, i, 23, hasher.leaf(entry(i)), await inclusionProof(23, i, reader, hasher), root23);
-      // Once the public checkpoint moves on (and the grace, 0 here, is over), size 23's partials go too.
-      gc.published(70);
+      // The public checkpoint moves on: size 23 was public until now, so its partials keep their grace
+      // even though the checkpoint after it was signed long ago (the clock here is 2 h ahead).
+      const later = () => Date.now() + 7_200_000;
+      const graced = new TileGc({ db, tiles, graceMs: 3_600_000, intervalMs: 3_600_000, logger: quietLogger, pinnedSizes: () => [70], now: later }, 23);
+      graced.published(70);
+      await graced.collect();
+      for (const t of partialTiles(23)) expect(await tiles.read(tilePath(t))).not.toBeNull();
+      // Once that grace (0 here) is over, size 23's partials go too.
       const pinned = [70];
       const gc2 = new TileGc({ db, tiles, graceMs: 0, intervalMs: 3_600_000, logger: quietLogger, pinnedSizes: () => pinned }, 70);
       await gc2.collect();
