@@ -143,4 +143,19 @@ describe('a full disk over HTTP', () => {
     await until(async () => log.checkpoint().size === 1);
     await until(async () => (await status('/readyz')) === 200);
   });
+
+  test('a disk already full at open is reported before any write, and the probe clears it once writes fit again', async () => {
+    await log.close();
+    let full = true;
+    const probe = async (): Promise<void> => {
+      if (full) throw enospc('probe');
+    };
+    log = await openLog({ origin: ORIGIN, signer: parseSignerKey(SKEY), db, tiles, logger: quiet, storageProbes: { state: probe }, storageProbeIntervalMs: 20 });
+    app = createLogApp(log, { logError: () => undefined });
+    expect(log.writable()).toBe(false);
+    expect(log.stats().storage.faults.map((f) => `${f.component} ${f.code}`)).toEqual(['state ENOSPC']);
+    expect(await status('/readyz')).toBe(503);
+    full = false;
+    await until(async () => (await status('/readyz')) === 200);
+  });
 });
