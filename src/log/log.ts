@@ -167,7 +167,7 @@ export class Log {
               logger: o.logger,
               // Tiles for every committed size exist (written before the commit).
               proof: (oldSize, newSize) =>
-                consistencyProof(oldSize, newSize, publishedHashReader(newSize, o.tiles, o.hasher, cache), o.hasher),
+                consistencyProof(oldSize, newSize, publishedHashReader(newSize, o.tiles, o.hasher, cache, () => checkpointer?.integratedSize ?? newSize), o.hasher),
               onPublished: (cp) => checkpointer?.advancePublished(cp),
               onWitnessAnswered: (name, ok, ms) => observers.witnessAnswered(name, ok, ms),
               health,
@@ -383,7 +383,7 @@ export class Log {
   }
 
   #reader(published: number) {
-    return publishedHashReader(published, this.#tiles, this.#hasher, this.#cache);
+    return publishedHashReader(published, this.#tiles, this.#hasher, this.#cache, () => this.#checkpointer.published.size);
   }
 }
 

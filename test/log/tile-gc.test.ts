@@ -160,6 +160,9 @@ describe('partial-tile collection', () => {
       const gone = collectablePartials([23], [70]);
       expect(gone.length).toBeGreaterThan(0);
       for (const t of gone) expect(await tiles.read(tilePath(t))).toBeNull();
+      // A proof that started at size 23 (grace 0) reads the deleted partials from the wider tiles of size 70.
+      const late = publishedHashReader(23, tiles, hasher, new TileCache(), () => 70);
+      for (let i = 0; i < 23; i++) verifyInclusion(hasher, i, 23, hasher.leaf(entry(i)), await inclusionProof(23, i, late, hasher), root23);
     } finally {
       db.close();
     }
