@@ -25,6 +25,13 @@
 // With witnesses, C3 is the resting state until the cosigner has gathered the
 // policy's cosignatures (cosigner.ts): the public checkpoint lags by design,
 // recovery keeps it, and the cosigner publishes T (cosigned) after the restart.
+// The partial-tile collector (tile-gc.ts) runs in the background:
+//   G1. Some superseded partials deleted, its cursor in the DB not yet moved:
+//       the next run (after a restart: from the cursor) deletes them again
+//       (absent is fine) and moves it. Nothing a reader needs was deleted.
+//   G2. Cursor moved: nothing to do.
+// A full or failing disk (storage-health.ts) is none of these points: a write
+// that fails leaves S1 or C1/C2 behind; adds answer 503 and the log retries.
 // At open, recovery also refuses to start (LOG_CORRUPT) when the public
 // checkpoint is ahead of the DB or contradicts it, or the DB contradicts
 // itself; see recover.ts.
