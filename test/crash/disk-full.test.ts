@@ -46,14 +46,17 @@ const stateDir = path.join(mnt.dir, 'state');
 const tilesDir = path.join(mnt.dir, 'tiles');
 const filler = path.join(mnt.dir, 'filler');
 
-/** Writes the filler until the filesystem refuses (ENOSPC). */
+/** Appends to the filler until the filesystem refuses (ENOSPC), down to the last 4 KiB page. */
 function fillDisk(): void {
-  const fd = openSync(filler, 'w');
-  const chunk = new Uint8Array(64 * 1024);
+  const fd = openSync(filler, 'a');
   try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+    for (const size of [64 * 1024, 4096]) {
+      try {
+        for (;;) writeSync(fd, new Uint8Array(size));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+      }
+    }
   } finally {
     closeSync(fd);
   }
@@ -142,6 +145,7 @@ describe.skipIf(mnt.skip !== null)('a full disk under tilelog serve (real tmpfs)
 
     // 3. Crash and restart while still full: the server starts, serves reads, is not ready, refuses adds with 503.
     await server.stop('SIGKILL');
+    fillDisk(); // whatever failed writes gave back
     server = await startServe(args);
     expect(await readyz(server.url)).toBe(503); // probed at open, before any write
     expect((await fetch(`${server.url}/checkpoint`)).status).toBe(200);
