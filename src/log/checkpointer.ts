@@ -15,10 +15,11 @@
 //      checkpoint later through advancePublished(), so the published size may
 //      lag the committed one while integration goes on.
 // A failure in 2 or 3 restores the edge from the committed state and retries
-// with backoff; while a pass fails for a disk reason (full, I/O error), waiters
-// are answered at once with STORAGE_UNAVAILABLE (their entries are durable)
-// instead of waiting for a checkpoint that cannot come yet; a refused compare-and-swap (LOG_FORK) or an unknown DB outcome
-// is fatal: the log stops rather than risk signing a fork.
+// with backoff; while a pass fails for a disk reason (full, I/O error),
+// waiters are answered at once with STORAGE_UNAVAILABLE (their entries are
+// durable) instead of waiting for a checkpoint that cannot come yet. A refused
+// compare-and-swap (LOG_FORK) or an unknown DB outcome is fatal: the log stops
+// rather than risk signing a fork.
 
 import { TilelogError, isTilelogError } from '../errors.js';
 import { hashEqual, type Hasher } from '../merkle/hash.js';
@@ -347,7 +348,7 @@ function stalledError(index: number, disk: StorageFailure): TilelogError {
   return new TilelogError(
     'STORAGE_UNAVAILABLE',
     `log: entry ${index} is durable, but no checkpoint can be published while the ${disk.component} store refuses writes ` +
-      `(${disk.code}: the disk is full or failing); retry later (a repeated add returns the same index) ` +
+      `(${disk.code}: the disk is full or failing); retry later (with deduplication, the default, a repeated add gets the same index) ` +
       `or fetch /v1/log/entry/${index} once the log is ready`,
   );
 }
