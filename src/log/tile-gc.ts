@@ -174,6 +174,8 @@ export class TileGc {
       total.objects += r.objects;
       total.bytes += r.bytes;
       if (!r.more || this.#closed) return total;
+      // A long backlog (a first run over an old log): say how far it got.
+      this.#cfg.logger.info(`collecting old partial tiles: history up to size ${this.#scanFrom}, ${total.objects} deleted so far`);
     }
   }
 
