@@ -20,7 +20,7 @@ const CHILD = path.join(repoRoot, 'test/crash/gc-child.ts');
 const ORIGIN = 'gc-crash.tilelog.example/log';
 const key = generateSignerKey(ORIGIN, new Uint8Array(32).fill(11));
 const hasher = makeHasher(nodeSha256);
-const PER_RUN = 70;
+const PER_RUN = 50;
 const RUNS = 3;
 
 function entry(i: number): Uint8Array {

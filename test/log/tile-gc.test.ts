@@ -21,7 +21,7 @@ import { runCli } from '../cli/helpers.js';
 import { ORIGIN, quietLogger, tempDir, testKey, testSigner } from './helpers.js';
 
 const hasher = makeHasher(nodeSha256);
-const ENTRIES = 300;
+const ENTRIES = 260;
 const ENTRY_SIZE = 1024;
 
 let tmp: ReturnType<typeof tempDir>;
