@@ -5,9 +5,11 @@ import { main as engine } from './engine.bench.js';
 import { main as log } from './log.bench.js';
 import { main as http } from './http.bench.js';
 import { main as tileReads } from './tile-read.bench.js';
+import { main as disk } from './disk.bench.js';
 
 hashes();
 engine();
 await log();
 await http();
 await tileReads();
+await disk();

@@ -35,6 +35,7 @@ export type ErrorCode =
   | 'STORAGE_IO' // an I/O failure
   | 'STORAGE_UNSAFE_PATH' // a symlink or non-directory on the way to a file the store would write
   | 'STORAGE_LOCKED' // another process (or open) holds the state directory's lock
+  | 'STORAGE_UNAVAILABLE' // the disk is full, read-only or failing (ENOSPC, EIO, EDQUOT, EROFS, SQLITE_FULL, SQLITE_IOERR); retry later (503)
   // witness: c2sp.org/tlog-witness add-checkpoint answers (PROTOCOLS.md 6.1)
   | 'WITNESS_BAD_REQUEST' // a malformed add-checkpoint body, or old > size (400)
   | 'WITNESS_UNKNOWN_LOG' // the checkpoint's origin is not configured (404)

@@ -10,6 +10,7 @@
 //   --batch-max-entries   TILELOG_BATCH_MAX_ENTRIES     engine default (4096)
 //   --batch-max-delay-ms  TILELOG_BATCH_MAX_DELAY_MS    engine default (1)
 //   --no-dedup            TILELOG_DEDUP=0               dedup on
+//   --partial-grace-s <s> TILELOG_PARTIAL_GRACE_S       60 (keep a replaced checkpoint's partial tiles this long)
 //   --witness <url>,<vkey> TILELOG_WITNESSES (space-separated)  none: publish log-signed checkpoints
 //   --witness-quorum <K>  TILELOG_WITNESS_QUORUM        all the --witness entries
 //   --witness-policy <f>  TILELOG_WITNESS_POLICY        (c2sp tlog-policy file; instead of the two above)
@@ -23,6 +24,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DEFAULT_PARTIAL_GRACE_MS } from '../log/index.js';
 import { formatPolicy, parsePolicy, simplePolicy, type WitnessPolicy } from '../note/index.js';
 import { parseBaseUrl, parseCount, UsageError } from './common.js';
 import { blameFile, hideSecrets, layerConfigFile, readConfigFile } from './config-file.js';
@@ -38,6 +40,7 @@ export const SERVE_FLAGS = {
   'batch-max-entries': { type: 'string' },
   'batch-max-delay-ms': { type: 'string' },
   dedup: { type: 'boolean' },
+  'partial-grace-s': { type: 'string' },
   json: { type: 'boolean', default: false },
   witness: { type: 'string', multiple: true },
   'witness-quorum': { type: 'string' },
@@ -72,6 +75,8 @@ export interface ServeConfig {
   batchMaxEntries: number | undefined;
   batchMaxDelayMs: number | undefined;
   dedup: boolean;
+  /** Keep a replaced checkpoint's partial tiles and bundles this long (ms) before deleting them. */
+  partialGraceMs: number;
   json: boolean;
   logLevel: LogLevel;
   /** null: no witnesses (checkpoints are published as the log signs them). */
@@ -109,6 +114,7 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
     batchMaxEntries: count('batch-max-entries', 'TILELOG_BATCH_MAX_ENTRIES', 1),
     batchMaxDelayMs: count('batch-max-delay-ms', 'TILELOG_BATCH_MAX_DELAY_MS', 0),
     dedup: values.dedup ?? parseBool('TILELOG_DEDUP', env.TILELOG_DEDUP) ?? true,
+    partialGraceMs: (count('partial-grace-s', 'TILELOG_PARTIAL_GRACE_S', 0) ?? DEFAULT_PARTIAL_GRACE_MS / 1000) * 1000,
     json: values.json === true,
     logLevel: ((v) => (v === undefined ? 'info' : parseLogLevel(v[0], v[1])))(pick('log-level', 'TILELOG_LOG_LEVEL')),
     witnesses: resolveWitnesses(values, env, pick, count),
@@ -170,6 +176,7 @@ export function effectiveConfig(s: ServeSettings): unknown {
     'batch-max-entries': c.batchMaxEntries ?? 4096,
     'batch-max-delay-ms': c.batchMaxDelayMs ?? 1,
     dedup: c.dedup,
+    'partial-grace-s': c.partialGraceMs / 1000,
     'log-level': c.logLevel,
     witnesses:
       w === null

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogApp, startServer } from '../http/index.js';
 import { mountExplorer } from '../http/explorer.js';
-import { openFileLog } from '../log/index.js';
+import { openFileLog, storageFailure } from '../log/index.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 import { TILE_DIR_MODE } from '../storage/file-tile-store.js';
 import type { Logger } from 'pino';
@@ -41,6 +41,9 @@ tiles/, listens on 127.0.0.1:8080, and on the first run creates the origin
   --batch-max-delay-ms <ms> commit a batch ms after its first entry
                             [$TILELOG_BATCH_MAX_DELAY_MS, 1]
   --no-dedup                give identical entries new indexes [$TILELOG_DEDUP=0]
+  --partial-grace-s <s>     keep a replaced checkpoint's partial tiles this long, then
+                            delete them (clients fall back to full tiles)
+                            [$TILELOG_PARTIAL_GRACE_S, 60]
 
 Witness cosigning (c2sp.org/tlog-witness): the public checkpoint then carries
 witness cosignatures and moves only once the policy is met; the log-signed
@@ -102,26 +105,30 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   const { signer, origin, createdKey } = loadIdentity(cfg, fresh, logger);
   refuseSelfWitness(cfg, signer);
 
-  const log = await openFileLog({
-    origin,
-    signer,
-    stateDir: cfg.stateDir,
-    tilesDir: cfg.tilesDir,
-    dedup: cfg.dedup,
-    logger: logLoggerFrom(logger),
-    ...(cfg.batchMaxEntries !== undefined && { batchMaxEntries: cfg.batchMaxEntries }),
-    ...(cfg.batchMaxDelayMs !== undefined && { batchMaxDelayMs: cfg.batchMaxDelayMs }),
-    ...(cfg.witnesses !== null && {
-      witnesses: {
-        policy: cfg.witnesses.policy,
-        refreshMs: cfg.witnesses.refreshMs,
-        failOpen: cfg.witnesses.failOpen,
-        ...(cfg.witnesses.timeoutMs !== undefined && { timeoutMs: cfg.witnesses.timeoutMs }),
-      },
+  const log = await openOrExplain(cfg, () =>
+    openFileLog({
+      origin,
+      signer,
+      stateDir: cfg.stateDir,
+      tilesDir: cfg.tilesDir,
+      dedup: cfg.dedup,
+      partialGraceMs: cfg.partialGraceMs,
+      logger: logLoggerFrom(logger),
+      ...(cfg.batchMaxEntries !== undefined && { batchMaxEntries: cfg.batchMaxEntries }),
+      ...(cfg.batchMaxDelayMs !== undefined && { batchMaxDelayMs: cfg.batchMaxDelayMs }),
+      ...(cfg.witnesses !== null && {
+        witnesses: {
+          policy: cfg.witnesses.policy,
+          refreshMs: cfg.witnesses.refreshMs,
+          failOpen: cfg.witnesses.failOpen,
+          ...(cfg.witnesses.timeoutMs !== undefined && { timeoutMs: cfg.witnesses.timeoutMs }),
+        },
+      }),
     }),
-  });
+  );
 
   let ready = true;
+  // /readyz also turns 503 while the disk refuses writes (health.ts).
   const app = createLogApp(log, { isReady: () => ready, logger });
   let registry: OpenedRegistry | null = null;
   // The bound URL, the registry's _ans-badge base without --registry-public-url
@@ -220,6 +227,24 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   registry?.close();
   logger.info({ treeSize: log.checkpoint().size }, `stopped; tree size ${log.checkpoint().size}`);
   return EXIT_OK;
+}
+
+// openOrExplain: a disk that refuses the writes recovery needs (repairing a
+// tile, republishing the checkpoint) stops the start with what to do. A disk
+// that fills later, or only refuses the catch-up, does not: the log then
+// serves reads, reports not ready, and resumes by itself.
+async function openOrExplain<T>(cfg: ServeConfig, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    const disk = storageFailure(err);
+    if (disk === null) throw err;
+    const dir = disk.component === 'state' ? cfg.stateDir : cfg.tilesDir;
+    throw new CliError(
+      `cannot start: ${dir} refuses writes (${disk.code}: the disk is full, read-only or failing).\n` +
+        `Free space there (or fix the disk) and start again; every acknowledged entry is safe in ${path.join(cfg.stateDir, DB_FILE)}.`,
+    );
+  }
 }
 
 /**

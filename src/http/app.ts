@@ -87,7 +87,7 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): OpenAPIH
 
   // Operations.
   get(routes.healthzRoute, healthzHandler());
-  get(routes.readyzRoute, readyzHandler(isReady));
+  get(routes.readyzRoute, readyzHandler(isReady, log));
   if (m !== null) get(routes.metricsRoute, metricsHandler(m.registry));
   serveApiDocs(app, options.apiInfo);
   return app;

@@ -2,15 +2,22 @@
 // statuses in a single table, and every error answer is JSON of the form
 //   {"error": {"code": "<CODE>", "message": "<what went wrong and what to do>"}}
 //
-// Bad input always maps to a 4xx. Anything without a code (a bug) or with a
-// code that means the server itself is broken (LOG_CORRUPT, STORAGE_IO, ...)
-// is logged and answered with a generic 500 that leaks no internals.
+// Bad input always maps to a 4xx. A full, read-only or failing disk
+// (STORAGE_UNAVAILABLE, or an uncoded ENOSPC/EIO/EDQUOT/EROFS/SQLITE_FULL/
+// SQLITE_IOERR anywhere in the error's cause chain) is a 503 with
+// Retry-After: the server is healthy and resumes by itself once space
+// returns. Anything else without a code (a bug) or with a code that means the
+// server itself is broken (LOG_CORRUPT, STORAGE_IO, ...) is logged and
+// answered with a generic 500 that leaks no internals.
 
 import type { Context } from 'hono';
 import { TilelogError, type ErrorCode } from '../errors.js';
+import { storageFailure } from '../log/index.js';
 
 /** Seconds a client should wait before retrying after LOG_PUSHBACK. */
 export const PUSHBACK_RETRY_AFTER_SECONDS = 1;
+/** Seconds before retrying while the disk refuses writes: freeing space takes an operator, not a millisecond. */
+export const STORAGE_RETRY_AFTER_SECONDS = 5;
 
 /** Status for each code a client can cause or should retry; absent codes are 500. */
 const STATUS_BY_CODE: Partial<Record<ErrorCode, 400 | 404 | 405 | 413 | 503>> = {
@@ -27,11 +34,26 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, 400 | 404 | 405 | 413 | 503>> = 
   HTTP_TOO_LARGE: 413,
   LOG_PUSHBACK: 503,
   LOG_CLOSED: 503,
+  STORAGE_UNAVAILABLE: 503,
 };
+
+// asDiskError(err): err as a STORAGE_UNAVAILABLE error when it (or its cause)
+// is a disk failure without that code, else err unchanged.
+function asDiskError(err: unknown): unknown {
+  if (err instanceof TilelogError && STATUS_BY_CODE[err.code] !== undefined) return err;
+  const f = storageFailure(err);
+  if (f === null) return err;
+  return new TilelogError(
+    'STORAGE_UNAVAILABLE',
+    `the ${f.component === 'state' ? 'state database' : 'tile store'} refuses writes (${f.code}: the disk is full or failing); retry later`,
+    { cause: err },
+  );
+}
 
 /** The HTTP status for an error: 4xx/503 from the table, else 500. */
 export function statusForError(err: unknown): number {
-  if (err instanceof TilelogError) return STATUS_BY_CODE[err.code] ?? 500;
+  const e = asDiskError(err);
+  if (e instanceof TilelogError) return STATUS_BY_CODE[e.code] ?? 500;
   return 500;
 }
 
@@ -45,7 +67,8 @@ export interface ErrorBody {
 }
 
 /** The JSON error answer for err; logs and hides anything that is a 500. */
-export function errorResponse(c: Context, err: unknown, log: (msg: string, err: unknown) => void): Response {
+export function errorResponse(c: Context, raw: unknown, log: (msg: string, err: unknown) => void): Response {
+  const err = asDiskError(raw);
   const status = statusForError(err);
   let body: ErrorBody;
   if (status === 500 || !(err instanceof TilelogError)) {
@@ -55,7 +78,10 @@ export function errorResponse(c: Context, err: unknown, log: (msg: string, err: 
     body = { error: { code: err.code, message: err.message } };
   }
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
-  if (status === 503) headers['Retry-After'] = String(PUSHBACK_RETRY_AFTER_SECONDS);
+  if (status === 503) {
+    const disk = err instanceof TilelogError && err.code === 'STORAGE_UNAVAILABLE';
+    headers['Retry-After'] = String(disk ? STORAGE_RETRY_AFTER_SECONDS : PUSHBACK_RETRY_AFTER_SECONDS);
+  }
   // The rest of an oversized body is never read: the connection cannot be reused.
   if (status === 413) headers.Connection = 'close';
   return c.json(body, status as 400, headers);

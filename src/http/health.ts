@@ -46,9 +46,24 @@ export function healthzHandler() {
   };
 }
 
-export function readyzHandler(isReady: () => boolean) {
+// readyzHandler: 503 while starting or draining (isReady false), and while
+// the log reports a store that refuses writes (a full or failing disk; it
+// turns ready again by itself once writes succeed).
+export function readyzHandler(isReady: () => boolean, log?: LogApi) {
   return function readyz(c: Context): Response {
     if (!isReady()) throw httpError('LOG_CLOSED', 'the log is not accepting traffic (starting or shutting down)');
+    const w = log as Partial<WritableLog> | undefined;
+    if (typeof w?.writable === 'function' && !w.writable()) {
+      const faults = typeof w.stats === 'function' ? w.stats().storage.faults : [];
+      const what = faults.map((f) => `${f.component} ${f.code}`).join(', ') || 'a store';
+      throw httpError('STORAGE_UNAVAILABLE', `the log cannot write (${what}: the disk is full or failing); reads are served, writes resume once space returns`);
+    }
     return c.json({ status: 'ready' }, 200, { 'Cache-Control': CACHE_NONE });
   };
+}
+
+/** The readiness view of src/log's Log (writable() and the storage faults in stats()). */
+interface WritableLog {
+  writable(): boolean;
+  stats(): { storage: { faults: { component: string; code: string }[] } };
 }

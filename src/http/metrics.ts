@@ -17,6 +17,11 @@
 //   tilelog_time_to_checkpoint_seconds     histogram per batch: COMMIT to the public checkpoint covering it
 //   tilelog_checkpoint_age_seconds         gauge     since the public checkpoint was last written (or the log opened)
 //   tilelog_log_stopped                    gauge     1 once the log stopped fatally
+//   tilelog_storage_writable{store}        gauge     1 while the store (state | tiles) takes writes, 0 while the disk refuses them
+//   tilelog_storage_failures_total         counter   writes refused for a disk reason (ENOSPC, EIO, EDQUOT, EROFS, SQLITE_FULL/IOERR)
+//   tilelog_partial_gc_runs_total{result}  counter   partial-tile collector runs: ok | failed
+//   tilelog_partial_gc_deleted_objects_total counter partial tiles and bundles deleted
+//   tilelog_partial_gc_deleted_bytes_total counter   their bytes
 //   tilelog_witness_cosign_duration_seconds{witness}   histogram  add-checkpoint round trips
 //   tilelog_witness_requests_total{witness,result}     counter    cosigned, conflict, incident, misconfigured,
 //                                                                 refused, bad_response, server_error, timeout, unreachable
@@ -37,10 +42,10 @@ import { RequestCounts } from './observe.js';
  * tests need not build a whole CosignerStatus.
  */
 export interface ObservableLog extends LogApi {
-  stats(): Omit<LogStats, 'repairedAtOpen' | 'refusedReads' | 'witnesses'> & {
+  stats(): Omit<LogStats, 'repairedAtOpen' | 'refusedReads' | 'witnesses' | 'storage' | 'gc'> & {
     witnesses: { witnesses: { name: string; counters: object }[] } | null;
     refusedReads?: number;
-  };
+  } & Partial<Pick<LogStats, 'storage' | 'gc'>>;
   observe(o: LogObserver): () => void;
   checkpointAgeMs(): number;
 }
@@ -119,6 +124,19 @@ export function createLogMetrics(log: LogApi): AppMetrics {
   gauge('tilelog_checkpoint_age_seconds', 'Seconds since the public checkpoint was last written (or the log opened).', () => log.checkpointAgeMs() / 1000);
   total('tilelog_unsafe_reads_refused_total', 'Public-tree reads refused since start: a symlink or non-regular file in the tiles directory (tampering).', () => stats().refusedReads ?? 0);
   gauge('tilelog_log_stopped', '1 once the log stopped fatally (restart needed), else 0.', () => (stats().fatal === null ? 0 : 1));
+  new Gauge({
+    name: 'tilelog_storage_writable',
+    help: '1 while the store (state: the database, tiles: the public tree) takes writes, 0 while the disk refuses them.',
+    labelNames: ['store'],
+    registers: r,
+    collect() {
+      const faults = stats().storage?.faults ?? [];
+      for (const store of ['state', 'tiles']) this.set({ store }, faults.some((f) => f.component === store) ? 0 : 1);
+    },
+  });
+  total('tilelog_storage_failures_total', 'Writes refused for a disk reason (ENOSPC, EIO, EDQUOT, EROFS, SQLITE_FULL, SQLITE_IOERR) since start.', () => stats().storage?.failures ?? 0);
+  total('tilelog_partial_gc_deleted_objects_total', 'Partial tiles and bundles deleted by the collector since start.', () => stats().gc?.deletedObjects ?? 0);
+  total('tilelog_partial_gc_deleted_bytes_total', 'Bytes of the partial tiles and bundles deleted since start (after a restart, one already gone may count again).', () => stats().gc?.deletedBytes ?? 0);
   const resultCounter = (name: string, help: string, read: () => [number, number]) =>
     new Counter({
       name, help, labelNames: ['result'], registers: r,
@@ -130,6 +148,7 @@ export function createLogMetrics(log: LogApi): AppMetrics {
       },
     });
   resultCounter('tilelog_batches_total', 'Sequencing transactions since start.', () => { const s = stats(); return [s.batches, s.failedBatches]; });
+  resultCounter('tilelog_partial_gc_runs_total', 'Partial-tile collector runs since start.', () => { const g = stats().gc; return g === undefined ? [0, 0] : [g.runs - g.failedRuns, g.failedRuns]; });
   resultCounter('tilelog_checkpoint_passes_total', 'Checkpoint passes since start (ok: a checkpoint was signed).', () => { const s = stats(); return [s.checkpoints, s.failedPasses]; });
   new Counter({
     name: 'tilelog_witness_requests_total',

@@ -15,8 +15,11 @@
 //      checkpoint later through advancePublished(), so the published size may
 //      lag the committed one while integration goes on.
 // A failure in 2 or 3 restores the edge from the committed state and retries
-// with backoff; a refused compare-and-swap (LOG_FORK) or an unknown DB outcome
-// is fatal: the log stops rather than risk signing a fork.
+// with backoff; while a pass fails for a disk reason (full, I/O error),
+// waiters are answered at once with STORAGE_UNAVAILABLE (their entries are
+// durable) instead of waiting for a checkpoint that cannot come yet. A refused
+// compare-and-swap (LOG_FORK) or an unknown DB outcome is fatal: the log stops
+// rather than risk signing a fork.
 
 import { TilelogError, isTilelogError } from '../errors.js';
 import { hashEqual, type Hasher } from '../merkle/hash.js';
@@ -27,6 +30,8 @@ import type { TileStore } from '../storage/tile-store.js';
 import { integrate, writeTiles } from './integrator.js';
 import type { LogLogger } from './options.js';
 import { commitSigned, publishCheckpoint, type PublishedCheckpoint } from './publisher.js';
+import type { StorageHealth } from './storage-health.js';
+import type { StorageFailure } from '../storage/storage-failure.js';
 
 export interface CheckpointerConfig {
   db: SequenceDB;
@@ -41,6 +46,10 @@ export interface CheckpointerConfig {
   onFatal(err: TilelogError): void;
   /** Called after the public checkpoint moved (metrics). */
   onPublished?(cp: PublishedCheckpoint): void;
+  /** Told of disk failures and of successful writes (readiness). */
+  health?: StorageHealth;
+  /** A pass for this size may have written tiles but did not commit (the collector deletes them later). */
+  onAbandoned?(size: number): void;
   /** With witnesses: takes each committed checkpoint and publishes it once cosigned. */
   cosigner?: SignedCheckpointSink | null;
 }
@@ -81,6 +90,8 @@ export class Checkpointer {
   #fatal: TilelogError | null = null;
   #failures = 0;
   #lastPublishMs = 0;
+  /** The disk failure of the last pass, until a pass succeeds. */
+  #stalled: StorageFailure | null = null;
   readonly counters = { checkpoints: 0, failedPasses: 0 };
 
   constructor(cfg: CheckpointerConfig, state: TreeState, published: PublishedCheckpoint) {
@@ -122,6 +133,7 @@ export class Checkpointer {
     }
     if (index < this.#published.size) return Promise.resolve(this.#published);
     if (this.#fatal !== null) return Promise.reject(this.#fatal);
+    if (this.#stalled !== null) return Promise.reject(stalledError(index, this.#stalled));
     if (this.#closing) return Promise.reject(new TilelogError('LOG_CLOSED', 'log: the log is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<PublishedCheckpoint>((resolve, reject) => {
@@ -145,6 +157,7 @@ export class Checkpointer {
   waitForSigned(size: number): Promise<void> {
     if (size <= this.#state.size) return Promise.resolve();
     if (this.#fatal !== null) return Promise.reject(this.#fatal);
+    if (this.#stalled !== null) return Promise.reject(stalledError(size - 1, this.#stalled));
     return new Promise<void>((resolve, reject) => this.#signedWaiters.push({ size, resolve, reject }));
   }
 
@@ -185,11 +198,14 @@ export class Checkpointer {
       try {
         await this.pass();
         this.#failures = 0;
+        this.#stalled = null;
       } catch (err) {
         if (this.#fatal !== null) return;
         this.counters.failedPasses++;
         this.#failures++;
-        this.#cfg.logger.warn(`checkpoint pass failed (attempt ${this.#failures}); retrying`, err);
+        const disk = this.#cfg.health?.failed(err) ?? null;
+        if (disk !== null) this.#stall(disk);
+        else this.#cfg.logger.warn(`checkpoint pass failed (attempt ${this.#failures}); retrying`, err);
         if (this.#closing && this.#failures >= CLOSE_RETRIES) return;
         await sleep(Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(this.#failures - 1, 10)));
       }
@@ -204,6 +220,7 @@ export class Checkpointer {
     const cosigner = this.#cfg.cosigner ?? null;
     if (cosigner === null && this.#published.size < this.#state.size) {
       this.#markPublished(await publishCheckpoint(tiles, this.#state));
+      this.#cfg.health?.ok('tiles');
     }
 
     // 1. The step: [size, target).
@@ -219,8 +236,10 @@ export class Checkpointer {
       root = step.root;
       // 3. Every tile and bundle for size target, before its checkpoint.
       await writeTiles(tiles, step.writes);
+      this.#cfg.health?.ok('tiles');
     } catch (err) {
       this.#edge = TreeEdge.fromBytes(prev.size, prev.edge);
+      this.#cfg.onAbandoned?.(target);
       throw err;
     }
 
@@ -228,7 +247,9 @@ export class Checkpointer {
     const next = { size: target, root, edge: this.#edge.toBytes(), prevSize: prev.size, prevEdge: prev.edge };
     try {
       this.#state = commitSigned(db, prev.size, origin, signer, next);
+      this.#cfg.health?.ok('state');
     } catch (err) {
+      this.#cfg.onAbandoned?.(target);
       this.#afterFailedCommit(prev, next.size, root, err);
     }
 
@@ -241,6 +262,18 @@ export class Checkpointer {
       return;
     }
     this.#markPublished(await publishCheckpoint(tiles, this.#state));
+  }
+
+  // #stall(disk): a pass failed for a disk reason; answer every waiter now
+  // (each entry is durable; the error says how to find it later).
+  #stall(disk: StorageFailure): void {
+    this.#stalled = disk;
+    const ws = this.#waiters;
+    this.#waiters = [];
+    for (const w of ws) w.reject(stalledError(w.index, disk));
+    const ss = this.#signedWaiters;
+    this.#signedWaiters = [];
+    for (const w of ss) w.reject(stalledError(w.size - 1, disk));
   }
 
   #resolveSigned(): void {
@@ -309,6 +342,15 @@ export class Checkpointer {
     this.#signedWaiters = [];
     for (const w of ss) w.reject(err);
   }
+}
+
+function stalledError(index: number, disk: StorageFailure): TilelogError {
+  return new TilelogError(
+    'STORAGE_UNAVAILABLE',
+    `log: entry ${index} is durable, but no checkpoint can be published while the ${disk.component} store refuses writes ` +
+      `(${disk.code}: the disk is full or failing); retry later (with deduplication, the default, a repeated add gets the same index) ` +
+      `or fetch /v1/log/entry/${index} once the log is ready`,
+  );
 }
 
 function sleep(ms: number): Promise<void> {

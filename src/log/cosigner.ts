@@ -28,6 +28,7 @@ import type { Hash } from '../merkle/hash.js';
 import type { SequenceDB, TreeState } from '../storage/sequence-db.js';
 import { CHECKPOINT_PATH, type TileStore } from '../storage/tile-store.js';
 import type { LogLogger } from './options.js';
+import type { StorageHealth } from './storage-health.js';
 import type { PublishedCheckpoint } from './publisher.js';
 import { WitnessClient, type WitnessStatus } from './witness-client.js';
 
@@ -46,6 +47,8 @@ export interface CosignerConfig {
   proof(oldSize: number, newSize: number): Promise<Hash[]>;
   /** Called after each public write, in order; sizes never decrease. */
   onPublished(cp: PublishedCheckpoint): void;
+  /** Told of disk failures writing the checkpoint, and of successful writes. */
+  health?: StorageHealth;
   /** Called when one witness's round trip ends (metrics). */
   onWitnessAnswered?(witness: string, cosigned: boolean, ms: number): void;
 }
@@ -76,6 +79,8 @@ export class Cosigner {
   #latest: PublishedCheckpoint;
   #published: PublishedCheckpoint;
   #publishedLines = 0;
+  /** The size of the round in progress, or null. */
+  #roundSize: number | null = null;
   #publishing: Promise<void> = Promise.resolve();
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
@@ -95,6 +100,13 @@ export class Cosigner {
   /** The newest log-signed checkpoint (what witnesses are asked to cosign). */
   get logSigned(): PublishedCheckpoint {
     return this.#latest;
+  }
+
+  /** Sizes this cosigner may still publish or prove against (their partial tiles must stay). */
+  get heldSizes(): number[] {
+    const held = [this.#latest.size, this.#published.size];
+    if (this.#roundSize !== null) held.push(this.#roundSize);
+    return held;
   }
 
   /** A newly committed checkpoint; the next round cosigns it. */
@@ -146,6 +158,15 @@ export class Cosigner {
 
   // #round(tree): steps 1-3 of the header. True when tree was published.
   async #round(tree: PublishedCheckpoint): Promise<boolean> {
+    this.#roundSize = tree.size;
+    try {
+      return await this.#roundOf(tree);
+    } finally {
+      this.#roundSize = null;
+    }
+  }
+
+  async #roundOf(tree: PublishedCheckpoint): Promise<boolean> {
     this.counters.rounds++;
     const { policy, timeoutMs } = this.#cfg;
     const signal = AbortSignal.timeout(timeoutMs);
@@ -207,9 +228,11 @@ export class Cosigner {
       try {
         await this.#cfg.tiles.overwrite(CHECKPOINT_PATH, new TextEncoder().encode(cp.text));
       } catch (err) {
+        this.#cfg.health?.failed(err);
         this.#cfg.logger.warn(`cannot write the cosigned checkpoint (size ${cp.size}); retrying next round`, err);
         return;
       }
+      this.#cfg.health?.ok('tiles');
       this.#published = cp;
       this.#publishedLines = kept.length;
       this.counters.publications++;

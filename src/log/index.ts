@@ -7,3 +7,7 @@ export type { AddResult } from './sequencer.js';
 export type { PublishedCheckpoint } from './publisher.js';
 export type { TileStore, SequenceDB, TreeState } from '../storage/index.js';
 export { FileTileStore, MemoryTileStore, SqliteSequenceDB } from '../storage/index.js';
+export { storageFailure, type StorageFailure, type StorageComponent } from '../storage/storage-failure.js';
+export type { StorageFault } from './storage-health.js';
+export type { TileGcRun, TileGcCounters } from './tile-gc.js';
+export { DEFAULT_PARTIAL_GRACE_MS } from './options.js';

@@ -8,9 +8,9 @@
 //     the partial tile of every level whose hash count changed;
 //   - bundles are newTiles(a, b) at ENTRIES_LEVEL: the bundle that was partial
 //     at a (re-read from its first entry, floor(a/256)·256) and every later one.
-// Old partial tiles (e.g. `tile/0/001.p/7` once `.p/9` exists) are KEPT: a
-// client holding an older checkpoint may still fetch them, and the engine's
-// own proof reader relies on every published size's tiles being present.
+// Old partial tiles (e.g. `tile/0/001.p/7` once `.p/9` exists) are left in
+// place here; the collector (tile-gc.ts) deletes them later, once no reader
+// needs them (grace period, public and cosigned sizes kept).
 
 import type { Hash, Hasher } from '../merkle/hash.js';
 import { encodeBundle } from '../merkle/bundle.js';

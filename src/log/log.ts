@@ -25,6 +25,13 @@
 // With witnesses, C3 is the resting state until the cosigner has gathered the
 // policy's cosignatures (cosigner.ts): the public checkpoint lags by design,
 // recovery keeps it, and the cosigner publishes T (cosigned) after the restart.
+// The partial-tile collector (tile-gc.ts) runs in the background:
+//   G1. Some superseded partials deleted, its cursor in the DB not yet moved:
+//       the next run (after a restart: from the cursor) deletes them again
+//       (absent is fine) and moves it. Nothing a reader needs was deleted.
+//   G2. Cursor moved: nothing to do.
+// A full or failing disk (storage-health.ts) is none of these points: a write
+// that fails leaves S1 or C1/C2 behind; adds answer 503 and the log retries.
 // At open, recovery also refuses to start (LOG_CORRUPT) when the public
 // checkpoint is ahead of the DB or contradicts it, or the DB contradicts
 // itself, and (LOG_FOREIGN_TILES) when the public checkpoint is another
@@ -32,7 +39,7 @@
 // See recover.ts. openFileLog holds <stateDir>/log.lock while the log is
 // open: one process (and one open) per state directory.
 
-import { TilelogError } from '../errors.js';
+import { TilelogError, isTilelogError } from '../errors.js';
 import type { Hash, Hasher } from '../merkle/hash.js';
 import { assertSafeIndex } from '../merkle/math.js';
 import { consistencyProof, inclusionProof } from '../merkle/proof.js';
@@ -51,6 +58,9 @@ import type { PublishedCheckpoint } from './publisher.js';
 import { ForeignTilesError, recover } from './recover.js';
 import { Sequencer, type AddResult } from './sequencer.js';
 import { TileCache, publishedHashReader } from './tile-reader.js';
+import { StorageHealth, type StorageFault } from './storage-health.js';
+import { TileGc, type TileGcCounters, type TileGcRun } from './tile-gc.js';
+import { probeWritable } from '../storage/dir-probe.js';
 import * as nodePath from 'node:path';
 
 export interface LogStats {
@@ -78,6 +88,10 @@ export interface LogStats {
   fatal: string | null;
   /** Witness cosigning, or null without witnesses. */
   witnesses: CosignerStatus | null;
+  /** Whether the stores take writes (storage-health.ts), and disk failures since open. */
+  storage: { writable: boolean; faults: StorageFault[]; failures: number };
+  /** The partial-tile collector (tile-gc.ts) since open. */
+  gc: TileGcCounters;
 }
 
 export class Log {
@@ -93,6 +107,8 @@ export class Log {
   readonly #onClose: (() => void) | null;
   readonly #repaired: number;
   readonly #observers: Observers;
+  readonly #health: StorageHealth;
+  readonly #gc: TileGc;
   #closed: Promise<void> | null = null;
 
   /** Use openLog(). */
@@ -109,6 +125,8 @@ export class Log {
     onClose: (() => void) | null,
     cache: TileCache,
     observers: Observers,
+    health: StorageHealth,
+    gc: TileGc,
   ) {
     this.origin = origin;
     this.verifierKey = verifierKey;
@@ -122,6 +140,8 @@ export class Log {
     this.#onClose = onClose;
     this.#cache = cache;
     this.#observers = observers;
+    this.#health = health;
+    this.#gc = gc;
   }
 
   /** @internal Runs recovery, starts the loops and waits for a half-done integration to finish. */
@@ -133,7 +153,23 @@ export class Log {
     let checkpointer: Checkpointer | null = null;
     const cache = new TileCache();
     const observers = new Observers();
-    const cosigner =
+    const health = new StorageHealth(o.storageProbes, o.storageProbeIntervalMs, o.logger);
+    let cosigner: Cosigner | null = null;
+    const gc = new TileGc(
+      {
+        db: o.db,
+        tiles: o.tiles,
+        graceMs: o.partialGraceMs,
+        intervalMs: o.partialGcIntervalMs,
+        logger: o.logger,
+        // Proofs read at the public size, the cosigner at the sizes it may publish; recovery replays the signed size.
+        pinnedSizes: () => [checkpointer?.published.size ?? published.size, checkpointer?.integratedSize ?? state.size, ...(cosigner?.heldSizes ?? [])],
+        onFailure: (err) => health.failed(err),
+        onSuccess: () => health.ok('tiles'),
+      },
+      published.size,
+    );
+    cosigner =
       o.witnesses === null
         ? null
         : new Cosigner(
@@ -144,9 +180,10 @@ export class Log {
               logger: o.logger,
               // Tiles for every committed size exist (written before the commit).
               proof: (oldSize, newSize) =>
-                consistencyProof(oldSize, newSize, publishedHashReader(newSize, o.tiles, o.hasher, cache), o.hasher),
+                consistencyProof(oldSize, newSize, publishedHashReader(newSize, o.tiles, o.hasher, cache, () => checkpointer?.integratedSize ?? newSize), o.hasher),
               onPublished: (cp) => checkpointer?.advancePublished(cp),
               onWitnessAnswered: (name, ok, ms) => observers.witnessAnswered(name, ok, ms),
+              health,
             },
             state,
             published,
@@ -162,7 +199,12 @@ export class Log {
         checkpointIntervalMs: o.checkpointIntervalMs,
         logger: o.logger,
         onFatal: (err) => sequencer?.abort(err),
-        onPublished: (cp) => observers.published(cp.size),
+        onPublished: (cp) => {
+          observers.published(cp.size);
+          gc.published(cp.size);
+        },
+        onAbandoned: (size) => gc.abandoned(size),
+        health,
         cosigner,
       },
       state,
@@ -176,19 +218,32 @@ export class Log {
       dedup: o.dedup,
       maxPendingEntries: o.maxPendingEntries,
       logger: o.logger,
+      health,
       onDurable: (entries, waitMs) => {
         observers.batchDurable(o.db.sequencedSize(), entries, waitMs);
         checkpointer.wake();
       },
     });
-    const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache, observers);
+    await health.probeAll();
+    const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache, observers, health, gc);
     checkpointer.start();
     cosigner?.start();
     // Finish integrating what was durable before the restart (with witnesses,
-    // publication may take longer: only wait for the signature).
+    // publication may take longer: only wait for the signature). A full or
+    // failing disk does not hold the open: the log serves reads, reports not
+    // ready, and the checkpointer keeps retrying until space returns.
     const durable = o.db.sequencedSize();
-    if (cosigner !== null) await checkpointer.waitForSigned(durable);
-    else if (durable > published.size) await checkpointer.waitFor(durable - 1);
+    try {
+      if (cosigner !== null) await checkpointer.waitForSigned(durable);
+      else if (durable > published.size) await checkpointer.waitFor(durable - 1);
+    } catch (err) {
+      if (!isTilelogError(err, 'STORAGE_UNAVAILABLE')) throw err;
+      o.logger.warn(
+        `opened with ${durable - checkpointer.integratedSize} durable entries not yet in a checkpoint: the disk refuses writes; ` +
+          'serving reads, not ready; they are published once space returns',
+      );
+    }
+    gc.start();
     return log;
   }
 
@@ -295,7 +350,19 @@ export class Log {
       refusedReads: this.#tiles instanceof FileTileStore ? this.#tiles.refusedReads : 0,
       fatal: this.#checkpointer.fatal?.message ?? null,
       witnesses: this.witnessStatus(),
+      storage: { writable: this.#health.writable, faults: this.#health.faults(), failures: this.#health.failures },
+      gc: { ...this.#gc.counters },
     };
+  }
+
+  /** False while a store refuses writes (a full or failing disk): adds answer 503 until it takes writes again. */
+  writable(): boolean {
+    return this.#health.writable;
+  }
+
+  /** Delete every partial tile and bundle that may go now (tile-gc.ts); the collector also runs in the background. */
+  collectPartialTiles(): Promise<TileGcRun> {
+    return this.#gc.collect();
   }
 
   /** Subscribe to batch, checkpoint and witness events (for metrics); returns the unsubscribe function. */
@@ -312,7 +379,9 @@ export class Log {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#sequencer.close();
+      await this.#gc.close();
       await this.#checkpointer.close();
+      this.#health.close();
       this.#onClose?.();
     })();
     return this.#closed;
@@ -328,7 +397,7 @@ export class Log {
   }
 
   #reader(published: number) {
-    return publishedHashReader(published, this.#tiles, this.#hasher, this.#cache);
+    return publishedHashReader(published, this.#tiles, this.#hasher, this.#cache, () => this.#checkpointer.published.size);
   }
 }
 
@@ -366,8 +435,9 @@ export async function openFileLog(opts: FileLogOptions): Promise<Log> {
     const tiles = new FileTileStore(tilesDir, {
       onRefused: (path, reason) => logger.warn(`refused to serve ${path} from ${tilesDir}: ${reason} (tampering? remove it)`),
     });
+    const storageProbes = { state: () => probeWritable(stateDir), tiles: () => probeWritable(tilesDir), ...rest.storageProbes };
     const opened = db;
-    return await Log.open({ ...rest, db, tiles }, () => {
+    return await Log.open({ ...rest, db, tiles, storageProbes }, () => {
       opened.close();
       lock.release();
     });

@@ -9,6 +9,7 @@ import { parseVerifierKey, type NoteSigner } from '../note/keys.js';
 import type { WitnessPolicy } from '../note/policy.js';
 import type { SequenceDB } from '../storage/sequence-db.js';
 import type { TileStore } from '../storage/tile-store.js';
+import type { StorageProbes } from './storage-health.js';
 
 /** Where the engine reports what happens; all methods optional in spirit, all called with one line. */
 export interface LogLogger {
@@ -40,6 +41,21 @@ export interface LogOptions {
   checkpointIntervalMs?: number;
   /** Most entries integrated per checkpoint, which bounds memory per pass. Default 16384. */
   integrateMaxEntries?: number;
+  /**
+   * Keep a replaced checkpoint's partial tiles and bundles this long after it
+   * was replaced (tile-gc.ts), so a client that read it just before has time
+   * to fetch its right edge. Longer: more room for slow clients, and up to
+   * graceMs worth of superseded partials on disk (one add per checkpoint
+   * writes ~128 entries of partial bundle per add). Default 60000: the
+   * max-age partial tiles are served with (http/cache.ts).
+   */
+  partialGraceMs?: number;
+  /** Time between background runs of the partial-tile collector. Default 1000. */
+  partialGcIntervalMs?: number;
+  /** Writes that tell whether a store that refused writes takes them again (storage-health.ts); openFileLog sets them. */
+  storageProbes?: StorageProbes;
+  /** Time between those probes while a store refuses writes. Default 1000. */
+  storageProbeIntervalMs?: number;
   /** Default: warnings and errors to stderr. */
   logger?: LogLogger;
   /** Gather witness cosignatures before publishing (cosigner.ts). Absent or no witnesses: publish log-signed checkpoints directly. */
@@ -76,6 +92,10 @@ export interface ResolvedOptions {
   hasher: Hasher;
   checkpointIntervalMs: number;
   integrateMaxEntries: number;
+  partialGraceMs: number;
+  partialGcIntervalMs: number;
+  storageProbes: StorageProbes;
+  storageProbeIntervalMs: number;
   logger: LogLogger;
   /** null: no witnesses, checkpoints are published as signed. */
   witnesses: ResolvedWitnessOptions | null;
@@ -93,6 +113,9 @@ export const stderrLogger: LogLogger = {
   warn: (message, err) => console.warn(`tilelog: ${message}`, err ?? ''),
   error: (message, err) => console.error(`tilelog: ${message}`, err ?? ''),
 };
+
+/** Default partialGraceMs: the max-age of partial tiles (CACHE_PARTIAL). */
+export const DEFAULT_PARTIAL_GRACE_MS = 60_000;
 
 export function resolveOptions(opts: LogOptions): ResolvedOptions {
   if (typeof opts.origin !== 'string' || opts.origin.length === 0) {
@@ -116,6 +139,10 @@ export function resolveOptions(opts: LogOptions): ResolvedOptions {
     hasher: makeHasher(opts.sha256 ?? nodeSha256),
     checkpointIntervalMs: positiveInt('checkpointIntervalMs', opts.checkpointIntervalMs ?? 0, 0),
     integrateMaxEntries: positiveInt('integrateMaxEntries', opts.integrateMaxEntries ?? 16384, 1),
+    partialGraceMs: positiveInt('partialGraceMs', opts.partialGraceMs ?? DEFAULT_PARTIAL_GRACE_MS, 0),
+    partialGcIntervalMs: positiveInt('partialGcIntervalMs', opts.partialGcIntervalMs ?? 1000, 1),
+    storageProbes: opts.storageProbes ?? {},
+    storageProbeIntervalMs: positiveInt('storageProbeIntervalMs', opts.storageProbeIntervalMs ?? 1000, 1),
     logger: opts.logger ?? stderrLogger,
     witnesses: resolveWitnesses(opts),
   };

@@ -21,6 +21,7 @@ import type { Hash, Hasher } from '../merkle/hash.js';
 import { MAX_ENTRY_SIZE } from '../merkle/layout.js';
 import type { SequenceDB, SequencedEntry } from '../storage/sequence-db.js';
 import type { LogLogger } from './options.js';
+import type { StorageHealth } from './storage-health.js';
 
 export interface AddResult {
   /** The entry's zero-based index in the log. */
@@ -42,6 +43,8 @@ export interface SequencerConfig {
   dedup: boolean;
   maxPendingEntries: number;
   logger: LogLogger;
+  /** Told of disk failures (a 503 instead of a 500) and of each successful COMMIT. */
+  health?: StorageHealth;
   /** Called after each durable batch with its entry count and ms from its first submission to the COMMIT. */
   onDurable(entries: number, waitMs: number): void;
 }
@@ -123,12 +126,22 @@ export class Sequencer {
       results = this.#cfg.db.sequence(batch, this.#cfg.dedup);
     } catch (err) {
       this.counters.failedBatches++;
-      this.#cfg.logger.error(`sequencing a batch of ${batch.length} entries failed`, err);
-      const failure = isCoded(err) ? err : new TilelogError('STORAGE_IO', 'log: could not store the batch', { cause: err });
+      const disk = this.#cfg.health?.failed(err) ?? null;
+      if (disk === null) this.#cfg.logger.error(`sequencing a batch of ${batch.length} entries failed`, err);
+      const failure = isCoded(err)
+        ? err
+        : disk !== null
+          ? new TilelogError(
+              'STORAGE_UNAVAILABLE',
+              `log: the state database cannot store entries now (${disk.code}: the disk is full or failing); nothing was added; retry later`,
+              { cause: err },
+            )
+          : new TilelogError('STORAGE_IO', 'log: could not store the batch', { cause: err });
       for (const p of batch) p.reject(failure);
       return;
     }
     this.counters.batches++;
+    this.#cfg.health?.ok('state');
 
     // 3. Acknowledge each add with its index.
     // Durable: the batch COMMITted with synchronous=FULL (the WAL is fsynced).

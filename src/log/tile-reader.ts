@@ -10,7 +10,7 @@
 
 import { TilelogError } from '../errors.js';
 import { HASH_SIZE, type Hasher } from '../merkle/hash.js';
-import { tilePath, type TileId } from '../merkle/layout.js';
+import { TILE_WIDTH, tilePath, tileWidthAt, type TileId } from '../merkle/layout.js';
 import { unauthenticatedTileHashReader } from '../merkle/tilehash.js';
 import type { HashReader } from '../merkle/tree.js';
 import type { TileStore } from '../storage/tile-store.js';
@@ -39,13 +39,20 @@ export class TileCache {
   }
 }
 
-/** A HashReader over the tiles of the published size. */
-export function publishedHashReader(publishedSize: number, store: TileStore, hasher: Hasher, cache: TileCache): HashReader {
+/** A HashReader over the tiles of the published size; widerSize: a size whose tiles exist now (the current published one). */
+export function publishedHashReader(
+  publishedSize: number,
+  store: TileStore,
+  hasher: Hasher,
+  cache: TileCache,
+  widerSize?: () => number,
+): HashReader {
   const readTile = async (t: TileId): Promise<Uint8Array> => {
     const path = tilePath(t);
     const cached = cache.get(path);
     if (cached !== undefined) return cached;
-    const data = await store.read(path);
+    let data = await store.read(path);
+    if (data === null && t.width < TILE_WIDTH && widerSize !== undefined) data = await readWider(store, t, widerSize());
     if (data === null || data.length !== t.width * HASH_SIZE) {
       throw new TilelogError(
         'LOG_CORRUPT',
@@ -56,4 +63,15 @@ export function publishedHashReader(publishedSize: number, store: TileStore, has
     return data;
   };
   return unauthenticatedTileHashReader(publishedSize, (tiles) => Promise.all(tiles.map(readTile)), hasher);
+}
+
+// readWider(t): the first t.width hashes of tile t read at a wider width:
+// the full tile, else the tile's width in a tree of `size`; null if neither.
+async function readWider(store: TileStore, t: TileId, size: number): Promise<Uint8Array | null> {
+  for (const width of [TILE_WIDTH, tileWidthAt(t.level, t.index, size)]) {
+    if (width <= t.width) continue;
+    const data = await store.read(tilePath({ ...t, width }));
+    if (data !== null && data.length === width * HASH_SIZE) return data.subarray(0, t.width * HASH_SIZE);
+  }
+  return null;
 }

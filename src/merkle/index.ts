@@ -33,6 +33,7 @@ export {
   newTiles,
   parseTileIndex,
   parseTilePath,
+  partialTiles,
   partialWidth,
   tileForStoredHash,
   tilePath,

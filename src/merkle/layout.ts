@@ -171,6 +171,24 @@ export function tilesForSize(size: number): TileId[] {
   return newTiles(0, size);
 }
 
+// partialTiles(size): the partial hash tiles and the partial bundle of a tree
+// of `size` leaves, its right edge: for each level L with w = partialWidth(L,
+// size) > 0, tile (L, floor(size/256^(L+1)), w), and the bundle
+// (ENTRIES_LEVEL, floor(size/256), size mod 256) when that is > 0. At most 8.
+// A partial of size s is also one of size t > s exactly when the level's
+// hash count is the same at both (then the paths are equal).
+export function partialTiles(size: number): TileId[] {
+  assertSafeIndex('size', size);
+  const out: TileId[] = [];
+  for (let level = 0; hashesAtLevel(level, size) > 0; level++) {
+    const w = partialWidth(level, size);
+    if (w > 0) out.push({ level, index: Math.floor(hashesAtLevel(level, size) / TILE_WIDTH), width: w });
+  }
+  const w = size % TILE_WIDTH;
+  if (w > 0) out.push({ level: ENTRIES_LEVEL, index: Math.floor(size / TILE_WIDTH), width: w });
+  return out;
+}
+
 /** Where a stored hash lives in the tiles: see tileForStoredHash. */
 export interface StoredHashLocation {
   /** The tile; width = offset + count, the narrowest tile holding the hashes. */

@@ -35,6 +35,7 @@ import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { TilelogError, isTilelogError } from '../errors.js';
 import { checkDirInside, readInside, realRoot } from './safe-read.js';
+import { isFsStorageCode } from './storage-failure.js';
 import { assertPublicPath, bytesEqual, conflictError, type TileStore } from './tile-store.js';
 
 export interface FileTileStoreOptions {
@@ -252,7 +253,10 @@ function errno(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
 
+// ioError: STORAGE_UNAVAILABLE for a full, read-only or failing disk (a 503:
+// retry later), STORAGE_IO for anything else.
 function ioError(verb: string, path: string, cause: unknown): TilelogError {
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new TilelogError('STORAGE_IO', `storage: ${verb} ${path}: ${detail}`, { cause });
+  const code = isFsStorageCode(errno(cause)) ? 'STORAGE_UNAVAILABLE' : 'STORAGE_IO';
+  return new TilelogError(code, `storage: ${verb} ${path}: ${detail}`, { cause });
 }

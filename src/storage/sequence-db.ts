@@ -7,6 +7,7 @@
 //     can replay the last integration step and repair its tiles;
 //   - the last signed checkpoint (size, root, signed text) and the history of
 //     every published (size, root) pair;
+//   - the partial-tile collector's cursor (tile-gc.ts in src/log);
 //   - for each witness, the size it last cosigned for this log (a hint: a
 //     wrong value costs one 409 round trip, never a wrong checkpoint).
 //
@@ -108,6 +109,24 @@ export interface SequenceDB {
    * size order: the log's growth over time (the explorer's chart).
    */
   checkpointHistory(limit: number, maxSize: number): CheckpointRecord[];
+
+  /**
+   * Up to `limit` recorded checkpoints of size >= minSize, in ascending size
+   * order (the partial-tile collector walks the history with it).
+   */
+  checkpointsFrom(minSize: number, limit: number): CheckpointRecord[];
+
+  /** Total bytes of entries [start, end) (without length prefixes); end <= sequencedSize(). */
+  entryBytes(start: number, end: number): number;
+
+  /**
+   * The partial-tile collector's durable cursor: the partials of every
+   * checkpoint of a smaller size are gone (0 for a new log).
+   */
+  gcCursor(): number;
+
+  /** Moves the collector's cursor (it never needs to move back). Durable when it returns. */
+  setGcCursor(size: number): void;
 
   /** The size the witness (by its verifier key) last cosigned for this log, or null if unknown. */
   witnessSize(witness: string): number | null;

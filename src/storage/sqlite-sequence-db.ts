@@ -3,7 +3,8 @@
 // Durability: WAL journal with synchronous=FULL, so each COMMIT fsyncs the WAL
 // before returning; a batch of entries is one transaction, hence one fsync.
 // Schema:
-//   meta(key, value)                     origin, schema version
+//   meta(key, value)                     origin, schema version, gc_cursor (the partial-tile
+//                                        collector's cursor; absent means 0)
 //   entries(idx PK, leaf_hash, data)     the durable sequence; index on leaf_hash
 //   tree_state(one row)                  size, root, text, edge, prev_size, prev_edge
 //   checkpoints(size PK, root, time)     every signed (size, root) and its commit time
@@ -72,6 +73,10 @@ export class SqliteSequenceDB implements SequenceDB {
     rootForSize: Database.Statement;
     sizeForRoot: Database.Statement;
     history: Database.Statement;
+    historyFrom: Database.Statement;
+    entryBytes: Database.Statement;
+    getMeta: Database.Statement;
+    putMeta: Database.Statement;
     witnessSize: Database.Statement;
     setWitnessSize: Database.Statement;
   };
@@ -101,6 +106,11 @@ export class SqliteSequenceDB implements SequenceDB {
       rootForSize: db.prepare('SELECT root FROM checkpoints WHERE size = ?').pluck(),
       sizeForRoot: db.prepare('SELECT size FROM checkpoints WHERE root = ? ORDER BY size LIMIT 1').pluck(),
       history: db.prepare('SELECT size, root, time FROM checkpoints WHERE size <= ? ORDER BY size DESC LIMIT ?').raw(),
+      historyFrom: db.prepare('SELECT size, root, time FROM checkpoints WHERE size >= ? ORDER BY size LIMIT ?').raw(),
+      // length() of a BLOB reads the record header only, not the bytes.
+      entryBytes: db.prepare('SELECT coalesce(sum(length(data)), 0) FROM entries WHERE idx >= ? AND idx < ?').pluck(),
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+      putMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       witnessSize: db.prepare('SELECT size FROM witness_sizes WHERE witness = ?').pluck(),
       setWitnessSize: db.prepare(
         'INSERT INTO witness_sizes (witness, size) VALUES (?, ?) ON CONFLICT (witness) DO UPDATE SET size = excluded.size',
@@ -130,6 +140,14 @@ export class SqliteSequenceDB implements SequenceDB {
       return results;
     } catch (err) {
       this.size = before;
+      // A failed COMMIT (a full disk, an I/O error) may still have landed:
+      // trust the table over the cache, so the next batch does not collide.
+      try {
+        const max = this.db.prepare('SELECT max(idx) FROM entries').pluck().get() as number | null;
+        this.size = max === null ? 0 : max + 1;
+      } catch {
+        // unreadable too: keep the size before the batch
+      }
       throw err;
     }
   }
@@ -249,6 +267,27 @@ export class SqliteSequenceDB implements SequenceDB {
     if (!(limit > 0)) return [];
     const rows = this.stmt.history.all(maxSize, Math.floor(limit)) as [number, Buffer, number | null][];
     return rows.reverse().map(([size, root, time]) => ({ size, root: asUint8(root), time }));
+  }
+
+  checkpointsFrom(minSize: number, limit: number): CheckpointRecord[] {
+    if (!(limit > 0)) return [];
+    const rows = this.stmt.historyFrom.all(minSize, Math.floor(limit)) as [number, Buffer, number | null][];
+    return rows.map(([size, root, time]) => ({ size, root: asUint8(root), time }));
+  }
+
+  entryBytes(start: number, end: number): number {
+    return this.stmt.entryBytes.get(start, end) as number;
+  }
+
+  gcCursor(): number {
+    const v = this.stmt.getMeta.get('gc_cursor') as string | undefined;
+    const n = v === undefined ? 0 : Number(v);
+    return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+  }
+
+  setGcCursor(size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`sqlite: gc cursor ${size} is not a size`);
+    this.stmt.putMeta.run('gc_cursor', String(size));
   }
 
   witnessSize(witness: string): number | null {

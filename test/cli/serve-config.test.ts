@@ -85,3 +85,19 @@ describe('serve witness config', () => {
     }
   });
 });
+
+describe('serve --partial-grace-s', () => {
+  it('defaults to 60 s; flag over env over the config file; 0 allowed; a bad value is a usage error', async () => {
+    const { resolveServeSettings } = await import('../../src/cli/serve-config.js');
+    expect(resolveServeConfig({}, {}).partialGraceMs).toBe(60_000);
+    expect(resolveServeConfig({ 'partial-grace-s': '0' }, { TILELOG_PARTIAL_GRACE_S: '5' }).partialGraceMs).toBe(0);
+    expect(resolveServeConfig({}, { TILELOG_PARTIAL_GRACE_S: '5' }).partialGraceMs).toBe(5_000);
+    const dir = tempDir();
+    const file = path.join(dir, 'serve.json');
+    fs.writeFileSync(file, JSON.stringify({ 'partial-grace-s': 7 }));
+    expect(resolveServeSettings({ config: file }, {}).serve.partialGraceMs).toBe(7_000);
+    expect(resolveServeSettings({ config: file }, { TILELOG_PARTIAL_GRACE_S: '3' }).serve.partialGraceMs).toBe(3_000);
+    expect(() => resolveServeConfig({ 'partial-grace-s': '-1' }, {})).toThrow(UsageError);
+    expect(() => resolveServeConfig({}, { TILELOG_PARTIAL_GRACE_S: 'soon' })).toThrow(/TILELOG_PARTIAL_GRACE_S/);
+  });
+});

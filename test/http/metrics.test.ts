@@ -34,6 +34,39 @@ async function scrape(url: string): Promise<Map<string, number>> {
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
+describe('log /metrics: partial-tile collector and storage health', () => {
+  test('deleted objects and bytes, runs by result, writable stores, no failures', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tilelog-gcmetrics-'));
+    const log = await openFileLog({
+      origin: ORIGIN,
+      signer: parseSignerKey(SKEY),
+      stateDir: path.join(dir, 'state'),
+      tilesDir: path.join(dir, 'tiles'),
+      partialGraceMs: 0,
+      partialGcIntervalMs: 3_600_000,
+    });
+    const server = await startServer(createLogApp(log), { port: 0 });
+    try {
+      for (const s of ['a', 'b', 'c']) expect((await fetch(`${server.url}/add?wait=checkpoint`, { method: 'POST', body: s })).status).toBe(200);
+      const run = await log.collectPartialTiles();
+      const m = await scrape(server.url);
+      // Sizes 1 and 2: their level-0 partials and bundles (size 3 keeps its own).
+      expect(run.objects).toBe(4);
+      expect(m.get('tilelog_partial_gc_deleted_objects_total')).toBe(4);
+      expect(m.get('tilelog_partial_gc_deleted_bytes_total')).toBe(32 * 1 + 32 * 2 + (1 + 2) + 2 * (1 + 2)); // hash partials .p/1, .p/2; bundles of 1 and 2 one-byte entries with 2-byte prefixes
+      expect(m.get('tilelog_partial_gc_runs_total{result="ok"}')).toBeGreaterThanOrEqual(1);
+      expect(m.get('tilelog_partial_gc_runs_total{result="failed"}')).toBe(0);
+      expect(m.get('tilelog_storage_writable{store="state"}')).toBe(1);
+      expect(m.get('tilelog_storage_writable{store="tiles"}')).toBe(1);
+      expect(m.get('tilelog_storage_failures_total')).toBe(0);
+    } finally {
+      await server.close();
+      await log.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('log /metrics', () => {
   let t: TestLog;
   let server: RunningServer;

@@ -10,6 +10,7 @@ import { MemoryTileStore, openFileLog, openLog, type Log } from '../../src/log/i
 import type { LogLogger } from '../../src/log/options.js';
 import { cosignersOf, openCheckpoint, parseVerifierKey, simplePolicy, type WitnessPolicy } from '../../src/note/index.js';
 import { SqliteSequenceDB } from '../../src/storage/sqlite-sequence-db.js';
+import { partialTiles, tilePath } from '../../src/merkle/layout.js';
 import { ORIGIN, tempDir, testKey, testSigner, utf8 } from './helpers.js';
 import { cosignatureTimestamps, eventually, TestWitness, type Mode } from './witness-helpers.js';
 
@@ -151,6 +152,41 @@ describe('cosigned publication', () => {
     const cp = await log.waitForCheckpoint(5, AbortSignal.timeout(10_000));
     expect(cp.size).toBe(6);
     expect([...cosigners(publicText())].sort()).toEqual(['w1.test', 'w2.test']);
+  });
+
+  it('partial-tile GC while the public checkpoint lags: its partials and proofs stay; witnesses catch up; then they go', async () => {
+    const log = await openFileLog({
+      origin: ORIGIN,
+      signer: testSigner,
+      stateDir: path.join(tmp.dir, 'state'),
+      tilesDir: path.join(tmp.dir, 'tiles'),
+      logger,
+      witnesses: { policy: policy(2), timeoutMs: 300, refreshMs: 60_000, failOpen: false },
+      partialGraceMs: 0,
+      partialGcIntervalMs: 3_600_000,
+    });
+    logs.push(log);
+    expect(await addAndWait(log, 3)).toBe(3);
+    await witnesses[0]!.stop();
+    await witnesses[2]!.stop();
+    for (let i = 0; i < 20; i++) {
+      await log.add(utf8(`lagging-${i}`));
+      await eventually(() => log.stats().integrated === 4 + i, 5000, 'integration');
+    }
+    expect(log.checkpoint().size).toBe(3);
+    expect((await log.collectPartialTiles()).objects).toBeGreaterThan(10);
+    const tiles = path.join(tmp.dir, 'tiles');
+    for (const t of partialTiles(3)) expect(fs.existsSync(path.join(tiles, tilePath(t))), tilePath(t)).toBe(true);
+    for (let i = 0; i < 3; i++) await log.inclusionProof(i, 3);
+    // A witness back (and one more add, so the cosigner tries at once): it proves 3 -> 24
+    // from tiles the collector kept, and publishes 24.
+    await witnesses[0]!.start();
+    await log.add(utf8('back'));
+    await eventually(() => log.checkpoint().size === 24, 10_000, `publication of 24: ${messages.join('; ')}`);
+    await log.collectPartialTiles();
+    for (const t of partialTiles(3)) expect(fs.existsSync(path.join(tiles, tilePath(t))), tilePath(t)).toBe(false);
+    for (let i = 0; i < 24; i++) await log.inclusionProof(i, 24);
+    await log.consistencyProof(3, 24);
   });
 
   it('fail-open publishes with fewer cosignatures and says so', async () => {

@@ -112,6 +112,18 @@ class FaultyDB implements SequenceDB {
   checkpointHistory(limit: number, maxSize: number) {
     return this.inner.checkpointHistory(limit, maxSize);
   }
+  checkpointsFrom(minSize: number, limit: number) {
+    return this.inner.checkpointsFrom(minSize, limit);
+  }
+  entryBytes(start: number, end: number) {
+    return this.inner.entryBytes(start, end);
+  }
+  gcCursor() {
+    return this.inner.gcCursor();
+  }
+  setGcCursor(size: number): void {
+    this.inner.setGcCursor(size);
+  }
   witnessSize(w: string) {
     return this.inner.witnessSize(w);
   }

@@ -8,6 +8,7 @@ import {
   newTiles,
   parseTileIndex,
   parseTilePath,
+  partialTiles,
   partialWidth,
   splitStoredHashIndex,
   storedHashIndex,
@@ -165,6 +166,23 @@ describe('which tiles exist', () => {
     expect(tileWidthAt(0, Math.floor(size / 256), size)).toBe(255);
     expect(tileWidthAt(0, Math.floor(size / 256) - 1, size)).toBe(256);
     expect(tileWidthAt(0, Math.floor(size / 256) + 1, size)).toBe(0);
+  });
+});
+
+describe('partialTiles', () => {
+  it('is exactly the partial tiles and bundle of tilesForSize(size)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: 0, max: 200_000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })), (size) => {
+        const expected = size > 200_000 ? null : tilesForSize(size).filter((t) => t.width < 256).map(tilePath).sort();
+        const got = partialTiles(size);
+        for (const t of got) expect(tileWidthAt(t.level, t.index, size) === t.width || t.level === ENTRIES_LEVEL).toBe(true);
+        if (expected !== null) expect(got.map(tilePath).sort()).toEqual(expected);
+      }),
+      { numRuns: 200 },
+    );
+    expect(partialTiles(0)).toEqual([]);
+    expect(partialTiles(256).map(tilePath)).toEqual(['tile/1/000.p/1']);
+    expect(partialTiles(70_000).map(tilePath)).toEqual(['tile/0/273.p/112', 'tile/1/001.p/17', 'tile/2/000.p/1', 'tile/entries/273.p/112']);
   });
 });
 
