@@ -21,6 +21,9 @@ const CLI = [CLI_BUNDLE];
 // Checkpoint sizes to stop at: inside the first tile, at and around tile
 // boundaries, and past 65536 so a level-2 tile exists.
 const STOPS = [1, 255, 256, 257, 1000, 65_536, 66_000];
+// Go checks the tiles directory at every size we saw, so the partial tiles
+// of those sizes must outlive the run (the collector keeps them this long).
+const KEEP_PARTIALS = ['--partial-grace-s', '3600'];
 // Entries [1000, BULK_UNTIL) go in through the library (see bulkAdd).
 const BULK_UNTIL = 65_535;
 
@@ -47,7 +50,7 @@ describe.skipIf(missing !== null)('a live tilelog server, checked by Go sumdb/tl
     // (no window between picking a port and binding it).
     server = spawn(
       process.execPath,
-      [...CLI, 'serve', '--key', join(work, 'log.key'), '--state', join(work, 'state'), '--tiles', join(work, 'tiles'), '--listen', '127.0.0.1:0', '--json'],
+      [...CLI, 'serve', '--key', join(work, 'log.key'), '--state', join(work, 'state'), '--tiles', join(work, 'tiles'), '--listen', '127.0.0.1:0', '--json', ...KEEP_PARTIALS],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const child = server;
@@ -77,7 +80,7 @@ describe.skipIf(missing !== null)('a live tilelog server, checked by Go sumdb/tl
   /** Entries [from, to) added through the engine's API in one process, in large batches. */
   async function bulkAdd(from: number, to: number): Promise<void> {
     const signer = readKeyFile(join(work, 'log.key'));
-    const log = await openFileLog({ origin: ORIGIN, signer, stateDir: join(work, 'state'), tilesDir: join(work, 'tiles'), batchMaxEntries: 4096 });
+    const log = await openFileLog({ origin: ORIGIN, signer, stateDir: join(work, 'state'), tilesDir: join(work, 'tiles'), batchMaxEntries: 4096, partialGraceMs: 3_600_000 });
     try {
       const adds: Promise<unknown>[] = [];
       for (let i = from; i < to; i++) adds.push(log.add(entry(i)));
