@@ -13,7 +13,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isTilelogError } from '../errors.js';
-import { startServer } from '../http/index.js';
 import {
   generateCosignerKey,
   KEY_TYPE_COSIGNATURE_V1,
@@ -23,7 +22,10 @@ import {
   type CosignatureSigner,
 } from '../note/index.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
-import { createWitnessApp, SqliteWitnessStore, Witness } from '../witness/index.js';
+// The HTTP stack (hono, zod, prom-client) is loaded by `serve` only, so the
+// state commands (add-log, list-logs, remove-log, keygen) start quickly.
+import { SqliteWitnessStore } from '../witness/sqlite-store.js';
+import { Witness } from '../witness/witness.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parseFlags, runVerb, UsageError } from './common.js';
 import { readPrivateKeyFile, writeKeyFile } from './key-file.js';
 import { createCliLogger } from './logger.js';
@@ -256,6 +258,7 @@ async function serve(argv: string[]): Promise<number> {
   const witness = new Witness({ store, signer });
   let server;
   try {
+    const [{ startServer }, { createWitnessApp }] = await Promise.all([import('../http/server.js'), import('../witness/app.js')]);
     server = await startServer(createWitnessApp(witness, { logger }), { host, port });
   } catch (err) {
     store.close();
