@@ -113,8 +113,9 @@ describe('cosigned publication', () => {
     const bad = witnesses[1]!;
     if (mode === 'down') await bad.stop();
     else bad.mode = mode;
+    // Far beyond the log's 300 ms timeout: publication must not wait for it.
+    bad.slowMs = 15_000;
     const log = await open({ timeoutMs: 300 });
-    const t0 = Date.now();
     expect(await addAndWait(log, 3)).toBe(3);
     const text = publicText();
     expect([...cosigners(text)].sort()).toEqual(['w1.test', 'w3.test']);
@@ -124,8 +125,8 @@ describe('cosigned publication', () => {
     expect(status.counters[counter]).toBeGreaterThan(0);
     expect(status.counters.cosigned).toBe(0);
     expect(status.lastError).not.toBeNull();
-    // Published at quorum, without waiting for the slow one (well under its 2 s).
-    expect(Date.now() - t0).toBeLessThan(1500);
+    // Published at quorum, before the slow one answered anything (an order, not a time).
+    expect(bad.slowAnswered).toBe(0);
     if (mode === 'slow') expect(messages.some((m) => m.includes('no answer within the timeout'))).toBe(true);
     // The log stays healthy.
     expect(log.stats().fatal).toBeNull();

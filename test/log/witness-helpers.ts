@@ -17,6 +17,8 @@ export class TestWitness {
   readonly verifier: CosignatureVerifier;
   mode: Mode = 'ok';
   slowMs = 2000;
+  /** Requests the slow mode has finished waiting on (and then answered). */
+  slowAnswered = 0;
   requests = 0;
   port = 0;
   readonly #store: SqliteWitnessStore;
@@ -86,6 +88,7 @@ export class TestWitness {
         return reply(409, '1000000\n', 'text/x.tlog.size');
       case 'slow':
         await new Promise((r) => setTimeout(r, this.slowMs));
+        this.slowAnswered++;
         break;
       default:
         break;
