@@ -10,6 +10,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { addHandler } from './add.js';
 import { corsReads } from './cors.js';
 import { rejectDotSegments } from './dot-segments.js';
+import { rejectBadEscapes } from './percent-escapes.js';
 import { methodNotAllowed, notFoundHandler, onErrorHandler } from './errors.js';
 import { checkpointsHandler } from './history.js';
 import { healthzHandler, infoHandler, readyzHandler } from './health.js';
@@ -49,6 +50,8 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): OpenAPIH
   // Every request, POST /add included: a request ID and one counter increment (observe.ts).
   const m = metrics ? createLogMetrics(log) : null;
   app.use('*', observeRequests({ ...(m !== null && { counts: m.requests }), ...(logger !== undefined && { logger }) }));
+  // Every route, mounted sub-apps included: a malformed %-escape is a 400 before any handler decodes (an indexOf when there is no '%').
+  app.use('*', rejectBadEscapes());
   // Not on POST /add: the hot path stays free of other middleware.
   const dots = rejectDotSegments();
   app.use('/tile/*', dots);
