@@ -51,7 +51,11 @@ export function parseResponses(buf: Buffer, head: boolean): { responses: RawResp
     const status = Number(m[1]);
     let bodyStart = end + 4;
     let body: Buffer;
-    if (head || status === 204 || status === 304 || (status >= 100 && status < 200)) {
+    if (status >= 100 && status < 200) {
+      // Interim (100 Continue): not an answer; the final one follows.
+      at = end + 4;
+      continue;
+    } else if (head || status === 204 || status === 304) {
       body = Buffer.alloc(0);
     } else if (headers['transfer-encoding']?.toLowerCase() === 'chunked') {
       const chunks: Buffer[] = [];
