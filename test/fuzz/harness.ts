@@ -41,6 +41,7 @@ export class FuzzBooks {
   sent = 0;
   statuses = new Map<number, number>();
   closedUnanswered = 0;
+  readonly closedExamples: string[] = [];
   pushbacks = 0;
 }
 
@@ -202,14 +203,17 @@ export class Fuzzer {
       b.statuses.set(a.status, (b.statuses.get(a.status) ?? 0) + 1);
       if (a.status >= 500) {
         const pushback = r.server === 'log' && a.status === 503 && a.headers['retry-after'] !== undefined && /"LOG_PUSHBACK"/.test(a.body.toString('utf8'));
-        if (a.status === 503 && isExplorerNotBuilt(a.body)) continue;
+        if (a.status === 503 && isExplorerNotBuilt(r, a.headers)) continue;
         if (!pushback) throw new Error(`${a.status} answer: ${what()}\n  ${a.body.toString('utf8').slice(0, 500)}`);
         b.pushbacks++;
         const durable = /entry (\d+) is durable/.exec(a.body.toString('utf8'));
         if (durable !== null) b.indexes.add(Number(durable[1]));
       }
     }
-    if (x.responses.length === 0) b.closedUnanswered++;
+    if (x.responses.length === 0) {
+      b.closedUnanswered++;
+      if (b.closedExamples.length < 5) b.closedExamples.push(`${r.method} ${r.target.slice(0, 80)} framing=${r.framing} body=${r.body.length}`);
+    }
     if (r.server === 'log') for (const a of x.responses) this.#bookLogAnswer(r, a.status, a.headers, a.body);
     else for (const a of x.responses) this.#bookWitnessAnswer(r, a.status, a.headers, a.body);
     return x;
@@ -246,9 +250,9 @@ export class Fuzzer {
   }
 }
 
-/** The documented page of GET / without a built browser (src/http/explorer.ts). */
-function isExplorerNotBuilt(body: Buffer): boolean {
-  return body.toString('utf8').includes('its browser is not built');
+/** The documented 503 page of GET or HEAD / without a built browser (src/http/explorer.ts). */
+function isExplorerNotBuilt(r: RawRequest, headers: Record<string, string>): boolean {
+  return r.server === 'log' && /^\/(\?|$)/.test(r.target) && (headers['content-type'] ?? '').startsWith('text/html');
 }
 
 function walk(v: unknown, f: (key: string, value: unknown, parent: Record<string, unknown>) => void, depth = 0): void {

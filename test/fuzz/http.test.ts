@@ -202,7 +202,7 @@ describe('whole-product HTTP fuzz', () => {
 
     const statuses = [...b.statuses].sort((x, y) => x[0] - y[0]).map(([s, n]) => `${s}:${n}`).join(' ');
     console.log(`tilelog fuzz: ${b.sent} requests (seed ${SEED}); tree ${initialSize} -> ${size}; statuses ${statuses}; ` +
-      `closed without an answer ${b.closedUnanswered}; pushbacks ${b.pushbacks}`);
+      `closed without an answer ${b.closedUnanswered} (${b.closedExamples.join('; ')}); pushbacks ${b.pushbacks}`);
     expect(path.isAbsolute(dir)).toBe(true);
   }, 180_000);
 });
