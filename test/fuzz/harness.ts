@@ -252,7 +252,8 @@ export class Fuzzer {
 
 /** The documented 503 page of GET or HEAD / without a built browser (src/http/explorer.ts). */
 function isExplorerNotBuilt(r: RawRequest, headers: Record<string, string>): boolean {
-  return r.server === 'log' && /^\/(\?|$)/.test(r.target) && (headers['content-type'] ?? '').startsWith('text/html');
+  // Only the explorer's answers carry its Content-Security-Policy.
+  return r.server === 'log' && headers['content-security-policy'] !== undefined && (headers['content-type'] ?? '').startsWith('text/html');
 }
 
 function walk(v: unknown, f: (key: string, value: unknown, parent: Record<string, unknown>) => void, depth = 0): void {
