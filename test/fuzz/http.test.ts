@@ -187,8 +187,9 @@ describe('whole-product HTTP fuzz', () => {
     const b = fuzzer.books;
     const answered = [...b.indexes];
     const published = async () => Number((await (await fetch(`${log.serve.url}/checkpoint`)).text()).split('\n')[1]);
+    const highest = answered.reduce((m, i) => Math.max(m, i), -1);
     let size = await published();
-    for (let i = 0; i < 100 && size < Math.max(0, ...answered) + 1; i++) {
+    for (let i = 0; i < 300 && size < highest + 1; i++) {
       await new Promise((r) => setTimeout(r, 100));
       size = await published();
     }
