@@ -6,7 +6,22 @@ import fc from 'fast-check';
 const UTF8 = (s: string) => Buffer.from(s, 'utf8');
 
 /** Values for one path parameter or query value: numbers at and past every bound, encodings good and bad, unicode, 10 KB. */
+/** Percent-escapes that do not decode: a lone '%', short or non-hex escapes, invalid or overlong UTF-8, lone surrogates. */
+export const badEscape: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom('%', '%%', '%2', '%zz', '%G0', '%E0%A4%A', '%FF', '%FF%FE', '%C0%AF', '%ED%A0%80', '%F4%90%80%80', '%80', 'MEIw%', 'ok%2'),
+  fc.uint8Array({ minLength: 1, maxLength: 24 }).map((b) => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')).filter((v) => {
+    try {
+      decodeURIComponent(v);
+      return false;
+    } catch {
+      return true;
+    }
+  }),
+  fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom('%', '%E0%A4%A', '%zz')).map(([a, b]) => encodeURIComponent(a) + b),
+);
+
 export const weirdValue: fc.Arbitrary<string> = fc.oneof(
+  { arbitrary: badEscape, weight: 2 },
   fc.constantFrom(
     '0', '1', '-1', '00', '01', '1.5', '1e3', '0x10', '+1', ' 1', '1 ',
     '255', '256', '65535', '65536', '4294967296', '9007199254740991', '9007199254740992', '18446744073709551616',
