@@ -7,7 +7,7 @@
 // see harness.ts), no hang, no crash, the tree grows only by answered writes,
 // and the tiles still audit.
 //
-// Bounded by default (about 2,000 drafts, 2,050 requests with the fixed cases). Longer runs and replays:
+// Bounded by default (about 2,600 drafts and requests, with the fixed cases). Longer runs and replays:
 //   TILELOG_FUZZ_RUNS=200000 npx vitest run test/fuzz     (drafts in total, 3/4 to the log)
 //   TILELOG_FUZZ_SEED=<seed printed on failure> npx vitest run test/fuzz
 import * as fs from 'node:fs';
@@ -22,7 +22,7 @@ import { exchange } from './raw-http.js';
 import { logValidDraft, mutatedDraft, routesFromOpenApi, witnessValidDraft, type MutatedDraft, type ValidDraft } from './requests.js';
 import { startLogServer, startWitnessServer, type LogServer, type WitnessServer } from './servers.js';
 
-const TOTAL_RUNS = Number(process.env.TILELOG_FUZZ_RUNS ?? 0) || 2_000;
+const TOTAL_RUNS = Number(process.env.TILELOG_FUZZ_RUNS ?? 0) || 2_600;
 const LONG = process.env.TILELOG_FUZZ_RUNS !== undefined;
 const SEED = Number(process.env.TILELOG_FUZZ_SEED ?? 0) || Math.floor(Math.random() * 2 ** 31);
 const LOG_RUNS = Math.ceil((TOTAL_RUNS * 3) / 4);
