@@ -17,6 +17,7 @@ import { encodeBundleJson } from '../client/bundle.js';
 import { readBodyCapped } from '../http/body-limit.js';
 import { CACHE_NONE } from '../http/cache.js';
 import { errorResponse, methodNotAllowed } from '../http/errors.js';
+import { rejectBadEscapes } from '../http/percent-escapes.js';
 import { createApiApp, describeRoute, serveRoute } from '../http/openapi/routes.js';
 import type { ValidationStyle } from '../http/openapi/validation.js';
 import type { CertificateAuthority } from './ca.js';
@@ -67,9 +68,9 @@ export function createCaApp(ca: CertificateAuthority, o: { logError?: (m: string
   };
   serveRoute(app, routes.ocspPostRoute, async (c) => ocsp(c, await raw(c)));
   describeRoute(app, routes.ocspGetRoute);
-  app.get('/v1/ca/ocsp/:req{.+}', async (c) => {
-    const b64 = decodeURIComponent(c.req.param('req'));
-    return ocsp(c, new Uint8Array(Buffer.from(b64, 'base64')));
+  // Hono decodes the parameter once (%2B, %2F, %3D); a second decode would throw on "%" and garble "%2525".
+  app.get('/v1/ca/ocsp/:req{.+}', rejectBadEscapes(STYLE.code), async (c) => {
+    return ocsp(c, new Uint8Array(Buffer.from(c.req.param('req'), 'base64')));
   });
 
   serveRoute(

@@ -10,6 +10,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { addHandler } from './add.js';
 import { corsPolicy } from './cors.js';
 import { rejectDotSegments } from './dot-segments.js';
+import { rejectBadEscapes } from './percent-escapes.js';
 import { methodNotAllowed, notFoundHandler, onErrorHandler } from './errors.js';
 import { checkpointsHandler } from './history.js';
 import { healthzHandler, infoHandler, readyzHandler } from './health.js';
@@ -52,6 +53,8 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): OpenAPIH
   // Before observeRequests, which labels a request no route matched by being the last handler reached.
   app.use('*', corsPolicy());
   app.use('*', observeRequests({ ...(m !== null && { counts: m.requests }), ...(logger !== undefined && { logger }) }));
+  // Every route, mounted sub-apps included: a malformed %-escape is a 400 before any handler decodes (an indexOf when there is no '%').
+  app.use('*', rejectBadEscapes());
   // Not on POST /add: the hot path stays free of other middleware.
   const dots = rejectDotSegments();
   app.use('/tile/*', dots);

@@ -19,6 +19,7 @@ import { corsPolicy } from '../http/cors.js';
 import { httpError, methodNotAllowed, notFoundHandler } from '../http/errors.js';
 import { metricsHandler } from '../http/metrics.js';
 import { observeRequests, type HttpLogger } from '../http/observe.js';
+import { rejectBadEscapes } from '../http/percent-escapes.js';
 import { serveApiDocs, type ApiInfo } from '../http/openapi/document.js';
 import { createApiApp, describeRoute, honoPath, serveRoute, type RouteConfig, type RouteHandler } from '../http/openapi/routes.js';
 import { toBase64 } from '../merkle/index.js';
@@ -62,6 +63,7 @@ export function createWitnessApp(witness: Witness, options: WitnessAppOptions = 
     '*',
     observeRequests({ ...(m !== null && { counts: m.requests, onAnswer: m.onAnswer }), ...(logger !== undefined && { logger }) }),
   );
+  app.use('*', rejectBadEscapes());
   const get = (route: RouteConfig, handler: RouteHandler) => {
     serveRoute(app, route, handler);
     app.all(honoPath(route.path), methodNotAllowed(GET));

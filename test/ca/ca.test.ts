@@ -238,6 +238,17 @@ describe('HTTP routes in process', () => {
     expect((await app.request('/v1/ca/crl?issuer=x')).status).toBe(400);
     expect((await app.request('/v1/ca/crl', { method: 'POST' })).status).toBe(405);
   });
+
+  it('GET /v1/ca/ocsp/<bad percent-escape> is a 400 naming the escape, not a 500 (the parameter was decoded twice)', async () => {
+    const app = createCaApp(f.ca, { logError: () => undefined });
+    for (const bad of ['%', '%E0%A4%A', 'MEIw%zz', '%FF%FE']) {
+      const res = await app.request(`/v1/ca/ocsp/${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect((await res.json()).error).toMatchObject({ code: 'CA_BAD_REQUEST', message: expect.stringMatching(/percent-escape/) });
+    }
+    // A literal '%' sent as %25 is one decode away from the base64 text: not an escape error.
+    expect((await app.request('/v1/ca/ocsp/%2525')).status).toBe(200);
+  });
 });
 
 describe('CaIndex', () => {

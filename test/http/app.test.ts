@@ -1,4 +1,5 @@
 // createLogApp in process (app.request) against a real 300-entry log.
+import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TilelogError } from '../../src/errors.js';
 import { createLogApp, type LogApi } from '../../src/http/index.js';
@@ -368,5 +369,21 @@ describe('error table', () => {
     const res = await a.request('/add?wait=checkpoint', { method: 'POST', body: 'x' });
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain('/v1/log/entry/12');
+  });
+});
+
+describe('percent-escapes', () => {
+  it('a malformed escape is a 400 on routes of sub-apps mounted after createLogApp too (registry, CA, explorer)', async () => {
+    const withSub = createLogApp(t.log, { logError: () => {} });
+    // A sub-app that decodes its parameter again, as the CA's OCSP route once did (a URIError, then a 500).
+    const sub = new Hono();
+    sub.get('/v1/sub/:x', (c) => c.text(decodeURIComponent(c.req.param('x'))));
+    withSub.route('/', sub);
+    expect(await (await withSub.request('/v1/sub/%2525')).text()).toBe('%');
+    for (const bad of ['/v1/sub/%', '/v1/sub/%E0%A4%A', '/v1/sub/ok?q=%zz']) {
+      const res = await withSub.request(bad);
+      expect(res.status, bad).toBe(400);
+      expect((await res.json()).error.code).toBe('HTTP_BAD_REQUEST');
+    }
   });
 });

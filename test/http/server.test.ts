@@ -119,6 +119,15 @@ describe('startServer', () => {
     }
   });
 
+  it('refuses malformed percent-escapes in the path or query with a 400 on every route', async () => {
+    for (const p of ['/v1/log/entry/%', '/tile/0/%zz', '/checkpoint?x=%E0%A4%A', '/add?wait=%', '/healthz?%FF', '/no/such/%']) {
+      const answer = await raw(p.startsWith('/add') ? 'POST' : 'GET', p);
+      expect(answer.status, p).toBe(400);
+      expect(JSON.parse(answer.body).error, p).toMatchObject({ code: 'HTTP_BAD_REQUEST', message: expect.stringMatching(/percent-escape/) });
+    }
+    expect((await raw('GET', '/checkpoint?x=%25%C3%A9')).status).toBe(200);
+  });
+
   it('answers every bad request with JSON, never a 500 or a hang', async () => {
     const cases: [string, string][] = [
       ['GET', '/tile/0/x000/001'],

@@ -93,6 +93,16 @@ describe('body limit', () => {
   });
 });
 
+describe('percent-escapes', () => {
+  test('a malformed escape in the path or query is a 400 on every route', async () => {
+    for (const [method, p] of [['GET', '/evidence?origin=%'], ['GET', '/%E0%A4%A/checkpoint'], ['POST', '/add-checkpoint?x=%zz'], ['GET', '/?%FF']]) {
+      const res = await fetch(`${server.url}${p}`, { method, ...(method === 'POST' && { body: 'x' }) });
+      expect(res.status, p).toBe(400);
+      expect(await res.text(), p).toMatch(/percent-escape/);
+    }
+  });
+});
+
 describe('concurrency', () => {
   test('50 parallel requests from one old size: exactly one advances', async () => {
     expect((await post(await log.request(0, 10))).status).toBe(200);
