@@ -31,9 +31,15 @@ export interface FetchApp {
   fetch: Parameters<typeof serve>[0]['fetch'];
 }
 
+/** How often Node checks connections against headersTimeout and requestTimeout. */
+export const CONNECTION_SWEEP_MS = 2_000;
+
 export async function startServer(app: FetchApp, options: StartServerOptions = {}): Promise<RunningServer> {
   const { host = '127.0.0.1', port = 8080, closeGraceMs = 5_000, requestTimeoutMs = 30_000 } = options;
-  const server = serve({ fetch: app.fetch, hostname: host, port }) as Server;
+  // Node enforces headersTimeout/requestTimeout only when it sweeps its
+  // connections (every 30 s by default), so a slowloris client could hold a
+  // socket ~30 s past the limit; sweep every 2 s instead.
+  const server = serve({ fetch: app.fetch, hostname: host, port, serverOptions: { connectionsCheckingInterval: CONNECTION_SWEEP_MS } }) as Server;
   server.requestTimeout = requestTimeoutMs;
   server.headersTimeout = Math.min(requestTimeoutMs, 10_000);
   // A request acted on (an entry added) is answered even after a half-close or pipelined garbage.
