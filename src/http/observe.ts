@@ -50,10 +50,15 @@ export interface ObserveOptions {
   onAnswer?: (c: Context, route: string, status: number) => void;
 }
 
-/** The route pattern that answered, or UNMATCHED_ROUTE (only this middleware ran). */
+/**
+ * The route pattern that answered, or UNMATCHED_ROUTE when the last handler
+ * reached was this middleware or another catch-all one (`*`): such
+ * middleware (CORS, the percent-escape check) runs for every path, so it
+ * never names the route a request was for.
+ */
 export function answeredRoute(c: Context, self: MiddlewareHandler): string {
   const r = matchedRoutes(c)[c.req.routeIndex];
-  return r === undefined || r.handler === self ? UNMATCHED_ROUTE : r.path;
+  return r === undefined || r.handler === self || r.path === '/*' || r.path === '*' ? UNMATCHED_ROUTE : r.path;
 }
 
 export function observeRequests({ counts, logger, onAnswer }: ObserveOptions = {}): MiddlewareHandler {

@@ -17,6 +17,7 @@ const READS_AUTHORITY = /\breq\.url\b|\.raw\.url\b|\bheaders\.host\b|header\(\s*
 /** file -> why its use is safe. */
 const REVIEWED: Record<string, string> = {
   'http/tiles.ts': 'reads the raw path after the authority (no percent-decoding); @hono/node-server refuses a Host that is not a bare host[:port]',
+  'http/percent-escapes.ts': 'checks the escapes of the raw request target (path and query) and answers 400; nothing is published from it',
 };
 
 function serverFiles(dir: string, rel = ''): string[] {
