@@ -60,37 +60,58 @@ export interface ServeHandle {
   stop(signal?: NodeJS.Signals): Promise<RunResult>;
 }
 
-/** Starts `tilelog serve --json ...` and waits for its startup line. */
-export async function startServe(args: string[], opts: RunOptions = {}): Promise<ServeHandle> {
-  const child = spawnCli(['serve', '--json', ...args], opts);
+export interface JsonChild<T> {
+  child: ChildProcess;
+  /** The parsed first line the child printed on stdout (its --json startup summary). */
+  summary: T;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code once the child has closed its streams. */
+  exited: Promise<number | null>;
+}
+
+/** Starts the CLI with args (a server run with --json) and waits for its first stdout line. */
+export async function startJsonCli<T>(args: string[], opts: RunOptions = {}, startMs = 60_000): Promise<JsonChild<T>> {
+  const child = spawnCli(args, opts);
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8');
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const summary = await new Promise<{ url: string; verifierKey: string; origin: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
+  const what = args.slice(0, args[0] === 'witness' ? 2 : 1).join(' ');
+  const summary = await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${stderr}`)), startMs);
     child.stdout!.on('data', (d: string) => {
       stdout += d;
       const nl = stdout.indexOf('\n');
       if (nl >= 0) {
         clearTimeout(timer);
-        resolve(JSON.parse(stdout.slice(0, nl)));
+        resolve(JSON.parse(stdout.slice(0, nl)) as T);
       }
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}: ${stderr}`));
+      reject(new Error(`${what} exited with ${code}: ${stderr}`));
     });
   });
+  return { child, summary, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Starts `tilelog serve --json ...` and waits for its startup line. */
+export async function startServe(args: string[], opts: RunOptions = {}): Promise<ServeHandle> {
+  const { child, summary, stdout, stderr, exited } = await startJsonCli<{ url: string; verifierKey: string; origin: string }>(
+    ['serve', '--json', ...args],
+    opts,
+    30_000,
+  );
   return {
     child,
     ...summary,
-    stderr: () => stderr,
+    stderr,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null) child.kill(signal);
       const code = await exited;
-      return { code, stdout, stderr };
+      return { code, stdout: stdout(), stderr: stderr() };
     },
   };
 }

@@ -4,7 +4,6 @@
 // audits, every proof is served, and after the last run the tree is within
 // 1.5x of its minimal size.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { openFileLog } from '../../src/log/index.js';
@@ -14,7 +13,7 @@ import { nodeSha256 } from '../../src/log/options.js';
 import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
 import { generateSignerKey, parseSignerKey } from '../../src/note/keys.js';
 import { runCli } from '../cli/helpers.js';
-import { quietLogger, repoRoot, tempDir } from '../log/helpers.js';
+import { quietLogger, repoRoot, tempDir, treeBytes } from '../log/helpers.js';
 
 const CHILD = path.join(repoRoot, 'test/crash/gc-child.ts');
 const ORIGIN = 'gc-crash.tilelog.example/log';
@@ -47,15 +46,6 @@ function runChild(dir: string, killAfterMs: number): Promise<{ acked: number[]; 
       resolve({ acked: lines.filter((l) => l.startsWith('ack ')).map((l) => Number(l.slice(4))), finished: lines.includes('done') });
     });
   });
-}
-
-function treeBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
-    const st = statSync(path.join(dir, name));
-    if (st.isFile()) total += st.size;
-  }
-  return total;
 }
 
 describe('SIGKILL during partial-tile collection', () => {

@@ -5,7 +5,7 @@
 //     add-checkpoint requests the fuzzer can make (TestLog).
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { runCli, spawnCli, startServe, type ServeHandle } from '../cli/helpers.js';
+import { runCli, startJsonCli, startServe, type ServeHandle } from '../cli/helpers.js';
 import { TestLog } from '../witness/helpers.js';
 
 export interface LogServer {
@@ -51,29 +51,14 @@ export async function startWitnessServer(dir: string): Promise<WitnessServer> {
     const r = await runCli(args);
     if (r.code !== 0) throw new Error(`${args.slice(0, 2).join(' ')} failed: ${r.stderr}`);
   }
-  const child = spawnCli(['witness', 'serve', '--state', state, '--key', keyFile, '--listen', '127.0.0.1:0', '--json']);
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`witness serve did not start: ${stderr}`)), 60_000);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      const nl = stdout.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve((JSON.parse(stdout.slice(0, nl)) as { url: string }).url);
-      }
-    });
-    void exited.then((code) => reject(new Error(`witness serve exited with ${code}: ${stderr}`)));
-  });
+  const { child, summary, stderr, exited } = await startJsonCli<{ url: string }>(['witness', 'serve', '--state', state, '--key', keyFile, '--listen', '127.0.0.1:0', '--json']);
+  const url = summary.url;
   return {
     child,
     url,
     port: Number(new URL(url).port),
     log,
-    stderr: () => stderr,
+    stderr,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;

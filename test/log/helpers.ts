@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,3 +21,13 @@ export function tempDir(prefix = 'tilelog-'): { dir: string; cleanup(): void } {
 }
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** Bytes of every file under dir (apparent sizes). */
+export function treeBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const st = statSync(path.join(dir, name));
+    if (st.isFile()) total += st.size;
+  }
+  return total;
+}

@@ -3,7 +3,7 @@
 // collection, the tree still audits and the engine serves every proof; held
 // sizes (grace, a lagging public checkpoint) keep their partials; a run cut
 // short leaves nothing a reader needs deleted, and the next one finishes.
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { openFileLog, openLog, type Log } from '../../src/log/index.js';
@@ -18,7 +18,7 @@ import { FileTileStore } from '../../src/storage/file-tile-store.js';
 import { SqliteSequenceDB } from '../../src/storage/sqlite-sequence-db.js';
 import type { TileStore } from '../../src/storage/tile-store.js';
 import { runCli } from '../cli/helpers.js';
-import { ORIGIN, quietLogger, tempDir, testKey, testSigner } from './helpers.js';
+import { ORIGIN, quietLogger, tempDir, testKey, testSigner, treeBytes } from './helpers.js';
 
 const hasher = makeHasher(nodeSha256);
 const ENTRIES = 260;
@@ -37,16 +37,6 @@ function entry(i: number): Uint8Array {
   new DataView(e.buffer).setUint32(0, i);
   e.fill(i & 0xff, 4);
   return e;
-}
-
-/** Bytes of every file under dir (apparent sizes). */
-function treeBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
-    const st = statSync(path.join(dir, name));
-    if (st.isFile()) total += st.size;
-  }
-  return total;
 }
 
 /** One add per checkpoint: the pattern that leaves the most partials behind. */

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { toBase64 } from '../../src/merkle/index.js';
 import { SqliteWitnessStore } from '../../src/witness/index.js';
-import { runCli, spawnCli } from '../cli/helpers.js';
+import { runCli, startJsonCli } from '../cli/helpers.js';
 import { TestLog, tempDir, WITNESS_KEY } from './helpers.js';
 
 const ORIGIN = 'example.com/sigkill';
@@ -21,24 +21,9 @@ const keyFile = path.join(dir, 'witness.key');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 async function startWitness(): Promise<{ url: string; kill: () => void; exited: Promise<void> }> {
-  const child = spawnCli(['witness', 'serve', '--state', state, '--key', keyFile, '--listen', '127.0.0.1:0', '--json']);
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`witness did not start: ${stderr}`)), 30_000);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      const nl = stdout.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve((JSON.parse(stdout.slice(0, nl)) as { url: string }).url);
-      }
-    });
-    void exited.then(() => reject(new Error(`witness exited: ${stderr}`)));
-  });
-  return { url, kill: () => child.kill('SIGKILL'), exited };
+  const { child, summary, exited } = await startJsonCli<{ url: string }>(['witness', 'serve', '--state', state, '--key', keyFile, '--listen', '127.0.0.1:0', '--json']);
+  const url = summary.url;
+  return { url, kill: () => child.kill('SIGKILL'), exited: exited.then(() => undefined) };
 }
 
 describe('witness serve under SIGKILL', () => {
