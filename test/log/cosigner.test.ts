@@ -48,8 +48,10 @@ function policy(quorum = 2): WitnessPolicy {
   );
 }
 
-async function open(opts: { quorum?: number; timeoutMs?: number; refreshMs?: number; failOpen?: boolean } = {}): Promise<Log> {
-  const { quorum = 2, timeoutMs = 400, refreshMs = 60_000, failOpen = false } = opts;
+async function open(
+  opts: { quorum?: number; timeoutMs?: number; refreshMs?: number; failOpen?: boolean; partialGraceMs?: number; partialGcIntervalMs?: number } = {},
+): Promise<Log> {
+  const { quorum = 2, timeoutMs = 400, refreshMs = 60_000, failOpen = false, ...gc } = opts;
   const log = await openFileLog({
     origin: ORIGIN,
     signer: testSigner,
@@ -57,6 +59,7 @@ async function open(opts: { quorum?: number; timeoutMs?: number; refreshMs?: num
     tilesDir: path.join(tmp.dir, 'tiles'),
     logger,
     witnesses: { policy: policy(quorum), timeoutMs, refreshMs, failOpen },
+    ...gc,
   });
   logs.push(log);
   return log;
@@ -156,17 +159,7 @@ describe('cosigned publication', () => {
   });
 
   it('partial-tile GC while the public checkpoint lags: its partials and proofs stay; witnesses catch up; then they go', async () => {
-    const log = await openFileLog({
-      origin: ORIGIN,
-      signer: testSigner,
-      stateDir: path.join(tmp.dir, 'state'),
-      tilesDir: path.join(tmp.dir, 'tiles'),
-      logger,
-      witnesses: { policy: policy(2), timeoutMs: 300, refreshMs: 60_000, failOpen: false },
-      partialGraceMs: 0,
-      partialGcIntervalMs: 3_600_000,
-    });
-    logs.push(log);
+    const log = await open({ timeoutMs: 300, partialGraceMs: 0, partialGcIntervalMs: 3_600_000 });
     expect(await addAndWait(log, 3)).toBe(3);
     await witnesses[0]!.stop();
     await witnesses[2]!.stop();
