@@ -76,7 +76,20 @@ export function run(argv: string[]): Promise<number> {
       return { index: body.index, duplicate: body.duplicate === true || headers.get('tilelog-duplicate') === 'true', raw: body };
     };
     const answers = await mapOrdered(inputs, concurrency, post, (input, answer) => {
-      const treeSize = key ? verifyAnswer(input, answer, key.vkey, key.keyFromServer) : undefined;
+      let treeSize: number | undefined;
+      if (key) {
+        try {
+          treeSize = verifyAnswer(input, answer, key.vkey, key.keyFromServer);
+        } catch (err) {
+          // The server has acknowledged the entry: it is in the log whatever the
+          // verdict, so its index must not be lost behind the failure message.
+          printAnswer(input, answer, undefined, values.json === true);
+          process.stderr.write(
+            `tilelog add: ${input.source} was added at index ${answer.index} and is durable in the log (the server acknowledged it), but verifying it failed:\n`,
+          );
+          throw err;
+        }
+      }
       printAnswer(input, answer, treeSize, values.json === true);
     });
     if (!values.json) process.stderr.write(`added ${answers} entr${answers === 1 ? 'y' : 'ies'} to ${url}\n`);

@@ -79,6 +79,21 @@ describe('tilelog serve with no flags', () => {
     expect(r.stderr).toContain('does not verify');
   });
 
+  it('add --wait with a wrong --log-key still prints the index before the failed verdict, and exits 1', async () => {
+    const other = await runCli(['keygen', '--origin', srv.origin, '--out', path.join(cwd, 'wrong.key')], { cwd });
+    expect(other.code).toBe(0);
+    const r = await runCli(['add', '--url', srv.url, '--wait', '--log-key', other.stdout.trim(), '-'], { cwd, input: 'kept despite a wrong key' });
+    expect(r.code).toBe(1);
+    const index = Number(/^(\d+)\tstdin\n$/.exec(r.stdout)?.[1]);
+    expect(Number.isSafeInteger(index)).toBe(true);
+    expect(r.stderr).toContain(`stdin was added at index ${index} and is durable in the log`);
+    expect(r.stderr.indexOf(`index ${index}`)).toBeLessThan(r.stderr.indexOf('does not verify'));
+    // The entry really is in the log at that index: a proof with the right key says so.
+    const inc = await runCli(['proof', '--url', srv.url, '--index', String(index), '--log-key', srv.verifierKey], { cwd });
+    expect(inc.code).toBe(0);
+    expect(inc.stdout).toMatch(new RegExp(`^OK: entry ${index} `));
+  });
+
   it('add fails clearly when no server listens', async () => {
     const r = await runCli(['add', '--url', 'http://127.0.0.1:9', '-'], { cwd, input: 'x' });
     expect(r.code).toBe(1);
