@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The tilelog command: dispatches to src/cli/<verb>.ts.
 
-import { EXIT_OK, EXIT_USAGE } from './common.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './common.js';
+import { packageVersion } from './version.js';
 
 const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   serve: { summary: 'run a log server (tiles, checkpoints, proofs, adds)', load: () => import('./serve.js') },
@@ -25,7 +26,8 @@ ${Object.entries(VERBS)
   .map(([name, v]) => `  ${name.padEnd(8)} ${v.summary}`)
   .join('\n')}
 
-Run 'tilelog <command> --help' for a command's flags.
+Run 'tilelog <command> --help' for a command's flags;
+'tilelog --version' prints the version.
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -33,6 +35,15 @@ export async function main(argv: string[]): Promise<number> {
   if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
     (verb === undefined ? process.stderr : process.stdout).write(USAGE);
     return verb === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  if (verb === '--version' || verb === '-V') {
+    const version = packageVersion();
+    if (version === undefined) {
+      process.stderr.write('tilelog: cannot find the package.json of tilelog above this script to read its version\n');
+      return EXIT_FAILURE;
+    }
+    process.stdout.write(`tilelog ${version}\n`);
+    return EXIT_OK;
   }
   const entry = Object.hasOwn(VERBS, verb) ? VERBS[verb] : undefined;
   if (entry === undefined) {

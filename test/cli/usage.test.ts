@@ -1,5 +1,8 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './helpers.js';
+import { packageVersion } from '../../src/cli/version.js';
+import { REPO, runCli, tempDir } from './helpers.js';
 
 const VERBS = ['serve', 'keygen', 'add', 'proof', 'audit'];
 
@@ -14,6 +17,25 @@ describe('tilelog usage', () => {
     const r = await runCli([]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('Usage: tilelog <command>');
+  });
+
+  it.each(['--version', '-V'])('%s prints the version from package.json and exits 0', async (flag) => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
+    const r = await runCli([flag]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`tilelog ${version}\n`);
+    expect(r.stderr).toBe('');
+  });
+
+  it('packageVersion walks up to the package.json named tilelog, skipping others', () => {
+    const root = tempDir('tilelog-version-');
+    const deep = path.join(root, 'a', 'b', 'c');
+    fs.mkdirSync(deep, { recursive: true });
+    fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'tilelog', version: '9.8.7' }));
+    fs.writeFileSync(path.join(root, 'a', 'package.json'), JSON.stringify({ name: 'something-else', version: '1.0.0' }));
+    fs.writeFileSync(path.join(root, 'a', 'b', 'package.json'), 'not json');
+    expect(packageVersion(deep)).toBe('9.8.7');
+    fs.rmSync(root, { recursive: true });
   });
 
   it('exits 2 on an unknown command', async () => {
