@@ -5,7 +5,7 @@ import * as fs from 'node:fs/promises';
 import { decodeBundleJson, verifyInclusion } from '../client/index.js';
 import { MAX_ENTRY_SIZE } from '../merkle/index.js';
 import { getJson, postJsonWithHeaders } from './client.js';
-import { CliError, defaultUrl, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
+import { CliError, defaultUrl, EXIT_OK, parseBaseUrl, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { logKeyFor, openServerCheckpoint, parseLogKeyFlag } from './trust.js';
 
 const USAGE = `Usage: tilelog add [--url <url>] [--wait] [--lines] [--json] [files... | -]
@@ -92,7 +92,7 @@ export function run(argv: string[]): Promise<number> {
       }
       printAnswer(input, answer, treeSize, values.json === true);
     });
-    if (!values.json) process.stderr.write(`added ${answers} entr${answers === 1 ? 'y' : 'ies'} to ${url}\n`);
+    if (!values.json) process.stderr.write(`added ${plural(answers, 'entry', 'entries')} to ${url}\n`);
     return EXIT_OK;
   });
 }

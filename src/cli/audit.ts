@@ -2,7 +2,7 @@
 // hash tile and the checkpoint root (arithmetic in audit-tree.ts).
 
 import { decodeBundle, leafHash, tilePath, toBase64, TILE_WIDTH, hashEqual, type TileId } from '../merkle/index.js';
-import { CliError, EXIT_FAILURE, EXIT_OK, parseCount, parseFlags, runVerb, UsageError } from './common.js';
+import { CliError, EXIT_FAILURE, EXIT_OK, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { Progress } from './progress.js';
 import { TreeAuditor, type Mismatch } from './audit-tree.js';
 import { dirSource, urlSource, type TileSource } from './tile-source.js';
@@ -173,9 +173,5 @@ function verdict(r: AuditResult): string {
   }
   const lines = r.mismatches.slice(0, 20).map((m) => `  ${m.path}: ${m.problem}\n`);
   const more = r.mismatches.length > 20 ? `  ... and ${r.mismatches.length - 20} more\n` : '';
-  return `FAIL: ${r.origin} at size ${r.treeSize}: ${r.mismatches.length} problem(s) (${sig}):\n${lines.join('')}${more}`;
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
+  return `FAIL: ${r.origin} at size ${r.treeSize}: ${plural(r.mismatches.length, 'problem')} (${sig}):\n${lines.join('')}${more}`;
 }

@@ -107,3 +107,8 @@ export function parseBaseUrl(flag: string, value: string): string {
   }
   return url.href.replace(/\/+$/, '');
 }
+
+/** "1 entry", "2 entries": n and the word in the number n asks for (plural defaults to word + 's'). */
+export function plural(n: number, word: string, words = `${word}s`): string {
+  return `${n} ${n === 1 ? word : words}`;
+}

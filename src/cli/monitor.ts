@@ -1,7 +1,7 @@
 // tilelog monitor: watch a log and raise the alarm when it lies (src/monitor).
 
 import { Monitor, logSource, witnessSource, type CompareSource, type PollResult } from '../monitor/index.js';
-import { EXIT_FAILURE, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
+import { EXIT_FAILURE, EXIT_OK, parseBaseUrl, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { Progress } from './progress.js';
 import { parseVerifierKey } from '../note/index.js';
 import { parseLogKeyFlag } from './trust.js';
@@ -155,7 +155,7 @@ function report(r: PollResult, json: boolean): void {
   const cmp = r.compare.length === 0 ? '' : `; compare: ${r.compare.map((c) => `${c.source} ${c.status}${c.size === null ? '' : ` ${c.size}`}`).join(', ')}`;
   const state = r.status === 'interrupted' ? 'INTERRUPTED' : 'OK';
   process.stdout.write(
-    `${time} ${state} ${r.origin} size ${r.size} (${grew}) root ${r.root}; audited ${r.audited} (+${r.auditedNow} in ${r.seconds.toFixed(1)} s${rate}), ${r.requests} requests${cmp}\n`,
+    `${time} ${state} ${r.origin} size ${r.size} (${grew}) root ${r.root}; audited ${r.audited} (+${r.auditedNow} in ${r.seconds.toFixed(1)} s${rate}), ${plural(r.requests, 'request')}${cmp}\n`,
   );
 }
 

@@ -28,7 +28,7 @@ import { StateIndex } from '../registry/state-index.js';
 import { SqliteSequenceDB } from '../log/index.js';
 import { rebuildIndex } from '../registry/reindex.js';
 import { takeStateLock } from '../storage/state-lock.js';
-import { CliError, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
+import { CliError, EXIT_OK, parseBaseUrl, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { readKeyFile } from './key-file.js';
 import { CA_FLAGS, CA_USAGE, openCa, resolveCaConfig, type CaConfig } from './ca.js';
 import { Progress } from './progress.js';
@@ -286,8 +286,8 @@ function reindex(stateDir: string, keyFile: string | undefined, originFlag: stri
       if (json) process.stdout.write(`${JSON.stringify({ origin, ...r })}\n`);
       else {
         process.stdout.write(
-          `reindexed ${path.join(stateDir, 'registry.db')} from ${r.leaves} published entries of ${origin}: ` +
-            `${r.applied} applied, ${r.skipped} skipped; ${r.agents} agents, ${r.keys} submitter keys\n`,
+          `reindexed ${path.join(stateDir, 'registry.db')} from ${plural(r.leaves, 'published entry', 'published entries')} of ${origin}: ` +
+            `${r.applied} applied, ${r.skipped} skipped; ${plural(r.agents, 'agent')}, ${plural(r.keys, 'submitter key')}\n`,
         );
       }
       return EXIT_OK;

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs/promises';
 import { isClientError, trustPolicy, verifyBundle, type BundleVerification, type TrustPolicyInput } from '../client/index.js';
 import { toHex } from '../merkle/index.js';
-import { CliError, EXIT_FAILURE, EXIT_OK, parseCount, parseFlags, runVerb, UsageError } from './common.js';
+import { CliError, EXIT_FAILURE, EXIT_OK, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 
 const USAGE = `Usage: tilelog verify <bundle file | -> --log-key <vkey> [--origin <origin>]
                       [--witness <vkey>]... [--quorum <K>] [--policy <file>]
@@ -93,7 +93,7 @@ function summaryLine(r: BundleVerification): string {
   const witnesses = cp.cosigners.length === 0
     ? 'no witness cosignatures required'
     : `cosigned by ${cp.cosigners.map((c) => c.name).join(', ')} (newest ${new Date(cp.newestCosignature! * 1000).toISOString().replace('.000Z', 'Z')})`;
-  return `OK: entry ${r.index} (${r.entry.length} bytes, leaf ${toHex(r.leafHash)}) is in ${cp.origin} at size ${cp.size}; ${witnesses}`;
+  return `OK: entry ${r.index} (${plural(r.entry.length, 'byte')}, leaf ${toHex(r.leafHash)}) is in ${cp.origin} at size ${cp.size}; ${witnesses}`;
 }
 
 function summaryJson(r: BundleVerification) {

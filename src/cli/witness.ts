@@ -26,7 +26,7 @@ import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 // state commands (add-log, list-logs, remove-log, keygen) start quickly.
 import { SqliteWitnessStore } from '../witness/sqlite-store.js';
 import { Witness } from '../witness/witness.js';
-import { CliError, EXIT_OK, EXIT_USAGE, parseFlags, runVerb, UsageError } from './common.js';
+import { CliError, EXIT_OK, EXIT_USAGE, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { readPrivateKeyFile, writeKeyFile } from './key-file.js';
 import { createCliLogger } from './logger.js';
 import { effectiveWitnessConfig, resolveWitnessServeSettings, WITNESS_SERVE_FLAGS } from './witness-config.js';
@@ -211,7 +211,7 @@ async function removeLog(argv: string[]): Promise<number> {
       throw new CliError(`${origin} does not trust ${values.key}; its keys: ${keys.join(', ')}`);
     }
     const n = store.removeLog(origin, values.key);
-    process.stderr.write(`${origin}: removed ${n} key${n === 1 ? '' : 's'}${n === keys.length ? '; the log is no longer witnessed' : ''}\n`);
+    process.stderr.write(`${origin}: removed ${plural(n, 'key')}${n === keys.length ? '; the log is no longer witnessed' : ''}\n`);
     return EXIT_OK;
   });
 }

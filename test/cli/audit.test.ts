@@ -75,6 +75,11 @@ describe('tilelog audit <dir> on the golden 70,000-entry tree', () => {
     const r = await runCli(['audit', dir, '--json']);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).mismatches).toContainEqual({ path: 'tile/2/000.p/1', problem: 'missing' });
+    const text = await runCli(['audit', dir]);
+    expect(text.code).toBe(1);
+    // One missing tile is one problem, in the singular.
+    expect(JSON.parse(r.stdout).mismatches).toHaveLength(1);
+    expect(text.stdout).toMatch(/^FAIL: vectors\.tilelog\.example\/log at size 70000: 1 problem \(/);
 
     const otherKey = 'vectors.tilelog.example/log+00000000+AcZUkBVnnxOdpCzhkV7z1F0r8rxC8iVmWlLHc3HZdOoK';
     const bad = await runCli(['audit', TREE, '--log-key', otherKey]);

@@ -67,7 +67,7 @@ describe('tilelog registry reindex', () => {
     const r = await runCli(['registry', 'reindex', '--state', state]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/100\.0% [0-9]+\/[0-9]+ entries/);
-    expect(r.stdout).toMatch(/from [0-9]+ published entries of reindex\.test\/log: [0-9]+ applied, [0-9]+ skipped; 3 agents, 1 submitter keys/);
+    expect(r.stdout).toMatch(/from [0-9]+ published entries of reindex\.test\/log: [0-9]+ applied, [0-9]+ skipped; 3 agents, 1 submitter key\n/);
     expect(dump()).toEqual(live);
     expect(fs.existsSync(path.join(state, 'registry.lock.pid'))).toBe(false);
 
