@@ -28,6 +28,7 @@ import { DEFAULT_PARTIAL_GRACE_MS } from '../log/index.js';
 import { formatPolicy, parsePolicy, simplePolicy, type WitnessPolicy } from '../note/index.js';
 import { parseBaseUrl, parseCount, UsageError } from './common.js';
 import { blameFile, hideSecrets, layerConfigFile, readConfigFile } from './config-file.js';
+import { readKeyFile } from './key-file.js';
 import { parseLogLevel, type LogLevel } from './logger.js';
 import { REGISTRY_FLAGS, resolveRegistryConfig, type RegistryConfig } from './registry.js';
 
@@ -171,7 +172,7 @@ export function effectiveConfig(s: ServeSettings): unknown {
     state: c.stateDir,
     tiles: c.tilesDir,
     listen: `${host}:${c.port}`,
-    origin: c.origin ?? null,
+    ...((o) => ({ origin: o.origin, 'origin-from': o.from }))(effectiveOrigin(c)),
     key: c.keyFile ?? path.join(c.stateDir, 'log.key'),
     'batch-max-entries': c.batchMaxEntries ?? 4096,
     'batch-max-delay-ms': c.batchMaxDelayMs ?? 1,
@@ -184,6 +185,29 @@ export function effectiveConfig(s: ServeSettings): unknown {
         : { source: w.source, policy: formatPolicy(w.policy), 'timeout-ms': w.timeoutMs ?? 5000, 'refresh-s': w.refreshMs / 1000, 'fail-open': w.failOpen },
     registry: s.registry,
   });
+}
+
+/**
+ * The origin serve would use, and where it comes from: the setting, else the
+ * name of the existing key, else (a first run, which creates the key) the
+ * invented default. null when serve would refuse to start for want of a key.
+ */
+export function effectiveOrigin(c: ServeConfig): { origin: string | null; from: string } {
+  if (c.origin !== undefined) return { origin: c.origin, from: '--origin, TILELOG_ORIGIN or the config file' };
+  const keyFile = c.keyFile ?? path.join(c.stateDir, 'log.key');
+  if (fs.existsSync(keyFile)) {
+    try {
+      return { origin: readKeyFile(keyFile).name, from: `the name of the key in ${keyFile}` };
+    } catch {
+      return { origin: null, from: `none: ${keyFile} does not hold a log signer key, so serve will not start` };
+    }
+  }
+  // Not echoing an explicit key path here: it may be key material passed by mistake (see hideSecrets).
+  if (c.keyFile !== undefined) return { origin: null, from: 'none: the --key file does not exist, so serve will not start' };
+  return {
+    origin: defaultOrigin(),
+    from: 'the default for a first run (<hostname>/tilelog), stored as the new key\'s name; choose a real one with --origin, e.g. logs.example.com/mylog',
+  };
 }
 
 // resolveWitnesses: --witness/--witness-quorum or --witness-policy (not both),

@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/common.js';
-import { resolveServeConfig } from '../../src/cli/serve-config.js';
+import { defaultOrigin, resolveServeConfig } from '../../src/cli/serve-config.js';
 import { generateCosignerKey } from '../../src/note/cosignature.js';
-import { tempDir } from './helpers.js';
+import { runCli, tempDir } from './helpers.js';
 
 const vk = (n: number) => generateCosignerKey(`w${n}.example`, new Uint8Array(32).fill(n)).verifierKey;
 const w = (n: number) => `http://127.0.0.1:${7380 + n},${vk(n)}`;
@@ -99,5 +99,35 @@ describe('serve --partial-grace-s', () => {
     expect(resolveServeSettings({ config: file }, { TILELOG_PARTIAL_GRACE_S: '3' }).serve.partialGraceMs).toBe(3_000);
     expect(() => resolveServeConfig({ 'partial-grace-s': '-1' }, {})).toThrow(UsageError);
     expect(() => resolveServeConfig({}, { TILELOG_PARTIAL_GRACE_S: 'soon' })).toThrow(/TILELOG_PARTIAL_GRACE_S/);
+  });
+});
+
+describe('serve --print-config origin', () => {
+  const printed = async (args: string[], cwd: string) => {
+    const r = await runCli(['serve', '--print-config', ...args], { cwd, env: { TILELOG_ORIGIN: '', TILELOG_KEY: '', TILELOG_STATE: '', TILELOG_CONFIG: '' } });
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as { origin: string | null; 'origin-from': string };
+  };
+
+  it('shows the origin serve would use: --origin, else the existing key name, else the first-run default', async () => {
+    const cwd = tempDir('tilelog-print-origin-');
+    // A first run: no key yet, so the invented default, with advice to choose a real one.
+    const fresh = await printed([], cwd);
+    expect(fresh.origin).toBe(defaultOrigin());
+    expect(fresh['origin-from']).toContain('choose a real one with --origin');
+    expect(fs.existsSync(path.join(cwd, '.tilelog'))).toBe(false);
+
+    // The state dir's key exists: its name.
+    const keygen = await runCli(['keygen', '--origin', 'keyed.example/log', '--out', path.join(cwd, '.tilelog', 'log.key')], { cwd });
+    expect(keygen.code, keygen.stderr).toBe(0);
+    expect(await printed([], cwd)).toMatchObject({ origin: 'keyed.example/log', 'origin-from': `the name of the key in ${path.join(cwd, '.tilelog', 'log.key')}` });
+
+    // --origin wins over the key's name.
+    expect((await printed(['--origin', 'flag.example/log'], cwd)).origin).toBe('flag.example/log');
+
+    // An explicit --key that does not exist: serve would refuse, so no origin.
+    const missing = await printed(['--key', path.join(cwd, 'nope.key')], cwd);
+    expect(missing.origin).toBeNull();
+    expect(missing['origin-from']).toContain('does not exist');
   });
 });
