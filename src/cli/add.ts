@@ -84,13 +84,16 @@ export function run(argv: string[]): Promise<number> {
           // The server has acknowledged the entry: it is in the log whatever the
           // verdict, so its index must not be lost behind the failure message.
           printAnswer(input, answer, undefined, values.json === true);
-          process.stderr.write(
-            `tilelog add: ${input.source} was added at index ${answer.index} and is durable in the log (the server acknowledged it), but verifying it failed:\n`,
+          throw new CliError(
+            `${input.source} was added at index ${answer.index} and is durable in the log (the server acknowledged it), ` +
+              `but verifying it failed: ${(err as Error).message}`,
           );
-          throw err;
         }
       }
       printAnswer(input, answer, treeSize, values.json === true);
+    }, (input, answer) => {
+      printAnswer(input, answer, undefined, values.json === true);
+      process.stderr.write(`tilelog add: ${input.source} was added at index ${answer.index} and is durable in the log; not verified (stopped at the failure below)\n`);
     });
     if (!values.json) process.stderr.write(`added ${plural(answers, 'entry', 'entries')} to ${url}\n`);
     return EXIT_OK;
@@ -171,13 +174,17 @@ function printAnswer(input: Input, a: AddAnswer, treeSize: number | undefined, j
 
 /**
  * Runs work over items with at most `limit` in flight, calling `done` in
- * input order as results become available. Returns the number done.
+ * input order as results become available. Returns the number done. When
+ * `done` throws, no more work starts; the work already in flight is awaited
+ * and each success passed to `abandoned` (an entry already sent may be in
+ * the log), then the error is rethrown.
  */
 async function mapOrdered<T, R>(
   items: readonly T[],
   limit: number,
   work: (item: T) => Promise<R>,
   done: (item: T, result: R) => void,
+  abandoned: (item: T, result: R) => void,
 ): Promise<number> {
   const pending: Promise<R>[] = [];
   let next = 0;
@@ -189,7 +196,16 @@ async function mapOrdered<T, R>(
       pending.push(p);
     }
     const result = await pending.shift()!;
-    done(items[finished]!, result);
+    try {
+      done(items[finished]!, result);
+    } catch (err) {
+      for (const [i, p] of pending.entries()) {
+        // A request that failed is left out: whether its entry was added is unknown.
+        const settled = await p.then((r) => ({ r }), () => undefined);
+        if (settled) abandoned(items[finished + 1 + i]!, settled.r);
+      }
+      throw err;
+    }
     finished++;
   }
   return finished;

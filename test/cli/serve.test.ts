@@ -92,6 +92,16 @@ describe('tilelog serve with no flags', () => {
     const inc = await runCli(['proof', '--url', srv.url, '--index', String(index), '--log-key', srv.verifierKey], { cwd });
     expect(inc.code).toBe(0);
     expect(inc.stdout).toMatch(new RegExp(`^OK: entry ${index} `));
+
+    // Entries already sent alongside the one that failed are reported too, not dropped:
+    // with --concurrency 2 both are posted before the first verdict.
+    fs.writeFileSync(path.join(cwd, 'w1.txt'), 'wrong key, first');
+    fs.writeFileSync(path.join(cwd, 'w2.txt'), 'wrong key, second');
+    const two = await runCli(['add', '--url', srv.url, '--wait', '--concurrency', '2', '--log-key', other.stdout.trim(), 'w1.txt', 'w2.txt'], { cwd });
+    expect(two.code).toBe(1);
+    const lines = two.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(lines.map((l) => l[1])).toEqual(['w1.txt', 'w2.txt']);
+    for (const [i, source] of lines) expect(two.stderr).toContain(`${source} was added at index ${i} and is durable in the log`);
   });
 
   it('add fails clearly when no server listens', async () => {
