@@ -7,6 +7,7 @@
 // and tile/..., exactly what a static server or CDN can serve.
 
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogApp, startServer } from '../http/index.js';
@@ -97,6 +98,9 @@ export function run(argv: string[]): Promise<number> {
 
 async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null): Promise<number> {
   const logger = createCliLogger({ level: cfg.logLevel });
+  // Before anything is created: a first run that cannot listen leaves no
+  // state, key or checkpoint behind to confuse the next attempt.
+  await refuseBusyPort(cfg);
   makeDirSync(cfg.stateDir, STATE_DIR_MODE);
   makeDirSync(cfg.tilesDir, TILE_DIR_MODE);
   const dbPath = path.join(cfg.stateDir, DB_FILE);
@@ -155,7 +159,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
     await log.close();
     registry?.close();
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new CliError(`${cfg.host}:${cfg.port} is in use; pick another --listen (e.g. 127.0.0.1:8081)`);
+    if (code === 'EADDRINUSE') throw portInUse(cfg);
     throw err;
   }
   listenUrl = server.url;
@@ -245,6 +249,30 @@ async function openOrExplain<T>(cfg: ServeConfig, open: () => Promise<T>): Promi
         `Free space there (or fix the disk) and start again; every acknowledged entry is safe in ${path.join(cfg.stateDir, DB_FILE)}.`,
     );
   }
+}
+
+function portInUse(cfg: ServeConfig): CliError {
+  return new CliError(`${cfg.host}:${cfg.port} is in use; pick another --listen (e.g. 127.0.0.1:8081)`);
+}
+
+/**
+ * Fails (as binding would) when --listen's port cannot be bound now: in use,
+ * or not permitted. The real bind comes later, once the log is open; a
+ * process taking the port in between still gets the same clear error there.
+ * Port 0 always binds.
+ */
+async function refuseBusyPort(cfg: ServeConfig): Promise<void> {
+  if (cfg.port === 0) return;
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(portInUse(cfg));
+      else if (err.code === 'EACCES') reject(new CliError(`not permitted to listen on ${cfg.host}:${cfg.port}; pick a port above 1023 with --listen`));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new CliError(`${cfg.host} is not an address of this machine; fix --listen (e.g. 127.0.0.1:${cfg.port})`));
+      else reject(err);
+    });
+    probe.listen({ host: cfg.host, port: cfg.port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 /**

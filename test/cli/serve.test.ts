@@ -1,6 +1,7 @@
 // The real CLI end to end: `tilelog serve` with no flags in a temp cwd, then
 // add, proof and audit against it as separate processes.
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startServe, tempDir, type ServeHandle } from './helpers.js';
@@ -146,6 +147,22 @@ describe('tilelog serve lifecycle', () => {
     expect(r.stderr).toContain('already holds a log (origin life.example/log, size 3)');
     expect(r.stderr).toContain('--tiles');
     expect(fs.existsSync(path.join(dir, 'other-state/log.db'))).toBe(false);
+  });
+
+  it('a port in use is refused before anything is created', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));
+    const port = (busy.address() as net.AddressInfo).port;
+    const dir = tempDir();
+    try {
+      const r = await runCli(['serve', '--state', path.join(dir, 'state'), '--tiles', path.join(dir, 'tiles'), '--listen', `127.0.0.1:${port}`]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`127.0.0.1:${port} is in use; pick another --listen`);
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads its settings from the environment', async () => {
