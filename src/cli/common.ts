@@ -38,8 +38,41 @@ export function parseFlags<O extends Options>(argv: string[], options: O, allowP
     return parseArgs({ args: argv, options, allowPositionals, strict: true, allowNegative: true });
   } catch (err) {
     const message = err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '.') : String(err);
-    throw new UsageError(message);
+    const unknown = /^Unknown option '--([^'=]+)'/.exec(message)?.[1];
+    const near = unknown === undefined ? null : closestName(unknown, Object.keys(options));
+    throw new UsageError(near === null ? message : `${message}; did you mean --${near}?`);
   }
+}
+
+/**
+ * The candidate nearest to name by edit distance (insert, delete, replace,
+ * swap of neighbours), if it is near enough to be a typo: at most 2 edits,
+ * and fewer than half of name's length. Null when none is, or on a tie.
+ */
+export function closestName(name: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  let tie = false;
+  for (const c of candidates) {
+    const d = editDistance(name, c);
+    if (d < bestDistance) [best, bestDistance, tie] = [c, d, false];
+    else if (d === bestDistance) tie = true;
+  }
+  return best !== null && !tie && bestDistance <= 2 && bestDistance * 2 < name.length ? best : null;
+}
+
+// editDistance: optimal string alignment distance, O(|a|·|b|) time.
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 /** Parses a non-negative safe integer flag; UsageError naming the flag otherwise. */

@@ -58,6 +58,12 @@ describe('tilelog usage', () => {
     expect(r.stderr).toMatch(/no-such-flag/);
   });
 
+  it('a mistyped flag gets a "did you mean"', async () => {
+    const r = await runCli(['serve', '--lisen', '127.0.0.1:0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Unknown option '--lisen'; did you mean --listen?");
+  });
+
   it.each([
     [['keygen', '--out', 'x.key'], '--origin is required'],
     [['keygen', '--origin', 'a/b'], '--out is required'],
