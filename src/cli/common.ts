@@ -40,7 +40,7 @@ export function parseFlags<O extends Options>(argv: string[], options: O, allowP
     const message = err instanceof Error ? err.message.replace(/\. To specify a positional.*$/s, '.') : String(err);
     const unknown = /^Unknown option '--([^'=]+)'/.exec(message)?.[1];
     const near = unknown === undefined ? null : closestName(unknown, Object.keys(options));
-    throw new UsageError(near === null ? message : `${message}; did you mean --${near}?`);
+    throw new UsageError(near === null ? message : `${message.replace(/\.$/, '')}; did you mean --${near}?`);
   }
 }
 
