@@ -36,32 +36,27 @@
 // checkpoint is ahead of the DB or contradicts it, or the DB contradicts
 // itself, and (LOG_FOREIGN_TILES) when the public checkpoint is another
 // log's; the public checkpoint is checked before recovery writes any tile.
-// See recover.ts. openFileLog holds <stateDir>/log.lock while the log is
-// open: one process (and one open) per state directory.
+// See recover.ts. openFileLog (file-log.ts) holds <stateDir>/log.lock while
+// the log is open: one process (and one open) per state directory.
 
 import { TilelogError, isTilelogError } from '../errors.js';
 import type { Hash, Hasher } from '../merkle/hash.js';
 import { assertSafeIndex } from '../merkle/math.js';
 import { consistencyProof, inclusionProof } from '../merkle/proof.js';
 import { treeHash } from '../merkle/tree.js';
-import { SqliteSequenceDB } from '../storage/sqlite-sequence-db.js';
 import type { CheckpointRecord, SequenceDB } from '../storage/sequence-db.js';
-import { FileTileStore, TILE_DIR_MODE } from '../storage/file-tile-store.js';
-import { takeStateLock } from '../storage/state-lock.js';
-import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
+import { FileTileStore } from '../storage/file-tile-store.js';
 import { assertPublicPath, type TileStore } from '../storage/tile-store.js';
 import { Checkpointer } from './checkpointer.js';
 import { Cosigner, type CosignerStatus } from './cosigner.js';
 import { Observers, type LogObserver } from './observer.js';
-import { resolveOptions, stderrLogger, type LogOptions } from './options.js';
+import { resolveOptions, type LogOptions } from './options.js';
 import type { PublishedCheckpoint } from './publisher.js';
-import { ForeignTilesError, recover } from './recover.js';
+import { recover } from './recover.js';
 import { Sequencer, type AddResult } from './sequencer.js';
 import { TileCache, publishedHashReader } from './tile-reader.js';
 import { StorageHealth, type StorageFault } from './storage-health.js';
 import { TileGc, type TileGcCounters, type TileGcRun } from './tile-gc.js';
-import { probeWritable } from '../storage/dir-probe.js';
-import * as nodePath from 'node:path';
 
 export interface LogStats {
   /** Durable entries (the next index). */
@@ -404,59 +399,4 @@ export class Log {
 /** Open a log: recovery, then the sequencing and checkpointing loops. The caller owns opts.db. */
 export function openLog(opts: LogOptions): Promise<Log> {
   return Log.open(opts);
-}
-
-export interface FileLogOptions extends Omit<LogOptions, 'db' | 'tiles'> {
-  /** Directory for the state database (`<stateDir>/log.db`), created (0700) if needed and locked while open. */
-  stateDir: string;
-  /** Root of the public tiles (`checkpoint`, `tile/...`), created (0755) if needed. */
-  tilesDir: string;
-}
-
-/** The lock file in stateDir held while a log is open on it (storage/state-lock.ts). */
-export const LOG_LOCK_FILE = 'log.lock';
-
-/**
- * Open a log on a SQLite database in stateDir and plain files in tilesDir;
- * close() closes the database. One open per stateDir at a time, across
- * processes and within this one: a second is refused (STORAGE_LOCKED) before
- * anything is written.
- */
-export async function openFileLog(opts: FileLogOptions): Promise<Log> {
-  const { stateDir, tilesDir, ...rest } = opts;
-  makeDirSync(stateDir, STATE_DIR_MODE);
-  const lock = takeStateLock(nodePath.join(stateDir, LOG_LOCK_FILE));
-  if ('heldBy' in lock) throw lockedError(stateDir, lock.heldBy);
-  let db: SqliteSequenceDB | null = null;
-  try {
-    makeDirSync(tilesDir, TILE_DIR_MODE);
-    db = new SqliteSequenceDB(nodePath.join(stateDir, 'log.db'), { origin: opts.origin });
-    const logger = rest.logger ?? stderrLogger;
-    const tiles = new FileTileStore(tilesDir, {
-      onRefused: (path, reason) => logger.warn(`refused to serve ${path} from ${tilesDir}: ${reason} (tampering? remove it)`),
-    });
-    const storageProbes = { state: () => probeWritable(stateDir), tiles: () => probeWritable(tilesDir), ...rest.storageProbes };
-    const opened = db;
-    return await Log.open({ ...rest, db, tiles, storageProbes }, () => {
-      opened.close();
-      lock.release();
-    });
-  } catch (err) {
-    db?.close();
-    lock.release();
-    if (err instanceof ForeignTilesError) {
-      const where = ForeignTilesError.describe(err.found, err.ours, `the tiles directory ${tilesDir}`, `the state directory ${stateDir}`);
-      throw new TilelogError('LOG_FOREIGN_TILES', where, { cause: err });
-    }
-    throw err;
-  }
-}
-
-function lockedError(stateDir: string, pid: number | null): TilelogError {
-  const who = pid === null ? 'another process' : pid === process.pid ? `this process (pid ${pid}, a log already open on it)` : `process ${pid}`;
-  return new TilelogError(
-    'STORAGE_LOCKED',
-    `log: the state directory ${stateDir} is in use by ${who}; one log process per state directory. ` +
-      `Stop that process first (kill ${pid ?? '<pid>'}), or use another --state`,
-  );
 }

@@ -1,0 +1,71 @@
+// openFileLog: the embedded default, a log on a SQLite database in a state
+// directory and plain files in a tiles directory. It owns what is specific to
+// directories: their modes, the state directory's lock (one open per state
+// directory, across processes and within one), disk probes for both, and a
+// foreign-tiles refusal phrased with the directory names.
+
+import * as nodePath from 'node:path';
+import { TilelogError } from '../errors.js';
+import { probeWritable } from '../storage/dir-probe.js';
+import { FileTileStore, TILE_DIR_MODE } from '../storage/file-tile-store.js';
+import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
+import { SqliteSequenceDB } from '../storage/sqlite-sequence-db.js';
+import { takeStateLock } from '../storage/state-lock.js';
+import { Log } from './log.js';
+import { stderrLogger, type LogOptions } from './options.js';
+import { ForeignTilesError } from './recover.js';
+
+export interface FileLogOptions extends Omit<LogOptions, 'db' | 'tiles'> {
+  /** Directory for the state database (`<stateDir>/log.db`), created (0700) if needed and locked while open. */
+  stateDir: string;
+  /** Root of the public tiles (`checkpoint`, `tile/...`), created (0755) if needed. */
+  tilesDir: string;
+}
+
+/** The lock file in stateDir held while a log is open on it (storage/state-lock.ts). */
+export const LOG_LOCK_FILE = 'log.lock';
+
+/**
+ * Open a log on a SQLite database in stateDir and plain files in tilesDir;
+ * close() closes the database. One open per stateDir at a time, across
+ * processes and within this one: a second is refused (STORAGE_LOCKED) before
+ * anything is written.
+ */
+export async function openFileLog(opts: FileLogOptions): Promise<Log> {
+  const { stateDir, tilesDir, ...rest } = opts;
+  makeDirSync(stateDir, STATE_DIR_MODE);
+  const lock = takeStateLock(nodePath.join(stateDir, LOG_LOCK_FILE));
+  if ('heldBy' in lock) throw lockedError(stateDir, lock.heldBy);
+  let db: SqliteSequenceDB | null = null;
+  try {
+    makeDirSync(tilesDir, TILE_DIR_MODE);
+    db = new SqliteSequenceDB(nodePath.join(stateDir, 'log.db'), { origin: opts.origin });
+    const logger = rest.logger ?? stderrLogger;
+    const tiles = new FileTileStore(tilesDir, {
+      onRefused: (path, reason) => logger.warn(`refused to serve ${path} from ${tilesDir}: ${reason} (tampering? remove it)`),
+    });
+    const storageProbes = { state: () => probeWritable(stateDir), tiles: () => probeWritable(tilesDir), ...rest.storageProbes };
+    const opened = db;
+    return await Log.open({ ...rest, db, tiles, storageProbes }, () => {
+      opened.close();
+      lock.release();
+    });
+  } catch (err) {
+    db?.close();
+    lock.release();
+    if (err instanceof ForeignTilesError) {
+      const where = ForeignTilesError.describe(err.found, err.ours, `the tiles directory ${tilesDir}`, `the state directory ${stateDir}`);
+      throw new TilelogError('LOG_FOREIGN_TILES', where, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function lockedError(stateDir: string, pid: number | null): TilelogError {
+  const who = pid === null ? 'another process' : pid === process.pid ? `this process (pid ${pid}, a log already open on it)` : `process ${pid}`;
+  return new TilelogError(
+    'STORAGE_LOCKED',
+    `log: the state directory ${stateDir} is in use by ${who}; one log process per state directory. ` +
+      `Stop that process first (kill ${pid ?? '<pid>'}), or use another --state`,
+  );
+}
