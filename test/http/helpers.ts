@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openFileLog, type Log } from '../../src/log/index.js';
+import { openFileLog, type FileLogOptions, type Log } from '../../src/log/index.js';
 import { fromBase64Strict } from '../../src/merkle/index.js';
 import { parseSignerKey } from '../../src/note/index.js';
 
@@ -27,7 +27,8 @@ export interface TestLog {
   close(): Promise<void>;
 }
 
-export async function openTestLog(opts: { dedup?: boolean } = {}): Promise<TestLog> {
+/** A log signed with the shared test key in a fresh temp dir; opts override the engine's options. */
+export async function openTestLog(opts: Partial<Omit<FileLogOptions, 'stateDir' | 'tilesDir'>> = {}): Promise<TestLog> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tilelog-http-'));
   const log = await openFileLog({
     origin: ORIGIN,
@@ -35,7 +36,7 @@ export async function openTestLog(opts: { dedup?: boolean } = {}): Promise<TestL
     stateDir: path.join(dir, 'state'),
     tilesDir: path.join(dir, 'tiles'),
     batchMaxDelayMs: 1,
-    ...(opts.dedup !== undefined && { dedup: opts.dedup }),
+    ...opts,
   });
   return {
     log,

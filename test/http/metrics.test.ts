@@ -3,16 +3,12 @@
 // pattern; each app has its own registry; a log with a witness (a real
 // witness app on its own server) shows cosigning latency and results on the
 // log side, and requests by result and cosigned size on the witness side.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogApp, startServer, type RunningServer } from '../../src/http/index.js';
-import { openFileLog } from '../../src/log/index.js';
-import { parseSignerKey, simplePolicy } from '../../src/note/index.js';
+import { simplePolicy } from '../../src/note/index.js';
 import { createWitnessApp } from '../../src/witness/index.js';
 import { openTestWitness, WITNESS_KEY } from '../witness/helpers.js';
-import { ORIGIN, SKEY, VKEY, openTestLog, type TestLog } from './helpers.js';
+import { ORIGIN, VKEY, openTestLog, type TestLog } from './helpers.js';
 
 /** Parses the Prometheus text format into `name{labels}` -> value. */
 export function parseMetrics(text: string): Map<string, number> {
@@ -36,15 +32,7 @@ const enc = (s: string) => new TextEncoder().encode(s);
 
 describe('log /metrics: partial-tile collector and storage health', () => {
   test('deleted objects and bytes, runs by result, writable stores, no failures', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tilelog-gcmetrics-'));
-    const log = await openFileLog({
-      origin: ORIGIN,
-      signer: parseSignerKey(SKEY),
-      stateDir: path.join(dir, 'state'),
-      tilesDir: path.join(dir, 'tiles'),
-      partialGraceMs: 0,
-      partialGcIntervalMs: 3_600_000,
-    });
+    const { log, close } = await openTestLog({ partialGraceMs: 0, partialGcIntervalMs: 3_600_000 });
     const server = await startServer(createLogApp(log), { port: 0 });
     try {
       for (const s of ['a', 'b', 'c']) expect((await fetch(`${server.url}/add?wait=checkpoint`, { method: 'POST', body: s })).status).toBe(200);
@@ -61,8 +49,7 @@ describe('log /metrics: partial-tile collector and storage health', () => {
       expect(m.get('tilelog_storage_failures_total')).toBe(0);
     } finally {
       await server.close();
-      await log.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await close();
     }
   });
 });
@@ -169,12 +156,7 @@ describe('cosigning metrics on both sides', () => {
   test('a log with one witness: cosign latency and results per witness; the witness counts results and sizes', async () => {
     const w = openTestWitness({ logs: [[ORIGIN, VKEY]] });
     const ws = await startServer(createWitnessApp(w.witness, { logError: () => {} }), { port: 0 });
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tilelog-metrics-'));
-    const log = await openFileLog({
-      origin: ORIGIN,
-      signer: parseSignerKey(SKEY),
-      stateDir: path.join(dir, 'state'),
-      tilesDir: path.join(dir, 'tiles'),
+    const { log, close } = await openTestLog({
       witnesses: { policy: simplePolicy([{ url: ws.url, vkey: WITNESS_KEY.verifierKey }], 1), timeoutMs: 5000, refreshMs: 60_000 },
     });
     const ls = await startServer(createLogApp(log), { port: 0 });
@@ -199,10 +181,9 @@ describe('cosigning metrics on both sides', () => {
       expect(wm.get('tilelog_witness_http_requests_total{method="POST",route="/add-checkpoint",status="400"}')).toBe(1);
     } finally {
       await ls.close();
-      await log.close();
+      await close();
       await ws.close();
       w.close();
-      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
