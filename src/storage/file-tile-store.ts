@@ -34,7 +34,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { TilelogError, isTilelogError } from '../errors.js';
-import { checkDirInside, readInside, realRoot } from './safe-read.js';
+import { checkDirInside, errno, readInside, realRoot } from './safe-read.js';
 import { isFsStorageCode } from './storage-failure.js';
 import { assertPublicPath, bytesEqual, conflictError, type TileStore } from './tile-store.js';
 
@@ -247,10 +247,6 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-function errno(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
 
 // ioError: STORAGE_UNAVAILABLE for a full, read-only or failing disk (a 503:

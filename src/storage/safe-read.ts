@@ -146,6 +146,7 @@ async function openedPath(fd: number, full: string): Promise<string> {
   }
 }
 
-function errno(err: unknown): string | undefined {
+/** The `code` of a Node error (ENOENT, ELOOP, ...), or undefined. */
+export function errno(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
