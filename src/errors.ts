@@ -33,6 +33,8 @@ export type ErrorCode =
   // storage
   | 'STORAGE_CONFLICT' // an immutable object exists with other bytes
   | 'STORAGE_IO' // an I/O failure
+  | 'STORAGE_PRECONDITION' // a conditional replace found another version of the object (someone else wrote it)
+  | 'STORAGE_NO_CONDITIONAL_WRITES' // an object store that ignores If-None-Match / If-Match; refuse to write to it
   | 'STORAGE_UNSAFE_PATH' // a symlink or non-directory on the way to a file the store would write
   | 'STORAGE_LOCKED' // another process (or open) holds the state directory's lock
   | 'STORAGE_UNAVAILABLE' // the disk is full, read-only or failing (ENOSPC, EIO, EDQUOT, EROFS, SQLITE_FULL, SQLITE_IOERR); retry later (503)

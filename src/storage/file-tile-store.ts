@@ -12,7 +12,10 @@
 //
 // Paths must be canonical public paths (`checkpoint`, `tile/...`) and must
 // resolve inside the root; anything else throws LAYOUT_BAD_PATH.
-// One writer per root is assumed (the log that owns it).
+// One writer per root is assumed (the log that owns it; its state lock keeps
+// a second process off the same state, and recovery refuses another log's
+// tree). The ETag is therefore the bytes' hash and replaceIfMatch a plain
+// compare-then-rename; only an object store can fence several writers.
 //
 // Whoever can write the directory can at most make audits fail, never make
 // the log serve or overwrite anything else (safe-read.ts):
@@ -36,7 +39,15 @@ import * as nodePath from 'node:path';
 import { TilelogError, isTilelogError } from '../errors.js';
 import { checkDirInside, errno, readInside, realRoot } from './safe-read.js';
 import { isFsStorageCode } from './storage-failure.js';
-import { assertPublicPath, bytesEqual, conflictError, type TileStore } from './tile-store.js';
+import {
+  assertPublicPath,
+  bytesEqual,
+  conflictError,
+  contentEtag,
+  preconditionError,
+  type TileStore,
+  type VersionedObject,
+} from './tile-store.js';
 
 export interface FileTileStoreOptions {
   /** Called for each read refused as unsafe (a symlink, not a regular file): a sign of tampering. */
@@ -52,6 +63,7 @@ export class FileTileStore implements TileStore {
   readonly root: string;
   /** Reads refused since construction (see the header). */
   refusedReads = 0;
+  readonly description: string;
   readonly #onRefused: ((path: string, reason: string) => void) | undefined;
   /** The root was found or created (once). */
   private rootMade = false;
@@ -60,6 +72,7 @@ export class FileTileStore implements TileStore {
 
   constructor(rootDir: string, options: FileTileStoreOptions = {}) {
     this.root = realRoot(rootDir);
+    this.description = `the tiles directory ${this.root}`;
     this.#onRefused = options.onRefused;
   }
 
@@ -91,6 +104,19 @@ export class FileTileStore implements TileStore {
 
   async overwrite(path: string, data: Uint8Array): Promise<void> {
     await this.writeAtomic(this.resolve(path), path, data);
+  }
+
+  async readWithEtag(path: string): Promise<VersionedObject | null> {
+    const data = await this.read(path);
+    return data === null ? null : { data, etag: contentEtag(data) };
+  }
+
+  async replaceIfMatch(path: string, data: Uint8Array, etag: string | null): Promise<string> {
+    const full = this.resolve(path);
+    const existing = await this.read(path);
+    if ((existing === null ? null : contentEtag(existing)) !== etag) throw preconditionError(path, etag);
+    await this.writeAtomic(full, path, data);
+    return contentEtag(data);
   }
 
   async delete(path: string): Promise<void> {

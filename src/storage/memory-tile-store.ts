@@ -3,12 +3,21 @@
 // immutable object with different bytes throws STORAGE_CONFLICT. Stored and
 // returned bytes are copies, so callers cannot mutate the store by accident.
 
-import { assertPublicPath, bytesEqual, conflictError, type TileStore } from './tile-store.js';
+import {
+  assertPublicPath,
+  bytesEqual,
+  conflictError,
+  contentEtag,
+  preconditionError,
+  type TileStore,
+  type VersionedObject,
+} from './tile-store.js';
 
 export class MemoryTileStore implements TileStore {
   readonly objects = new Map<string, Uint8Array>();
   /** Counts of each verb, for tests. */
-  readonly counts = { read: 0, createIdempotent: 0, overwrite: 0, delete: 0 };
+  readonly counts = { read: 0, createIdempotent: 0, overwrite: 0, delete: 0, replaceIfMatch: 0 };
+  readonly description = 'an in-memory tile store';
 
   async read(path: string): Promise<Uint8Array | null> {
     assertPublicPath(path);
@@ -38,5 +47,20 @@ export class MemoryTileStore implements TileStore {
     assertPublicPath(path);
     this.counts.delete++;
     this.objects.delete(path);
+  }
+
+  async readWithEtag(path: string): Promise<VersionedObject | null> {
+    const data = await this.read(path);
+    return data === null ? null : { data, etag: contentEtag(data) };
+  }
+
+  async replaceIfMatch(path: string, data: Uint8Array, etag: string | null): Promise<string> {
+    assertPublicPath(path);
+    this.counts.replaceIfMatch++;
+    const existing = this.objects.get(path);
+    const current = existing === undefined ? null : contentEtag(existing);
+    if (current !== etag) throw preconditionError(path, etag);
+    this.objects.set(path, data.slice());
+    return contentEtag(data);
   }
 }

@@ -13,7 +13,7 @@ import { tilePath, tilesForSize } from '../../src/merkle/layout.js';
 import { MemoryTileStore } from '../../src/storage/memory-tile-store.js';
 import type { SequenceDB, SequencedEntry, TreeState } from '../../src/storage/sequence-db.js';
 import { SqliteSequenceDB } from '../../src/storage/sqlite-sequence-db.js';
-import type { TileStore } from '../../src/storage/tile-store.js';
+import type { TileStore, VersionedObject } from '../../src/storage/tile-store.js';
 import { ORIGIN, quietLogger, tempDir, testSigner, utf8 } from './helpers.js';
 import { refLeaf, refRoot } from './reference.js';
 
@@ -54,14 +54,29 @@ class FaultyTiles implements TileStore {
   async createIdempotent(p: string, data: Uint8Array): Promise<void> {
     await this.#write(p, () => this.inner.createIdempotent(p, data));
   }
+  readonly description = 'a faulty in-memory tile store';
+  readWithEtag(p: string): Promise<VersionedObject | null> {
+    return this.inner.readWithEtag(p);
+  }
   async overwrite(p: string, data: Uint8Array): Promise<void> {
-    if (p === 'checkpoint') {
-      const size = Number(new TextDecoder().decode(data).split('\n')[1]);
-      for (const t of tilesForSize(size)) {
-        if (!this.inner.objects.has(tilePath(t))) this.violations.push(`checkpoint ${size} before ${tilePath(t)}`);
-      }
-    }
+    this.#checkTilesFirst(p, data);
     await this.#write(p, () => this.inner.overwrite(p, data));
+  }
+  async replaceIfMatch(p: string, data: Uint8Array, etag: string | null): Promise<string> {
+    this.#checkTilesFirst(p, data);
+    let next = '';
+    await this.#write(p, async () => {
+      next = await this.inner.replaceIfMatch(p, data, etag);
+    });
+    return next;
+  }
+  // A checkpoint must never be published before every tile it needs.
+  #checkTilesFirst(p: string, data: Uint8Array): void {
+    if (p !== 'checkpoint') return;
+    const size = Number(new TextDecoder().decode(data).split('\n')[1]);
+    for (const t of tilesForSize(size)) {
+      if (!this.inner.objects.has(tilePath(t))) this.violations.push(`checkpoint ${size} before ${tilePath(t)}`);
+    }
   }
   async #write(p: string, op: () => Promise<void>): Promise<void> {
     if (!this.fault.hit(kindOf(p))) return op();

@@ -163,7 +163,10 @@ describe('partial-tile collection', () => {
     const inner = new FileTileStore(tilesDir);
     let deletesLeft = Infinity;
     const flaky: TileStore = {
+      description: 'a tiles directory whose deletes fail',
       read: (p) => inner.read(p),
+      readWithEtag: (p) => inner.readWithEtag(p),
+      replaceIfMatch: (p, d, e) => inner.replaceIfMatch(p, d, e),
       createIdempotent: (p, d) => inner.createIdempotent(p, d),
       overwrite: (p, d) => inner.overwrite(p, d),
       delete: async (p) => {
