@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'LOG_FORK' // an attempt to sign a second root for a size, or a smaller tree
   | 'LOG_CORRUPT' // stored state contradicts itself; refuse to run
   | 'LOG_FOREIGN_TILES' // the tiles directory holds another log's tree; refuse to write to it
+  | 'LOG_SUPERSEDED' // another writer published a newer (or forked) checkpoint of this log; this process stopped publishing
   | 'LOG_CONFIG' // invalid configuration
   // storage
   | 'STORAGE_CONFLICT' // an immutable object exists with other bytes

@@ -6,13 +6,16 @@
 // (STORAGE_UNAVAILABLE, or an uncoded ENOSPC/EIO/EDQUOT/EROFS/SQLITE_FULL/
 // SQLITE_IOERR anywhere in the error's cause chain) is a 503 with
 // Retry-After: the server is healthy and resumes by itself once space
-// returns. Anything else without a code (a bug) or with a code that means the
-// server itself is broken (LOG_CORRUPT, STORAGE_IO, ...) is logged and
-// answered with a generic 500 that leaks no internals.
+// returns. A log that stopped publishing because another writer is on its
+// store (PublicationStoppedError: LOG_SUPERSEDED, LOG_FOREIGN_TILES, a tile
+// conflict) is a 503 carrying its message: this process takes no more adds
+// until an operator restarts it. Anything else without a code (a bug) or with
+// a code that means the server itself is broken (LOG_CORRUPT, STORAGE_IO, ...)
+// is logged and answered with a generic 500 that leaks no internals.
 
 import type { Context } from 'hono';
 import { TilelogError, type ErrorCode } from '../errors.js';
-import { storageFailure } from '../log/index.js';
+import { PublicationStoppedError, storageFailure } from '../log/index.js';
 
 /** Seconds a client should wait before retrying after LOG_PUSHBACK. */
 export const PUSHBACK_RETRY_AFTER_SECONDS = 1;
@@ -52,6 +55,7 @@ function asDiskError(err: unknown): unknown {
 
 /** The HTTP status for an error: 4xx/503 from the table, else 500. */
 export function statusForError(err: unknown): number {
+  if (err instanceof PublicationStoppedError) return 503;
   const e = asDiskError(err);
   if (e instanceof TilelogError) return STATUS_BY_CODE[e.code] ?? 500;
   return 500;
@@ -68,7 +72,7 @@ export interface ErrorBody {
 
 /** The JSON error answer for err; logs and hides anything that is a 500. */
 export function errorResponse(c: Context, raw: unknown, log: (msg: string, err: unknown) => void): Response {
-  const err = asDiskError(raw);
+  const err = raw instanceof PublicationStoppedError ? raw : asDiskError(raw);
   const status = statusForError(err);
   let body: ErrorBody;
   if (status === 500 || !(err instanceof TilelogError)) {
@@ -79,7 +83,8 @@ export function errorResponse(c: Context, raw: unknown, log: (msg: string, err: 
   }
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
   if (status === 503) {
-    const disk = err instanceof TilelogError && err.code === 'STORAGE_UNAVAILABLE';
+    // A full disk or a stopped log takes an operator, not a millisecond.
+    const disk = err instanceof PublicationStoppedError || (err instanceof TilelogError && err.code === 'STORAGE_UNAVAILABLE');
     headers['Retry-After'] = String(disk ? STORAGE_RETRY_AFTER_SECONDS : PUSHBACK_RETRY_AFTER_SECONDS);
   }
   // The rest of an oversized body is never read: the connection cannot be reused.

@@ -46,13 +46,18 @@ export function healthzHandler() {
   };
 }
 
-// readyzHandler: 503 while starting or draining (isReady false), and while
-// the log reports a store that refuses writes (a full or failing disk; it
-// turns ready again by itself once writes succeed).
+// readyzHandler: 503 while starting or draining (isReady false), once the log
+// stopped for good (stats().fatal: a refused compare-and-swap, another writer
+// on its store; a restart is needed), and while the log reports a store that
+// refuses writes (a full or failing disk; it turns ready again by itself once
+// writes succeed).
 export function readyzHandler(isReady: () => boolean, log?: LogApi) {
   return function readyz(c: Context): Response {
     if (!isReady()) throw httpError('LOG_CLOSED', 'the log is not accepting traffic (starting or shutting down)');
     const w = log as Partial<WritableLog> | undefined;
+    const fatal = typeof w?.stats === 'function' ? (w.stats().fatal ?? null) : null;
+    // The reason stays in the server log (it may name internals); adds answer with it when it is the client's business.
+    if (fatal !== null) throw httpError('LOG_CLOSED', 'the log stopped and takes no more adds until an operator restarts it (see the server log)');
     if (typeof w?.writable === 'function' && !w.writable()) {
       const faults = typeof w.stats === 'function' ? w.stats().storage.faults : [];
       const what = faults.map((f) => `${f.component} ${f.code}`).join(', ') || 'a store';
@@ -65,5 +70,5 @@ export function readyzHandler(isReady: () => boolean, log?: LogApi) {
 /** The readiness view of src/log's Log (writable() and the storage faults in stats()). */
 interface WritableLog {
   writable(): boolean;
-  stats(): { storage: { faults: { component: string; code: string }[] } };
+  stats(): { storage: { faults: { component: string; code: string }[] }; fatal?: string | null };
 }

@@ -17,6 +17,12 @@
 //   tilelog_time_to_checkpoint_seconds     histogram per batch: COMMIT to the public checkpoint covering it
 //   tilelog_checkpoint_age_seconds         gauge     since the public checkpoint was last written (or the log opened)
 //   tilelog_log_stopped                    gauge     1 once the log stopped fatally
+//   tilelog_publication_stopped{reason}    gauge     1 for the reason this process stopped publishing: superseded
+//                                                    (another writer ahead or forked), foreign (another log's checkpoint),
+//                                                    corrupt (the checkpoint vanished), tile_conflict (a tile with other bytes)
+//   tilelog_checkpoint_reconciled_total    counter   checkpoint writes refused (another version in the store: an older one
+//                                                    of this log), reconciled and retried; > 0 means a second writer
+//   tilelog_tile_cache_reads_total{result} counter   full tiles and bundles read: hit (memory) | miss (the store)
 //   tilelog_storage_writable{store}        gauge     1 while the store (state | tiles) takes writes, 0 while the disk refuses them
 //   tilelog_storage_failures_total         counter   writes refused for a disk reason (ENOSPC, EIO, EDQUOT, EROFS, SQLITE_FULL/IOERR)
 //   tilelog_partial_gc_runs_total{result}  counter   partial-tile collector runs: ok | failed
@@ -32,7 +38,7 @@ import type { Context } from 'hono';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { CACHE_NONE } from './cache.js';
 import { markPrivate } from './cors.js';
-import type { LogObserver, LogStats } from '../log/index.js';
+import { PUBLICATION_STOP_REASONS, type LogObserver, type LogStats } from '../log/index.js';
 import type { LogApi } from './log-api.js';
 import { RequestCounts } from './observe.js';
 
@@ -45,7 +51,7 @@ export interface ObservableLog extends LogApi {
   stats(): Omit<LogStats, 'repairedAtOpen' | 'refusedReads' | 'witnesses' | 'storage' | 'gc'> & {
     witnesses: { witnesses: { name: string; counters: object }[] } | null;
     refusedReads?: number;
-  } & Partial<Pick<LogStats, 'storage' | 'gc'>>;
+  } & Partial<Pick<LogStats, 'storage' | 'gc' | 'publication' | 'tileCache'>>;
   observe(o: LogObserver): () => void;
   checkpointAgeMs(): number;
 }
@@ -125,6 +131,17 @@ export function createLogMetrics(log: LogApi): AppMetrics {
   total('tilelog_unsafe_reads_refused_total', 'Public-tree reads refused since start: a symlink or non-regular file in the tiles directory (tampering).', () => stats().refusedReads ?? 0);
   gauge('tilelog_log_stopped', '1 once the log stopped fatally (restart needed), else 0.', () => (stats().fatal === null ? 0 : 1));
   new Gauge({
+    name: 'tilelog_publication_stopped',
+    help: '1 for the reason this process stopped publishing for good: superseded (another writer published a newer or forked checkpoint), foreign (another log\'s checkpoint), corrupt (the checkpoint vanished), tile_conflict (a tile or bundle exists with other bytes).',
+    labelNames: ['reason'],
+    registers: r,
+    collect() {
+      const stopped = stats().publication?.stopped ?? null;
+      for (const reason of PUBLICATION_STOP_REASONS) this.set({ reason }, reason === stopped ? 1 : 0);
+    },
+  });
+  total('tilelog_checkpoint_reconciled_total', 'Checkpoint writes refused because the store held another version (an older checkpoint of this log), reconciled and retried since start; above 0, a second writer is likely.', () => stats().publication?.reconciled ?? 0);
+  new Gauge({
     name: 'tilelog_storage_writable',
     help: '1 while the store (state: the database, tiles: the public tree) takes writes, 0 while the disk refuses them.',
     labelNames: ['store'],
@@ -147,6 +164,18 @@ export function createLogMetrics(log: LogApi): AppMetrics {
         this.inc({ result: 'failed' }, failed);
       },
     });
+  new Counter({
+    name: 'tilelog_tile_cache_reads_total',
+    help: 'Full tiles and bundles read since start: hit (from memory) or miss (from the tile store).',
+    labelNames: ['result'],
+    registers: r,
+    collect() {
+      const c = stats().tileCache;
+      this.reset();
+      this.inc({ result: 'hit' }, c?.hits ?? 0);
+      this.inc({ result: 'miss' }, c?.misses ?? 0);
+    },
+  });
   resultCounter('tilelog_batches_total', 'Sequencing transactions since start.', () => { const s = stats(); return [s.batches, s.failedBatches]; });
   resultCounter('tilelog_partial_gc_runs_total', 'Partial-tile collector runs since start.', () => { const g = stats().gc; return g === undefined ? [0, 0] : [g.runs - g.failedRuns, g.failedRuns]; });
   resultCounter('tilelog_checkpoint_passes_total', 'Checkpoint passes since start (ok: a checkpoint was signed).', () => { const s = stats(); return [s.checkpoints, s.failedPasses]; });

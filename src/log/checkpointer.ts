@@ -9,7 +9,9 @@
 //   2. integrate: extend the in-memory right edge, build tiles and bundles;
 //   3. write every tile and bundle for size target (idempotent creates);
 //   4. sign and compare-and-swap the new state into the SequenceDB;
-//   5. overwrite the public checkpoint, then wake waiters. With witnesses
+//   5. publish the checkpoint through the PublicCheckpoint writer (a write
+//      conditional on the version it last saw, so a stale or paused process
+//      can never move it backwards), then wake waiters. With witnesses
 //      (cfg.cosigner), step 5 offers the committed checkpoint to the cosigner
 //      instead, and step 0 is the cosigner's: it publishes the cosigned
 //      checkpoint later through advancePublished(), so the published size may
@@ -19,7 +21,13 @@
 // waiters are answered at once with STORAGE_UNAVAILABLE (their entries are
 // durable) instead of waiting for a checkpoint that cannot come yet. A refused
 // compare-and-swap (LOG_FORK) or an unknown DB outcome is fatal: the log stops
-// rather than risk signing a fork.
+// rather than risk signing a fork. So is any sign of another writer on the
+// tile store, with no retry: a tile or bundle that exists with other bytes in
+// step 3 (STORAGE_CONFLICT: another writer, or a rolled-back database; never
+// sign over it), or a public checkpoint that the writer cannot reconcile in
+// steps 0/5 (public-checkpoint.ts: LOG_SUPERSEDED, LOG_FOREIGN_TILES,
+// LOG_CORRUPT). Fatal means: waiters and adds are rejected with the error,
+// nothing more is signed or written, and the process keeps serving reads.
 
 import { TilelogError, isTilelogError } from '../errors.js';
 import { hashEqual, type Hasher } from '../merkle/hash.js';
@@ -29,13 +37,16 @@ import type { SequenceDB, TreeState } from '../storage/sequence-db.js';
 import type { TileStore } from '../storage/tile-store.js';
 import { integrate, writeTiles } from './integrator.js';
 import type { LogLogger } from './options.js';
-import { commitSigned, publishCheckpoint, type PublishedCheckpoint } from './publisher.js';
+import { commitSigned, type PublishedCheckpoint } from './publisher.js';
+import { PublicationStoppedError, type PublicCheckpoint } from './public-checkpoint.js';
 import type { StorageHealth } from './storage-health.js';
 import type { StorageFailure } from '../storage/storage-failure.js';
 
 export interface CheckpointerConfig {
   db: SequenceDB;
   tiles: TileStore;
+  /** The only writer of the public checkpoint (steps 0 and 5). */
+  checkpoint: PublicCheckpoint;
   origin: string;
   signer: NoteSigner;
   hasher: Hasher;
@@ -170,6 +181,13 @@ export class Checkpointer {
     this.#markPublished(cp);
   }
 
+  // stop(err): stop for good from outside the loop (the public checkpoint
+  // writer gave up while the cosigner published). Idempotent.
+  stop(err: TilelogError): void {
+    this.#fail(err);
+    this.wake();
+  }
+
   // close(): publish everything durable (unless failing), then stop the loop
   // and reject remaining waiters with LOG_CLOSED.
   async close(): Promise<void> {
@@ -200,6 +218,7 @@ export class Checkpointer {
         this.#failures = 0;
         this.#stalled = null;
       } catch (err) {
+        if (err instanceof PublicationStoppedError) this.#fail(err);
         if (this.#fatal !== null) return;
         this.counters.failedPasses++;
         this.#failures++;
@@ -214,12 +233,12 @@ export class Checkpointer {
 
   // pass(): one integrate-and-publish pass (steps in the header).
   async pass(): Promise<void> {
-    const { db, tiles, origin, signer, hasher } = this.#cfg;
+    const { db, tiles, checkpoint, origin, signer, hasher } = this.#cfg;
 
     // 0. A checkpoint committed to the DB but not yet public: publish it.
     const cosigner = this.#cfg.cosigner ?? null;
     if (cosigner === null && this.#published.size < this.#state.size) {
-      this.#markPublished(await publishCheckpoint(tiles, this.#state));
+      this.#markPublished(await checkpoint.write(this.#state));
       this.#cfg.health?.ok('tiles');
     }
 
@@ -240,8 +259,16 @@ export class Checkpointer {
     } catch (err) {
       this.#edge = TreeEdge.fromBytes(prev.size, prev.edge);
       this.#cfg.onAbandoned?.(target);
+      if (isTilelogError(err, 'STORAGE_CONFLICT')) {
+        const stop = tileConflict(err, tiles.description, prev.size);
+        this.#fail(stop);
+        throw stop;
+      }
       throw err;
     }
+
+    // Stopped meanwhile (the cosigner's writer gave up): sign nothing more.
+    if (this.#fatal !== null) throw this.#fatal;
 
     // 4. Sign and compare-and-swap into the trusted DB.
     const next = { size: target, root, edge: this.#edge.toBytes(), prevSize: prev.size, prevEdge: prev.edge };
@@ -261,7 +288,7 @@ export class Checkpointer {
       cosigner.offer(this.#state);
       return;
     }
-    this.#markPublished(await publishCheckpoint(tiles, this.#state));
+    this.#markPublished(await checkpoint.write(this.#state));
   }
 
   // #stall(disk): a pass failed for a disk reason; answer every waiter now
@@ -342,6 +369,19 @@ export class Checkpointer {
     this.#signedWaiters = [];
     for (const w of ss) w.reject(err);
   }
+}
+
+// tileConflict: step 3 found an immutable object with other bytes.
+function tileConflict(err: TilelogError, store: string, signed: number): PublicationStoppedError {
+  return new PublicationStoppedError(
+    'STORAGE_CONFLICT',
+    'tile_conflict',
+    `log: this process stopped publishing: ${err.message.replace(/^storage: /, '')} (in ${store}). ` +
+      'Another writer is publishing this log there, or this state database was rolled back (restored from a backup, ' +
+      `a failover to a stale copy), so the tree it would sign is not the public one: it will never sign beyond size ${signed}. ` +
+      'Make sure only one process writes this log and that its state database is the newest copy, then restart',
+    { cause: err },
+  );
 }
 
 function stalledError(index: number, disk: StorageFailure): TilelogError {

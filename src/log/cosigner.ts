@@ -18,22 +18,26 @@
 // Sequencing, integration and signing never wait for any of this.
 //
 // The public checkpoint only moves forward: a round's size is at least the
-// published size (offers only grow), and a crash between two writes leaves
-// either the old or the new text (overwrite is atomic). Recovery (recover.ts)
+// published size (offers only grow), every write goes through the log's
+// PublicCheckpoint writer (conditional on the version it last saw, so another
+// writer's newer checkpoint is never overwritten; if it cannot reconcile, it
+// stops the log and this loop ends), and a crash between two writes leaves
+// either the old or the new text (each write is atomic). Recovery (recover.ts)
 // accepts a public checkpoint that lags the DB and a new round starts at open.
 
 import { MAX_NOTE_SIGNATURES } from '../note/note.js';
 import { formatPolicy, policySatisfied, type WitnessPolicy } from '../note/policy.js';
 import type { Hash } from '../merkle/hash.js';
 import type { SequenceDB, TreeState } from '../storage/sequence-db.js';
-import { CHECKPOINT_PATH, type TileStore } from '../storage/tile-store.js';
 import type { LogLogger } from './options.js';
 import type { StorageHealth } from './storage-health.js';
 import type { PublishedCheckpoint } from './publisher.js';
+import type { PublicCheckpoint } from './public-checkpoint.js';
 import { WitnessClient, type WitnessStatus } from './witness-client.js';
 
 export interface CosignerConfig {
-  tiles: TileStore;
+  /** The only writer of the public checkpoint. */
+  checkpoint: PublicCheckpoint;
   db: SequenceDB;
   policy: WitnessPolicy;
   /** Per witness and round: the longest wait for an answer (409 retry included). */
@@ -146,6 +150,7 @@ export class Cosigner {
     for (;;) {
       const tree = this.#latest;
       const ok = await this.#round(tree);
+      if (this.#cfg.checkpoint.stopped !== null) return; // the log stopped publishing for good
       if (this.#closing) {
         if (this.#latest !== tree) await this.#round(this.#latest);
         return;
@@ -215,8 +220,9 @@ export class Cosigner {
     return false;
   }
 
-  // #publish: overwrite the public checkpoint with tree's note plus the
-  // cosignature lines (in policy order), then tell the log. Serialized.
+  // #publish: make tree's note plus the cosignature lines (in policy order)
+  // the public checkpoint through the log's writer, then tell the log.
+  // Serialized. A writer that stopped (another writer ahead) ends the loop.
   #publish(tree: PublishedCheckpoint, got: ReadonlyMap<string, string[]>): Promise<void> {
     const lines: string[] = [];
     for (const c of this.#clients) lines.push(...(got.get(c.name) ?? []));
@@ -225,9 +231,11 @@ export class Cosigner {
     const cp: PublishedCheckpoint = { size: tree.size, root: tree.root, text: tree.text + kept.join('') };
     const step = async (): Promise<void> => {
       if (cp.size < this.#published.size) return; // never backwards
+      if (this.#cfg.checkpoint.stopped !== null) return; // the log's fatal path already has it
       try {
-        await this.#cfg.tiles.overwrite(CHECKPOINT_PATH, new TextEncoder().encode(cp.text));
+        await this.#cfg.checkpoint.write(cp);
       } catch (err) {
+        if (this.#cfg.checkpoint.stopped !== null) return;
         this.#cfg.health?.failed(err);
         this.#cfg.logger.warn(`cannot write the cosigned checkpoint (size ${cp.size}); retrying next round`, err);
         return;

@@ -21,7 +21,14 @@
 //       recovery sees the public checkpoint older than the DB's and
 //       republishes T (its tiles are all present: written before the commit;
 //       recovery also replays the step S -> T and repairs any damaged tile).
-//   C4. Public checkpoint T written: nothing to do.
+//   C4. Public checkpoint T written: nothing to do. The checkpoint is the one
+//       mutable public object and only public-checkpoint.ts writes it, each
+//       time conditional on the version it last saw (ETag), so a stale or
+//       paused process can never move it backwards: its write is refused, and
+//       if the store then holds a newer checkpoint (or another log's) it stops
+//       publishing (LOG_SUPERSEDED, LOG_FOREIGN_TILES) and never writes again.
+//       A lost write response (written, error reported) reconciles to our own
+//       text on the retry.
 // With witnesses, C3 is the resting state until the cosigner has gathered the
 // policy's cosignatures (cosigner.ts): the public checkpoint lags by design,
 // recovery keeps it, and the cosigner publishes T (cosigned) after the restart.
@@ -54,7 +61,10 @@ import { resolveOptions, type LogOptions } from './options.js';
 import type { PublishedCheckpoint } from './publisher.js';
 import { recover } from './recover.js';
 import { Sequencer, type AddResult } from './sequencer.js';
-import { TileCache, publishedHashReader } from './tile-reader.js';
+import { publishedHashReader } from './tile-reader.js';
+import { TileCache } from './tile-cache.js';
+import { parseVerifierKey } from '../note/keys.js';
+import { PublicCheckpoint, PublicationStoppedError, type PublicationStopReason } from './public-checkpoint.js';
 import { StorageHealth, type StorageFault } from './storage-health.js';
 import { TileGc, type TileGcCounters, type TileGcRun } from './tile-gc.js';
 
@@ -87,6 +97,14 @@ export interface LogStats {
   storage: { writable: boolean; faults: StorageFault[]; failures: number };
   /** The partial-tile collector (tile-gc.ts) since open. */
   gc: TileGcCounters;
+  /**
+   * The public checkpoint writer (public-checkpoint.ts): why this process
+   * stopped publishing (null while it publishes), and writes refused by the
+   * store that were reconciled (an older checkpoint of this log) and retried.
+   */
+  publication: { stopped: PublicationStopReason | null; reconciled: number };
+  /** Full tiles and bundles served from memory (tile-cache.ts): hits, store reads, bytes held. */
+  tileCache: { hits: number; misses: number; bytes: number };
 }
 
 export class Log {
@@ -104,6 +122,7 @@ export class Log {
   readonly #observers: Observers;
   readonly #health: StorageHealth;
   readonly #gc: TileGc;
+  readonly #public: PublicCheckpoint;
   #closed: Promise<void> | null = null;
 
   /** Use openLog(). */
@@ -122,6 +141,7 @@ export class Log {
     observers: Observers,
     health: StorageHealth,
     gc: TileGc,
+    publicCheckpoint: PublicCheckpoint,
   ) {
     this.origin = origin;
     this.verifierKey = verifierKey;
@@ -137,16 +157,31 @@ export class Log {
     this.#observers = observers;
     this.#health = health;
     this.#gc = gc;
+    this.#public = publicCheckpoint;
   }
 
   /** @internal Runs recovery, starts the loops and waits for a half-done integration to finish. */
   static async open(opts: LogOptions, onClose: (() => void) | null = null): Promise<Log> {
     const o = resolveOptions(opts);
-    const { state, published, repaired } = await recover(o);
     // The checkpointer, the sequencer and the cosigner refer to each other through callbacks.
     let sequencer: Sequencer | null = null;
     let checkpointer: Checkpointer | null = null;
-    const cache = new TileCache();
+    // The one writer of the public checkpoint, for this log only (recovery seeds it).
+    const publicCheckpoint = new PublicCheckpoint({
+      tiles: o.tiles,
+      db: o.db,
+      origin: o.origin,
+      verifier: parseVerifierKey(o.signer.verifierKey),
+      verifierKey: o.signer.verifierKey,
+      onStopped: (err) => checkpointer?.stop(err),
+      onReconciled: (found, publishing) =>
+        o.logger.warn(
+          `the public checkpoint in ${o.tiles.description} changed under this process (now size ${found}, an older checkpoint of this log); ` +
+            `publishing size ${publishing} over it. Is a second process writing this log?`,
+        ),
+    });
+    const { state, published, repaired } = await recover(o, publicCheckpoint);
+    const cache = new TileCache(o.tileCacheBytes);
     const observers = new Observers();
     const health = new StorageHealth(o.storageProbes, o.storageProbeIntervalMs, o.logger);
     let cosigner: Cosigner | null = null;
@@ -169,7 +204,7 @@ export class Log {
         ? null
         : new Cosigner(
             {
-              tiles: o.tiles,
+              checkpoint: publicCheckpoint,
               db: o.db,
               ...o.witnesses,
               logger: o.logger,
@@ -187,13 +222,18 @@ export class Log {
       {
         db: o.db,
         tiles: o.tiles,
+        checkpoint: publicCheckpoint,
         origin: o.origin,
         signer: o.signer,
         hasher: o.hasher,
         integrateMaxEntries: o.integrateMaxEntries,
         checkpointIntervalMs: o.checkpointIntervalMs,
         logger: o.logger,
-        onFatal: (err) => sequencer?.abort(err),
+        onFatal: (err) => {
+          // Nothing writes the public checkpoint after a fatal stop (the cosigner included).
+          publicCheckpoint.stop(err);
+          sequencer?.abort(err);
+        },
         onPublished: (cp) => {
           observers.published(cp.size);
           gc.published(cp.size);
@@ -220,7 +260,7 @@ export class Log {
       },
     });
     await health.probeAll();
-    const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache, observers, health, gc);
+    const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache, observers, health, gc, publicCheckpoint);
     checkpointer.start();
     cosigner?.start();
     // Finish integrating what was durable before the restart (with witnesses,
@@ -325,12 +365,13 @@ export class Log {
   /** A public object (checkpoint, tile, bundle) as published, or null. LAYOUT_BAD_PATH for other paths. */
   async readPublic(path: string): Promise<Uint8Array | null> {
     assertPublicPath(path);
-    return this.#tiles.read(path);
+    return this.#cache.read(this.#tiles, path);
   }
 
   stats(): LogStats {
     const s = this.#sequencer.counters;
     const c = this.#checkpointer.counters;
+    const fatal = this.#checkpointer.fatal;
     return {
       sequenced: this.#db.sequencedSize(),
       integrated: this.#checkpointer.integratedSize,
@@ -343,10 +384,12 @@ export class Log {
       failedPasses: c.failedPasses,
       repairedAtOpen: this.#repaired,
       refusedReads: this.#tiles instanceof FileTileStore ? this.#tiles.refusedReads : 0,
-      fatal: this.#checkpointer.fatal?.message ?? null,
+      fatal: fatal?.message ?? null,
       witnesses: this.witnessStatus(),
       storage: { writable: this.#health.writable, faults: this.#health.faults(), failures: this.#health.failures },
       gc: { ...this.#gc.counters },
+      publication: { stopped: fatal instanceof PublicationStoppedError ? fatal.reason : null, reconciled: this.#public.counters.reconciled },
+      tileCache: { ...this.#cache.counters, bytes: this.#cache.bytes },
     };
   }
 

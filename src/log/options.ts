@@ -10,6 +10,7 @@ import type { WitnessPolicy } from '../note/policy.js';
 import type { SequenceDB } from '../storage/sequence-db.js';
 import type { TileStore } from '../storage/tile-store.js';
 import type { StorageProbes } from './storage-health.js';
+import { DEFAULT_TILE_CACHE_BYTES } from './tile-cache.js';
 
 /** Where the engine reports what happens; all methods optional in spirit, all called with one line. */
 export interface LogLogger {
@@ -52,6 +53,13 @@ export interface LogOptions {
   partialGraceMs?: number;
   /** Time between background runs of the partial-tile collector. Default 1000. */
   partialGcIntervalMs?: number;
+  /**
+   * Bytes of full tiles and full bundles kept in memory for reads (tile-cache.ts):
+   * /tile GETs and proofs then reach the store once per object (they never change).
+   * Larger: fewer store reads (network round trips with a bucket), more memory.
+   * 0 disables it. Default 67108864 (64 MiB).
+   */
+  tileCacheBytes?: number;
   /** Writes that tell whether a store that refused writes takes them again (storage-health.ts); openFileLog sets them. */
   storageProbes?: StorageProbes;
   /** Time between those probes while a store refuses writes. Default 1000. */
@@ -94,6 +102,7 @@ export interface ResolvedOptions {
   integrateMaxEntries: number;
   partialGraceMs: number;
   partialGcIntervalMs: number;
+  tileCacheBytes: number;
   storageProbes: StorageProbes;
   storageProbeIntervalMs: number;
   logger: LogLogger;
@@ -141,6 +150,7 @@ export function resolveOptions(opts: LogOptions): ResolvedOptions {
     integrateMaxEntries: positiveInt('integrateMaxEntries', opts.integrateMaxEntries ?? 16384, 1),
     partialGraceMs: positiveInt('partialGraceMs', opts.partialGraceMs ?? DEFAULT_PARTIAL_GRACE_MS, 0),
     partialGcIntervalMs: positiveInt('partialGcIntervalMs', opts.partialGcIntervalMs ?? 1000, 1),
+    tileCacheBytes: positiveInt('tileCacheBytes', opts.tileCacheBytes ?? DEFAULT_TILE_CACHE_BYTES, 0),
     storageProbes: opts.storageProbes ?? {},
     storageProbeIntervalMs: positiveInt('storageProbeIntervalMs', opts.storageProbeIntervalMs ?? 1000, 1),
     logger: opts.logger ?? stderrLogger,

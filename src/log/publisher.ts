@@ -1,13 +1,14 @@
-// The publisher: signs the checkpoint for an integrated size, records it in the
-// trusted SequenceDB with a compare-and-swap, and only then overwrites the
-// public `checkpoint`. Signing is deterministic (Ed25519), so re-signing the
-// same (size, root) after a crash gives the same text.
+// The publisher: signs the checkpoint for an integrated size and records it in
+// the trusted SequenceDB with a compare-and-swap; only then may the log's
+// PublicCheckpoint writer (public-checkpoint.ts) make it public, with a write
+// conditional on the version it last saw (never an unconditional overwrite).
+// Signing is deterministic (Ed25519), so re-signing the same (size, root)
+// after a crash gives the same text.
 
 import type { Hash } from '../merkle/hash.js';
 import { signCheckpoint } from '../note/checkpoint.js';
 import type { NoteSigner } from '../note/keys.js';
 import type { SequenceDB, TreeState } from '../storage/sequence-db.js';
-import { CHECKPOINT_PATH, type TileStore } from '../storage/tile-store.js';
 
 /** A checkpoint the log has published. */
 export interface PublishedCheckpoint {
@@ -47,10 +48,4 @@ export function commitSigned(
   // No fork: the compare-and-swap refuses a smaller size or a second root for a size.
   db.commitState(expectedSize, state);
   return state;
-}
-
-/** Overwrites the public checkpoint with a state already committed to the DB. */
-export async function publishCheckpoint(tiles: TileStore, state: TreeState): Promise<PublishedCheckpoint> {
-  await tiles.overwrite(CHECKPOINT_PATH, new TextEncoder().encode(state.text));
-  return { size: state.size, root: state.root, text: state.text };
 }

@@ -20,7 +20,10 @@
 //      that, since writes are atomic and precede the commit, but a damaged
 //      disk or a careless operator can).
 //   5. Publish: an identical public checkpoint is fine; a missing one or an
-//      older one of ours (checked in 3) is republished.
+//      older one of ours (checked in 3) is republished, through the log's
+//      PublicCheckpoint writer (public-checkpoint.ts), seeded here with the
+//      ETag read in 3: the write is conditional on that version, so a writer
+//      that published meanwhile is never overwritten (LOG_SUPERSEDED).
 //      With witnesses the public checkpoint carries cosignatures and may lag
 //      the DB by design: an older or same-size checkpoint of ours is kept as
 //      it is (the cosigner re-gathers cosignatures for the DB's checkpoint and
@@ -35,13 +38,15 @@ import { TreeEdge } from '../merkle/edge.js';
 import { EMPTY_ROOT, hashEqual, toHexSafe } from './util.js';
 import { tilePath } from '../merkle/layout.js';
 import { openCheckpoint, parseCheckpoint } from '../note/checkpoint.js';
-import { formatKeyId, parseVerifierKey } from '../note/keys.js';
-import { parseNote } from '../note/note.js';
+import { parseVerifierKey } from '../note/keys.js';
 import type { TreeState } from '../storage/sequence-db.js';
 import { CHECKPOINT_PATH, bytesEqual } from '../storage/tile-store.js';
 import { integrate } from './integrator.js';
 import type { ResolvedOptions } from './options.js';
-import { commitSigned, publishCheckpoint, type PublishedCheckpoint } from './publisher.js';
+import { commitSigned, type PublishedCheckpoint } from './publisher.js';
+import { describeClaims, judgePublic, type ForeignCheckpoint, type PublicCheckpoint } from './public-checkpoint.js';
+
+export type { ForeignCheckpoint } from './public-checkpoint.js';
 
 export interface Recovered {
   state: TreeState;
@@ -50,9 +55,12 @@ export interface Recovered {
   repaired: string[];
 }
 
-export async function recover(opts: ResolvedOptions): Promise<Recovered> {
+// recover(opts, checkpoint): the steps above; checkpoint is the log's public
+// checkpoint writer, seeded here and used for step 5's republish.
+export async function recover(opts: ResolvedOptions, checkpoint: PublicCheckpoint): Promise<Recovered> {
   const { db, tiles, origin, signer, hasher, logger } = opts;
-  const publicBytes = await tiles.read(CHECKPOINT_PATH);
+  const found = await tiles.readWithEtag(CHECKPOINT_PATH);
+  const publicBytes = found?.data ?? null;
 
   // 1. A brand-new log.
   let state = db.state();
@@ -81,6 +89,7 @@ export async function recover(opts: ResolvedOptions): Promise<Recovered> {
   // 3. The public checkpoint is ours: checked before any write to the tiles.
   const publicText = publicBytes === null ? null : new TextDecoder().decode(publicBytes);
   const pub = publicText === null || publicText === state.text ? null : checkPublic(opts, state, publicText);
+  checkpoint.seed(found?.etag ?? null, publicText === null ? null : (pub?.size ?? state.size));
 
   // 4. Replay and repair the last integration step.
   const repaired: string[] = [];
@@ -111,7 +120,7 @@ export async function recover(opts: ResolvedOptions): Promise<Recovered> {
   let published = stored;
   if (publicText === null) {
     if (!created) logger.warn(`the public checkpoint is missing; republishing size ${state.size}`);
-    published = await publishCheckpoint(tiles, state);
+    published = await checkpoint.write(stored);
   } else if (pub !== null) {
     if (opts.witnesses !== null) {
       // Lagging by design (cosigner.ts); keep serving it until a cosigned one replaces it.
@@ -120,7 +129,7 @@ export async function recover(opts: ResolvedOptions): Promise<Recovered> {
     } else {
       const why = pub.size < state.size ? "is older than the database's" : 'carries other signatures';
       logger.warn(`the public checkpoint (size ${pub.size}) ${why}; republishing size ${state.size}`);
-      published = await publishCheckpoint(tiles, state);
+      published = await checkpoint.write(stored);
     }
   }
   return { state, published, repaired };
@@ -169,49 +178,23 @@ function checkState(opts: ResolvedOptions, state: TreeState): void {
 // checkPublic: step 3 (see the header). The (size, root) of a public
 // checkpoint that is ours and not ahead of the DB; throws otherwise.
 function checkPublic(opts: ResolvedOptions, state: TreeState, text: string): { size: number; root: Uint8Array } {
-  let pub: { size: number; root: Uint8Array };
-  try {
-    pub = openCheckpoint(text, opts.origin, [parseVerifierKey(opts.signer.verifierKey)]).checkpoint;
-  } catch (err) {
-    throw new ForeignTilesError(describeForeign(text), { origin: opts.origin, verifierKey: opts.signer.verifierKey }, err);
+  const v = judgePublic(text, opts.origin, parseVerifierKey(opts.signer.verifierKey), opts.db);
+  if (v.kind === 'foreign') {
+    throw new ForeignTilesError(v.found, { origin: opts.origin, verifierKey: opts.signer.verifierKey }, v.cause);
   }
-  if (pub.size > state.size) {
+  if (v.size > state.size) {
     throw corrupt(
-      `the public checkpoint (size ${pub.size}) is ahead of the last checkpoint the state database signed ` +
+      `the public checkpoint (size ${v.size}) is ahead of the last checkpoint the state database signed ` +
         `(size ${state.size}); the database is stale or the tiles belong to another deployment of this log`,
     );
   }
-  const known = opts.db.rootForSize(pub.size);
-  if (known === null || !hashEqual(known, pub.root)) {
+  if (v.kind === 'unsigned') {
     throw corrupt(
-      `the public checkpoint (size ${pub.size}, root ${toHexSafe(pub.root)}) contradicts the state database ` +
-        `(${known === null ? 'which never signed that size' : `root ${toHexSafe(known)}`})`,
+      `the public checkpoint (size ${v.size}, root ${toHexSafe(v.root)}) contradicts the state database ` +
+        `(${v.known === null ? 'which never signed that size' : `root ${toHexSafe(v.known)}`})`,
     );
   }
-  return pub;
-}
-
-/** What a public checkpoint that is not ours says about itself (nothing verified). */
-export interface ForeignCheckpoint {
-  origin: string | null;
-  size: number | null;
-  /** `<name>+<key ID hex>` of each signature line. */
-  signedBy: string[];
-}
-
-function describeForeign(text: string): ForeignCheckpoint {
-  try {
-    const note = parseNote(text);
-    const signedBy = note.signatures.map((s) => `${s.name}+${formatKeyId(s.keyId)}`);
-    try {
-      const c = parseCheckpoint(note.text);
-      return { origin: c.origin, size: c.size, signedBy };
-    } catch {
-      return { origin: null, size: null, signedBy };
-    }
-  } catch {
-    return { origin: null, size: null, signedBy: [] };
-  }
+  return v;
 }
 
 /**
@@ -230,10 +213,7 @@ export class ForeignTilesError extends TilelogError {
   }
 
   static describe(found: ForeignCheckpoint, ours: { origin: string; verifierKey: string }, tiles: string, state: string): string {
-    const claims =
-      found.origin === null
-        ? 'a checkpoint that does not parse'
-        : `the tree of origin ${found.origin}, size ${found.size}, signed by ${found.signedBy.length > 0 ? found.signedBy.join(', ') : 'no key'}`;
+    const claims = describeClaims(found);
     const ourKeyId = ours.verifierKey.split('+').slice(0, 2).join('+');
     return (
       `log: refusing to start without writing anything: ${tiles} holds ${claims}, ` +

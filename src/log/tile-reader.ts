@@ -5,8 +5,8 @@
 // Proofs for any size s <= the published size P read tiles at their width for
 // P: every stored hash of a tree of size s is also one of the tree of size P
 // (the tree is append-only), and all tiles of size P exist before P is
-// published. Tile paths are immutable (a partial tile's width is in its path),
-// so a small LRU cache of tile bytes is safe.
+// published. Full tiles are read through the log's TileCache (tile-cache.ts:
+// they are immutable); partial tiles are read from the store each time.
 
 import { TilelogError } from '../errors.js';
 import { HASH_SIZE, type Hasher } from '../merkle/hash.js';
@@ -14,30 +14,9 @@ import { TILE_WIDTH, tilePath, tileWidthAt, type TileId } from '../merkle/layout
 import { unauthenticatedTileHashReader } from '../merkle/tilehash.js';
 import type { HashReader } from '../merkle/tree.js';
 import type { TileStore } from '../storage/tile-store.js';
+import type { TileCache } from './tile-cache.js';
 
-/** A bounded cache of tile bytes by path (an insertion-ordered Map as an LRU). */
-export class TileCache {
-  readonly #max: number;
-  readonly #map = new Map<string, Uint8Array>();
-
-  constructor(max = 256) {
-    this.#max = max;
-  }
-
-  get(path: string): Uint8Array | undefined {
-    const v = this.#map.get(path);
-    if (v !== undefined) {
-      this.#map.delete(path);
-      this.#map.set(path, v);
-    }
-    return v;
-  }
-
-  set(path: string, data: Uint8Array): void {
-    this.#map.set(path, data);
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
-  }
-}
+export { TileCache } from './tile-cache.js';
 
 /** A HashReader over the tiles of the published size; widerSize: a size whose tiles exist now (the current published one). */
 export function publishedHashReader(
@@ -49,17 +28,14 @@ export function publishedHashReader(
 ): HashReader {
   const readTile = async (t: TileId): Promise<Uint8Array> => {
     const path = tilePath(t);
-    const cached = cache.get(path);
-    if (cached !== undefined) return cached;
-    let data = await store.read(path);
-    if (data === null && t.width < TILE_WIDTH && widerSize !== undefined) data = await readWider(store, t, widerSize());
+    let data = await cache.read(store, path);
+    if (data === null && t.width < TILE_WIDTH && widerSize !== undefined) data = await readWider(store, cache, t, widerSize());
     if (data === null || data.length !== t.width * HASH_SIZE) {
       throw new TilelogError(
         'LOG_CORRUPT',
         `log: tile ${path} is ${data === null ? 'missing' : `${data.length} bytes`}; restart the log to repair it`,
       );
     }
-    cache.set(path, data);
     return data;
   };
   return unauthenticatedTileHashReader(publishedSize, (tiles) => Promise.all(tiles.map(readTile)), hasher);
@@ -67,10 +43,10 @@ export function publishedHashReader(
 
 // readWider(t): the first t.width hashes of tile t read at a wider width:
 // the full tile, else the tile's width in a tree of `size`; null if neither.
-async function readWider(store: TileStore, t: TileId, size: number): Promise<Uint8Array | null> {
+async function readWider(store: TileStore, cache: TileCache, t: TileId, size: number): Promise<Uint8Array | null> {
   for (const width of [TILE_WIDTH, tileWidthAt(t.level, t.index, size)]) {
     if (width <= t.width) continue;
-    const data = await store.read(tilePath({ ...t, width }));
+    const data = await cache.read(store, tilePath({ ...t, width }));
     if (data !== null && data.length === width * HASH_SIZE) return data.subarray(0, t.width * HASH_SIZE);
   }
   return null;

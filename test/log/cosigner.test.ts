@@ -262,15 +262,19 @@ describe('a failing public checkpoint write', () => {
     const sizes: number[] = [];
     let fail = 0;
     const tiles = Object.assign(Object.create(inner) as MemoryTileStore, {
+      // Every checkpoint write is the fenced one (never an overwrite).
       overwrite: async (p: string, data: Uint8Array): Promise<void> => {
-        if (p === 'checkpoint') {
-          if (fail > 0) {
-            fail--;
-            throw new TilelogError('STORAGE_IO', 'injected failure');
-          }
-          sizes.push(Number(new TextDecoder().decode(data).split('\n')[1]));
-        }
+        if (p === 'checkpoint') throw new Error('the checkpoint was overwritten unconditionally');
         return inner.overwrite(p, data);
+      },
+      replaceIfMatch: async (p: string, data: Uint8Array, etag: string | null): Promise<string> => {
+        if (fail > 0) {
+          fail--;
+          throw new TilelogError('STORAGE_IO', 'injected failure');
+        }
+        const next = await inner.replaceIfMatch(p, data, etag);
+        sizes.push(Number(new TextDecoder().decode(data).split('\n')[1]));
+        return next;
       },
     });
     const db = new SqliteSequenceDB(path.join(tmp.dir, 'log.db'), { origin: ORIGIN });

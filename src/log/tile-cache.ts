@@ -1,0 +1,76 @@
+// A bounded in-memory LRU of FULL tiles and full entry bundles, read through
+// from the TileStore, so that with a remote store (S3) repeated `/tile/...`
+// GETs, proofs and the log browser do not each cost a network round trip.
+//
+// Full objects are write-once (createIdempotent), so a cached copy never goes
+// stale and nothing is invalidated. Partial tiles and bundles and the
+// checkpoint are never cached: they are always read from the store. A miss
+// (absent object) is not cached either: the object may appear later.
+//
+// Bounds: the sum of cached byte lengths stays <= maxBytes (an object larger
+// than maxBytes is served but not kept); eviction drops least recently used
+// first (an insertion-ordered Map, re-inserted on each hit). Concurrent misses
+// of one path share one store read. Callers must not mutate returned bytes.
+
+import type { TileStore } from '../storage/tile-store.js';
+
+/** Default bound of the cache: 64 MiB (8,192 full hash tiles, or 4+ full bundles of large entries). */
+export const DEFAULT_TILE_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** True for a full tile or full bundle path (immutable); false for partials (`.p/W`) and `checkpoint`. */
+export function isFullTilePath(path: string): boolean {
+  return path.startsWith('tile/') && !path.includes('.p/');
+}
+
+export class TileCache {
+  readonly #maxBytes: number;
+  readonly #map = new Map<string, Uint8Array>();
+  readonly #inFlight = new Map<string, Promise<Uint8Array | null>>();
+  #bytes = 0;
+  readonly counters = { hits: 0, misses: 0 };
+
+  /** maxBytes: the bound on cached bytes; 0 disables caching. */
+  constructor(maxBytes = DEFAULT_TILE_CACHE_BYTES) {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`tile cache: maxBytes must be an integer >= 0, got ${maxBytes}`);
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Bytes held now (<= maxBytes). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** path's bytes from store, through the cache when path is a full tile or bundle; null when absent. */
+  read(store: TileStore, path: string): Promise<Uint8Array | null> {
+    if (this.#maxBytes === 0 || !isFullTilePath(path)) return store.read(path);
+    const hit = this.#map.get(path);
+    if (hit !== undefined) {
+      this.counters.hits++;
+      this.#map.delete(path);
+      this.#map.set(path, hit);
+      return Promise.resolve(hit);
+    }
+    const pending = this.#inFlight.get(path);
+    if (pending !== undefined) return pending;
+    this.counters.misses++;
+    const read = store.read(path).then((data) => {
+      if (data !== null) this.#keep(path, data);
+      return data;
+    });
+    this.#inFlight.set(path, read);
+    const forget = (): void => void this.#inFlight.delete(path);
+    read.then(forget, forget);
+    return read;
+  }
+
+  #keep(path: string, data: Uint8Array): void {
+    if (data.length > this.#maxBytes || this.#map.has(path)) return;
+    this.#map.set(path, data);
+    this.#bytes += data.length;
+    for (const [oldest, old] of this.#map) {
+      if (this.#bytes <= this.#maxBytes) break;
+      this.#map.delete(oldest);
+      this.#bytes -= old.length;
+    }
+  }
+}
