@@ -204,16 +204,16 @@ export class PublicCheckpoint {
         v.cause,
       );
     }
+    if (v.size > cp.size) {
+      this.#halt('LOG_SUPERSEDED', 'superseded', `another writer published a newer checkpoint of this log in ${where} (size ${v.size}; this process was publishing size ${cp.size})${ONE_WRITER}`);
+    }
     if (v.kind === 'unsigned') {
-      const what = v.known === null ? `a size (${v.size}) this process's database never signed` : `root ${toHexSafe(v.root)} for size ${v.size}, which this process's database signed with root ${toHexSafe(v.known)}`;
+      const what = v.known === null ? `size ${v.size}, which this process's database never signed` : `root ${toHexSafe(v.root)} for size ${v.size}, which this process's database signed with root ${toHexSafe(v.known)}`;
       this.#halt(
         'LOG_SUPERSEDED',
         'superseded',
-        `another writer published a checkpoint of this log in ${where} with ${what} (it is ahead of this process, or forked the log)${ONE_WRITER}`,
+        `another writer published a checkpoint of this log in ${where} with ${what} (the log was forked)${ONE_WRITER}`,
       );
-    }
-    if (v.size > cp.size) {
-      this.#halt('LOG_SUPERSEDED', 'superseded', `another writer published a newer checkpoint of this log in ${where} (size ${v.size}; this process was publishing size ${cp.size})${ONE_WRITER}`);
     }
     if (attempt >= MAX_ATTEMPTS) {
       this.#halt('LOG_SUPERSEDED', 'superseded', `another writer keeps replacing the checkpoint in ${where} (${attempt} writes refused while publishing size ${cp.size})${ONE_WRITER}`);

@@ -1,5 +1,7 @@
 // Failure matrix: each kind of write (tile, bundle, public checkpoint, batch
 // commit, checkpoint commit) fails once, with or without having persisted.
+// The public checkpoint is written with replaceIfMatch (public-checkpoint.ts):
+// a failure that persisted moves the store's ETag, and the retry reconciles.
 // After the log carries on and is reopened: no acknowledged entry is missing,
 // no size ever had two roots, the published size never shrank, the tiles
 // recompute the checkpoint root, and no checkpoint was ever made public
@@ -59,6 +61,8 @@ class FaultyTiles implements TileStore {
     return this.inner.readWithEtag(p);
   }
   async overwrite(p: string, data: Uint8Array): Promise<void> {
+    // Only recovery's repairs overwrite; the checkpoint is always a conditional replace.
+    if (p === 'checkpoint') this.violations.push('checkpoint overwritten unconditionally');
     this.#checkTilesFirst(p, data);
     await this.#write(p, () => this.inner.overwrite(p, data));
   }
@@ -187,6 +191,10 @@ describe('failure matrix', () => {
       observe();
     }
     expect(fault.fired).toBe(true);
+    // A checkpoint write whose response was lost (persisted, then an error) is
+    // refused on the retry (the ETag moved) and reconciled: it was our own.
+    const { publication } = log.stats();
+    expect(publication).toEqual({ stopped: null, reconciled: kind === 'checkpoint' && persist ? 1 : 0 });
     await log.close();
     expect(tiles.violations).toEqual([]);
 
