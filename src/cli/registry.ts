@@ -17,11 +17,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { TilelogError } from '../errors.js';
-import type { Log } from '../log/index.js';
+import type { Log, LogLogger } from '../log/index.js';
 import { submitterKey } from '../registry/entries/index.js';
 import { AnsLookup, DEFAULT_RESOLVE_CACHE_ENTRIES, DEFAULT_RESOLVE_NEGATIVE_TTL_SECONDS } from '../registry/ans-lookup.js';
 import { DnsValidator } from '../registry/dns.js';
-import { ApiKeys, newApiKey } from '../registry/http/auth.js';
+import { newApiKey } from '../registry/http/auth.js';
+import { ApiKeyFile } from '../registry/http/api-key-file.js';
 import { createRegistryApp } from '../registry/http/app.js';
 import { Registry } from '../registry/registry.js';
 import { StateIndex } from '../registry/state-index.js';
@@ -66,7 +67,9 @@ export const REGISTRY_USAGE = `Agent name registry (spec/REGISTRY.md): the agent
   --registry-resolve-cache-entries <n>  hosts kept           [$TILELOG_REGISTRY_RESOLVE_CACHE_ENTRIES, 10000]
   --registry-resolve-negative-ttl-seconds <s>  cap on (and default for) NXDOMAIN/NODATA caching
                                                              [$TILELOG_REGISTRY_RESOLVE_NEGATIVE_TTL_SECONDS, 30]
-  API keys: 'tilelog registry apikey --state <dir> --owner <owner>'.
+  API keys: 'tilelog registry apikey --state <dir> --owner <owner>'. The server
+  reloads <state>/registry-api-keys when it changes and on SIGHUP (no restart);
+  a file that does not parse keeps the keys loaded before, and logs why.
   Rebuild the index: 'tilelog registry reindex --state <dir>' (server stopped).
 ${CA_USAGE}`;
 
@@ -150,7 +153,13 @@ export interface OpenedRegistry {
  * app. listenUrl is the server's bound URL (asked at request time, once bound),
  * the _ans-badge base when --registry-public-url is not given.
  */
-export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConfig, listenUrl: () => string): Promise<OpenedRegistry> {
+export async function openRegistry(
+  log: Log,
+  stateDir: string,
+  cfg: RegistryConfig,
+  listenUrl: () => string,
+  logger: LogLogger = { info: (m) => console.error(m), warn: (m) => console.error(m), error: (m) => console.error(m) },
+): Promise<OpenedRegistry> {
   const key = submitterKey(secretFile(path.join(stateDir, 'registry.key')));
   const unlock = lockRegistry(stateDir);
   let index: StateIndex;
@@ -162,7 +171,11 @@ export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConf
   }
   try {
     const registry = await Registry.open({ log, index, key });
-    const apiKeys = ApiKeys.fromFile(path.join(stateDir, 'registry-api-keys'));
+    // Live: re-read on change and on SIGHUP; a broken file keeps the keys in force.
+    const apiKeys = new ApiKeyFile(path.join(stateDir, 'registry-api-keys'), {
+      onReload: (n) => logger.info(`registry: loaded ${plural(n, 'API key')} from ${path.join(stateDir, 'registry-api-keys')}`),
+      onError: (message, err) => logger.error(`registry: API keys not reloaded: ${message}`, err),
+    });
     const dns = cfg.dnsValidation
       ? {
           validator: new DnsValidator({ ...(cfg.dnsServers !== undefined && { servers: cfg.dnsServers }), timeoutMs: cfg.dnsTimeoutMs }),
@@ -187,11 +200,16 @@ export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConf
       publicUrl: cfg.publicUrl ?? listenUrl,
     });
     if (ca !== null) app.route('/', ca.app);
+    apiKeys.watch();
+    const onHangup = () => apiKeys.reload();
+    process.on('SIGHUP', onHangup);
     return {
       app,
       registry,
       apiKeys: apiKeys.size,
       close: () => {
+        process.off('SIGHUP', onHangup);
+        apiKeys.close();
         index.close();
         unlock();
       },
@@ -224,8 +242,9 @@ const USAGE = `Usage: tilelog registry apikey --owner <owner> [--state <dir>]
        tilelog registry reindex [--state <dir>] [--key <file>] [--origin <origin>] [--json]
 
 apikey: makes an API key for registry writes on behalf of <owner>, appends
-its SHA-256 to <state>/registry-api-keys (read when 'tilelog serve
---registry' starts) and prints the key once on stdout.
+its SHA-256 to <state>/registry-api-keys and prints the key once on stdout.
+A running 'tilelog serve --registry' picks it up within about a second (it
+watches the file, and re-reads it on SIGHUP); no restart needed.
 
 reindex: rebuilds <state>/registry.db from the log's published entries
 alone (the entries covered by the last signed checkpoint in <state>/log.db),
@@ -266,7 +285,7 @@ export function run(argv: string[]): Promise<number> {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     fs.appendFileSync(path.join(stateDir, 'registry-api-keys'), `${made.line}\n`, { mode: 0o600 });
     process.stdout.write(`${made.key}\n`);
-    process.stderr.write(`API key for owner ${values.owner} added to ${path.join(stateDir, 'registry-api-keys')}; restart the server to load it\n`);
+    process.stderr.write(`API key for owner ${values.owner} added to ${path.join(stateDir, 'registry-api-keys')}; a running server loads it within a second\n`);
     return EXIT_OK;
   });
 }
