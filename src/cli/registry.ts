@@ -2,6 +2,7 @@
 //   - `tilelog serve --registry [...]` mounts the agents API (src/registry)
 //     on the log's app; this file reads its flags, env and state files;
 //   - `tilelog registry apikey --owner <owner>` makes an API key;
+//   - `tilelog registry keygen --out <file>` makes an agent key pair (agent-keygen.ts);
 //   - `tilelog registry reindex` rebuilds registry.db from the log (server stopped).
 //
 // State dir files (private, mode 0600 where secret):
@@ -31,6 +32,7 @@ import { rebuildIndex } from '../registry/reindex.js';
 import { takeStateLock } from '../storage/state-lock.js';
 import { CliError, EXIT_OK, parseBaseUrl, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { readKeyFile } from './key-file.js';
+import { writeAgentKey } from './agent-keygen.js';
 import { CA_FLAGS, CA_USAGE, openCa, resolveCaConfig, type CaConfig } from './ca.js';
 import { Progress } from './progress.js';
 
@@ -239,12 +241,19 @@ export function lockRegistry(stateDir: string): () => void {
 }
 
 const USAGE = `Usage: tilelog registry apikey --owner <owner> [--state <dir>]
+       tilelog registry keygen --out <file> [--force] [--json]
        tilelog registry reindex [--state <dir>] [--key <file>] [--origin <origin>] [--json]
 
 apikey: makes an API key for registry writes on behalf of <owner>, appends
 its SHA-256 to <state>/registry-api-keys and prints the key once on stdout.
 A running 'tilelog serve --registry' picks it up within about a second (it
 watches the file, and re-reads it on SIGHUP); no restart needed.
+
+keygen: makes an agent's Ed25519 key pair. Writes the private key to
+<file> (PKCS#8 PEM, mode 0600, as 'openssl genpkey -algorithm ed25519'
+does, so 'openssl req -new -key <file>' makes the agent's CSR) and prints
+the public key as the registry takes it: 32 raw bytes in base64, the
+"publicKey" of register and rotate.
 
 reindex: rebuilds <state>/registry.db from the log's published entries
 alone (the entries covered by the last signed checkpoint in <state>/log.db),
@@ -255,21 +264,46 @@ it at the end, so an interrupted reindex leaves the old index in place.
 
   --state <dir>      the server's state dir   [$TILELOG_STATE, .tilelog]
   --owner <id>       apikey: owner the key acts for (a-z, 0-9, ._-)
+  --out <file>       keygen: where to write the agent's private key
+  --force            keygen: overwrite <file> if it exists
   --key <file>       reindex: the log's key file, whose name is the origin
                      [<state>/log.key, as serve]
   --origin <origin>  reindex: the log's origin (default: the key's name)
-  --json             reindex: the summary as one JSON line
+  --json             reindex: the summary as one JSON line;
+                     keygen: {"publicKey", "keyFile"}
 `;
 
 export function run(argv: string[]): Promise<number> {
   return runVerb('registry', USAGE, argv, async (args) => {
     const { values, positionals } = parseFlags(
       args,
-      { state: { type: 'string' }, owner: { type: 'string' }, key: { type: 'string' }, origin: { type: 'string' }, json: { type: 'boolean' } },
+      {
+        state: { type: 'string' },
+        owner: { type: 'string' },
+        key: { type: 'string' },
+        origin: { type: 'string' },
+        json: { type: 'boolean' },
+        out: { type: 'string' },
+        force: { type: 'boolean' },
+      },
       true,
     );
     const stateDir = path.resolve(values.state ?? process.env.TILELOG_STATE ?? '.tilelog');
-    if (positionals.length !== 1 || !['apikey', 'reindex'].includes(positionals[0]!)) throw new UsageError('the subcommands are apikey and reindex');
+    if (positionals.length !== 1 || !['apikey', 'keygen', 'reindex'].includes(positionals[0]!)) throw new UsageError('the subcommands are apikey, keygen and reindex');
+    if (positionals[0] !== 'keygen' && (values.out !== undefined || values.force !== undefined)) throw new UsageError('--out and --force are for keygen');
+    if (positionals[0] === 'keygen') {
+      if (values.state !== undefined || values.owner !== undefined || values.key !== undefined || values.origin !== undefined) {
+        throw new UsageError('keygen takes only --out, --force and --json');
+      }
+      if (values.out === undefined) throw new UsageError('--out is required (the file to write the agent\'s private key to, e.g. agent.key)');
+      const publicKey = writeAgentKey(values.out, values.force === true);
+      if (values.json === true) process.stdout.write(`${JSON.stringify({ publicKey, keyFile: values.out })}\n`);
+      else {
+        process.stderr.write(`wrote the agent's private key to ${values.out} (keep it secret); its public key, for "publicKey":\n`);
+        process.stdout.write(`${publicKey}\n`);
+      }
+      return EXIT_OK;
+    }
     if (positionals[0] === 'reindex') {
       if (values.owner !== undefined) throw new UsageError('--owner is for apikey');
       return reindex(stateDir, values.key, values.origin, values.json === true);
