@@ -29,3 +29,20 @@ export function walkImports(entry: string): { files: Set<string>; bare: Map<stri
   }
   return { files, bare };
 }
+
+/**
+ * Node-only globals (Buffer, process, require, __dirname, __filename) used in
+ * the code of files, comments and strings aside: "<file>: <name>" per use.
+ */
+export function nodeGlobalsUsed(files: Iterable<string>): string[] {
+  const found: string[] = [];
+  for (const f of files) {
+    const code = fs
+      .readFileSync(f, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/(^|[^:])\/\/.*$/gm, '$1')
+      .replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g, "''");
+    for (const m of code.matchAll(/(?<![.\w$])(Buffer|process|require|__dirname|__filename)\b/g)) found.push(`${path.relative(SRC, f)}: ${m[1]}`);
+  }
+  return [...new Set(found)];
+}

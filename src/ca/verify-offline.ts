@@ -1,7 +1,7 @@
 // verifyCertEntry: the offline check of a certificate entry's proof bundle
 // (the `bundle` of an issuance answer, or `bundle` / `revocationBundle` of
-// POST /v1/verify/cert). Browser-safe except for what it imports from
-// src/client and src/registry, which are.
+// POST /v1/verify/cert). Browser-safe (exported as tilelog/ca; no Node
+// globals either: test/ca/imports.test.ts).
 //   1. verifyBundle: checkpoint signature, cosignature quorum, inclusion
 //   2. the entry decodes canonically and is a certificate entry
 //   3. a pinned submitter key signed it
@@ -35,8 +35,14 @@ export function verifyCertEntry(bundle: unknown, policy: CertEntryPolicy, o: { d
   }
   if (o.der !== undefined) {
     if (entry.type !== 'cert.issued') throw new TilelogError('REGISTRY_BAD_ENTRY', 'verify: a DER was given but the entry is not cert.issued');
-    const same = Buffer.from(sha256(o.der)).equals(Buffer.from(entry.body.sha256));
-    if (!same) throw new TilelogError('REGISTRY_CONFLICT', 'verify: the logged certificate is not the one given');
+    if (!sameBytes(sha256(o.der), entry.body.sha256)) throw new TilelogError('REGISTRY_CONFLICT', 'verify: the logged certificate is not the one given');
   }
   return { entry, bundle: b };
+}
+
+/** a and b hold the same bytes (public values: no need for constant time). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

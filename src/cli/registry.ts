@@ -2,6 +2,7 @@
 //   - `tilelog serve --registry [...]` mounts the agents API (src/registry)
 //     on the log's app; this file reads its flags, env and state files;
 //   - `tilelog registry apikey --owner <owner>` makes an API key;
+//   - `tilelog registry keygen --out <file>` makes an agent key pair (agent-keygen.ts);
 //   - `tilelog registry reindex` rebuilds registry.db from the log (server stopped).
 //
 // State dir files (private, mode 0600 where secret):
@@ -17,11 +18,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { TilelogError } from '../errors.js';
-import type { Log } from '../log/index.js';
+import type { Log, LogLogger } from '../log/index.js';
 import { submitterKey } from '../registry/entries/index.js';
 import { AnsLookup, DEFAULT_RESOLVE_CACHE_ENTRIES, DEFAULT_RESOLVE_NEGATIVE_TTL_SECONDS } from '../registry/ans-lookup.js';
 import { DnsValidator } from '../registry/dns.js';
-import { ApiKeys, newApiKey } from '../registry/http/auth.js';
+import { newApiKey } from '../registry/http/auth.js';
+import { ApiKeyFile } from '../registry/http/api-key-file.js';
 import { createRegistryApp } from '../registry/http/app.js';
 import { Registry } from '../registry/registry.js';
 import { StateIndex } from '../registry/state-index.js';
@@ -30,6 +32,7 @@ import { rebuildIndex } from '../registry/reindex.js';
 import { takeStateLock } from '../storage/state-lock.js';
 import { CliError, EXIT_OK, parseBaseUrl, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { readKeyFile } from './key-file.js';
+import { writeAgentKey } from './agent-keygen.js';
 import { CA_FLAGS, CA_USAGE, openCa, resolveCaConfig, type CaConfig } from './ca.js';
 import { Progress } from './progress.js';
 
@@ -66,7 +69,9 @@ export const REGISTRY_USAGE = `Agent name registry (spec/REGISTRY.md): the agent
   --registry-resolve-cache-entries <n>  hosts kept           [$TILELOG_REGISTRY_RESOLVE_CACHE_ENTRIES, 10000]
   --registry-resolve-negative-ttl-seconds <s>  cap on (and default for) NXDOMAIN/NODATA caching
                                                              [$TILELOG_REGISTRY_RESOLVE_NEGATIVE_TTL_SECONDS, 30]
-  API keys: 'tilelog registry apikey --state <dir> --owner <owner>'.
+  API keys: 'tilelog registry apikey --state <dir> --owner <owner>'. The server
+  reloads <state>/registry-api-keys when it changes and on SIGHUP (no restart);
+  a file that does not parse keeps the keys loaded before, and logs why.
   Rebuild the index: 'tilelog registry reindex --state <dir>' (server stopped).
 ${CA_USAGE}`;
 
@@ -150,7 +155,13 @@ export interface OpenedRegistry {
  * app. listenUrl is the server's bound URL (asked at request time, once bound),
  * the _ans-badge base when --registry-public-url is not given.
  */
-export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConfig, listenUrl: () => string): Promise<OpenedRegistry> {
+export async function openRegistry(
+  log: Log,
+  stateDir: string,
+  cfg: RegistryConfig,
+  listenUrl: () => string,
+  logger: LogLogger = { info: (m) => console.error(m), warn: (m) => console.error(m), error: (m) => console.error(m) },
+): Promise<OpenedRegistry> {
   const key = submitterKey(secretFile(path.join(stateDir, 'registry.key')));
   const unlock = lockRegistry(stateDir);
   let index: StateIndex;
@@ -162,7 +173,11 @@ export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConf
   }
   try {
     const registry = await Registry.open({ log, index, key });
-    const apiKeys = ApiKeys.fromFile(path.join(stateDir, 'registry-api-keys'));
+    // Live: re-read on change and on SIGHUP; a broken file keeps the keys in force.
+    const apiKeys = new ApiKeyFile(path.join(stateDir, 'registry-api-keys'), {
+      onReload: (n) => logger.info(`registry: loaded ${plural(n, 'API key')} from ${path.join(stateDir, 'registry-api-keys')}`),
+      onError: (message, err) => logger.error(`registry: API keys not reloaded: ${message}`, err),
+    });
     const dns = cfg.dnsValidation
       ? {
           validator: new DnsValidator({ ...(cfg.dnsServers !== undefined && { servers: cfg.dnsServers }), timeoutMs: cfg.dnsTimeoutMs }),
@@ -187,11 +202,16 @@ export async function openRegistry(log: Log, stateDir: string, cfg: RegistryConf
       publicUrl: cfg.publicUrl ?? listenUrl,
     });
     if (ca !== null) app.route('/', ca.app);
+    apiKeys.watch();
+    const onHangup = () => apiKeys.reload();
+    process.on('SIGHUP', onHangup);
     return {
       app,
       registry,
       apiKeys: apiKeys.size,
       close: () => {
+        process.off('SIGHUP', onHangup);
+        apiKeys.close();
         index.close();
         unlock();
       },
@@ -221,11 +241,19 @@ export function lockRegistry(stateDir: string): () => void {
 }
 
 const USAGE = `Usage: tilelog registry apikey --owner <owner> [--state <dir>]
+       tilelog registry keygen --out <file> [--force] [--json]
        tilelog registry reindex [--state <dir>] [--key <file>] [--origin <origin>] [--json]
 
 apikey: makes an API key for registry writes on behalf of <owner>, appends
-its SHA-256 to <state>/registry-api-keys (read when 'tilelog serve
---registry' starts) and prints the key once on stdout.
+its SHA-256 to <state>/registry-api-keys and prints the key once on stdout.
+A running 'tilelog serve --registry' picks it up within about a second (it
+watches the file, and re-reads it on SIGHUP); no restart needed.
+
+keygen: makes an agent's Ed25519 key pair. Writes the private key to
+<file> (PKCS#8 PEM, mode 0600, as 'openssl genpkey -algorithm ed25519'
+does, so 'openssl req -new -key <file>' makes the agent's CSR) and prints
+the public key as the registry takes it: 32 raw bytes in base64, the
+"publicKey" of register and rotate.
 
 reindex: rebuilds <state>/registry.db from the log's published entries
 alone (the entries covered by the last signed checkpoint in <state>/log.db),
@@ -236,21 +264,46 @@ it at the end, so an interrupted reindex leaves the old index in place.
 
   --state <dir>      the server's state dir   [$TILELOG_STATE, .tilelog]
   --owner <id>       apikey: owner the key acts for (a-z, 0-9, ._-)
+  --out <file>       keygen: where to write the agent's private key
+  --force            keygen: overwrite <file> if it exists
   --key <file>       reindex: the log's key file, whose name is the origin
                      [<state>/log.key, as serve]
   --origin <origin>  reindex: the log's origin (default: the key's name)
-  --json             reindex: the summary as one JSON line
+  --json             reindex: the summary as one JSON line;
+                     keygen: {"publicKey", "keyFile"}
 `;
 
 export function run(argv: string[]): Promise<number> {
   return runVerb('registry', USAGE, argv, async (args) => {
     const { values, positionals } = parseFlags(
       args,
-      { state: { type: 'string' }, owner: { type: 'string' }, key: { type: 'string' }, origin: { type: 'string' }, json: { type: 'boolean' } },
+      {
+        state: { type: 'string' },
+        owner: { type: 'string' },
+        key: { type: 'string' },
+        origin: { type: 'string' },
+        json: { type: 'boolean' },
+        out: { type: 'string' },
+        force: { type: 'boolean' },
+      },
       true,
     );
     const stateDir = path.resolve(values.state ?? process.env.TILELOG_STATE ?? '.tilelog');
-    if (positionals.length !== 1 || !['apikey', 'reindex'].includes(positionals[0]!)) throw new UsageError('the subcommands are apikey and reindex');
+    if (positionals.length !== 1 || !['apikey', 'keygen', 'reindex'].includes(positionals[0]!)) throw new UsageError('the subcommands are apikey, keygen and reindex');
+    if (positionals[0] !== 'keygen' && (values.out !== undefined || values.force !== undefined)) throw new UsageError('--out and --force are for keygen');
+    if (positionals[0] === 'keygen') {
+      if (values.state !== undefined || values.owner !== undefined || values.key !== undefined || values.origin !== undefined) {
+        throw new UsageError('keygen takes only --out, --force and --json');
+      }
+      if (values.out === undefined) throw new UsageError('--out is required (the file to write the agent\'s private key to, e.g. agent.key)');
+      const publicKey = writeAgentKey(values.out, values.force === true);
+      if (values.json === true) process.stdout.write(`${JSON.stringify({ publicKey, keyFile: values.out })}\n`);
+      else {
+        process.stderr.write(`wrote the agent's private key to ${values.out} (keep it secret); its public key, for "publicKey":\n`);
+        process.stdout.write(`${publicKey}\n`);
+      }
+      return EXIT_OK;
+    }
     if (positionals[0] === 'reindex') {
       if (values.owner !== undefined) throw new UsageError('--owner is for apikey');
       return reindex(stateDir, values.key, values.origin, values.json === true);
@@ -266,7 +319,7 @@ export function run(argv: string[]): Promise<number> {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     fs.appendFileSync(path.join(stateDir, 'registry-api-keys'), `${made.line}\n`, { mode: 0o600 });
     process.stdout.write(`${made.key}\n`);
-    process.stderr.write(`API key for owner ${values.owner} added to ${path.join(stateDir, 'registry-api-keys')}; restart the server to load it\n`);
+    process.stderr.write(`API key for owner ${values.owner} added to ${path.join(stateDir, 'registry-api-keys')}; a running server loads it within a second\n`);
     return EXIT_OK;
   });
 }

@@ -140,7 +140,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   let listenUrl = '';
   if (registryCfg !== null) {
     try {
-      registry = await openRegistry(log, cfg.stateDir, registryCfg, () => listenUrl);
+      registry = await openRegistry(log, cfg.stateDir, registryCfg, () => listenUrl, logLoggerFrom(logger));
     } catch (err) {
       await log.close();
       throw err;

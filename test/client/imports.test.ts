@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { builtinModules } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { BROWSER_SAFE_PACKAGES, SRC, walkImports } from '../import-graph.js';
+import { BROWSER_SAFE_PACKAGES, nodeGlobalsUsed, SRC, walkImports } from '../import-graph.js';
 
 describe('src/client import graph', () => {
   it('reaches only browser-safe modules', () => {
@@ -20,6 +20,7 @@ describe('src/client import graph', () => {
       }
     }
     const all = walkImports(path.join(SRC, 'client/index.ts'));
+    expect(nodeGlobalsUsed(all.files)).toEqual([]); // no Buffer, process, require either
     // It does reach merkle and note (reused, not rewritten), and never log, storage, http or cli.
     const dirs = new Set([...all.files].map((f) => path.relative(SRC, f).split(path.sep)[0]));
     expect([...dirs].sort()).toEqual(['client', 'errors.ts', 'merkle', 'note']);

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { builtinModules } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { BROWSER_SAFE_PACKAGES, SRC, walkImports } from '../import-graph.js';
+import { BROWSER_SAFE_PACKAGES, nodeGlobalsUsed, SRC, walkImports } from '../import-graph.js';
 
 describe('tilelog/registry import graph', () => {
   it('reaches only browser-safe modules and no server code', () => {
@@ -14,6 +14,7 @@ describe('tilelog/registry import graph', () => {
       expect(s.startsWith('node:') || builtinModules.includes(s), `${from} imports ${s}`).toBe(false);
       expect(BROWSER_SAFE_PACKAGES.some((re) => re.test(s)), `${from} imports ${s}`).toBe(true);
     }
+    expect(nodeGlobalsUsed(files)).toEqual([]); // no Buffer, process, require either
     const rel = [...files].map((f) => path.relative(SRC, f));
     for (const server of ['registry/registry.ts', 'registry/state-index.ts', 'registry/dns.ts', 'registry/dns-wire.ts', 'registry/ans-lookup.ts']) expect(rel).not.toContain(server);
     expect(rel.some((f) => f.startsWith('registry/http/') || f.startsWith('log/') || f.startsWith('storage/') || f.startsWith('cli/'))).toBe(false);

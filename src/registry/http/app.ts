@@ -22,7 +22,7 @@ import { parseAnsName, parseNameRef } from '../names.js';
 import type { Registry, WriteResult } from '../registry.js';
 import type { AgentStatus } from '../rules.js';
 import type { AgentState } from '../state-index.js';
-import type { ApiKeys } from './auth.js';
+import type { ApiKeyLookup } from './auth.js';
 import { parseDeprecate, parseRegister, parseRevoke, parseRotate, parseUpdate } from './input.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { takeCsr, type AgentCertificates } from './certificates.js';
@@ -33,7 +33,8 @@ import * as routes from './schemas.js';
 export { agentJson };
 
 export interface RegistryAppOptions {
-  apiKeys: ApiKeys;
+  /** An ApiKeys, or an ApiKeyFile that reloads its file while the server runs. */
+  apiKeys: ApiKeyLookup;
   /** Domain validation: a resolver and the token secret; null turns validation off (explicitly). */
   dns: { validator: DnsValidator; secret: Uint8Array } | null;
   /** Per API key and per client address. */

@@ -22,7 +22,12 @@ export function newApiKey(owner: string): { key: string; line: string } {
   return { key, line: `sha256:${hashApiKey(key)} ${owner}` };
 }
 
-export class ApiKeys {
+/** What the registry's write routes need: the owner an API key acts for, or null. */
+export interface ApiKeyLookup {
+  ownerOf(key: string): string | null;
+}
+
+export class ApiKeys implements ApiKeyLookup {
   readonly #owners: Map<string, string>;
 
   constructor(lines: Iterable<string>) {

@@ -1,0 +1,186 @@
+// The README's examples run as written. A fenced block opts in with
+// `runnable=<group>` after its language (```sh runnable=registry, ```ts
+// runnable=ca); every other block is documentation only. Every ```ts block
+// must opt in, or say why not with `no-run=<reason>`, so a new TypeScript
+// example cannot go untested by accident.
+//
+// Per group, in README order: the sh blocks are joined into one bash script
+// (set -euo pipefail) and run; then each ts block is imported, with
+// `tilelog/<x>` pointed at src/<x>/index.ts (the test checks package.json
+// exports the same entry), and each `console.log(...); // <expected>` must
+// print <expected>. To stay apart from a reader's own walk-through and from
+// parallel tests, the walk-through directories (/tmp/tilelog-<group>) are
+// replaced by a temporary directory and the port by a free one; `tilelog`
+// runs the CLI bundled from src/ (test/global-setup.ts).
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { CLI_BUNDLE, REPO_ROOT } from './cli-bundle.js';
+
+interface Block {
+  lang: string;
+  group: string | null;
+  noRun: string | null;
+  code: string;
+  line: number;
+}
+
+/** The fenced blocks of a markdown text, with their info strings parsed. */
+export function fencedBlocks(md: string): Block[] {
+  const out: Block[] = [];
+  const lines = md.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(\w+)?(.*)$/.exec(lines[i]!);
+    if (open === null) continue;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && !lines[i]!.startsWith('```'); i++) body.push(lines[i]!);
+    const info = open[2] ?? '';
+    out.push({
+      lang: open[1] ?? '',
+      group: /\brunnable=(\S+)/.exec(info)?.[1] ?? null,
+      noRun: /\bno-run=(.+)$/.exec(info)?.[1]?.trim() ?? null,
+      code: body.join('\n') + '\n',
+      line: start + 1,
+    });
+  }
+  return out;
+}
+
+const README = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+const BLOCKS = fencedBlocks(README);
+const GROUPS = [...new Set(BLOCKS.flatMap((b) => (b.group === null ? [] : [b.group])))];
+const PKG = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string> };
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** The walk-through's fixed directory and port, made private to this run. */
+function localize(code: string, group: string, dir: string, port: number): string {
+  const ports = [...new Set([...code.matchAll(/127\.0\.0\.1:(80\d\d)\b/g)].map((m) => m[1]!))];
+  let out = code.replaceAll(`/tmp/tilelog-${group}`, dir);
+  for (const p of ports) out = out.replaceAll(`127.0.0.1:${p}`, `127.0.0.1:${port}`);
+  return out;
+}
+
+/**
+ * Runs a bash script in its own process group, with job control on as in an
+ * interactive shell (so `kill %1` reaches the server a background `tilelog`
+ * function started); kills the group, and a server still holding stateDir's
+ * lock, when done.
+ */
+function runBash(script: string, env: NodeJS.ProcessEnv, stateDir: string, timeoutMs: number): Promise<{ code: number | null; out: string; stop: () => void }> {
+  const child = spawn('bash', ['-c', `set -m -euo pipefail\n${script}`], { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  };
+  const kill = () => {
+    const pidFile = path.join(stateDir, 'log.lock.pid');
+    // The server's pid, only while it is still our CLI (never a reused pid).
+    const server = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8')) : NaN;
+    const ours = Number.isInteger(server) && fs.existsSync(`/proc/${server}/cmdline`) && fs.readFileSync(`/proc/${server}/cmdline`, 'utf8').includes(path.dirname(path.dirname(stateDir)));
+    const pids = [-child.pid!, ...(ours ? [server] : [])];
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  const timer = setTimeout(kill, timeoutMs);
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      killGroup(); // what the script left in its own group; a server it left running stays until stop()
+      resolve({ code, out, stop: kill });
+    }),
+  );
+}
+
+describe('README examples', () => {
+  it('every TypeScript block opts in (runnable=<group>) or out (no-run=<reason>)', () => {
+    const ts = BLOCKS.filter((b) => b.lang === 'ts');
+    expect(ts.length).toBeGreaterThan(0);
+    for (const b of ts) expect(b.group !== null || b.noRun !== null, `README.md:${b.line}: a ts block without runnable= or no-run=`).toBe(true);
+    expect(GROUPS).toEqual(expect.arrayContaining(['registry', 'ca']));
+  });
+
+  it('the parser reads info strings (self-check)', () => {
+    const b = fencedBlocks('x\n```sh runnable=g\necho hi\n```\n```ts no-run=needs a witness\nx;\n```\n```\nplain\n```\n');
+    expect(b.map((x) => [x.lang, x.group, x.noRun, x.code])).toEqual([
+      ['sh', 'g', null, 'echo hi\n'],
+      ['ts', null, 'needs a witness', 'x;\n'],
+      ['', null, null, 'plain\n'],
+    ]);
+  });
+
+  for (const group of GROUPS) {
+    it(`the ${group} walk-through runs as written`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tilelog-readme-${group}-`));
+      dirs.push(dir);
+      // TILELOG_REPO as the README's first line expects it: <repo>/dist/cli/main.js is the CLI.
+      const repo = path.join(dir, 'repo');
+      fs.mkdirSync(path.join(repo, 'dist/cli'), { recursive: true });
+      fs.writeFileSync(path.join(repo, 'dist/cli/main.js'), `await import(${JSON.stringify(pathToFileURL(CLI_BUNDLE).href)});\n`);
+      const work = path.join(dir, 'walk');
+      const port = await freePort();
+      const blocks = BLOCKS.filter((b) => b.group === group);
+      const sh = blocks.filter((b) => b.lang === 'sh').map((b) => localize(b.code, group, work, port));
+      const r = await runBash(sh.join('\n'), { TILELOG_REPO: repo }, path.join(work, '.tilelog'), 100_000);
+      try {
+        await runTsBlocks(r, blocks, group, work, port);
+      } finally {
+        r.stop();
+      }
+    });
+  }
+});
+
+async function runTsBlocks(r: { code: number | null; out: string }, blocks: Block[], group: string, work: string, port: number): Promise<void> {
+  expect(r.code, r.out + (fs.existsSync(path.join(work, 'serve.log')) ? `\nserve.log:\n${fs.readFileSync(path.join(work, 'serve.log'), 'utf8')}` : '')).toBe(0);
+
+  for (const b of blocks.filter((x) => x.lang === 'ts')) {
+    let code = localize(b.code, group, work, port);
+    code = code.replace(/from '(tilelog\/(\w+))'/g, (_m, spec: string, sub: string) => {
+      expect(PKG.exports[`./${sub}`], `package.json exports ${spec}`).toBe(`./dist/${sub}/index.js`);
+      return `from ${JSON.stringify(path.join(REPO_ROOT, 'src', sub, 'index.ts'))}`;
+    });
+    const file = path.join(REPO_ROOT, '.tmp', `readme-${group}-${b.line}.ts`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, code);
+    const printed: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void printed.push(a.map(String).join(' ')));
+    try {
+      await import(pathToFileURL(file).href);
+    } finally {
+      spy.mockRestore();
+      fs.rmSync(file, { force: true });
+    }
+    const expected = [...code.matchAll(/console\.log\(.*\);\s*\/\/ (.+)$/gm)].map((m) => m[1]!.trim());
+    expect(expected.length, `README.md:${b.line}: a ts example states what it prints`).toBeGreaterThan(0);
+    expect(printed, `README.md:${b.line}`).toEqual(expected);
+  }
+}
