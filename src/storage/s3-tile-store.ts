@@ -183,6 +183,8 @@ export class S3TileStore implements TileStore {
       store.close();
       throw err;
     }
+    // Counters start after the probe: they measure the log's traffic.
+    Object.assign(store.counters, { puts: 0, putBytes: 0, gets: 0, deletes: 0, retries: 0, preconditionFailed: 0, conflicts: 0 });
     if (result.ok) return store;
     const message =
       `${store.description} ignores conditional writes: ${result.problems.join('; ')}. ` +
@@ -383,6 +385,7 @@ export class S3TileStore implements TileStore {
       }
       if (err instanceof TilelogError) throw err;
       const kind = errorKind(err);
+      if (kind === 'precondition' && verb === 'PUT') this.counters.preconditionFailed++;
       if (kind === 'precondition' || kind === 'not-found') throw err;
       if (kind === 'fatal') throw this.#fatal(verb, key, err);
       state.uncertain = true;
