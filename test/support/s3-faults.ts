@@ -153,10 +153,9 @@ export class Hold {
     for (const r of this.requests.slice()) r.release();
   }
 
-  /** Parks nothing more and releases what is parked. */
+  /** Parks nothing more; what is parked stays parked until released. */
   stop(): void {
     this.#active = false;
-    this.releaseAll();
     this.onStop(this);
   }
 }

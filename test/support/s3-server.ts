@@ -94,6 +94,8 @@ export class S3TestServer {
   readonly #previous = new Map<string, StoredObject | null>();
   readonly #faults: Fault[] = [];
   readonly #holds: Hold[] = [];
+  /** Every hold ever made, by control id (stopped ones too: their parked requests can still be released). */
+  readonly #allHolds: Hold[] = [];
   readonly #hung = new Set<http.ServerResponse>();
   #seq = 0;
 
@@ -167,6 +169,7 @@ export class S3TestServer {
       if (i >= 0) this.#holds.splice(i, 1);
     });
     this.#holds.push(h);
+    this.#allHolds.push(h);
     return h;
   }
 
@@ -179,7 +182,10 @@ export class S3TestServer {
 
   async close(): Promise<void> {
     this.heal();
-    for (const h of this.#holds.slice()) h.stop();
+    for (const h of this.#allHolds) {
+      h.stop();
+      h.releaseAll();
+    }
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
@@ -387,10 +393,10 @@ export class S3TestServer {
     if (route === 'GET /_s3test/log') return json(this.log);
     if (route === 'POST /_s3test/holds') {
       this.hold(withPattern(input as RequestMatch));
-      return json({ id: this.#holds.length - 1 });
+      return json({ id: this.#allHolds.length - 1 });
     }
     const m = /^(GET|POST) \/_s3test\/holds\/(\d+)(\/release|\/stop)?$/.exec(route);
-    const hold = m === null ? undefined : this.#holds[Number(m[2])];
+    const hold = m === null ? undefined : this.#allHolds[Number(m[2])];
     if (m !== null && hold !== undefined) {
       if (m[3] === '/release') hold.releaseAll();
       if (m[3] === '/stop') hold.stop();
