@@ -1,13 +1,7 @@
-// Cache-Control policies, named by what the answer promises.
+// Cache-Control policies, named by what the answer promises. Those of the
+// public tree's objects live in src/storage/cache-policy.ts, shared with the
+// object stores that keep them as metadata.
 
-/** Never changes: full tiles and bundles, proofs between fixed tree sizes. */
-export const CACHE_IMMUTABLE = 'public, max-age=31536000, immutable';
-/**
- * Partial tiles: the bytes of `.p/W` never change, but the file may be deleted
- * once the full tile exists, so caches should not hold it for long.
- */
-export const CACHE_PARTIAL = 'public, max-age=60';
-/** The checkpoint and answers tied to "the latest" tree: at most a second old. */
-export const CACHE_LATEST = 'public, max-age=1';
+export { CACHE_IMMUTABLE, CACHE_LATEST, CACHE_PARTIAL } from '../storage/cache-policy.js';
 /** Answers that must not be cached (writes, errors, health). */
 export const CACHE_NONE = 'no-store';

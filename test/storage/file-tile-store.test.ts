@@ -3,8 +3,6 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { isTilelogError } from '../../src/errors.js';
 import { FileTileStore } from '../../src/storage/file-tile-store.js';
-import { MemoryTileStore } from '../../src/storage/memory-tile-store.js';
-import type { TileStore } from '../../src/storage/tile-store.js';
 import { tempDir } from '../log/helpers.js';
 
 const bytes = (...b: number[]): Uint8Array => new Uint8Array(b);
@@ -15,59 +13,7 @@ beforeEach(() => {
 });
 afterEach(() => tmp.cleanup());
 
-// The same contract for both stores.
-const stores: [string, () => TileStore][] = [
-  ['FileTileStore', () => new FileTileStore(path.join(tmp.dir, 'tiles'))],
-  ['MemoryTileStore', () => new MemoryTileStore()],
-];
-
-describe.each(stores)('%s contract', (_name, make) => {
-  test('read of an absent object is null', async () => {
-    expect(await make().read('tile/0/000')).toBeNull();
-    expect(await make().read('checkpoint')).toBeNull();
-  });
-
-  test('createIdempotent creates, accepts identical bytes, refuses different bytes', async () => {
-    const s = make();
-    await s.createIdempotent('tile/0/x001/234.p/5', bytes(1, 2, 3));
-    expect(await s.read('tile/0/x001/234.p/5')).toEqual(bytes(1, 2, 3));
-    await s.createIdempotent('tile/0/x001/234.p/5', bytes(1, 2, 3));
-    const err = await s.createIdempotent('tile/0/x001/234.p/5', bytes(1, 2, 4)).catch((e: unknown) => e);
-    expect(isTilelogError(err, 'STORAGE_CONFLICT')).toBe(true);
-    expect(await s.read('tile/0/x001/234.p/5')).toEqual(bytes(1, 2, 3));
-  });
-
-  test('overwrite replaces; delete removes and tolerates absence', async () => {
-    const s = make();
-    await s.overwrite('checkpoint', bytes(1));
-    await s.overwrite('checkpoint', bytes(2, 2));
-    expect(await s.read('checkpoint')).toEqual(bytes(2, 2));
-    await s.delete('checkpoint');
-    await s.delete('checkpoint');
-    expect(await s.read('checkpoint')).toBeNull();
-  });
-
-  test.each([
-    '../escape',
-    '/etc/passwd',
-    'tile/../checkpoint',
-    'tile/0/x000/001',
-    'tile/0/1',
-    'tile/0/000.p/0',
-    'tile/0/000.p/256',
-    'tile/00/000',
-    'checkpoint/',
-    '.state/db',
-    'tile/entries/000/../../x',
-    '',
-  ])('refuses the non-public path %j', async (p) => {
-    const s = make();
-    for (const op of [() => s.read(p), () => s.createIdempotent(p, bytes(1)), () => s.overwrite(p, bytes(1)), () => s.delete(p)]) {
-      const err = await op().catch((e: unknown) => e);
-      expect(isTilelogError(err, 'LAYOUT_BAD_PATH')).toBe(true);
-    }
-  });
-});
+// The contract every store shares is in tile-store-contract.test.ts.
 
 describe('FileTileStore files', () => {
   test('writes land at the public layout and leave no temp files', async () => {
