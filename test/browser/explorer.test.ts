@@ -218,6 +218,10 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(await page.locator('#tree-size').innerText()).toBe('40');
     expect(await page.locator('#signatures tr[data-role="log"][data-status="verified"]').count()).toBe(1);
     expect(await page.locator('#size-chart').count()).toBe(1);
+    // Two checkpoints (20, then 40): a step line, flat then vertical, never diagonal.
+    const d = (await page.locator('#size-chart path.line').getAttribute('d')) ?? '';
+    expect(d).toMatch(/^M[\d.]+,[\d.]+( H[\d.]+ V[\d.]+)+$/);
+    expect(d.match(/H/g)).toHaveLength((await page.locator('#size-chart circle.dot').count()) - 1);
 
     await page.locator('#pin-announced').click();
     await page.waitForSelector('#checkpoint-verdict:has-text("with the pinned key")');
