@@ -117,6 +117,19 @@ async function pinned(ctx: BrowserContext, key: string, witnessKeys?: readonly s
   if (witnessKeys !== undefined) await ctx.addInitScript(([k, v]) => localStorage.setItem(k!, v!), [PIN_WITNESSES, JSON.stringify(witnessKeys)]);
 }
 
+/** A registry or CA entry: the decoded view comes before the raw bytes, whose hex dump is folded (a closed <details>). */
+async function decodedFirstRawFolded(page: Page): Promise<void> {
+  const order = await page.evaluate(() => {
+    const decoded = document.getElementById('decoded');
+    const raw = document.getElementById('raw-bytes');
+    return decoded === null || raw === null ? 'missing' : decoded.compareDocumentPosition(raw) & Node.DOCUMENT_POSITION_FOLLOWING ? 'decoded first' : 'raw first';
+  });
+  expect(order).toBe('decoded first');
+  expect(await page.locator('details#raw-bytes').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+  expect(await page.locator('#hex').isVisible()).toBe(false);
+  expect(await page.locator('#text').count()).toBe(0); // CBOR read as UTF-8 is noise
+}
+
 /** The status of each cosignature line of the front page's signature table, by key name. */
 async function cosignatureStatus(page: Page): Promise<Record<string, string>> {
   const rows = await page.locator('#signatures tbody tr[data-role="witness"]').evaluateAll((trs) =>
@@ -257,6 +270,10 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(await page.locator('#verdict').getAttribute('data-verdict')).toBe('verified');
     expect(await page.locator('#verdict').innerText()).toContain('signed by the pinned key');
     expect(await page.locator('#text').innerText()).toBe('release v1.2.3 sha256:0123abcd');
+    // Text entry: the text is shown, the hex dump folded until asked for.
+    expect(await page.locator('details#raw-bytes').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    expect(await page.locator('#hex').isVisible()).toBe(false);
+    await page.locator('#raw-bytes > summary').click();
     expect(await page.locator('#hex').innerText()).toMatch(/^00000000 {2}72 65 6c 65/);
     expect(await page.locator('#decoded-none').innerText()).toContain('plain bytes');
     // checkpoint, leaf hash, one line per proof hash, the root comparison
@@ -374,6 +391,7 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(decoded).toContain('MCP https://order-bot.acme.example/mcp');
     expect(decoded).toContain(toBase64(agentKey(1)));
     expect(await page.locator('#verdict').getAttribute('data-verdict')).toBe('verified');
+    await decodedFirstRawFolded(page);
     await shot(page, 'registry-entry');
 
     await go(page, reg.url, '#/entry/0');
@@ -470,6 +488,7 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(decoded).toContain('certificate issuer');
     const norm = (t: string) => t.replace(/\s+/g, '');
     expect(norm((await page.locator('#pem').textContent()) ?? '')).toBe(norm(cert.pem));
+    await decodedFirstRawFolded(page);
     await shot(page, 'cert');
     expect(w.problems).toEqual([]);
     await ctx.close();
