@@ -2,7 +2,6 @@
 // with the trusted keys), the log key and the witness keys with their pin
 // controls, tree size over time, and the most recent entries.
 
-import { messageOf } from '../client/errors.js';
 import { checkpointHistory } from './api.js';
 import type { SignatureRow } from './checkpoint-check.js';
 import { sizeChart } from './chart.js';
@@ -10,7 +9,8 @@ import { latestCheckpoint, type Ctx, type LatestCheckpoint } from './context.js'
 import { badge, card, h, kv, mono } from './dom.js';
 import { entriesTable } from './entries.js';
 import { isoSeconds, keyIdHex, toBase64, toHex } from './format.js';
-import { keyPhrase, pinKey, unpinKey } from './trust.js';
+import { keyCard } from './key-card.js';
+import { keyPhrase } from './trust.js';
 import { witnessCard } from './witness-card.js';
 
 export const HISTORY_POINTS = 200;
@@ -96,45 +96,4 @@ function statusBadge(status: SignatureRow['status']): HTMLElement {
   if (status === 'failed') return badge('bad', 'FAILED');
   if (status === 'unpinned') return badge('warn', 'not pinned (server-listed key)');
   return badge('warn', 'not checked');
-}
-
-export function keyCard(ctx: Ctx): HTMLElement {
-  const t = ctx.trust;
-  const input = h('input', { id: 'pin-input', placeholder: 'paste a verifier key obtained out of band', spellcheck: 'false' });
-  const msg = h('span', { class: 'bad', id: 'pin-error' });
-  const pinButton = h('button', { class: 'primary', id: 'pin-announced', type: 'button' }, t.mismatch ? 'Replace the pinned key with the announced one' : 'Pin this key');
-  pinButton.addEventListener('click', () => {
-    pinKey(t.announced);
-    ctx.rerender();
-  });
-  const pinPasted = h('button', { id: 'pin-pasted', type: 'button' }, 'Pin pasted key');
-  pinPasted.addEventListener('click', () => {
-    try {
-      pinKey(input.value);
-      ctx.rerender();
-    } catch (err) {
-      msg.textContent = messageOf(err);
-    }
-  });
-  const unpin = h('button', { id: 'unpin', type: 'button' }, 'Unpin');
-  unpin.addEventListener('click', () => {
-    unpinKey();
-    ctx.rerender();
-  });
-  return card(
-    'Log verifier key',
-    kv([
-      ['announced by the server', h('code', { class: 'mono break', id: 'announced-key' }, t.announced)],
-      ['pinned in this browser', t.pinned === null ? h('span', { class: 'muted', id: 'pinned-key' }, 'nothing pinned') : h('code', { class: 'mono break', id: 'pinned-key' }, t.pinned)],
-      ['used for verification', h('span', {}, t.source === 'pinned' ? badge(t.mismatch ? 'bad' : 'ok', 'pinned key') : badge('warn', 'announced key, not pinned'))],
-    ]),
-    h(
-      'p',
-      { class: 'muted' },
-      'Compare the key with the one printed by tilelog serve (or published by the operator), then pin it. A pinned key is kept in this browser (localStorage); ' +
-        'if the server later announces another key, this page warns and keeps verifying with the pinned one.',
-    ),
-    h('div', { class: 'row' }, t.pinned === null || t.mismatch ? pinButton : null, t.pinned !== null ? unpin : null),
-    h('div', { class: 'row' }, input, pinPasted, msg),
-  );
 }

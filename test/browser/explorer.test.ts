@@ -327,6 +327,42 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(await page.locator('#verdict').getAttribute('data-verdict')).toBe('failed');
     expect(await page.locator('#verdict').getAttribute('data-step')).toBe('checkpoint signature');
     expect(await page.locator('#key-mismatch').count()).toBe(1);
+
+    // Keeping the pinned key is the primary action; replacing it is a second,
+    // explained step that needs the announced key's ID typed in.
+    await go(page, plain.url, '');
+    const card = page.locator('#log-key');
+    const buttons = await card.locator('#mismatch-actions > .row > button').evaluateAll((bs) => bs.map((b) => [b.id, b.classList.contains('primary')] as const));
+    expect(buttons).toEqual([['keep-pinned', true], ['replace-start', false]]);
+    expect(await card.getByRole('button', { name: 'Keep the pinned key' }).count()).toBe(1);
+    expect(await card.locator('button.primary').allInnerTexts()).toEqual(['Keep the pinned key']);
+    expect(await page.locator('#replace-pinned').isVisible()).toBe(false);
+    expect(await page.locator('#unpin').count()).toBe(0); // unpinning would switch to the announced key in one click too
+    await page.locator('#replace-start').click();
+    expect(await page.locator('#replace-start').getAttribute('aria-expanded')).toBe('true');
+    expect(await page.locator('#replace-why').innerText()).toContain('announced a new key through a channel you trust');
+    const replace = page.getByRole('button', { name: 'Replace the pinned key with the announced one' });
+    expect(await replace.isDisabled()).toBe(true);
+    const announcedId = VKEY.split('+')[1]!;
+    await page.locator('#replace-confirm').fill('00000000');
+    expect(await replace.isDisabled()).toBe(true);
+    await shot(page, 'wrong-key-replace');
+    await page.locator('#keep-pinned').click();
+    expect(await page.locator('#replace-key').isVisible()).toBe(false);
+    expect(await page.locator('#keep-note').innerText()).toContain('Kept');
+    expect(await page.evaluate((k) => localStorage.getItem(k), PIN)).toBe(other);
+
+    await page.locator('#replace-start').click();
+    await page.locator('#replace-confirm').fill(announcedId.toUpperCase());
+    expect(await replace.isDisabled()).toBe(false);
+    await page.evaluate(() => {
+      document.body.dataset.state = 'replacing';
+    });
+    await replace.click();
+    await ready(page);
+    expect(await page.evaluate((k) => localStorage.getItem(k), PIN)).toBe(VKEY);
+    expect(await page.locator('#key-mismatch').count()).toBe(0);
+    expect(await page.locator('#checkpoint-verdict').getAttribute('data-verdict')).toBe('verified');
     expect(w.problems).toEqual([]);
     await ctx.close();
   });
