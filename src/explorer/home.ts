@@ -77,6 +77,9 @@ export function checkpointCard(ctx: Ctx, latest: LatestCheckpoint): HTMLElement 
       h('thead', {}, h('tr', {}, h('th', {}, 'role'), h('th', {}, 'key name'), h('th', {}, 'key ID'), h('th', {}, 'time'), h('th', {}, 'status'))),
       h('tbody', {}, ...sigRows),
     ),
+    q !== null && q.policy !== null
+      ? h('p', { id: 'witness-policy' }, "The log's witness policy (as /v1/log/witnesses announces it): ", h('strong', {}, q.policy), '.')
+      : null,
     q === null ? null : h('p', { id: 'witness-quorum', 'data-ok': String(q.ok) }, q.ok ? badge('ok', 'witnesses ✔') : badge('bad', 'witnesses FAILED'), ' ', q.detail),
     h(
       'p',

@@ -6,7 +6,8 @@
 //   tampered  the same log behind a wrapper that flips a byte of one
 //             inclusion proof hash in every /v1/log/entry answer;
 //   registry  a log with the registry and one registered agent;
-//   witnessed a log cosigned 2-of-2 by real src/witness witnesses over HTTP;
+//   witnessed a log whose policy is 2 of 3 real src/witness witnesses over
+//             HTTP, the third one down: cosigned by two, policy met;
 //   ca        a registry log with the CA fixture and one issued certificate.
 // Checks: no console errors or failed requests; the checkpoint verifies with
 // the pinned key; entries page; an entry verifies in the page; tampering and
@@ -174,9 +175,11 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     const registryApp = createRegistryApp(f.registry, { apiKeys: new ApiKeys([]), dns: null, publicUrl: 'https://registry.example' });
     reg = await startServer(compose(f.log, assets, { registry: registryApp }), { port: 0 });
 
-    // Two real witnesses; the public checkpoint waits for both cosignatures.
-    witnesses = [1, 2].map((n) => new TestWitness(n, dir, ORIGIN, VKEY));
+    // Three real witnesses, policy 2 of 3; the third is down (its port
+    // refuses), so the public checkpoint carries two cosignatures.
+    witnesses = [1, 2, 3].map((n) => new TestWitness(n, dir, ORIGIN, VKEY));
     for (const w of witnesses) await w.start();
+    await witnesses[2]!.stop();
     witnessLog = await openFileLog({
       origin: ORIGIN,
       signer: parseSignerKey(SKEY),
@@ -436,8 +439,9 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     await ctx.close();
   });
 
-  it('witness keys: listed in full, pinned one by button and one pasted, cosignatures then verify with the pinned keys only; unpin', async () => {
-    const [w1, w2] = witnesses as [TestWitness, TestWitness];
+  it('witness keys: listed in full, pinned one by button and one pasted, cosignatures then verify with the pinned keys only, judged by the log\'s 2-of-3 policy; unpin', async () => {
+    const [w1, w2, w3] = witnesses as [TestWitness, TestWitness, TestWitness];
+    const policyWords = `at least 2 of 3 witnesses: ${w1.name}, ${w2.name}, ${w3.name}`;
     const ctx = await browser.newContext({ viewport: { width: 1200, height: 1100 } });
     await pinned(ctx, VKEY);
     const page = await ctx.newPage();
@@ -449,12 +453,16 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     await go(page, witnessed.url, '');
     expect(await page.locator('#checkpoint-verdict').getAttribute('data-verdict')).toBe('verified');
     // Nothing pinned: the server-listed keys check the lines, and the page says so.
-    expect(await page.locator('#witness-table tbody tr[data-pinned="false"]').count()).toBe(2);
+    expect(await page.locator('#witness-table tbody tr[data-pinned="false"]').count()).toBe(3);
     expect(await page.locator('#witness-table').innerText()).toContain(w1.vkey);
     expect(await page.locator('#witness-table').innerText()).toContain(w2.vkey);
     expect(await cosignatureStatus(page)).toEqual({ [w1.name]: 'verified', [w2.name]: 'verified' });
     expect(await page.locator('#signatures').innerText()).toContain('not pinned');
     expect(await page.locator('#witness-source').innerText()).toContain('none pinned');
+    // The log's policy, not "all N keys": 2 of 3 met by w1 and w2 while w3 is down.
+    expect(await page.locator('#witness-policy').innerText()).toContain(policyWords);
+    expect(await page.locator('#witness-quorum').getAttribute('data-ok')).toBe('true');
+    expect(await page.locator('#witness-quorum').innerText()).toContain(`Policy met: verified cosignatures by ${w1.name}, ${w2.name} (with the witness keys the server lists (not pinned)); none from ${w3.name}.`);
 
     // Pin w1 with its button: w1's line verifies with the pinned key, w2's is listed but not pinned.
     await page.locator(`#witness-table tr[data-vkey="${w1.vkey}"] button.pin-witness`).click();
@@ -463,7 +471,9 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(await cosignatureStatus(page)).toEqual({ [w1.name]: 'verified', [w2.name]: 'unpinned' });
     expect(await page.locator(`#signatures tr[data-status="unpinned"]`).innerText()).toContain('not pinned (server-listed key)');
     expect(await page.locator('#signatures tr[data-status="verified"][data-role="witness"]').innerText()).toContain('pinned witness key');
-    expect(await page.locator('#witness-quorum').getAttribute('data-ok')).toBe('true');
+    // Only pinned keys count: one of the two the policy needs.
+    expect(await page.locator('#witness-quorum').getAttribute('data-ok')).toBe('false');
+    expect(await page.locator('#witness-quorum').innerText()).toContain(`Policy NOT met: verified cosignatures by ${w1.name} (with the pinned witness keys)`);
 
     // A pasted key that does not parse is refused with the reason; then paste w2's.
     await page.locator('#witness-pin-input').fill('not a key');
@@ -473,7 +483,9 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     await page.locator('#witness-pin-pasted').click();
     await rerendered(`#witness-table tr[data-vkey="${w2.vkey}"][data-pinned="true"]`);
     expect(await cosignatureStatus(page)).toEqual({ [w1.name]: 'verified', [w2.name]: 'verified' });
-    expect(await page.locator('#witness-quorum').innerText()).toContain('All 2 pinned witness keys cosigned');
+    expect(await page.locator('#witness-quorum').getAttribute('data-ok')).toBe('true');
+    expect(await page.locator('#witness-quorum').innerText()).toContain(`Policy met: verified cosignatures by ${w1.name}, ${w2.name} (with the pinned witness keys); none from ${w3.name}.`);
+    expect(await page.locator('#witness-policy').innerText()).toContain(policyWords);
     expect(await page.locator('.witness-warning').count()).toBe(0);
     await shot(page, 'witness');
 
@@ -502,6 +514,7 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(await cosignatureStatus(page)).toEqual({ [w1.name]: 'failed', [w2.name]: 'verified' });
     expect(await page.locator('#signatures tr[data-status="failed"]').innerText()).toContain('FAILED');
     expect(await page.locator('#witness-quorum').getAttribute('data-ok')).toBe('false');
+    expect(await page.locator('#witness-quorum').innerText()).toContain(`Policy NOT met: verified cosignatures by ${w2.name} (with the pinned witness keys)`);
     expect(await page.locator('.witness-warning[data-state="differs"]').innerText()).toContain(w1.vkey);
     expect(await page.locator('.witness-warning[data-state="missing"]').innerText()).toContain(unknown);
     await shot(page, 'witness-wrong-key');
