@@ -141,7 +141,7 @@ async function proofCard(ctx: Ctx, b: ProofBundle, verified: boolean): Promise<{
       `Checkpoint signature, checked with ${keyPhrase(ctx.trust)} `,
       mono(ctx.trust.key),
       check.verified !== null ? ': valid.' : `: ${check.failure?.message ?? 'FAILED'}`,
-      cp !== null ? h('div', { class: 'muted' }, `origin ${cp.origin}, tree size ${cp.size}, root ${toBase64(cp.root)}`) : null,
+      cp !== null ? h('div', { class: 'muted break' }, `origin ${cp.origin}, tree size ${cp.size}, root ${toBase64(cp.root)}`) : null,
     ),
   );
   const leaf = leafHash(b.entry);

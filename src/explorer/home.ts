@@ -6,7 +6,7 @@ import { checkpointHistory } from './api.js';
 import type { SignatureRow } from './checkpoint-check.js';
 import { sizeChart } from './chart.js';
 import { latestCheckpoint, type Ctx, type LatestCheckpoint } from './context.js';
-import { badge, card, h, kv, mono } from './dom.js';
+import { badge, card, h, kv, mono, scrollBox } from './dom.js';
 import { entriesTable } from './entries.js';
 import { isoSeconds, keyIdHex, toBase64, toHex } from './format.js';
 import { keyCard } from './key-card.js';
@@ -52,9 +52,9 @@ export function checkpointCard(ctx: Ctx, latest: LatestCheckpoint): HTMLElement 
       'tr',
       { 'data-role': r.role, 'data-status': r.status },
       h('td', {}, r.role === 'log' ? 'log' : r.role === 'witness' ? 'witness' : 'other'),
-      h('td', { class: 'mono break' }, r.name),
-      h('td', { class: 'mono' }, keyIdHex(r.keyId)),
-      h('td', {}, r.timestamp === null ? '—' : isoSeconds(r.timestamp)),
+      h('td', { class: 'mono nowrap' }, r.name),
+      h('td', { class: 'mono nowrap' }, keyIdHex(r.keyId)),
+      h('td', { class: 'nowrap' }, r.timestamp === null ? '—' : isoSeconds(r.timestamp)),
       h('td', {}, statusBadge(r.status), ' ', h('span', { class: 'muted' }, r.detail)),
     ),
   );
@@ -71,11 +71,13 @@ export function checkpointCard(ctx: Ctx, latest: LatestCheckpoint): HTMLElement 
           ['root hash', h('div', {}, mono(toBase64(c.root)), h('br', {}), h('span', { class: 'mono muted break' }, `hex ${toHex(c.root)}`))],
         ]),
     h('h2', {}, 'Signatures'),
-    h(
-      'table',
-      { id: 'signatures' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'role'), h('th', {}, 'key name'), h('th', {}, 'key ID'), h('th', {}, 'time'), h('th', {}, 'status'))),
-      h('tbody', {}, ...sigRows),
+    scrollBox(
+      h(
+        'table',
+        { id: 'signatures' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'role'), h('th', {}, 'key name'), h('th', {}, 'key ID'), h('th', {}, 'time'), h('th', {}, 'status'))),
+        h('tbody', {}, ...sigRows),
+      ),
     ),
     q !== null && q.policy !== null
       ? h('p', { id: 'witness-policy' }, "The log's witness policy (as /v1/log/witnesses announces it): ", h('strong', {}, q.policy), '.')

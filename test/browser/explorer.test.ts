@@ -14,7 +14,11 @@
 // a wrong pinned key fail loudly; search by index, leaf hash and agent name;
 // witness keys pin and unpin, and a wrong pinned witness key FAILS its line;
 // a cert.issued entry shows its decoded certificate.
-// Screenshots go to test-artifacts/explorer-*.png.
+// Layout at a phone width (375 px) and a wide desktop (1920 px): no
+// horizontal scrolling, names and dates on one line, the window used; / and
+// /docs link to each other. Every test also fails on any request that
+// leaves 127.0.0.1.
+// Screenshots go to test-artifacts/explorer-*.png (and docs-*.png).
 // Without Chromium the suite is skipped locally and fails when CI is set.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -79,10 +83,19 @@ interface Watch {
   problems: string[];
 }
 
-/** Records console errors, page errors and failed or 4xx/5xx requests, except `allowed` URLs. */
+/** True for a URL served by this machine's test servers (or inline data); anything else left the machine. */
+function local(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'data:' || u.protocol === 'blob:' || (u.protocol === 'http:' && u.hostname === '127.0.0.1');
+}
+
+/** Records console errors, page errors, failed or 4xx/5xx requests (except `allowed` URLs) and any request to another host. */
 function watch(page: Page, allowed: RegExp[] = []): Watch {
   const w: Watch = { problems: [] };
   const ok = (url: string) => allowed.some((r) => r.test(url));
+  page.on('request', (r) => {
+    if (!local(r.url())) w.problems.push(`request to another host: ${r.url()}`);
+  });
   page.on('pageerror', (e) => w.problems.push(`pageerror: ${String(e)}`));
   page.on('console', (m) => {
     if (m.type() === 'error' && !ok(m.location().url)) w.problems.push(`console: ${m.text()} (${m.location().url})`);
@@ -108,9 +121,27 @@ async function go(page: Page, base: string, hash: string): Promise<void> {
   await ready(page);
 }
 
-async function shot(page: Page, name: string): Promise<void> {
+async function shot(page: Page, name: string, prefix = 'explorer'): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, `explorer-${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${prefix}-${name}.png`), fullPage: true });
+}
+
+/** How far the page scrolls sideways (0: it fits the window). */
+function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+/** The text of each .nowrap element laid out on more than one line (a name or date broken in two). */
+function wrappedNowrap(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('.nowrap'))
+      .filter((el) => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        return new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size > 1;
+      })
+      .map((el) => el.textContent ?? ''),
+  );
 }
 
 async function pinned(ctx: BrowserContext, key: string, witnessKeys?: readonly string[]): Promise<void> {
@@ -541,5 +572,59 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     await shot(page, 'cert');
     expect(w.problems).toEqual([]);
     await ctx.close();
+  });
+
+  it('at a phone width and on a wide desktop: no sideways scrolling, names and dates on one line, the window used; / and /docs link both ways', async () => {
+    const keys: Record<string, string> = { [new URL(witnessed.url).origin]: VKEY, [new URL(plain.url).origin]: VKEY, [new URL(caServer.url).origin]: caFix.log.verifierKey };
+    const views = [
+      { name: 'phone', viewport: { width: 375, height: 812 } },
+      { name: 'desktop', viewport: { width: 1920, height: 1080 } },
+    ];
+    const pages = [
+      { name: 'home', base: witnessed.url, hash: '', tables: true },
+      { name: 'entries', base: plain.url, hash: '#/entries/39', tables: true },
+      { name: 'cert', base: caServer.url, hash: `#/entry/${cert.index}`, tables: false },
+    ];
+    for (const view of views) {
+      const ctx = await browser.newContext({ viewport: view.viewport });
+      await ctx.addInitScript(([k, byOrigin]) => {
+        const key = (byOrigin as Record<string, string>)[location.origin];
+        if (key !== undefined) localStorage.setItem(k as string, key);
+      }, [PIN, keys] as const);
+      const page = await ctx.newPage();
+      const w = watch(page);
+      for (const p of pages) {
+        await go(page, p.base, p.hash);
+        const what = `${p.name} at ${view.viewport.width} px`;
+        expect(await page.locator('#key-mismatch').count(), what).toBe(0);
+        await shot(page, `${view.name}-${p.name}`);
+        expect(await horizontalOverflow(page), what).toBeLessThanOrEqual(0);
+        if (p.tables) expect(await page.locator('main .nowrap').count(), what).toBeGreaterThan(0);
+        expect(await wrappedNowrap(page), what).toEqual([]);
+        if (view.name === 'desktop') {
+          const used = await page.evaluate(() => document.getElementById('main')!.getBoundingClientRect().width / window.innerWidth);
+          expect(used, what).toBeGreaterThan(0.95);
+        }
+      }
+      // The signature table's origin and cosignature times stay whole.
+      await go(page, witnessed.url, '');
+      expect(await page.locator('#signatures td.nowrap').allInnerTexts()).toEqual(expect.arrayContaining([ORIGIN, expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)]));
+
+      // The browser links to the API reference and back.
+      await page.getByRole('link', { name: 'API reference' }).click();
+      await page.waitForURL(`${witnessed.url}/docs`);
+      expect(await page.locator('h1').innerText()).toContain('API');
+      await shot(page, view.name, 'docs');
+      expect(await horizontalOverflow(page), `/docs at ${view.viewport.width} px`).toBeLessThanOrEqual(0);
+      await page.evaluate(() => {
+        document.body.dataset.state = 'navigating';
+      });
+      await page.locator('#browser-link').click();
+      await page.waitForURL(`${witnessed.url}/`);
+      await ready(page);
+      expect(await page.locator('h1').innerText()).toBe(`Log ${ORIGIN}`);
+      expect(w.problems).toEqual([]);
+      await ctx.close();
+    }
   });
 });
