@@ -10,10 +10,13 @@
 //             HTTP, the third one down: cosigned by two, policy met;
 //   ca        a registry log with the CA fixture and one issued certificate.
 // Checks: no console errors or failed requests; the checkpoint verifies with
-// the pinned key; entries page; an entry verifies in the page; tampering and
-// a wrong pinned key fail loudly; search by index, leaf hash and agent name;
-// witness keys pin and unpin, and a wrong pinned witness key FAILS its line;
-// a cert.issued entry shows its decoded certificate.
+// the pinned key; the growth chart is a step line; entries page; an entry
+// verifies in the page; tampering and a wrong pinned key fail loudly, and on
+// a key mismatch keeping the pinned key is the primary button while replacing
+// it needs the new key ID typed; search by index, leaf hash and agent name;
+// witness keys pin and unpin, a wrong pinned witness key FAILS its line, and
+// cosignatures are judged by the log's 2-of-3 policy; registry and CA entries
+// show the decoded view first and the raw bytes folded.
 // Layout at a phone width (375 px) and a wide desktop (1920 px): no
 // horizontal scrolling, names and dates on one line, the window used; / and
 // /docs link to each other. Every test also fails on any request that
