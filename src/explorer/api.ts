@@ -22,6 +22,8 @@ export interface WitnessInfo {
 }
 
 export interface WitnessStatus {
+  /** The log's c2sp.org/tlog-policy text (older servers may not send it). */
+  policy?: string;
   witnesses: WitnessInfo[];
   signedSize: number;
   publishedSize: number;

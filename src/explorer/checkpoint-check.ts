@@ -1,8 +1,9 @@
 // Checks a checkpoint note in the page: the log signature with the trusted
 // key (the SDK's verifyCheckpoint), and each cosignature line with the
 // witness keys in use (the pinned ones, or else the ones the server lists),
-// so every signature line gets a status; then the witness keys as one
-// K-of-N policy (all of them), as a client pinning them would check.
+// so every signature line gets a status; then the log's witness policy (as
+// /v1/log/witnesses announces it, e.g. 2 of 3) against the lines that
+// verified, or all the pinned keys when the server announces no policy.
 
 import { isClientError, messageOf } from '../client/errors.js';
 import { verifyCheckpoint, type VerifiedCheckpoint } from '../client/checkpoint.js';
@@ -11,6 +12,7 @@ import { parseCheckpoint, type Checkpoint } from '../note/checkpoint.js';
 import { parseCosignature, parseCosignatureVerifierKey, type CosignatureVerifier } from '../note/cosignature.js';
 import { parseNote, type NoteSignature } from '../note/note.js';
 import { keyIdHex } from './format.js';
+import { judgePolicy } from './witness-policy.js';
 import type { Trust } from './trust.js';
 
 export interface SignatureRow {
@@ -32,8 +34,12 @@ export interface CheckpointCheck {
   /** Why it did not, with the SDK's step name. */
   failure: { step: string; message: string } | null;
   rows: SignatureRow[];
-  /** verifyCheckpoint with every witness key in use, quorum all of them; null without witness keys or a verified log signature. */
-  witnessQuorum: { ok: boolean; detail: string } | null;
+  /**
+   * Whether the cosignatures meet the log's policy (policy: it in words), or,
+   * without an announced policy, all pinned keys (policy null); null without
+   * witness keys or policy, or without a verified log signature.
+   */
+  witnessQuorum: { ok: boolean; policy: string | null; detail: string } | null;
 }
 
 /** The cosignature keys a check uses. */
@@ -44,9 +50,11 @@ export interface WitnessKeys {
   source: 'pinned' | 'listed';
   /** What /v1/log/witnesses lists, to label lines whose key is listed but not pinned. */
   listed: readonly string[];
+  /** The tlog-policy text /v1/log/witnesses announces, or null. */
+  policy: string | null;
 }
 
-export const NO_WITNESS_KEYS: WitnessKeys = { keys: [], source: 'listed', listed: [] };
+export const NO_WITNESS_KEYS: WitnessKeys = { keys: [], source: 'listed', listed: [], policy: null };
 
 function cosignatureTime(sig: NoteSignature): number | null {
   if (sig.signature.length !== 72) return null;
@@ -91,7 +99,8 @@ export function checkCheckpoint(note: string, trust: Trust, witnesses: WitnessKe
   if (trust.policy === null || verified === null) return { checkpoint, verified, failure, rows, witnessQuorum: null };
   const origin = trust.policy.origin;
   checkLines(note, rows, witnesses, (wk) => trustPolicy({ logKey: trust.key, origin, witnesses: [wk], quorum: 1 }), nowSeconds);
-  return { checkpoint, verified, failure, rows, witnessQuorum: quorumCheck(note, trust, witnesses, nowSeconds) };
+  const witnessQuorum = witnesses.policy !== null ? policyCheck(witnesses, rows) : allPinnedCheck(note, trust, witnesses, nowSeconds);
+  return { checkpoint, verified, failure, rows, witnessQuorum };
 }
 
 // Each witness key alone (quorum 1 of 1), so one bad line does not hide the others.
@@ -140,16 +149,31 @@ function lineOf(vkey: string, row: SignatureRow): boolean {
   }
 }
 
-// The SDK's K-of-N check over every key in use, K = N.
-function quorumCheck(note: string, trust: Trust, witnesses: WitnessKeys, nowSeconds?: number): CheckpointCheck['witnessQuorum'] {
+// The log's announced policy, judged by the lines verified with the keys in use.
+function policyCheck(witnesses: WitnessKeys, rows: readonly SignatureRow[]): CheckpointCheck['witnessQuorum'] {
+  const v = judgePolicy(witnesses.policy!, rows);
+  if (v.error !== null) return { ok: false, policy: null, detail: `The witness policy this server announces does not parse: ${v.error}` };
+  const whose = witnesses.source === 'pinned' ? 'pinned witness keys' : 'witness keys the server lists (not pinned)';
+  const list = (names: string[]) => (names.length === 0 ? 'none' : names.join(', '));
+  return {
+    ok: v.met,
+    policy: v.description,
+    detail: `${v.met ? 'Policy met' : 'Policy NOT met'}: verified cosignatures by ${list(v.cosigned)} (with the ${whose}); none from ${list(v.missing)}.`,
+  };
+}
+
+// No announced policy (a server without witnesses, while keys are pinned):
+// every pinned key must have cosigned, K = N, with the SDK's check.
+function allPinnedCheck(note: string, trust: Trust, witnesses: WitnessKeys, nowSeconds?: number): CheckpointCheck['witnessQuorum'] {
   const n = witnesses.keys.length;
   if (n === 0 || trust.policy === null) return null;
   const whose = witnesses.source === 'pinned' ? 'pinned' : 'server-listed (not pinned)';
+  const none = 'This server announces no witness policy, so all';
   try {
     const p = trustPolicy({ logKey: trust.key, origin: trust.policy.origin, witnesses: witnesses.keys, quorum: n });
     const v = verifyCheckpoint(note, p, nowSeconds);
-    return { ok: true, detail: `All ${n} ${whose} witness keys cosigned (verifyCheckpoint, quorum ${n} of ${n}); ${v.cosigners.length} cosignature(s) counted.` };
+    return { ok: true, policy: null, detail: `${none} ${n} ${whose} witness keys must cosign: they did (verifyCheckpoint, ${v.cosigners.length} cosignatures counted).` };
   } catch (err) {
-    return { ok: false, detail: `The ${n} ${whose} witness keys as a ${n}-of-${n} policy: ${messageOf(err)}` };
+    return { ok: false, policy: null, detail: `${none} ${n} ${whose} witness keys must cosign: ${messageOf(err)}` };
   }
 }

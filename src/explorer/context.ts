@@ -38,7 +38,8 @@ export async function latestCheckpoint(ctx: Ctx): Promise<LatestCheckpoint> {
   const pinned = ctx.pinnedWitnesses;
   const witnesses = cosignatureLines(note) > 0 || pinned.length > 0 ? await witnessStatus() : null;
   const listed = witnesses?.witnesses.map((w) => w.verifierKey) ?? [];
-  const witnessKeys: WitnessKeys = pinned.length > 0 ? { keys: pinned, source: 'pinned', listed } : { keys: listed, source: 'listed', listed };
+  const policy = witnesses?.policy ?? null;
+  const witnessKeys: WitnessKeys = pinned.length > 0 ? { keys: pinned, source: 'pinned', listed, policy } : { keys: listed, source: 'listed', listed, policy };
   return { note, witnesses, witnessKeys, check: checkCheckpoint(note, ctx.trust, witnessKeys) };
 }
 

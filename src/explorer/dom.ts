@@ -43,6 +43,11 @@ export function mono(text: string): HTMLElement {
   return h('code', { class: 'mono break' }, text);
 }
 
+/** A wide table in a box that scrolls sideways on a narrow screen, so the page itself never does. */
+export function scrollBox(table: HTMLTableElement): HTMLElement {
+  return h('div', { class: 'scroll' }, table);
+}
+
 export function card(title: string, ...children: Child[]): HTMLElement {
   return h('section', { class: 'card' }, h('h2', {}, title), ...children);
 }

@@ -8,7 +8,7 @@ import { messageOf } from '../client/errors.js';
 import { leafHash } from '../merkle/hash.js';
 import type { Ctx } from './context.js';
 import { tileClient } from './context.js';
-import { h } from './dom.js';
+import { h, scrollBox } from './dom.js';
 import { entryKind } from './entry-decode.js';
 import { preview, toHex } from './format.js';
 
@@ -35,9 +35,9 @@ export async function entriesTable(ctx: Ctx, checkpoint: VerifiedCheckpoint, top
         'tr',
         { 'data-index': String(index) },
         h('td', {}, h('a', { href: `#/entry/${index}` }, String(index))),
-        h('td', {}, entryKind(e)),
+        h('td', { class: 'nowrap' }, entryKind(e)),
         h('td', {}, String(e.length)),
-        h('td', { class: 'mono' }, `${toHex(leafHash(e)).slice(0, 16)}…`),
+        h('td', { class: 'mono nowrap' }, `${toHex(leafHash(e)).slice(0, 16)}…`),
         h('td', { class: 'mono break' }, preview(e)),
       ),
     );
@@ -51,11 +51,13 @@ export async function entriesTable(ctx: Ctx, checkpoint: VerifiedCheckpoint, top
   return h(
     'div',
     { id: 'entries' },
-    h(
-      'table',
-      {},
-      h('thead', {}, h('tr', {}, h('th', {}, 'index'), h('th', {}, 'type'), h('th', {}, 'bytes'), h('th', {}, 'leaf hash'), h('th', {}, 'content'))),
-      h('tbody', {}, ...rows),
+    scrollBox(
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, h('th', {}, 'index'), h('th', {}, 'type'), h('th', {}, 'bytes'), h('th', {}, 'leaf hash'), h('th', {}, 'content'))),
+        h('tbody', {}, ...rows),
+      ),
     ),
     pager,
     h('p', { class: 'muted' }, `Each entry was checked against its leaf hash in tiles authenticated by the checkpoint of size ${size}.`),

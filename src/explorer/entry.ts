@@ -1,5 +1,6 @@
-// One entry: its bytes (hex and text), a decoded view for registry and CA
-// entries, and its inclusion proof verified here. The verdict is the SDK's
+// One entry: a decoded view for registry and CA entries (first: it is what
+// a reader came for), its bytes (text, and a hex dump folded unless nothing
+// else shows them), and its inclusion proof verified here. The verdict is the SDK's
 // verifyBundle under the trusted key (checkpoint signature, then RFC 9162
 // inclusion); the steps shown beside it are the same walk, spelled out.
 
@@ -12,7 +13,7 @@ import { entryBundle } from './api.js';
 import { checkCheckpoint, NO_WITNESS_KEYS } from './checkpoint-check.js';
 import { tileClient, type Ctx } from './context.js';
 import { card, h, kv, mono, type Child } from './dom.js';
-import { decodeForDisplay, pem } from './entry-decode.js';
+import { decodeForDisplay, pem, type DecodedEntry } from './entry-decode.js';
 import { hexDump, toBase64, toHex, utf8OrNull } from './format.js';
 import { traceInclusion } from './inclusion-trace.js';
 import { keyPhrase } from './trust.js';
@@ -31,16 +32,20 @@ export async function entryView(ctx: Ctx, index: number): Promise<Node> {
   const b = answer.bundle;
   const { ok, step, message } = verdictOf(ctx, b);
   const proof = await proofCard(ctx, b, ok);
+  const decoded = decodeForDisplay(b.entry);
   const blame = proof.blamed === null ? '' : `; proof hash ${proof.blamed + 1} of ${b.inclusionProof.length} differs from the one the authenticated tiles give`;
   return h(
     'div',
     {},
     title,
     verdictBox(ok, step, message + blame, ctx),
-    bytesCard(b.entry),
-    decodedCard(b.entry),
+    ...(decoded.ok ? [decodedCard(decoded.entry), bytesCard(b.entry, true)] : [bytesCard(b.entry, false), notDecodedCard(b.entry, decoded.reason)]),
     proof.el,
-    card('Proof bundle as served', h('p', { class: 'muted' }, 'spec/BUNDLE.md JSON from ', h('a', { href: `/v1/log/entry/${index}` }, `/v1/log/entry/${index}`)), h('pre', { class: 'wrap' }, answer.text)),
+    card(
+      'Proof bundle as served',
+      h('p', { class: 'muted' }, 'spec/BUNDLE.md JSON from ', h('a', { href: `/v1/log/entry/${index}` }, `/v1/log/entry/${index}`)),
+      h('details', { id: 'bundle-json' }, h('summary', {}, `JSON (${answer.text.length} characters)`), h('pre', { class: 'wrap' }, answer.text)),
+    ),
   );
 }
 
@@ -66,8 +71,13 @@ function verdictBox(ok: boolean, step: string, message: string, ctx?: Ctx): HTML
       );
 }
 
-function bytesCard(entry: Uint8Array): HTMLElement {
-  const text = utf8OrNull(entry);
+/**
+ * Size, leaf hash, the text when there is no decoded view, and the hex dump
+ * in a <details> (#raw-bytes) that starts open only when nothing else shows
+ * the bytes: a decoded entry's CBOR or a text entry's dump is rarely read.
+ */
+function bytesCard(entry: Uint8Array, decoded: boolean): HTMLElement {
+  const text = decoded ? null : utf8OrNull(entry);
   const dump = h('pre', { id: 'hex' }, hexDump(entry, HEX_LIMIT));
   let more: HTMLElement | null = null;
   if (entry.length > HEX_LIMIT) {
@@ -77,33 +87,32 @@ function bytesCard(entry: Uint8Array): HTMLElement {
       more?.remove();
     });
   }
+  const rawOpen = !decoded && text === null;
   return card(
     'Raw bytes',
     kv([
       ['size', `${entry.length} bytes`],
       ['leaf hash', mono(`${toHex(leafHash(entry))}  (SHA-256(0x00 ‖ entry), computed here)`)],
     ]),
-    h('h2', {}, 'hex'),
-    dump,
-    more,
-    h('h2', {}, 'text'),
-    text === null ? h('p', { class: 'muted', id: 'text' }, 'Not valid UTF-8.') : h('pre', { id: 'text' }, text),
+    decoded ? null : h('h2', {}, 'text'),
+    decoded ? null : text === null ? h('p', { class: 'muted', id: 'text' }, 'Not valid UTF-8.') : h('pre', { id: 'text', class: 'wrap' }, text),
+    h('details', { id: 'raw-bytes', ...(rawOpen ? { open: '' } : {}) }, h('summary', {}, `hex dump (${entry.length} bytes)`), dump, more),
   );
 }
 
-function decodedCard(entry: Uint8Array): HTMLElement {
-  const d = decodeForDisplay(entry);
-  if (!d.ok) {
-    // A registry envelope is a CBOR map (major type 5); anything else is plain bytes.
-    const why = entry.length > 0 && entry[0]! >> 5 === 5 ? `: ${d.reason}` : ' (plain bytes).';
-    return card('Decoded', h('p', { class: 'muted', id: 'decoded-none' }, `Not a registry or CA entry${why}`));
-  }
-  const rows: Array<readonly [string, Child]> = d.entry.fields.map(([k, v]) => [k, h('span', { class: 'mono break pre-line' }, v)] as const);
+function notDecodedCard(entry: Uint8Array, reason: string): HTMLElement {
+  // A registry envelope is a CBOR map (major type 5); anything else is plain bytes.
+  const why = entry.length > 0 && entry[0]! >> 5 === 5 ? `: ${reason}` : ' (plain bytes).';
+  return card('Decoded', h('p', { class: 'muted', id: 'decoded-none' }, `Not a registry or CA entry${why}`));
+}
+
+function decodedCard(entry: DecodedEntry): HTMLElement {
+  const rows: Array<readonly [string, Child]> = entry.fields.map(([k, v]) => [k, h('span', { class: 'mono break pre-line' }, v)] as const);
   return card(
-    `Decoded: ${d.entry.type}`,
-    h('div', { id: 'decoded', 'data-type': d.entry.type }, kv(rows)),
+    `Decoded: ${entry.type}`,
+    h('div', { id: 'decoded', 'data-type': entry.type }, kv(rows)),
     h('p', { class: 'muted' }, 'Decoded with tilelog/registry decodeEntry (canonical CBOR, schema checked). The envelope signature is by the registry submitter key shown, which this page does not pin.'),
-    d.entry.der !== null ? h('details', {}, h('summary', {}, 'certificate (PEM)'), h('pre', { id: 'pem' }, pem('CERTIFICATE', d.entry.der))) : null,
+    entry.der !== null ? h('details', {}, h('summary', {}, 'certificate (PEM)'), h('pre', { id: 'pem' }, pem('CERTIFICATE', entry.der))) : null,
   );
 }
 
@@ -132,7 +141,7 @@ async function proofCard(ctx: Ctx, b: ProofBundle, verified: boolean): Promise<{
       `Checkpoint signature, checked with ${keyPhrase(ctx.trust)} `,
       mono(ctx.trust.key),
       check.verified !== null ? ': valid.' : `: ${check.failure?.message ?? 'FAILED'}`,
-      cp !== null ? h('div', { class: 'muted' }, `origin ${cp.origin}, tree size ${cp.size}, root ${toBase64(cp.root)}`) : null,
+      cp !== null ? h('div', { class: 'muted break' }, `origin ${cp.origin}, tree size ${cp.size}, root ${toBase64(cp.root)}`) : null,
     ),
   );
   const leaf = leafHash(b.entry);

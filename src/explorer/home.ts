@@ -2,15 +2,15 @@
 // with the trusted keys), the log key and the witness keys with their pin
 // controls, tree size over time, and the most recent entries.
 
-import { messageOf } from '../client/errors.js';
 import { checkpointHistory } from './api.js';
 import type { SignatureRow } from './checkpoint-check.js';
 import { sizeChart } from './chart.js';
 import { latestCheckpoint, type Ctx, type LatestCheckpoint } from './context.js';
-import { badge, card, h, kv, mono } from './dom.js';
+import { badge, card, h, kv, mono, scrollBox } from './dom.js';
 import { entriesTable } from './entries.js';
 import { isoSeconds, keyIdHex, toBase64, toHex } from './format.js';
-import { keyPhrase, pinKey, unpinKey } from './trust.js';
+import { keyCard } from './key-card.js';
+import { keyPhrase } from './trust.js';
 import { witnessCard } from './witness-card.js';
 
 export const HISTORY_POINTS = 200;
@@ -52,9 +52,9 @@ export function checkpointCard(ctx: Ctx, latest: LatestCheckpoint): HTMLElement 
       'tr',
       { 'data-role': r.role, 'data-status': r.status },
       h('td', {}, r.role === 'log' ? 'log' : r.role === 'witness' ? 'witness' : 'other'),
-      h('td', { class: 'mono break' }, r.name),
-      h('td', { class: 'mono' }, keyIdHex(r.keyId)),
-      h('td', {}, r.timestamp === null ? '—' : isoSeconds(r.timestamp)),
+      h('td', { class: 'mono nowrap' }, r.name),
+      h('td', { class: 'mono nowrap' }, keyIdHex(r.keyId)),
+      h('td', { class: 'nowrap' }, r.timestamp === null ? '—' : isoSeconds(r.timestamp)),
       h('td', {}, statusBadge(r.status), ' ', h('span', { class: 'muted' }, r.detail)),
     ),
   );
@@ -71,12 +71,17 @@ export function checkpointCard(ctx: Ctx, latest: LatestCheckpoint): HTMLElement 
           ['root hash', h('div', {}, mono(toBase64(c.root)), h('br', {}), h('span', { class: 'mono muted break' }, `hex ${toHex(c.root)}`))],
         ]),
     h('h2', {}, 'Signatures'),
-    h(
-      'table',
-      { id: 'signatures' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'role'), h('th', {}, 'key name'), h('th', {}, 'key ID'), h('th', {}, 'time'), h('th', {}, 'status'))),
-      h('tbody', {}, ...sigRows),
+    scrollBox(
+      h(
+        'table',
+        { id: 'signatures' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'role'), h('th', {}, 'key name'), h('th', {}, 'key ID'), h('th', {}, 'time'), h('th', {}, 'status'))),
+        h('tbody', {}, ...sigRows),
+      ),
     ),
+    q !== null && q.policy !== null
+      ? h('p', { id: 'witness-policy' }, "The log's witness policy (as /v1/log/witnesses announces it): ", h('strong', {}, q.policy), '.')
+      : null,
     q === null ? null : h('p', { id: 'witness-quorum', 'data-ok': String(q.ok) }, q.ok ? badge('ok', 'witnesses ✔') : badge('bad', 'witnesses FAILED'), ' ', q.detail),
     h(
       'p',
@@ -96,45 +101,4 @@ function statusBadge(status: SignatureRow['status']): HTMLElement {
   if (status === 'failed') return badge('bad', 'FAILED');
   if (status === 'unpinned') return badge('warn', 'not pinned (server-listed key)');
   return badge('warn', 'not checked');
-}
-
-export function keyCard(ctx: Ctx): HTMLElement {
-  const t = ctx.trust;
-  const input = h('input', { id: 'pin-input', placeholder: 'paste a verifier key obtained out of band', spellcheck: 'false' });
-  const msg = h('span', { class: 'bad', id: 'pin-error' });
-  const pinButton = h('button', { class: 'primary', id: 'pin-announced', type: 'button' }, t.mismatch ? 'Replace the pinned key with the announced one' : 'Pin this key');
-  pinButton.addEventListener('click', () => {
-    pinKey(t.announced);
-    ctx.rerender();
-  });
-  const pinPasted = h('button', { id: 'pin-pasted', type: 'button' }, 'Pin pasted key');
-  pinPasted.addEventListener('click', () => {
-    try {
-      pinKey(input.value);
-      ctx.rerender();
-    } catch (err) {
-      msg.textContent = messageOf(err);
-    }
-  });
-  const unpin = h('button', { id: 'unpin', type: 'button' }, 'Unpin');
-  unpin.addEventListener('click', () => {
-    unpinKey();
-    ctx.rerender();
-  });
-  return card(
-    'Log verifier key',
-    kv([
-      ['announced by the server', h('code', { class: 'mono break', id: 'announced-key' }, t.announced)],
-      ['pinned in this browser', t.pinned === null ? h('span', { class: 'muted', id: 'pinned-key' }, 'nothing pinned') : h('code', { class: 'mono break', id: 'pinned-key' }, t.pinned)],
-      ['used for verification', h('span', {}, t.source === 'pinned' ? badge(t.mismatch ? 'bad' : 'ok', 'pinned key') : badge('warn', 'announced key, not pinned'))],
-    ]),
-    h(
-      'p',
-      { class: 'muted' },
-      'Compare the key with the one printed by tilelog serve (or published by the operator), then pin it. A pinned key is kept in this browser (localStorage); ' +
-        'if the server later announces another key, this page warns and keeps verifying with the pinned one.',
-    ),
-    h('div', { class: 'row' }, t.pinned === null || t.mismatch ? pinButton : null, t.pinned !== null ? unpin : null),
-    h('div', { class: 'row' }, input, pinPasted, msg),
-  );
 }

@@ -42,7 +42,9 @@ function trustBanner(ctx: Ctx): Node | null {
       'p',
       { class: 'alert bad', id: 'key-mismatch' },
       `⚠ WARNING: this server announces a log key different from the one pinned in this browser. Verification uses the pinned key. ` +
-        `Pinned: ${t.pinned ?? ''} — announced: ${t.announced}`,
+        `Pinned: ${t.pinned ?? ''} — announced: ${t.announced}. Keep the pinned key unless the operator announced a new one; see the `,
+      h('a', { href: '#/' }, 'front page'),
+      '.',
     );
   }
   if (t.source === 'announced') {

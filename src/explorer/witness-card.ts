@@ -5,7 +5,7 @@
 
 import { messageOf } from '../client/errors.js';
 import type { LatestCheckpoint, Ctx } from './context.js';
-import { badge, card, h } from './dom.js';
+import { badge, h, scrollBox } from './dom.js';
 import { comparePinned, pinWitnessKey, sameWitnessKey, unpinWitnessKey, type PinnedWitness } from './witness-trust.js';
 
 function warning(p: PinnedWitness): HTMLElement | null {
@@ -37,7 +37,7 @@ export function witnessCard(ctx: Ctx, latest: LatestCheckpoint): HTMLElement {
     h(
       'tr',
       { 'data-vkey': vkey, 'data-pinned': String(isPinned) },
-      h('td', { class: 'mono break' }, name),
+      h('td', { class: 'mono nowrap' }, name),
       h('td', {}, h('code', { class: 'mono break' }, vkey)),
       h('td', {}, onServer),
       h('td', {}, isPinned ? badge('ok', 'pinned') : badge('warn', 'not pinned')),
@@ -70,11 +70,13 @@ export function witnessCard(ctx: Ctx, latest: LatestCheckpoint): HTMLElement {
     ...compared.map(warning),
     rows.length === 0
       ? h('p', { class: 'muted' }, 'This server lists no witnesses, and none is pinned.')
-      : h(
-          'table',
-          { id: 'witness-table' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'witness'), h('th', {}, 'cosignature/v1 verifier key'), h('th', {}, 'on this server'), h('th', {}, 'in this browser'), h('th', {}, ''))),
-          h('tbody', {}, ...rows),
+      : scrollBox(
+          h(
+            'table',
+            { id: 'witness-table' },
+            h('thead', {}, h('tr', {}, h('th', {}, 'witness'), h('th', {}, 'cosignature/v1 verifier key'), h('th', {}, 'on this server'), h('th', {}, 'in this browser'), h('th', {}, ''))),
+            h('tbody', {}, ...rows),
+          ),
         ),
     h(
       'p',

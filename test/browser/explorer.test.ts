@@ -6,14 +6,22 @@
 //   tampered  the same log behind a wrapper that flips a byte of one
 //             inclusion proof hash in every /v1/log/entry answer;
 //   registry  a log with the registry and one registered agent;
-//   witnessed a log cosigned 2-of-2 by real src/witness witnesses over HTTP;
+//   witnessed a log whose policy is 2 of 3 real src/witness witnesses over
+//             HTTP, the third one down: cosigned by two, policy met;
 //   ca        a registry log with the CA fixture and one issued certificate.
 // Checks: no console errors or failed requests; the checkpoint verifies with
-// the pinned key; entries page; an entry verifies in the page; tampering and
-// a wrong pinned key fail loudly; search by index, leaf hash and agent name;
-// witness keys pin and unpin, and a wrong pinned witness key FAILS its line;
-// a cert.issued entry shows its decoded certificate.
-// Screenshots go to test-artifacts/explorer-*.png.
+// the pinned key; the growth chart is a step line; entries page; an entry
+// verifies in the page; tampering and a wrong pinned key fail loudly, and on
+// a key mismatch keeping the pinned key is the primary button while replacing
+// it needs the new key ID typed; search by index, leaf hash and agent name;
+// witness keys pin and unpin, a wrong pinned witness key FAILS its line, and
+// cosignatures are judged by the log's 2-of-3 policy; registry and CA entries
+// show the decoded view first and the raw bytes folded.
+// Layout at a phone width (375 px) and a wide desktop (1920 px): no
+// horizontal scrolling, names and dates on one line, the window used; / and
+// /docs link to each other. Every test also fails on any request that
+// leaves 127.0.0.1.
+// Screenshots go to test-artifacts/explorer-*.png (and docs-*.png).
 // Without Chromium the suite is skipped locally and fails when CI is set.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -78,10 +86,19 @@ interface Watch {
   problems: string[];
 }
 
-/** Records console errors, page errors and failed or 4xx/5xx requests, except `allowed` URLs. */
+/** True for a URL served by this machine's test servers (or inline data); anything else left the machine. */
+function local(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'data:' || u.protocol === 'blob:' || (u.protocol === 'http:' && u.hostname === '127.0.0.1');
+}
+
+/** Records console errors, page errors, failed or 4xx/5xx requests (except `allowed` URLs) and any request to another host. */
 function watch(page: Page, allowed: RegExp[] = []): Watch {
   const w: Watch = { problems: [] };
   const ok = (url: string) => allowed.some((r) => r.test(url));
+  page.on('request', (r) => {
+    if (!local(r.url())) w.problems.push(`request to another host: ${r.url()}`);
+  });
   page.on('pageerror', (e) => w.problems.push(`pageerror: ${String(e)}`));
   page.on('console', (m) => {
     if (m.type() === 'error' && !ok(m.location().url)) w.problems.push(`console: ${m.text()} (${m.location().url})`);
@@ -107,14 +124,45 @@ async function go(page: Page, base: string, hash: string): Promise<void> {
   await ready(page);
 }
 
-async function shot(page: Page, name: string): Promise<void> {
+async function shot(page: Page, name: string, prefix = 'explorer'): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, `explorer-${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${prefix}-${name}.png`), fullPage: true });
+}
+
+/** How far the page scrolls sideways (0: it fits the window). */
+function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+/** The text of each .nowrap element laid out on more than one line (a name or date broken in two). */
+function wrappedNowrap(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('.nowrap'))
+      .filter((el) => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        return new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size > 1;
+      })
+      .map((el) => el.textContent ?? ''),
+  );
 }
 
 async function pinned(ctx: BrowserContext, key: string, witnessKeys?: readonly string[]): Promise<void> {
   await ctx.addInitScript(([k, v]) => localStorage.setItem(k!, v!), [PIN, key]);
   if (witnessKeys !== undefined) await ctx.addInitScript(([k, v]) => localStorage.setItem(k!, v!), [PIN_WITNESSES, JSON.stringify(witnessKeys)]);
+}
+
+/** A registry or CA entry: the decoded view comes before the raw bytes, whose hex dump is folded (a closed <details>). */
+async function decodedFirstRawFolded(page: Page): Promise<void> {
+  const order = await page.evaluate(() => {
+    const decoded = document.getElementById('decoded');
+    const raw = document.getElementById('raw-bytes');
+    return decoded === null || raw === null ? 'missing' : decoded.compareDocumentPosition(raw) & Node.DOCUMENT_POSITION_FOLLOWING ? 'decoded first' : 'raw first';
+  });
+  expect(order).toBe('decoded first');
+  expect(await page.locator('details#raw-bytes').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+  expect(await page.locator('#hex').isVisible()).toBe(false);
+  expect(await page.locator('#text').count()).toBe(0); // CBOR read as UTF-8 is noise
 }
 
 /** The status of each cosignature line of the front page's signature table, by key name. */
@@ -161,9 +209,11 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     const registryApp = createRegistryApp(f.registry, { apiKeys: new ApiKeys([]), dns: null, publicUrl: 'https://registry.example' });
     reg = await startServer(compose(f.log, assets, { registry: registryApp }), { port: 0 });
 
-    // Two real witnesses; the public checkpoint waits for both cosignatures.
-    witnesses = [1, 2].map((n) => new TestWitness(n, dir, ORIGIN, VKEY));
+    // Three real witnesses, policy 2 of 3; the third is down (its port
+    // refuses), so the public checkpoint carries two cosignatures.
+    witnesses = [1, 2, 3].map((n) => new TestWitness(n, dir, ORIGIN, VKEY));
     for (const w of witnesses) await w.start();
+    await witnesses[2]!.stop();
     witnessLog = await openFileLog({
       origin: ORIGIN,
       signer: parseSignerKey(SKEY),
@@ -218,6 +268,10 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(await page.locator('#tree-size').innerText()).toBe('40');
     expect(await page.locator('#signatures tr[data-role="log"][data-status="verified"]').count()).toBe(1);
     expect(await page.locator('#size-chart').count()).toBe(1);
+    // Two checkpoints (20, then 40): a step line, flat then vertical, never diagonal.
+    const d = (await page.locator('#size-chart path.line').getAttribute('d')) ?? '';
+    expect(d).toMatch(/^M[\d.]+,[\d.]+( H[\d.]+ V[\d.]+)+$/);
+    expect(d.match(/H/g)).toHaveLength((await page.locator('#size-chart circle.dot').count()) - 1);
 
     await page.locator('#pin-announced').click();
     await page.waitForSelector('#checkpoint-verdict:has-text("with the pinned key")');
@@ -253,6 +307,10 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(await page.locator('#verdict').getAttribute('data-verdict')).toBe('verified');
     expect(await page.locator('#verdict').innerText()).toContain('signed by the pinned key');
     expect(await page.locator('#text').innerText()).toBe('release v1.2.3 sha256:0123abcd');
+    // Text entry: the text is shown, the hex dump folded until asked for.
+    expect(await page.locator('details#raw-bytes').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    expect(await page.locator('#hex').isVisible()).toBe(false);
+    await page.locator('#raw-bytes > summary').click();
     expect(await page.locator('#hex').innerText()).toMatch(/^00000000 {2}72 65 6c 65/);
     expect(await page.locator('#decoded-none').innerText()).toContain('plain bytes');
     // checkpoint, leaf hash, one line per proof hash, the root comparison
@@ -306,6 +364,42 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(await page.locator('#verdict').getAttribute('data-verdict')).toBe('failed');
     expect(await page.locator('#verdict').getAttribute('data-step')).toBe('checkpoint signature');
     expect(await page.locator('#key-mismatch').count()).toBe(1);
+
+    // Keeping the pinned key is the primary action; replacing it is a second,
+    // explained step that needs the announced key's ID typed in.
+    await go(page, plain.url, '');
+    const card = page.locator('#log-key');
+    const buttons = await card.locator('#mismatch-actions > .row > button').evaluateAll((bs) => bs.map((b) => [b.id, b.classList.contains('primary')] as const));
+    expect(buttons).toEqual([['keep-pinned', true], ['replace-start', false]]);
+    expect(await card.getByRole('button', { name: 'Keep the pinned key' }).count()).toBe(1);
+    expect(await card.locator('button.primary').allInnerTexts()).toEqual(['Keep the pinned key']);
+    expect(await page.locator('#replace-pinned').isVisible()).toBe(false);
+    expect(await page.locator('#unpin').count()).toBe(0); // unpinning would switch to the announced key in one click too
+    await page.locator('#replace-start').click();
+    expect(await page.locator('#replace-start').getAttribute('aria-expanded')).toBe('true');
+    expect(await page.locator('#replace-why').innerText()).toContain('announced a new key through a channel you trust');
+    const replace = page.getByRole('button', { name: 'Replace the pinned key with the announced one' });
+    expect(await replace.isDisabled()).toBe(true);
+    const announcedId = VKEY.split('+')[1]!;
+    await page.locator('#replace-confirm').fill('00000000');
+    expect(await replace.isDisabled()).toBe(true);
+    await shot(page, 'wrong-key-replace');
+    await page.locator('#keep-pinned').click();
+    expect(await page.locator('#replace-key').isVisible()).toBe(false);
+    expect(await page.locator('#keep-note').innerText()).toContain('Kept');
+    expect(await page.evaluate((k) => localStorage.getItem(k), PIN)).toBe(other);
+
+    await page.locator('#replace-start').click();
+    await page.locator('#replace-confirm').fill(announcedId.toUpperCase());
+    expect(await replace.isDisabled()).toBe(false);
+    await page.evaluate(() => {
+      document.body.dataset.state = 'replacing';
+    });
+    await replace.click();
+    await ready(page);
+    expect(await page.evaluate((k) => localStorage.getItem(k), PIN)).toBe(VKEY);
+    expect(await page.locator('#key-mismatch').count()).toBe(0);
+    expect(await page.locator('#checkpoint-verdict').getAttribute('data-verdict')).toBe('verified');
     expect(w.problems).toEqual([]);
     await ctx.close();
   });
@@ -370,6 +464,7 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(decoded).toContain('MCP https://order-bot.acme.example/mcp');
     expect(decoded).toContain(toBase64(agentKey(1)));
     expect(await page.locator('#verdict').getAttribute('data-verdict')).toBe('verified');
+    await decodedFirstRawFolded(page);
     await shot(page, 'registry-entry');
 
     await go(page, reg.url, '#/entry/0');
@@ -378,8 +473,9 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     await ctx.close();
   });
 
-  it('witness keys: listed in full, pinned one by button and one pasted, cosignatures then verify with the pinned keys only; unpin', async () => {
-    const [w1, w2] = witnesses as [TestWitness, TestWitness];
+  it('witness keys: listed in full, pinned one by button and one pasted, cosignatures then verify with the pinned keys only, judged by the log\'s 2-of-3 policy; unpin', async () => {
+    const [w1, w2, w3] = witnesses as [TestWitness, TestWitness, TestWitness];
+    const policyWords = `at least 2 of 3 witnesses: ${w1.name}, ${w2.name}, ${w3.name}`;
     const ctx = await browser.newContext({ viewport: { width: 1200, height: 1100 } });
     await pinned(ctx, VKEY);
     const page = await ctx.newPage();
@@ -391,12 +487,16 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     await go(page, witnessed.url, '');
     expect(await page.locator('#checkpoint-verdict').getAttribute('data-verdict')).toBe('verified');
     // Nothing pinned: the server-listed keys check the lines, and the page says so.
-    expect(await page.locator('#witness-table tbody tr[data-pinned="false"]').count()).toBe(2);
+    expect(await page.locator('#witness-table tbody tr[data-pinned="false"]').count()).toBe(3);
     expect(await page.locator('#witness-table').innerText()).toContain(w1.vkey);
     expect(await page.locator('#witness-table').innerText()).toContain(w2.vkey);
     expect(await cosignatureStatus(page)).toEqual({ [w1.name]: 'verified', [w2.name]: 'verified' });
     expect(await page.locator('#signatures').innerText()).toContain('not pinned');
     expect(await page.locator('#witness-source').innerText()).toContain('none pinned');
+    // The log's policy, not "all N keys": 2 of 3 met by w1 and w2 while w3 is down.
+    expect(await page.locator('#witness-policy').innerText()).toContain(policyWords);
+    expect(await page.locator('#witness-quorum').getAttribute('data-ok')).toBe('true');
+    expect(await page.locator('#witness-quorum').innerText()).toContain(`Policy met: verified cosignatures by ${w1.name}, ${w2.name} (with the witness keys the server lists (not pinned)); none from ${w3.name}.`);
 
     // Pin w1 with its button: w1's line verifies with the pinned key, w2's is listed but not pinned.
     await page.locator(`#witness-table tr[data-vkey="${w1.vkey}"] button.pin-witness`).click();
@@ -405,7 +505,9 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(await cosignatureStatus(page)).toEqual({ [w1.name]: 'verified', [w2.name]: 'unpinned' });
     expect(await page.locator(`#signatures tr[data-status="unpinned"]`).innerText()).toContain('not pinned (server-listed key)');
     expect(await page.locator('#signatures tr[data-status="verified"][data-role="witness"]').innerText()).toContain('pinned witness key');
-    expect(await page.locator('#witness-quorum').getAttribute('data-ok')).toBe('true');
+    // Only pinned keys count: one of the two the policy needs.
+    expect(await page.locator('#witness-quorum').getAttribute('data-ok')).toBe('false');
+    expect(await page.locator('#witness-quorum').innerText()).toContain(`Policy NOT met: verified cosignatures by ${w1.name} (with the pinned witness keys)`);
 
     // A pasted key that does not parse is refused with the reason; then paste w2's.
     await page.locator('#witness-pin-input').fill('not a key');
@@ -415,7 +517,9 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     await page.locator('#witness-pin-pasted').click();
     await rerendered(`#witness-table tr[data-vkey="${w2.vkey}"][data-pinned="true"]`);
     expect(await cosignatureStatus(page)).toEqual({ [w1.name]: 'verified', [w2.name]: 'verified' });
-    expect(await page.locator('#witness-quorum').innerText()).toContain('All 2 pinned witness keys cosigned');
+    expect(await page.locator('#witness-quorum').getAttribute('data-ok')).toBe('true');
+    expect(await page.locator('#witness-quorum').innerText()).toContain(`Policy met: verified cosignatures by ${w1.name}, ${w2.name} (with the pinned witness keys); none from ${w3.name}.`);
+    expect(await page.locator('#witness-policy').innerText()).toContain(policyWords);
     expect(await page.locator('.witness-warning').count()).toBe(0);
     await shot(page, 'witness');
 
@@ -444,6 +548,7 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(await cosignatureStatus(page)).toEqual({ [w1.name]: 'failed', [w2.name]: 'verified' });
     expect(await page.locator('#signatures tr[data-status="failed"]').innerText()).toContain('FAILED');
     expect(await page.locator('#witness-quorum').getAttribute('data-ok')).toBe('false');
+    expect(await page.locator('#witness-quorum').innerText()).toContain(`Policy NOT met: verified cosignatures by ${w2.name} (with the pinned witness keys)`);
     expect(await page.locator('.witness-warning[data-state="differs"]').innerText()).toContain(w1.vkey);
     expect(await page.locator('.witness-warning[data-state="missing"]').innerText()).toContain(unknown);
     await shot(page, 'witness-wrong-key');
@@ -466,8 +571,63 @@ describe.skipIf(missing !== null)('log browser (Chromium via playwright-core)', 
     expect(decoded).toContain('certificate issuer');
     const norm = (t: string) => t.replace(/\s+/g, '');
     expect(norm((await page.locator('#pem').textContent()) ?? '')).toBe(norm(cert.pem));
+    await decodedFirstRawFolded(page);
     await shot(page, 'cert');
     expect(w.problems).toEqual([]);
     await ctx.close();
+  });
+
+  it('at a phone width and on a wide desktop: no sideways scrolling, names and dates on one line, the window used; / and /docs link both ways', async () => {
+    const keys: Record<string, string> = { [new URL(witnessed.url).origin]: VKEY, [new URL(plain.url).origin]: VKEY, [new URL(caServer.url).origin]: caFix.log.verifierKey };
+    const views = [
+      { name: 'phone', viewport: { width: 375, height: 812 } },
+      { name: 'desktop', viewport: { width: 1920, height: 1080 } },
+    ];
+    const pages = [
+      { name: 'home', base: witnessed.url, hash: '', tables: true },
+      { name: 'entries', base: plain.url, hash: '#/entries/39', tables: true },
+      { name: 'cert', base: caServer.url, hash: `#/entry/${cert.index}`, tables: false },
+    ];
+    for (const view of views) {
+      const ctx = await browser.newContext({ viewport: view.viewport });
+      await ctx.addInitScript(([k, byOrigin]) => {
+        const key = (byOrigin as Record<string, string>)[location.origin];
+        if (key !== undefined) localStorage.setItem(k as string, key);
+      }, [PIN, keys] as const);
+      const page = await ctx.newPage();
+      const w = watch(page);
+      for (const p of pages) {
+        await go(page, p.base, p.hash);
+        const what = `${p.name} at ${view.viewport.width} px`;
+        expect(await page.locator('#key-mismatch').count(), what).toBe(0);
+        await shot(page, `${view.name}-${p.name}`);
+        expect(await horizontalOverflow(page), what).toBeLessThanOrEqual(0);
+        if (p.tables) expect(await page.locator('main .nowrap').count(), what).toBeGreaterThan(0);
+        expect(await wrappedNowrap(page), what).toEqual([]);
+        if (view.name === 'desktop') {
+          const used = await page.evaluate(() => document.getElementById('main')!.getBoundingClientRect().width / window.innerWidth);
+          expect(used, what).toBeGreaterThan(0.95);
+        }
+      }
+      // The signature table's origin and cosignature times stay whole.
+      await go(page, witnessed.url, '');
+      expect(await page.locator('#signatures td.nowrap').allInnerTexts()).toEqual(expect.arrayContaining([ORIGIN, expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)]));
+
+      // The browser links to the API reference and back.
+      await page.getByRole('link', { name: 'API reference' }).click();
+      await page.waitForURL(`${witnessed.url}/docs`);
+      expect(await page.locator('h1').innerText()).toContain('API');
+      await shot(page, view.name, 'docs');
+      expect(await horizontalOverflow(page), `/docs at ${view.viewport.width} px`).toBeLessThanOrEqual(0);
+      await page.evaluate(() => {
+        document.body.dataset.state = 'navigating';
+      });
+      await page.locator('#browser-link').click();
+      await page.waitForURL(`${witnessed.url}/`);
+      await ready(page);
+      expect(await page.locator('h1').innerText()).toBe(`Log ${ORIGIN}`);
+      expect(w.problems).toEqual([]);
+      await ctx.close();
+    }
   });
 });

@@ -246,7 +246,9 @@ describe('GET /docs', () => {
         expect(html).toContain((d.paths[o.path]![o.method.toLowerCase()] as { summary: string }).summary.replace(/'/g, '&#39;').replace(/"/g, '&#34;'));
       }
       expect(html).not.toMatch(/<script/i);
-      for (const m of html.matchAll(/\s(?:src|href)\s*=\s*"([^"]*)"/gi)) expect(m[1]).toMatch(/^(#[a-z0-9-]+|openapi\.json)$/);
+      for (const m of html.matchAll(/\s(?:src|href)\s*=\s*"([^"]*)"/gi)) expect(m[1]).toMatch(/^(#[a-z0-9-]+|openapi\.json|\.\/)$/);
+      // The log browser is linked exactly when this app serves it at / (the log app does, the witness does not).
+      expect(html.includes('<a id="browser-link" href="./">')).toBe(d.paths['/'] !== undefined);
       expect(html).not.toMatch(/(?:src|href)\s*=\s*["']?(?:https?:)?\/\//i);
     }
     const html = await (await app.request('/docs')).text();

@@ -2,7 +2,9 @@
 // OpenAPI document: one section per tag, one block per operation with its
 // method, path, summary, parameters, request body and responses, then the
 // named schemas. Self-contained: inline CSS, no scripts, no fonts or images,
-// links only within the page. Every text from the document is escaped.
+// links only within the page, to openapi.json, and (when the document
+// describes GET /, the log browser) to the browser. Every text from the
+// document is escaped.
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -90,8 +92,8 @@ code,pre{font-family:ui-monospace,monospace;font-size:13px}pre{background:#f5f5f
 .op{border-top:1px solid #ddd;padding:.5rem 0}.m{display:inline-block;min-width:4rem;font-size:13px;padding:0 .3rem;border-radius:3px;color:#fff;background:#555;text-align:center}
 .get{background:#2b6cb0}.post{background:#2f855a}.patch{background:#b7791f}.delete{background:#c53030}
 .auth{font-size:12px;border:1px solid #b7791f;color:#b7791f;border-radius:3px;padding:0 .3rem}
-table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .4rem;text-align:left;vertical-align:top}
-.media code{font-weight:bold}nav a{margin-right:1rem}`;
+table{border-collapse:collapse;display:block;max-width:100%;overflow-x:auto}h3,p,li{overflow-wrap:anywhere}td,th{border:1px solid #ddd;padding:.2rem .4rem;text-align:left;vertical-align:top}
+.media code{font-weight:bold}nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem}`;
 
 /** The whole page for an OpenAPI document. */
 export function renderReferencePage(doc: object): string {
@@ -125,6 +127,8 @@ export function renderReferencePage(doc: object): string {
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>` +
     `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(str(info.description))}</p>` +
+    // Relative like openapi.json: GET / is the log browser when the document says so.
+    (isObj(paths['/']) ? `<p><a id="browser-link" href="./">The log browser</a> shows this log and verifies what it shows in your browser.</p>` : '') +
     `<p>The machine-readable description: <a href="openapi.json">openapi.json</a> (OpenAPI ${escapeHtml(str(d.openapi))}).</p>` +
     `<nav>${order.filter((t) => byTag.has(t)).map((t) => `<a href="#${anchor('tag', t)}">${escapeHtml(t)}</a>`).join('')}${schemas.length > 0 ? '<a href="#schemas">schemas</a>' : ''}</nav>` +
     sections.join('') +
