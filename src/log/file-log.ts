@@ -1,8 +1,9 @@
 // openFileLog: the embedded default, a log on a SQLite database in a state
-// directory and plain files in a tiles directory. It owns what is specific to
-// directories: their modes, the state directory's lock (one open per state
-// directory, across processes and within one), disk probes for both, and a
-// foreign-tiles refusal phrased with the directory names.
+// directory and plain files in a tiles directory (or, given `tileStore`, any
+// other TileStore such as a bucket). It owns what is specific to directories:
+// their modes, the state directory's lock (one open per state directory,
+// across processes and within one), disk probes, and a foreign-tiles refusal
+// phrased with the directory (or bucket) names.
 
 import * as nodePath from 'node:path';
 import { TilelogError } from '../errors.js';
@@ -11,6 +12,7 @@ import { FileTileStore, TILE_DIR_MODE } from '../storage/file-tile-store.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 import { SqliteSequenceDB } from '../storage/sqlite-sequence-db.js';
 import { takeStateLock } from '../storage/state-lock.js';
+import type { TileStore } from '../storage/tile-store.js';
 import { Log } from './log.js';
 import { stderrLogger, type LogOptions } from './options.js';
 import { ForeignTilesError } from './recover.js';
@@ -18,8 +20,10 @@ import { ForeignTilesError } from './recover.js';
 export interface FileLogOptions extends Omit<LogOptions, 'db' | 'tiles'> {
   /** Directory for the state database (`<stateDir>/log.db`), created (0700) if needed and locked while open. */
   stateDir: string;
-  /** Root of the public tiles (`checkpoint`, `tile/...`), created (0755) if needed. */
-  tilesDir: string;
+  /** Root of the public tiles (`checkpoint`, `tile/...`), created (0755) if needed. Ignored when tileStore is given. */
+  tilesDir?: string;
+  /** The public tree in another store (an S3 bucket); the caller owns it. */
+  tileStore?: TileStore;
 }
 
 /** The lock file in stateDir held while a log is open on it (storage/state-lock.ts). */
@@ -32,19 +36,27 @@ export const LOG_LOCK_FILE = 'log.lock';
  * anything is written.
  */
 export async function openFileLog(opts: FileLogOptions): Promise<Log> {
-  const { stateDir, tilesDir, ...rest } = opts;
+  const { stateDir, tilesDir, tileStore, ...rest } = opts;
+  if (tileStore === undefined && tilesDir === undefined) {
+    throw new TilelogError('LOG_CONFIG', 'log: give a tiles directory (tilesDir) or a tile store (tileStore)');
+  }
   makeDirSync(stateDir, STATE_DIR_MODE);
   const lock = takeStateLock(nodePath.join(stateDir, LOG_LOCK_FILE));
   if ('heldBy' in lock) throw lockedError(stateDir, lock.heldBy);
   let db: SqliteSequenceDB | null = null;
   try {
-    makeDirSync(tilesDir, TILE_DIR_MODE);
+    if (tileStore === undefined && tilesDir !== undefined) makeDirSync(tilesDir, TILE_DIR_MODE);
     db = new SqliteSequenceDB(nodePath.join(stateDir, 'log.db'), { origin: opts.origin });
     const logger = rest.logger ?? stderrLogger;
-    const tiles = new FileTileStore(tilesDir, {
-      onRefused: (path, reason) => logger.warn(`refused to serve ${path} from ${tilesDir}: ${reason} (tampering? remove it)`),
-    });
-    const storageProbes = { state: () => probeWritable(stateDir), tiles: () => probeWritable(tilesDir), ...rest.storageProbes };
+    const tiles =
+      tileStore ??
+      new FileTileStore(tilesDir as string, {
+        onRefused: (path, reason) => logger.warn(`refused to serve ${path} from ${tilesDir}: ${reason} (tampering? remove it)`),
+      });
+    // A bucket has no local disk to probe: its own errors (retried, then
+    // STORAGE_UNAVAILABLE) tell the health tracker when it refuses writes.
+    const tilesProbe = tileStore === undefined ? { tiles: () => probeWritable(tilesDir as string) } : {};
+    const storageProbes = { state: () => probeWritable(stateDir), ...tilesProbe, ...rest.storageProbes };
     const opened = db;
     return await Log.open({ ...rest, db, tiles, storageProbes }, () => {
       opened.close();
@@ -54,7 +66,8 @@ export async function openFileLog(opts: FileLogOptions): Promise<Log> {
     db?.close();
     lock.release();
     if (err instanceof ForeignTilesError) {
-      const where = ForeignTilesError.describe(err.found, err.ours, `the tiles directory ${tilesDir}`, `the state directory ${stateDir}`);
+      const tilesWhere = tileStore?.description ?? `the tiles directory ${tilesDir}`;
+      const where = ForeignTilesError.describe(err.found, err.ours, tilesWhere, `the state directory ${stateDir}`);
       throw new TilelogError('LOG_FOREIGN_TILES', where, { cause: err });
     }
     throw err;
