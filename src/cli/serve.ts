@@ -28,14 +28,16 @@ const USAGE = `Usage: tilelog serve [flags]
 Runs a transparency log: accepts entries (POST /add), publishes the tree as
 C2SP tlog-tiles under --tiles with signed checkpoints, and answers proofs.
 With no flags (as 'npm start' does) it keeps state in .tilelog/, tiles in
-tiles/, listens on 127.0.0.1:8080, and on the first run creates the origin
-(<hostname>/tilelog) and a signing key in .tilelog/log.key.
+tiles/, listens on 127.0.0.1:8080, and on the first run invents an origin
+unique to this log (<hostname>/tilelog-<8 random hex digits>; choose a real
+one with --origin) and a signing key in .tilelog/log.key.
 
   --state <dir>             private state: database and key   [$TILELOG_STATE, .tilelog]
   --tiles <dir>             public tiles and checkpoint        [$TILELOG_TILES, tiles]
   --listen <host:port>      address to listen on (:8080 = all) [$TILELOG_LISTEN, 127.0.0.1:8080]
   --origin <origin>         the log's origin, e.g. example.com/log
-                            [$TILELOG_ORIGIN, the key's name, else <hostname>/tilelog]
+                            [$TILELOG_ORIGIN, the key's name, else
+                            <hostname>/tilelog-<random>, drawn on the first run]
   --key <file>              signer key file (from 'tilelog keygen')
                             [$TILELOG_KEY, <state>/log.key, created if absent]
   --batch-max-entries <n>   commit a batch at n pooled entries [$TILELOG_BATCH_MAX_ENTRIES, 4096]
@@ -180,10 +182,12 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
     ...(cfg.witnesses !== null && { witnessPolicy: formatPolicy(cfg.witnesses.policy) }),
     ...(registry !== null && { registryKey: registry.registry.key.kid, registryApiKeys: registry.apiKeys }),
   };
+  // On stderr in both modes: --json keeps stdout to the one summary line.
+  if (createdKey) process.stderr.write(`created a new log: origin ${origin}, key in ${createdKey}\n`);
+  if (createdKey && cfg.origin === undefined) process.stderr.write(inventedOriginAdvice(origin, cfg.stateDir));
   if (cfg.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
-    if (createdKey) process.stderr.write(`created a new log: origin ${origin}, key in ${createdKey}\n`);
     process.stdout.write(
       `tilelog serving ${origin} at ${server.url}\n` +
         `  verifier key: ${log.verifierKey}\n` +
@@ -249,6 +253,18 @@ async function openOrExplain<T>(cfg: ServeConfig, open: () => Promise<T>): Promi
         `Free space there (or fix the disk) and start again; every acknowledged entry is safe in ${path.join(cfg.stateDir, DB_FILE)}.`,
     );
   }
+}
+
+/**
+ * Said once, when a first run has invented the origin: readers pin it with
+ * the key, so the time to pick a real one is before anyone reads the log.
+ */
+function inventedOriginAdvice(origin: string, stateDir: string): string {
+  return (
+    `note: ${origin} is an invented origin, unique to this log but not a name anyone can look up.\n` +
+    `      Choose a real one with --origin <domain/path> (e.g. logs.example.com/mylog) on a fresh --state directory;\n` +
+    `      this log keeps ${origin} (the name of its key in ${stateDir}) for good.\n`
+  );
 }
 
 function portInUse(cfg: ServeConfig): CliError {
