@@ -23,7 +23,7 @@ import { assertSafeIndex } from '../merkle/math.js';
 import { consistencyProof as buildConsistency, inclusionProof as buildInclusion } from '../merkle/proof.js';
 import { storedHashIndex } from '../merkle/stored.js';
 import { tileHashReader } from '../merkle/tilehash.js';
-import type { HashReader } from '../merkle/tree.js';
+import { treeHashFromHashes, treeHashIndexes, type HashReader } from '../merkle/tree.js';
 import type { Checkpoint } from '../note/checkpoint.js';
 import { MAX_NOTE_SIZE } from '../note/note.js';
 import { BUNDLE_VERSION, type ProofBundle } from './bundle.js';
@@ -112,6 +112,19 @@ export class TileClient {
     if (older.size > 0 && older.size < newer.size) proof = await buildConsistency(older.size, newer.size, this.#reader(newer));
     verifyConsistency(older, newer, proof);
     return proof;
+  }
+
+  /**
+   * MTH(D[0:size]), the root of the tree's first `size` entries (0 <= size <=
+   * checkpoint.size), from tiles authenticated against `checkpoint`: at most
+   * log2(size) + 1 stored hashes in one batch. Lets a client prove against an
+   * older size with no proof API (the older tree is a prefix of the signed one).
+   */
+  async treeHash(size: number, checkpoint: Checkpoint): Promise<Hash> {
+    assertSafeIndex('size', size);
+    if (size > checkpoint.size) throw new ClientError('CLIENT_NOT_FOUND', `tree: size ${size} is beyond the checkpoint of size ${checkpoint.size}`);
+    if (size === checkpoint.size) return checkpoint.root.slice();
+    return treeHashFromHashes(size, await this.#reader(checkpoint).readHashes(treeHashIndexes(size)));
   }
 
   /** Leaf hashes [start, end) of `checkpoint`'s tree, authenticated by tiles. */

@@ -54,6 +54,17 @@ describe('TileClient on the golden tree', () => {
     }
   });
 
+  it('computes the root of every older golden size from the tiles of a newer one', async () => {
+    const c = new TileClient({ baseUrl: s.url, policy });
+    for (const b of SIZES) {
+      for (const a of [0, ...SIZES.filter((x) => x <= b)]) {
+        const root = await c.treeHash(a, cp(b));
+        expect(Buffer.from(root).toString('base64'), `size ${a} from ${b}`).toBe(a === 0 ? '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' : Buffer.from(cp(a).root).toString('base64'));
+      }
+    }
+    await expectCode(() => c.treeHash(1001, cp(1000)), 'CLIENT_NOT_FOUND');
+  });
+
   it('reports a rollback and a fork as InconsistencyError with both checkpoints', async () => {
     const c = new TileClient({ baseUrl: s.url, policy });
     const err = (await expectCode(() => c.consistencyProof(cp(1000), cp(257)), 'CLIENT_INCONSISTENT')) as unknown as { older: { size: number }; newer: { size: number } };
