@@ -92,13 +92,35 @@ export class TileClient {
     return verifyCheckpoint(text, this.policy, this.#now());
   }
 
-  /** PATH(index, D[0:size]) built from authenticated tiles: the inclusion proof of entry `index` in `checkpoint`. */
-  async inclusionProof(index: number, checkpoint: Checkpoint): Promise<Hash[]> {
+  /**
+   * PATH(index, D[0:treeSize]) built from tiles authenticated against
+   * `checkpoint`: the inclusion proof of entry `index` in `checkpoint`, or in
+   * its prefix of size treeSize (index < treeSize <= checkpoint.size). A
+   * prefix's proof needs only complete subtrees, stored alike in the bigger
+   * tree, so no tile of the older size (long replaced) is read.
+   */
+  async inclusionProof(index: number, checkpoint: Checkpoint, treeSize = checkpoint.size): Promise<Hash[]> {
     assertSafeIndex('index', index);
-    if (index >= checkpoint.size) {
-      throw new ClientError('CLIENT_NOT_FOUND', `inclusion: entry ${index} is not in the checkpoint of size ${checkpoint.size}`);
+    assertSafeIndex('treeSize', treeSize);
+    if (treeSize > checkpoint.size) throw new ClientError('CLIENT_NOT_FOUND', `inclusion: size ${treeSize} is beyond the checkpoint of size ${checkpoint.size}`);
+    if (index >= treeSize) {
+      throw new ClientError('CLIENT_NOT_FOUND', `inclusion: entry ${index} is not in the tree of size ${treeSize}`);
     }
-    return buildInclusion(checkpoint.size, index, this.#reader(checkpoint));
+    return buildInclusion(treeSize, index, this.#reader(checkpoint));
+  }
+
+  /**
+   * PROOF(oldSize, D[0:newSize]) for two prefixes of `checkpoint`'s tree (1 <=
+   * oldSize <= newSize <= checkpoint.size), from tiles authenticated against
+   * it. Not verified here: check it against the two roots (treeHash gives them).
+   */
+  async prefixConsistencyProof(oldSize: number, newSize: number, checkpoint: Checkpoint): Promise<Hash[]> {
+    assertSafeIndex('oldSize', oldSize);
+    assertSafeIndex('newSize', newSize);
+    if (oldSize < 1 || oldSize > newSize || newSize > checkpoint.size) {
+      throw new ClientError('CLIENT_NOT_FOUND', `consistency: sizes ${oldSize} and ${newSize} are not 1 <= old <= new <= ${checkpoint.size}`);
+    }
+    return oldSize === newSize ? [] : buildConsistency(oldSize, newSize, this.#reader(checkpoint));
   }
 
   /**
