@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TilelogError } from '../errors.js';
 import { createLogApp, startServer } from '../http/index.js';
 import { mountExplorer } from '../http/explorer.js';
 import { openFileLog, storageFailure } from '../log/index.js';
@@ -111,7 +112,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   const { signer, origin, createdKey } = loadIdentity(cfg, fresh, logger);
   refuseSelfWitness(cfg, signer);
 
-  const log = await openOrExplain(cfg, () =>
+  const log = await openOrExplain(cfg, origin, () =>
     openFileLog({
       origin,
       signer,
@@ -241,10 +242,12 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
 // tile, republishing the checkpoint) stops the start with what to do. A disk
 // that fills later, or only refuses the catch-up, does not: the log then
 // serves reads, reports not ready, and resumes by itself.
-async function openOrExplain<T>(cfg: ServeConfig, open: () => Promise<T>): Promise<T> {
+async function openOrExplain<T>(cfg: ServeConfig, origin: string, open: () => Promise<T>): Promise<T> {
   try {
     return await open();
   } catch (err) {
+    const owner = databaseOwner(err);
+    if (owner !== null) throw otherLogsDatabase(cfg, owner, origin);
     const disk = storageFailure(err);
     if (disk === null) throw err;
     const dir = disk.component === 'state' ? cfg.stateDir : cfg.tilesDir;
@@ -265,6 +268,46 @@ function inventedOriginAdvice(origin: string, stateDir: string): string {
     `      Choose a real one with --origin <domain/path> (e.g. logs.example.com/mylog) on a fresh --state directory;\n` +
     `      this log keeps ${origin} (the name of its key in ${stateDir}) for good.\n`
   );
+}
+
+// The origin a log database says it belongs to, from the engine's refusal
+// to open it for another origin (sqlite-sequence-db.ts); null for any other error.
+function databaseOwner(err: unknown): string | null {
+  if (!(err instanceof TilelogError) || err.code !== 'LOG_CONFIG') return null;
+  const quoted = /this database belongs to origin ("(?:[^"\\]|\\.)*")/.exec(err.message)?.[1];
+  if (quoted === undefined) return null;
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The state dir holds another log than the one this run's key or --origin
+ * names: say which is which, and the flags for each thing the user may want.
+ */
+function otherLogsDatabase(cfg: ServeConfig, owner: string, origin: string): CliError {
+  const why =
+    cfg.origin !== undefined
+      ? `--origin (or TILELOG_ORIGIN) says ${origin}`
+      : `the key ${cfg.keyFile ?? path.join(cfg.stateDir, KEY_FILE)} is named ${origin}`;
+  const defaultKey = path.join(cfg.stateDir, KEY_FILE);
+  let ownKey = `the key named ${owner} (--key <its file>)`;
+  if (cfg.keyFile !== undefined && fs.existsSync(defaultKey)) {
+    try {
+      if (readKeyFile(defaultKey).name === owner) ownKey = `its key, ${defaultKey}: drop --key (or TILELOG_KEY)`;
+    } catch {
+      // not a signer key: keep the generic advice
+    }
+  }
+  const lines = [
+    `${cfg.stateDir} holds the log ${owner}, but ${why}.`,
+    `Either:`,
+    `  - to serve ${owner}: use ${ownKey}${cfg.origin !== undefined ? `, and drop --origin (or pass --origin ${owner})` : ''};`,
+    `  - to start a new log ${origin}: give it directories of its own, e.g. --state ${cfg.stateDir}-2 --tiles ${cfg.tilesDir}-2.`,
+  ];
+  return new CliError(lines.join('\n'));
 }
 
 function portInUse(cfg: ServeConfig): CliError {
