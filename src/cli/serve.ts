@@ -23,6 +23,7 @@ import { openRegistry, REGISTRY_USAGE, type OpenedRegistry, type RegistryConfig 
 import { readKeyFile, writeKeyFile } from './key-file.js';
 import { createCliLogger, logLoggerFrom } from './logger.js';
 import { defaultOrigin, effectiveConfig, resolveServeSettings, SERVE_FLAGS, type ServeConfig } from './serve-config.js';
+import { summaryJson, summaryText, type SummaryFacts } from './serve-summary.js';
 
 const USAGE = `Usage: tilelog serve [flags]
 
@@ -173,53 +174,21 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const summary = {
+  const facts: SummaryFacts = {
     url: server.url,
     origin,
     verifierKey: log.verifierKey,
     treeSize: log.checkpoint().size,
-    state: cfg.stateDir,
-    tiles: cfg.tilesDir,
-    ...(cfg.witnesses !== null && { witnessPolicy: formatPolicy(cfg.witnesses.policy) }),
-    ...(registry !== null && { registryKey: registry.registry.key.kid, registryApiKeys: registry.apiKeys }),
+    signedSize: log.witnessStatus()?.signedSize ?? log.checkpoint().size,
+    stateDir: cfg.stateDir,
+    tilesDir: cfg.tilesDir,
+    witnesses: cfg.witnesses,
+    registry: registry === null || registryCfg === null ? null : { config: registryCfg, submitterKey: registry.registry.key.kid, apiKeys: registry.apiKeys },
   };
   // On stderr in both modes: --json keeps stdout to the one summary line.
   if (createdKey) process.stderr.write(`created a new log: origin ${origin}, key in ${createdKey}\n`);
   if (createdKey && cfg.origin === undefined) process.stderr.write(inventedOriginAdvice(origin, cfg.stateDir));
-  if (cfg.json) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
-  } else {
-    process.stdout.write(
-      `tilelog serving ${origin} at ${server.url}\n` +
-        `  verifier key: ${log.verifierKey}\n` +
-        `  tree size:    ${summary.treeSize}\n` +
-        `  state:        ${cfg.stateDir}\n` +
-        `  tiles:        ${cfg.tilesDir}\n` +
-        `Try: curl -s --data-binary 'hello' ${server.url}/add ; curl -s ${server.url}/checkpoint\n`,
-    );
-    if (cfg.witnesses !== null) {
-      const w = cfg.witnesses;
-      const status = log.witnessStatus();
-      process.stdout.write(
-        `  witnesses:    ${w.policy.witnesses.length}, policy from ${w.source}, ` +
-          `${w.failOpen ? 'fail-open' : 'fail-closed'}, refresh every ${w.refreshMs / 1000} s\n` +
-          formatPolicy(w.policy)
-            .trimEnd()
-            .split('\n')
-            .map((l) => `    ${l}\n`)
-            .join('') +
-          `  published size ${summary.treeSize}, log-signed size ${status?.signedSize ?? summary.treeSize}\n`,
-      );
-    }
-  }
-
-  if (registry !== null && !cfg.json) {
-    process.stdout.write(
-      `  registry:     /v1/agents, submitter key ${registry.registry.key.kid}, ${registry.apiKeys} API keys, ` +
-        `domain validation ${registryCfg?.dnsValidation ? 'on' : 'OFF'}, resolve ${registryCfg?.resolveDns ? 'DNS-first' : 'from the log'}\n` +
-        `  badge URL:    ${registryCfg?.publicUrl ?? listenUrl}${registryCfg?.publicUrl === undefined ? ' (the listen address; set --registry-public-url to the URL clients use)' : ''}\n`,
-    );
-  }
+  process.stdout.write(cfg.json ? `${JSON.stringify(summaryJson(facts))}\n` : summaryText(facts));
 
   // Wait for a signal, then drain in order: HTTP, engine, database.
   const signal = await stopSignal;
