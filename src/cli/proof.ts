@@ -14,7 +14,7 @@ import type { Checkpoint } from '../note/index.js';
 import { CliError, defaultUrl, EXIT_OK, parseBaseUrl, parseCount, parseFlags, runVerb, UsageError } from './common.js';
 import { formatHash, HASH_FORMAT_HELP, parseHashFlag } from './hash-text.js';
 import { openProofSource, type ProofSource } from './proof-source.js';
-import { type ServerCheckpoint } from './trust.js';
+import { parseLogKeyFlag, type ServerCheckpoint } from './trust.js';
 
 const USAGE = `Usage: tilelog proof [--url <url>] --index <i> [--size <n>] [--leaf-hash <h>] [--log-key <vkey>]
        tilelog proof [--url <url>] --old <n> [--new <m>] [--root <h>] [--log-key <vkey>]
@@ -76,7 +76,9 @@ export function run(argv: string[]): Promise<number> {
       ...(values.root !== undefined && { root: parseHashFlag('--root', values.root) }),
     };
 
-    const source = await openProofSource(url, values['log-key']);
+    const logKey = values['log-key'] === undefined ? undefined : parseLogKeyFlag(values['log-key']);
+
+    const source = await openProofSource(url, logKey);
     const latest = source.latest;
     const result = inclusion
       ? await proveInclusion(source, latest, first, second, expected)
