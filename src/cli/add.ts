@@ -3,8 +3,8 @@
 
 import * as fs from 'node:fs/promises';
 import { decodeBundleJson, verifyInclusion } from '../client/index.js';
-import { MAX_ENTRY_SIZE } from '../merkle/index.js';
-import { getJson, postJsonWithHeaders } from './client.js';
+import { leafHash, MAX_ENTRY_SIZE, toHex } from '../merkle/index.js';
+import { ConnectionLostError, getJson, postJsonWithHeaders } from './client.js';
 import { CliError, defaultUrl, EXIT_OK, parseBaseUrl, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { logKeyFor, openServerCheckpoint, parseLogKeyFlag } from './trust.js';
 
@@ -72,7 +72,14 @@ export function run(argv: string[]): Promise<number> {
       : undefined;
     const endpoint = `${url}/add${values.wait ? '?wait=checkpoint' : ''}`;
     const post = async (input: Input): Promise<AddAnswer> => {
-      const { body, headers } = await postJsonWithHeaders<{ index: number; duplicate?: boolean }>(endpoint, input.data);
+      let answer;
+      try {
+        answer = await postJsonWithHeaders<{ index: number; duplicate?: boolean }>(endpoint, input.data);
+      } catch (err) {
+        if (err instanceof ConnectionLostError) throw await lostAdd(url, input, err);
+        throw err;
+      }
+      const { body, headers } = answer;
       return { index: body.index, duplicate: body.duplicate === true || headers.get('tilelog-duplicate') === 'true', raw: body };
     };
     const answers = await mapOrdered(inputs, concurrency, post, (input, answer) => {
@@ -155,6 +162,41 @@ function verifyAnswer(input: Input, a: AddAnswer, vkey: string, keyFromServer: b
     throw new CliError(`inclusion proof for ${input.source} (index ${a.index}) does NOT verify: ${(err as Error).message}`);
   }
   return checkpoint.size;
+}
+
+/**
+ * What a lost connection during POST /add means for a re-run. The server may
+ * have stored the entry (its answer was lost) or not. We ask it, by the
+ * entry's leaf hash, once it answers again: found, the index is known and no
+ * re-run is needed. Otherwise a re-run is safe when the log deduplicates
+ * (tilelog's default: the same bytes get the same index), and may store the
+ * entry twice when it does not (serve --no-dedup); the server does not say
+ * which, so the advice names both.
+ */
+async function lostAdd(url: string, input: Input, lost: ConnectionLostError): Promise<CliError> {
+  const hex = toHex(leafHash(input.data));
+  const lookup = `${url}/v1/log/lookup/${hex}`;
+  const head = `${input.source}: ${lost.message}; the server may or may not have stored the entry.`;
+  let found: number | null | undefined; // undefined: could not ask
+  try {
+    const res = await fetch(lookup);
+    if (res.status === 404) found = null;
+    else if (res.ok) {
+      const body = (await res.json()) as { index?: unknown };
+      if (typeof body.index === 'number') found = body.index;
+    }
+  } catch {
+    found = undefined;
+  }
+  if (typeof found === 'number') {
+    return new CliError(`${head}\nIt did: ${input.source} is in the log at index ${found} (found by its leaf hash); do not add it again.`);
+  }
+  const now = found === null ? `It is not in the log now (${lookup} answers 404).` : `The server cannot be asked now; once it is back, check with: curl ${lookup}`;
+  return new CliError(
+    `${head}\n${now}\n` +
+      `Re-running is safe if the log deduplicates (tilelog's default): you get the same index. ` +
+      `If it runs with --no-dedup, a re-run may store the entry twice: check with the lookup above first.`,
+  );
 }
 
 function printAnswer(input: Input, a: AddAnswer, treeSize: number | undefined, json: boolean): void {

@@ -1,7 +1,8 @@
 // tilelog audit: recompute a whole log from its entry bundles and check every
 // hash tile and the checkpoint root (arithmetic in audit-tree.ts).
 
-import { decodeBundle, leafHash, tilePath, toBase64, TILE_WIDTH, hashEqual, type TileId } from '../merkle/index.js';
+import { decodeBundle, leafHash, tilePath, TILE_WIDTH, hashEqual, type TileId } from '../merkle/index.js';
+import { formatHash, HASH_FORMAT_HELP } from './hash-text.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { Progress } from './progress.js';
 import { TreeAuditor, type Mismatch } from './audit-tree.js';
@@ -23,6 +24,7 @@ tlog-tiles log: a tilelog server, a static copy of tiles/, or a local dir.
   --json               print the verdict as JSON
   -h, --help           show this help
 
+${HASH_FORMAT_HELP}
 Exit status: 0 when everything matches, 1 on any mismatch or error.
 `;
 
@@ -130,7 +132,7 @@ export async function audit(source: TileSource, opts: AuditOptions): Promise<Aud
   if (!rootOk) {
     auditor.mismatches.push({
       path: 'checkpoint',
-      problem: `root ${toBase64(checkpoint.root)} differs from the recomputed ${root === null ? '?' : toBase64(root)}`,
+      problem: `root ${formatHash(checkpoint.root)} differs from the recomputed ${root === null ? '?' : formatHash(root)}`,
     });
   }
   return {
@@ -138,7 +140,7 @@ export async function audit(source: TileSource, opts: AuditOptions): Promise<Aud
     source: source.where,
     origin: checkpoint.origin,
     treeSize: size,
-    rootHash: toBase64(checkpoint.root),
+    rootHash: formatHash(checkpoint.root),
     signatureVerified,
     entries,
     bundles: bundleCount,

@@ -31,12 +31,33 @@ export async function getBytes(url: string): Promise<Uint8Array | null> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
+/**
+ * The connection broke after it was made (reset, closed before the answer):
+ * the server may have acted on the request. A caller that changes state
+ * (POST /add) must say what that means for a retry.
+ */
+export class ConnectionLostError extends CliError {
+  constructor(
+    readonly url: string,
+    readonly why: string,
+  ) {
+    super(`the connection to ${url} was lost before the answer (${why})`);
+    this.name = 'ConnectionLostError';
+  }
+}
+
+// Failures before any byte of the request can have reached a server.
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+
 async function request(url: string, init?: RequestInit): Promise<Response> {
   try {
     return await fetch(url, init);
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? (err as Error).message;
+    if (cause?.code !== undefined && !NOT_CONNECTED.has(cause.code)) {
+      throw new ConnectionLostError(url, cause.message !== undefined && cause.message !== cause.code ? `${cause.code}: ${cause.message}` : cause.code);
+    }
     throw new CliError(`cannot reach ${url} (${why}); is 'tilelog serve' running there? Set --url or $TILELOG_URL`);
   }
 }

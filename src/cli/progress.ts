@@ -19,8 +19,12 @@ export class Progress {
   readonly #intervalMs: number;
   readonly #silent: boolean;
   readonly #start = performance.now();
-  #lastDraw = 0;
+  // The first line is due an interval after the start, not after the
+  // process's time origin (which could make the very first update draw).
+  #lastDraw = this.#start;
   #done = 0;
+  /** done as last drawn; -1: nothing drawn yet. */
+  #drawn = -1;
 
   constructor({ total, unit, stream = process.stderr, lineIntervalS = 5, silent = false }: ProgressOptions) {
     this.#total = total;
@@ -41,13 +45,19 @@ export class Progress {
     this.#draw(now, false);
   }
 
-  /** Draws the final state and ends the bar's line. */
+  /**
+   * Draws the final state and ends the bar's line. A plain line already
+   * drawn for the final count is not printed again (a TTY bar is redrawn in
+   * place, so it is, to end its line).
+   */
   finish(): void {
     if (this.#silent) return;
+    if (!this.#tty && this.#drawn === this.#done) return;
     this.#draw(performance.now(), true);
   }
 
   #draw(now: number, final: boolean): void {
+    this.#drawn = this.#done;
     const seconds = Math.max((now - this.#start) / 1000, 1e-3);
     const rate = this.#done / seconds;
     const fraction = this.#total === 0 ? 1 : this.#done / this.#total;

@@ -5,7 +5,7 @@
 //   --state <dir>         TILELOG_STATE                 .tilelog/
 //   --tiles <dir>         TILELOG_TILES                 tiles/
 //   --listen <host:port>  TILELOG_LISTEN                127.0.0.1:8080
-//   --origin <origin>     TILELOG_ORIGIN                the key's name, else <hostname>/tilelog
+//   --origin <origin>     TILELOG_ORIGIN                the key's name, else <hostname>/tilelog-<8 random hex>
 //   --key <file>          TILELOG_KEY                   <state>/log.key (created on first run)
 //   --batch-max-entries   TILELOG_BATCH_MAX_ENTRIES     engine default (4096)
 //   --batch-max-delay-ms  TILELOG_BATCH_MAX_DELAY_MS    engine default (1)
@@ -21,6 +21,7 @@
 //   --config <file>       TILELOG_CONFIG                none (JSON; see config-file.ts; below env, above defaults)
 //   --print-config        print the effective configuration, secrets hidden, and exit
 
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -205,8 +206,10 @@ export function effectiveOrigin(c: ServeConfig): { origin: string | null; from: 
   // Not echoing an explicit key path here: it may be key material passed by mistake (see hideSecrets).
   if (c.keyFile !== undefined) return { origin: null, from: 'none: the --key file does not exist, so serve will not start' };
   return {
-    origin: defaultOrigin(),
-    from: 'the default for a first run (<hostname>/tilelog), stored as the new key\'s name; choose a real one with --origin, e.g. logs.example.com/mylog',
+    origin: defaultOrigin(os.hostname(), DEFAULT_ORIGIN_SUFFIX_PLACEHOLDER),
+    from:
+      `the default for a first run (<hostname>/tilelog-<suffix>; the first run draws the ${DEFAULT_ORIGIN_SUFFIX_HEX} random hex digits ` +
+      "of the suffix so every log gets its own origin), stored as the new key's name; choose a real one with --origin, e.g. logs.example.com/mylog",
   };
 }
 
@@ -293,12 +296,19 @@ function parseBool(name: string, v: string | undefined): boolean | undefined {
   throw new UsageError(`${name} must be true or false, got ${JSON.stringify(v)}`);
 }
 
+/** Hex digits of the random suffix in a first run's invented origin (32 bits: two logs on one host collide with odds 2^-32). */
+export const DEFAULT_ORIGIN_SUFFIX_HEX = 8;
+/** What --print-config shows for the suffix before the first run has drawn it. */
+const DEFAULT_ORIGIN_SUFFIX_PLACEHOLDER = 'x'.repeat(DEFAULT_ORIGIN_SUFFIX_HEX);
+
 /**
- * The origin a first run invents: `<hostname>/tilelog`, the hostname lowered
- * and reduced to [a-z0-9.-] (`localhost/tilelog` if nothing is left). It is
- * the name of the key stored in the state dir, so later runs reuse it.
+ * The origin a first run invents: `<hostname>/tilelog-<suffix>`, the hostname
+ * lowered and reduced to [a-z0-9.-] (`localhost` if nothing is left), the
+ * suffix random hex, so two logs on one host never share an origin (a shared
+ * origin with different keys looks like a forged log to readers). It is the
+ * name of the key stored in the state dir, so later runs reuse it.
  */
-export function defaultOrigin(hostname = os.hostname()): string {
+export function defaultOrigin(hostname = os.hostname(), suffix = randomBytes(DEFAULT_ORIGIN_SUFFIX_HEX / 2).toString('hex')): string {
   const host = hostname.toLowerCase().replace(/[^a-z0-9.-]/g, '').replace(/^[.-]+|[.-]+$/g, '');
-  return `${host || 'localhost'}/tilelog`;
+  return `${host || 'localhost'}/tilelog-${suffix}`;
 }

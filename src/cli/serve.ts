@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TilelogError } from '../errors.js';
 import { createLogApp, startServer } from '../http/index.js';
 import { mountExplorer } from '../http/explorer.js';
 import { openFileLog, storageFailure } from '../log/index.js';
@@ -22,20 +23,23 @@ import { openRegistry, REGISTRY_USAGE, type OpenedRegistry, type RegistryConfig 
 import { readKeyFile, writeKeyFile } from './key-file.js';
 import { createCliLogger, logLoggerFrom } from './logger.js';
 import { defaultOrigin, effectiveConfig, resolveServeSettings, SERVE_FLAGS, type ServeConfig } from './serve-config.js';
+import { summaryJson, summaryText, type SummaryFacts } from './serve-summary.js';
 
 const USAGE = `Usage: tilelog serve [flags]
 
 Runs a transparency log: accepts entries (POST /add), publishes the tree as
 C2SP tlog-tiles under --tiles with signed checkpoints, and answers proofs.
 With no flags (as 'npm start' does) it keeps state in .tilelog/, tiles in
-tiles/, listens on 127.0.0.1:8080, and on the first run creates the origin
-(<hostname>/tilelog) and a signing key in .tilelog/log.key.
+tiles/, listens on 127.0.0.1:8080, and on the first run invents an origin
+unique to this log (<hostname>/tilelog-<8 random hex digits>; choose a real
+one with --origin) and a signing key in .tilelog/log.key.
 
   --state <dir>             private state: database and key   [$TILELOG_STATE, .tilelog]
   --tiles <dir>             public tiles and checkpoint        [$TILELOG_TILES, tiles]
   --listen <host:port>      address to listen on (:8080 = all) [$TILELOG_LISTEN, 127.0.0.1:8080]
   --origin <origin>         the log's origin, e.g. example.com/log
-                            [$TILELOG_ORIGIN, the key's name, else <hostname>/tilelog]
+                            [$TILELOG_ORIGIN, the key's name, else
+                            <hostname>/tilelog-<random>, drawn on the first run]
   --key <file>              signer key file (from 'tilelog keygen')
                             [$TILELOG_KEY, <state>/log.key, created if absent]
   --batch-max-entries <n>   commit a batch at n pooled entries [$TILELOG_BATCH_MAX_ENTRIES, 4096]
@@ -109,7 +113,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   const { signer, origin, createdKey } = loadIdentity(cfg, fresh, logger);
   refuseSelfWitness(cfg, signer);
 
-  const log = await openOrExplain(cfg, () =>
+  const log = await openOrExplain(cfg, origin, () =>
     openFileLog({
       origin,
       signer,
@@ -170,51 +174,21 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  const summary = {
+  const facts: SummaryFacts = {
     url: server.url,
     origin,
     verifierKey: log.verifierKey,
     treeSize: log.checkpoint().size,
-    state: cfg.stateDir,
-    tiles: cfg.tilesDir,
-    ...(cfg.witnesses !== null && { witnessPolicy: formatPolicy(cfg.witnesses.policy) }),
-    ...(registry !== null && { registryKey: registry.registry.key.kid, registryApiKeys: registry.apiKeys }),
+    signedSize: log.witnessStatus()?.signedSize ?? log.checkpoint().size,
+    stateDir: cfg.stateDir,
+    tilesDir: cfg.tilesDir,
+    witnesses: cfg.witnesses,
+    registry: registry === null || registryCfg === null ? null : { config: registryCfg, submitterKey: registry.registry.key.kid, apiKeys: registry.apiKeys },
   };
-  if (cfg.json) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
-  } else {
-    if (createdKey) process.stderr.write(`created a new log: origin ${origin}, key in ${createdKey}\n`);
-    process.stdout.write(
-      `tilelog serving ${origin} at ${server.url}\n` +
-        `  verifier key: ${log.verifierKey}\n` +
-        `  tree size:    ${summary.treeSize}\n` +
-        `  state:        ${cfg.stateDir}\n` +
-        `  tiles:        ${cfg.tilesDir}\n` +
-        `Try: curl -s --data-binary 'hello' ${server.url}/add ; curl -s ${server.url}/checkpoint\n`,
-    );
-    if (cfg.witnesses !== null) {
-      const w = cfg.witnesses;
-      const status = log.witnessStatus();
-      process.stdout.write(
-        `  witnesses:    ${w.policy.witnesses.length}, policy from ${w.source}, ` +
-          `${w.failOpen ? 'fail-open' : 'fail-closed'}, refresh every ${w.refreshMs / 1000} s\n` +
-          formatPolicy(w.policy)
-            .trimEnd()
-            .split('\n')
-            .map((l) => `    ${l}\n`)
-            .join('') +
-          `  published size ${summary.treeSize}, log-signed size ${status?.signedSize ?? summary.treeSize}\n`,
-      );
-    }
-  }
-
-  if (registry !== null && !cfg.json) {
-    process.stdout.write(
-      `  registry:     /v1/agents, submitter key ${registry.registry.key.kid}, ${registry.apiKeys} API keys, ` +
-        `domain validation ${registryCfg?.dnsValidation ? 'on' : 'OFF'}, resolve ${registryCfg?.resolveDns ? 'DNS-first' : 'from the log'}\n` +
-        `  badge URL:    ${registryCfg?.publicUrl ?? listenUrl}${registryCfg?.publicUrl === undefined ? ' (the listen address; set --registry-public-url to the URL clients use)' : ''}\n`,
-    );
-  }
+  // On stderr in both modes: --json keeps stdout to the one summary line.
+  if (createdKey) process.stderr.write(`created a new log: origin ${origin}, key in ${createdKey}\n`);
+  if (createdKey && cfg.origin === undefined) process.stderr.write(inventedOriginAdvice(origin, cfg.stateDir));
+  process.stdout.write(cfg.json ? `${JSON.stringify(summaryJson(facts))}\n` : summaryText(facts));
 
   // Wait for a signal, then drain in order: HTTP, engine, database.
   const signal = await stopSignal;
@@ -237,10 +211,12 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
 // tile, republishing the checkpoint) stops the start with what to do. A disk
 // that fills later, or only refuses the catch-up, does not: the log then
 // serves reads, reports not ready, and resumes by itself.
-async function openOrExplain<T>(cfg: ServeConfig, open: () => Promise<T>): Promise<T> {
+async function openOrExplain<T>(cfg: ServeConfig, origin: string, open: () => Promise<T>): Promise<T> {
   try {
     return await open();
   } catch (err) {
+    const owner = databaseOwner(err);
+    if (owner !== null) throw otherLogsDatabase(cfg, owner, origin);
     const disk = storageFailure(err);
     if (disk === null) throw err;
     const dir = disk.component === 'state' ? cfg.stateDir : cfg.tilesDir;
@@ -249,6 +225,58 @@ async function openOrExplain<T>(cfg: ServeConfig, open: () => Promise<T>): Promi
         `Free space there (or fix the disk) and start again; every acknowledged entry is safe in ${path.join(cfg.stateDir, DB_FILE)}.`,
     );
   }
+}
+
+/**
+ * Said once, when a first run has invented the origin: readers pin it with
+ * the key, so the time to pick a real one is before anyone reads the log.
+ */
+function inventedOriginAdvice(origin: string, stateDir: string): string {
+  return (
+    `note: ${origin} is an invented origin, unique to this log but not a name anyone can look up.\n` +
+    `      Choose a real one with --origin <domain/path> (e.g. logs.example.com/mylog) on a fresh --state directory;\n` +
+    `      this log keeps ${origin} (the name of its key in ${stateDir}) for good.\n`
+  );
+}
+
+// The origin a log database says it belongs to, from the engine's refusal
+// to open it for another origin (sqlite-sequence-db.ts); null for any other error.
+function databaseOwner(err: unknown): string | null {
+  if (!(err instanceof TilelogError) || err.code !== 'LOG_CONFIG') return null;
+  const quoted = /this database belongs to origin ("(?:[^"\\]|\\.)*")/.exec(err.message)?.[1];
+  if (quoted === undefined) return null;
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The state dir holds another log than the one this run's key or --origin
+ * names: say which is which, and the flags for each thing the user may want.
+ */
+function otherLogsDatabase(cfg: ServeConfig, owner: string, origin: string): CliError {
+  const why =
+    cfg.origin !== undefined
+      ? `--origin (or TILELOG_ORIGIN) says ${origin}`
+      : `the key ${cfg.keyFile ?? path.join(cfg.stateDir, KEY_FILE)} is named ${origin}`;
+  const defaultKey = path.join(cfg.stateDir, KEY_FILE);
+  let ownKey = `the key named ${owner} (--key <its file>)`;
+  if (cfg.keyFile !== undefined && fs.existsSync(defaultKey)) {
+    try {
+      if (readKeyFile(defaultKey).name === owner) ownKey = `its key, ${defaultKey}: drop --key (or TILELOG_KEY)`;
+    } catch {
+      // not a signer key: keep the generic advice
+    }
+  }
+  const lines = [
+    `${cfg.stateDir} holds the log ${owner}, but ${why}.`,
+    `Either:`,
+    `  - to serve ${owner}: use ${ownKey}${cfg.origin !== undefined ? `, and drop --origin (or pass --origin ${owner})` : ''};`,
+    `  - to start a new log ${origin}: give it directories of its own, e.g. --state ${cfg.stateDir}-2 --tiles ${cfg.tilesDir}-2.`,
+  ];
+  return new CliError(lines.join('\n'));
 }
 
 function portInUse(cfg: ServeConfig): CliError {

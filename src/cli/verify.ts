@@ -5,8 +5,8 @@
 
 import * as fs from 'node:fs/promises';
 import { isClientError, trustPolicy, verifyBundle, type BundleVerification, type TrustPolicyInput } from '../client/index.js';
-import { toHex } from '../merkle/index.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
+import { formatHash, HASH_FORMAT_HELP } from './hash-text.js';
 
 const USAGE = `Usage: tilelog verify <bundle file | -> --log-key <vkey> [--origin <origin>]
                       [--witness <vkey>]... [--quorum <K>] [--policy <file>]
@@ -30,6 +30,7 @@ entry is included. Reads the bundle from a file, or from stdin with '-'.
   --json             print the result as JSON
   -h, --help         show this help
 
+${HASH_FORMAT_HELP}
 Exit status: 0 verified, 1 a check failed (the message names the step), 2 usage.
 `;
 
@@ -93,7 +94,7 @@ function summaryLine(r: BundleVerification): string {
   const witnesses = cp.cosigners.length === 0
     ? 'no witness cosignatures required'
     : `cosigned by ${cp.cosigners.map((c) => c.name).join(', ')} (newest ${new Date(cp.newestCosignature! * 1000).toISOString().replace('.000Z', 'Z')})`;
-  return `OK: entry ${r.index} (${plural(r.entry.length, 'byte')}, leaf ${toHex(r.leafHash)}) is in ${cp.origin} at size ${cp.size}; ${witnesses}`;
+  return `OK: entry ${r.index} (${plural(r.entry.length, 'byte')}, leaf hash ${formatHash(r.leafHash)}) is in ${cp.origin} at size ${cp.size}; ${witnesses}`;
 }
 
 function summaryJson(r: BundleVerification) {
@@ -101,7 +102,7 @@ function summaryJson(r: BundleVerification) {
   return {
     ok: true,
     index: r.index,
-    leafHash: toHex(r.leafHash),
+    leafHash: formatHash(r.leafHash),
     origin: cp.origin,
     treeSize: cp.size,
     cosigners: cp.cosigners.map((c) => ({ name: c.name, timestamp: c.timestamp })),

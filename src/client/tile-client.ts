@@ -23,7 +23,7 @@ import { assertSafeIndex } from '../merkle/math.js';
 import { consistencyProof as buildConsistency, inclusionProof as buildInclusion } from '../merkle/proof.js';
 import { storedHashIndex } from '../merkle/stored.js';
 import { tileHashReader } from '../merkle/tilehash.js';
-import type { HashReader } from '../merkle/tree.js';
+import { treeHashFromHashes, treeHashIndexes, type HashReader } from '../merkle/tree.js';
 import type { Checkpoint } from '../note/checkpoint.js';
 import { MAX_NOTE_SIZE } from '../note/note.js';
 import { BUNDLE_VERSION, type ProofBundle } from './bundle.js';
@@ -92,13 +92,35 @@ export class TileClient {
     return verifyCheckpoint(text, this.policy, this.#now());
   }
 
-  /** PATH(index, D[0:size]) built from authenticated tiles: the inclusion proof of entry `index` in `checkpoint`. */
-  async inclusionProof(index: number, checkpoint: Checkpoint): Promise<Hash[]> {
+  /**
+   * PATH(index, D[0:treeSize]) built from tiles authenticated against
+   * `checkpoint`: the inclusion proof of entry `index` in `checkpoint`, or in
+   * its prefix of size treeSize (index < treeSize <= checkpoint.size). A
+   * prefix's proof needs only complete subtrees, stored alike in the bigger
+   * tree, so no tile of the older size (long replaced) is read.
+   */
+  async inclusionProof(index: number, checkpoint: Checkpoint, treeSize = checkpoint.size): Promise<Hash[]> {
     assertSafeIndex('index', index);
-    if (index >= checkpoint.size) {
-      throw new ClientError('CLIENT_NOT_FOUND', `inclusion: entry ${index} is not in the checkpoint of size ${checkpoint.size}`);
+    assertSafeIndex('treeSize', treeSize);
+    if (treeSize > checkpoint.size) throw new ClientError('CLIENT_NOT_FOUND', `inclusion: size ${treeSize} is beyond the checkpoint of size ${checkpoint.size}`);
+    if (index >= treeSize) {
+      throw new ClientError('CLIENT_NOT_FOUND', `inclusion: entry ${index} is not in the tree of size ${treeSize}`);
     }
-    return buildInclusion(checkpoint.size, index, this.#reader(checkpoint));
+    return buildInclusion(treeSize, index, this.#reader(checkpoint));
+  }
+
+  /**
+   * PROOF(oldSize, D[0:newSize]) for two prefixes of `checkpoint`'s tree (1 <=
+   * oldSize <= newSize <= checkpoint.size), from tiles authenticated against
+   * it. Not verified here: check it against the two roots (treeHash gives them).
+   */
+  async prefixConsistencyProof(oldSize: number, newSize: number, checkpoint: Checkpoint): Promise<Hash[]> {
+    assertSafeIndex('oldSize', oldSize);
+    assertSafeIndex('newSize', newSize);
+    if (oldSize < 1 || oldSize > newSize || newSize > checkpoint.size) {
+      throw new ClientError('CLIENT_NOT_FOUND', `consistency: sizes ${oldSize} and ${newSize} are not 1 <= old <= new <= ${checkpoint.size}`);
+    }
+    return oldSize === newSize ? [] : buildConsistency(oldSize, newSize, this.#reader(checkpoint));
   }
 
   /**
@@ -112,6 +134,19 @@ export class TileClient {
     if (older.size > 0 && older.size < newer.size) proof = await buildConsistency(older.size, newer.size, this.#reader(newer));
     verifyConsistency(older, newer, proof);
     return proof;
+  }
+
+  /**
+   * MTH(D[0:size]), the root of the tree's first `size` entries (0 <= size <=
+   * checkpoint.size), from tiles authenticated against `checkpoint`: at most
+   * log2(size) + 1 stored hashes in one batch. Lets a client prove against an
+   * older size with no proof API (the older tree is a prefix of the signed one).
+   */
+  async treeHash(size: number, checkpoint: Checkpoint): Promise<Hash> {
+    assertSafeIndex('size', size);
+    if (size > checkpoint.size) throw new ClientError('CLIENT_NOT_FOUND', `tree: size ${size} is beyond the checkpoint of size ${checkpoint.size}`);
+    if (size === checkpoint.size) return checkpoint.root.slice();
+    return treeHashFromHashes(size, await this.#reader(checkpoint).readHashes(treeHashIndexes(size)));
   }
 
   /** Leaf hashes [start, end) of `checkpoint`'s tree, authenticated by tiles. */

@@ -1,6 +1,7 @@
 // resolveServeConfig's witness settings: flags, env vars, the policy file, and
 // every usage mistake (exit 2 in the CLI).
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/common.js';
@@ -113,7 +114,8 @@ describe('serve --print-config origin', () => {
     const cwd = tempDir('tilelog-print-origin-');
     // A first run: no key yet, so the invented default, with advice to choose a real one.
     const fresh = await printed([], cwd);
-    expect(fresh.origin).toBe(defaultOrigin());
+    expect(fresh.origin).toBe(defaultOrigin(os.hostname(), 'xxxxxxxx'));
+    expect(fresh['origin-from']).toContain('the first run draws the 8 random hex digits');
     expect(fresh['origin-from']).toContain('choose a real one with --origin');
     expect(fs.existsSync(path.join(cwd, '.tilelog'))).toBe(false);
 

@@ -30,7 +30,7 @@ describe('tilelog verify', () => {
       const r = await runCli(['verify', f, '--log-key', LOG, '--witness', WITNESS, '--quorum', '1', ...now]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^OK: entry 999 \(\d+ bytes, leaf [0-9a-f]{64}\) is in vectors\.tilelog\.example\/log at size 1000; cosigned by vectors\.tilelog\.example\/witness \(newest 2026-11-22T\d\d:\d\d:\d\dZ\)\n$/);
+      expect(r.stdout).toMatch(/^OK: entry 999 \(\d+ bytes, leaf hash [A-Za-z0-9+/]{43}=\) is in vectors\.tilelog\.example\/log at size 1000; cosigned by vectors\.tilelog\.example\/witness \(newest 2026-11-22T\d\d:\d\d:\d\dZ\)\n$/);
     }
     const r = await runCli(['verify', LOG_ONLY_CBOR, '--log-key', LOG, '--json']);
     expect(r.code).toBe(0);

@@ -54,6 +54,32 @@ describe('TileClient on the golden tree', () => {
     }
   });
 
+  it('computes the root of every older golden size from the tiles of a newer one', async () => {
+    const c = new TileClient({ baseUrl: s.url, policy });
+    for (const b of SIZES) {
+      for (const a of [0, ...SIZES.filter((x) => x <= b)]) {
+        const root = await c.treeHash(a, cp(b));
+        expect(Buffer.from(root).toString('base64'), `size ${a} from ${b}`).toBe(a === 0 ? '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' : Buffer.from(cp(a).root).toString('base64'));
+      }
+    }
+    await expectCode(() => c.treeHash(1001, cp(1000)), 'CLIENT_NOT_FOUND');
+  });
+
+  it('proves inclusion and consistency in older sizes from the tiles of a newer checkpoint', async () => {
+    const c = new TileClient({ baseUrl: s.url, policy });
+    const entries = goldenEntries();
+    const newest = cp(70000);
+    for (const a of SIZES) {
+      for (const index of new Set([0, a - 1, Math.floor(a / 2)])) {
+        verifyInclusion(cp(a), index, { entry: entries[index]! }, await c.inclusionProof(index, newest, a));
+      }
+      for (const b of SIZES.filter((x) => x >= a)) verifyConsistency(cp(a), cp(b), await c.prefixConsistencyProof(a, b, newest));
+    }
+    await expectCode(() => c.inclusionProof(5, cp(1000), 5), 'CLIENT_NOT_FOUND');
+    await expectCode(() => c.inclusionProof(0, cp(1000), 1001), 'CLIENT_NOT_FOUND');
+    await expectCode(() => c.prefixConsistencyProof(3, 2, cp(1000)), 'CLIENT_NOT_FOUND');
+  });
+
   it('reports a rollback and a fork as InconsistencyError with both checkpoints', async () => {
     const c = new TileClient({ baseUrl: s.url, policy });
     const err = (await expectCode(() => c.consistencyProof(cp(1000), cp(257)), 'CLIENT_INCONSISTENT')) as unknown as { older: { size: number }; newer: { size: number } };
