@@ -6,6 +6,7 @@ import { main as log } from './log.bench.js';
 import { main as http } from './http.bench.js';
 import { main as tileReads } from './tile-read.bench.js';
 import { main as disk } from './disk.bench.js';
+import { main as s3 } from './s3.bench.js';
 
 hashes();
 engine();
@@ -13,3 +14,4 @@ await log();
 await http();
 await tileReads();
 await disk();
+await s3();
