@@ -170,8 +170,8 @@ function verifyAnswer(input: Input, a: AddAnswer, vkey: string, keyFromServer: b
  * entry's leaf hash, once it answers again: found, the index is known and no
  * re-run is needed. Otherwise a re-run is safe when the log deduplicates
  * (tilelog's default: the same bytes get the same index), and may store the
- * entry twice when it does not (serve --no-dedup); the server does not say
- * which, so the advice names both.
+ * entry twice when it does not (serve --no-dedup); /v1/log/info says which
+ * (`dedup`), and when it cannot be asked the advice names both.
  */
 async function lostAdd(url: string, input: Input, lost: ConnectionLostError): Promise<CliError> {
   const hex = toHex(leafHash(input.data));
@@ -192,11 +192,27 @@ async function lostAdd(url: string, input: Input, lost: ConnectionLostError): Pr
     return new CliError(`${head}\nIt did: ${input.source} is in the log at index ${found} (found by its leaf hash); do not add it again.`);
   }
   const now = found === null ? `It is not in the log now (${lookup} answers 404).` : `The server cannot be asked now; once it is back, check with: curl ${lookup}`;
-  return new CliError(
-    `${head}\n${now}\n` +
-      `Re-running is safe if the log deduplicates (tilelog's default): you get the same index. ` +
-      `If it runs with --no-dedup, a re-run may store the entry twice: check with the lookup above first.`,
-  );
+  const dedup = found === undefined ? undefined : await askDedup(url);
+  const rerun =
+    dedup === true
+      ? 'Re-running is safe: this log deduplicates, so a re-run answers the same index if the entry was stored.'
+      : dedup === false
+        ? 'This log does not deduplicate (--no-dedup): a re-run may store the entry twice; check with the lookup above first.'
+        : `Re-running is safe if the log deduplicates (tilelog's default): you get the same index. ` +
+          `If it runs with --no-dedup, a re-run may store the entry twice: check with the lookup above first.`;
+  return new CliError(`${head}\n${now}\n${rerun}`);
+}
+
+/** The log's `dedup` from /v1/log/info; undefined when it cannot be asked or does not say. */
+async function askDedup(url: string): Promise<boolean | undefined> {
+  try {
+    const res = await fetch(`${url}/v1/log/info`);
+    if (!res.ok) return undefined;
+    const body = (await res.json()) as { dedup?: unknown };
+    return typeof body.dedup === 'boolean' ? body.dedup : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function printAnswer(input: Input, a: AddAnswer, treeSize: number | undefined, json: boolean): void {

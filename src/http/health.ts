@@ -32,6 +32,7 @@ export function infoHandler(log: LogApi) {
         verifierKey: log.verifierKey,
         treeSize: checkpoint.size,
         rootHash: b64(checkpoint.root),
+        ...(log.dedup === undefined ? {} : { dedup: log.dedup }),
         endpoints: ENDPOINTS,
       },
       200,

@@ -12,6 +12,8 @@ export interface PublishedCheckpointLike {
 export interface LogApi {
   readonly origin: string;
   readonly verifierKey: string;
+  /** Whether an identical entry gets the earlier index (absent: not said). */
+  readonly dedup?: boolean;
   /** Resolves once the entry is durable. */
   add(entry: Uint8Array): Promise<{ index: number; duplicate: boolean }>;
   /** Resolves with the first published checkpoint whose size is > index. */

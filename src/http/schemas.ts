@@ -50,6 +50,10 @@ export const LogInfo = z
     verifierKey: z.string().openapi({ description: 'The log\'s note verifier key (name+hash+key).' }),
     treeSize: Count,
     rootHash: B64Hash,
+    dedup: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'true: adding bytes already in the log answers the earlier index, so retrying an add whose answer was lost is safe.' }),
     endpoints: z.record(z.string(), z.string()),
   })
   .openapi('LogInfo');

@@ -110,6 +110,8 @@ export interface LogStats {
 export class Log {
   readonly origin: string;
   readonly verifierKey: string;
+  /** An identical entry gets the earlier index (so a client may safely retry an add whose answer was lost). */
+  readonly dedup: boolean;
   readonly #db: SequenceDB;
   readonly #tiles: TileStore;
   readonly #hasher: Hasher;
@@ -142,8 +144,10 @@ export class Log {
     health: StorageHealth,
     gc: TileGc,
     publicCheckpoint: PublicCheckpoint,
+    dedup: boolean,
   ) {
     this.origin = origin;
+    this.dedup = dedup;
     this.verifierKey = verifierKey;
     this.#db = db;
     this.#tiles = tiles;
@@ -260,7 +264,7 @@ export class Log {
       },
     });
     await health.probeAll();
-    const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache, observers, health, gc, publicCheckpoint);
+    const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache, observers, health, gc, publicCheckpoint, o.dedup);
     checkpointer.start();
     cosigner?.start();
     // Finish integrating what was durable before the restart (with witnesses,

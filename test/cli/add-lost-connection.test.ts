@@ -93,10 +93,29 @@ describe('tilelog add over a connection that breaks', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('the server may or may not have stored the entry');
       expect(r.stderr).toMatch(/It is not in the log now \(http:\/\/127\.0\.0\.1:\d+\/v1\/log\/lookup\/[0-9a-f]{64} answers 404\)/);
-      expect(r.stderr).toContain("Re-running is safe if the log deduplicates (tilelog's default): you get the same index.");
-      expect(r.stderr).toContain('If it runs with --no-dedup, a re-run may store the entry twice');
+      // The server says it deduplicates (/v1/log/info), so the advice is definite.
+      expect(r.stderr).toContain('Re-running is safe: this log deduplicates, so a re-run answers the same index if the entry was stored.');
+      expect(r.stderr).not.toContain('--no-dedup');
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('from a log that does not deduplicate: warns that a re-run may store the entry twice', async () => {
+    const noDedupCwd = tempDir('tilelog-add-lost-nodedup-');
+    const plain = await startServe(['--origin', 'lost-nodedup.example/log', '--no-dedup'], { cwd: noDedupCwd, env: { TILELOG_LISTEN: '127.0.0.1:0' } });
+    const proxy = await proxyTo(plain.url);
+    try {
+      const info = (await (await fetch(`${plain.url}/v1/log/info`)).json()) as { dedup?: boolean };
+      expect(info.dedup).toBe(false);
+      proxy.drop = 'before-server';
+      const r = await runCli(['add', '--url', proxy.url, '-'], { cwd: noDedupCwd, input: 'never arrived either' });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('This log does not deduplicate (--no-dedup): a re-run may store the entry twice');
+      expect(r.stderr).not.toContain('Re-running is safe');
+    } finally {
+      await proxy.close();
+      await plain.stop();
     }
   });
 
