@@ -136,15 +136,16 @@ export class StateIndex implements StateView {
    * Applies the leaf at index (must be nextIndex) in one transaction and
    * returns its outcome. A leaf that is not an entry or breaks a rule is
    * recorded as skipped. Throws only on a wrong index or an I/O failure.
+   * signatureVerified: see checkTransition (only for these exact leaf bytes).
    */
-  apply(index: number, leaf: Uint8Array, leafHash: Uint8Array): Outcome {
+  apply(index: number, leaf: Uint8Array, leafHash: Uint8Array, o: { signatureVerified?: boolean } = {}): Outcome {
     if (index !== this.nextIndex) throw new Error(`registry: bad math: apply(${index}) but the index is at ${this.nextIndex}`);
     return this.#db.transaction(() => {
       let outcome: Outcome;
       let entry: Entry | null = null;
       try {
         entry = decodeEntry(leaf);
-        checkTransition(this, entry);
+        checkTransition(this, entry, o);
         this.#write(index, entry, leaf, leafHash);
         outcome = { index, leafHash, subject: entry.subject, applied: true, reason: null };
       } catch (err) {

@@ -1,0 +1,189 @@
+// WritePipeline: the registry's write path. Many writes are in flight at
+// once and share the log's batches and checkpoints; only admission is
+// serialised, and it is short (no wait for durability or a checkpoint).
+//
+// One write:
+//   1. admission, one at a time (#admission):
+//      a. catch up: fold published leaves [index.nextIndex, checkpoint.size)
+//         and rebuild the overlay (overlay.ts) of writes still pending;
+//      b. plan: the caller builds its entry from the overlay (a change follows
+//         the newest head, published or pending), or answers at once
+//         (idempotent), or asks to wait for a pending write first;
+//      c. dedup: an identical leaf applied is answered with its index; an
+//         identical leaf pending is waited for, then planned again;
+//      d. the rules against the overlay; a refusal that holds only because of
+//         pending writes (the index alone admits it) waits for them and plans
+//         again, so a write that later fails never refuses another;
+//      e. in one synchronous step: record the write in the overlay and hand
+//         the leaf to log.add (the sequencer pools in call order, so log
+//         order = admission order);
+//   2. log.add resolves: durable (a failed add leaves the overlay at once);
+//   3. wait for a checkpoint covering it, then catch up: the fold applies it;
+//   4. the answer is the fold's outcome at its index, as before: a leaf that
+//      reached the log around ours (raw POST /add, another submitter) and
+//      made ours inapplicable gives 409 with the fold's reason, never success.
+// A crash anywhere leaves durable entries the index has not applied; the
+// next catch-up applies them (as before). Nothing here is durable itself:
+// the overlay is rebuilt from the pending writes of this process only.
+
+import { TilelogError } from '../errors.js';
+import { leafHash as hashLeaf } from '../merkle/hash.js';
+import { decodeEntry, type Entry } from './entries/envelope.js';
+import { checkTransition } from './rules.js';
+import { Overlay, PendingWrite } from './overlay.js';
+import type { StateIndex } from './state-index.js';
+import type { RegistryLog, WriteResult } from './registry.js';
+
+/**
+ * What a writer does, decided against the overlay during admission:
+ * submit a leaf, answer without writing, or wait for pending writes and plan again.
+ * signatureVerified: the leaf was signed here by the registry's own key.
+ */
+export type Plan<T> = { leaf: Uint8Array; signatureVerified?: boolean } | { answer: T } | { waitFor: readonly PendingWrite[] };
+
+export class WritePipeline {
+  readonly overlay: Overlay;
+  #tail: Promise<unknown> = Promise.resolve();
+  #folding: Promise<void> | null = null;
+  /** Pending writes by log index, so the fold can skip re-verifying our own leaves. */
+  readonly #byIndex = new Map<number, PendingWrite>();
+
+  constructor(
+    private readonly log: RegistryLog,
+    private readonly index: StateIndex,
+    private readonly waitTimeoutMs: number,
+  ) {
+    this.overlay = new Overlay(index);
+  }
+
+  /**
+   * Applies every published leaf the index has not seen. Concurrent callers
+   * share one pass (a leaf is applied once), then a caller that came during
+   * it runs again to see what was published meanwhile.
+   */
+  async catchUp(): Promise<void> {
+    while (this.#folding !== null) await this.#folding;
+    this.#folding = this.#fold().finally(() => (this.#folding = null));
+    return this.#folding;
+  }
+
+  // Reads the leaves first, then applies and rebuilds with no await between,
+  // so nobody ever sees the index ahead of the overlay built on it.
+  async #fold(): Promise<void> {
+    const start = this.index.nextIndex;
+    const size = this.log.checkpoint().size;
+    if (start > size) {
+      throw new TilelogError('REGISTRY_CONFIG', `registry: the index has applied ${start} leaves but the log has ${size}; it belongs to another log: delete it to rebuild`);
+    }
+    if (start === size) return;
+    const leaves = await Promise.all(Array.from({ length: size - start }, (_, k) => this.log.entry(start + k)));
+    if (this.index.nextIndex !== start) throw new Error(`registry: bad math: the index moved during a fold (${start} -> ${this.index.nextIndex})`);
+    for (let k = 0; k < leaves.length; k++) {
+      const i = start + k;
+      const lh = hashLeaf(leaves[k]!);
+      const ours = this.#byIndex.get(i);
+      // Our leaf's signature was verified at admission (the same bytes: same leaf hash).
+      const verified = ours !== undefined && ours.leafHash.every((b, j) => b === lh[j]);
+      this.index.apply(i, leaves[k]!, lh, { signatureVerified: verified });
+      if (ours !== undefined) (this.#byIndex.delete(i), ours.settle());
+    }
+    this.overlay.rebuild();
+  }
+
+  /** Runs one write through the steps in the header; plan is called during admission. */
+  async write<T>(plan: (view: Overlay) => Plan<T>): Promise<WriteResult | T> {
+    for (;;) {
+      const step = await this.#serial(() => this.#admit(plan));
+      if ('answer' in step) return step.answer;
+      if ('waitFor' in step) {
+        await this.#settle(step.waitFor);
+        continue;
+      }
+      return this.#finish(step.pending, step.entry);
+    }
+  }
+
+  // Step 1.
+  async #admit<T>(plan: (view: Overlay) => Plan<T>): Promise<{ answer: WriteResult | T } | { waitFor: readonly PendingWrite[] } | { pending: PendingWrite; entry: Entry }> {
+    await this.catchUp();
+    const p = plan(this.overlay);
+    if (!('leaf' in p)) return p;
+    const entry = decodeEntry(p.leaf);
+    const lh = hashLeaf(p.leaf);
+    const same = this.overlay.pendingLeaf(lh);
+    if (same !== null) return { waitFor: [same] };
+    const earlier = await this.log.lookup(lh);
+    if (earlier !== null && this.index.outcome(earlier)?.applied === true) {
+      return { answer: { index: earlier, leafHash: lh, duplicate: true, entry } };
+    }
+    // The lookup awaited: a fold may have run. The overlay is consistent after any fold.
+    try {
+      this.overlay.check(entry, { signatureVerified: p.signatureVerified === true });
+    } catch (err) {
+      if (!(err instanceof TilelogError) || this.overlay.pending.length === 0) throw err;
+      // A refusal is final only if the published state refuses too.
+      try {
+        checkTransition(this.index, entry, { signatureVerified: p.signatureVerified === true });
+      } catch {
+        throw err;
+      }
+      return { waitFor: [...this.overlay.pending] };
+    }
+    const pending = new PendingWrite(entry, lh, this.log.add(p.leaf));
+    this.overlay.commit(pending);
+    return { pending, entry };
+  }
+
+  // Steps 2-4.
+  async #finish(p: PendingWrite, entry: Entry): Promise<WriteResult> {
+    const index = await p.durable;
+    if (index === null) {
+      p.settle();
+      this.overlay.rebuild();
+      // The log's own error (pushback, closed, disk), as before.
+      throw p.addError;
+    }
+    if (index < this.index.nextIndex) {
+      // Already folded (the checkpoint came before this continuation ran).
+      p.settle();
+      this.overlay.rebuild();
+    } else {
+      this.#byIndex.set(index, p);
+    }
+    await this.#waitForCheckpoint(index);
+    await this.catchUp();
+    const outcome = this.index.outcome(index);
+    if (outcome === null || !outcome.applied) {
+      throw new TilelogError('REGISTRY_CONFLICT', `registry: entry ${index} is in the log but another entry for ${entry.subject} came first: ${outcome?.reason ?? 'not applied'}`);
+    }
+    return { index, leafHash: p.leafHash, duplicate: false, entry };
+  }
+
+  // Waits until each write has been folded (or failed to reach the log),
+  // driving the fold itself rather than relying on the writer's own wait.
+  async #settle(ws: readonly PendingWrite[]): Promise<void> {
+    for (const w of ws) {
+      if (w.isSettled) continue;
+      const index = await w.durable;
+      if (index === null) continue;
+      await this.#waitForCheckpoint(index);
+      await this.catchUp();
+    }
+  }
+
+  async #waitForCheckpoint(index: number): Promise<void> {
+    try {
+      await this.log.waitForCheckpoint(index, AbortSignal.timeout(this.waitTimeoutMs));
+    } catch (err) {
+      if (err instanceof TilelogError) throw err;
+      throw new TilelogError('LOG_PUSHBACK', `registry: entry ${index} is durable but no checkpoint covered it within ${this.waitTimeoutMs} ms; it will apply when one does`, { cause: err });
+    }
+  }
+
+  // Admissions run one at a time, in arrival order; a failure does not block the next.
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(fn, fn);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+}
