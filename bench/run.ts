@@ -4,6 +4,7 @@ import { main as hashes } from './hash.bench.js';
 import { main as engine } from './engine.bench.js';
 import { main as log } from './log.bench.js';
 import { main as http } from './http.bench.js';
+import { main as registry } from './registry.bench.js';
 import { main as tileReads } from './tile-read.bench.js';
 import { main as disk } from './disk.bench.js';
 
@@ -11,5 +12,6 @@ hashes();
 engine();
 await log();
 await http();
+await registry();
 await tileReads();
 await disk();
