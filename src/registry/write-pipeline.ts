@@ -27,7 +27,7 @@
 // the overlay is rebuilt from the pending writes of this process only.
 
 import { TilelogError } from '../errors.js';
-import { leafHash as hashLeaf } from '../merkle/hash.js';
+import { hashEqual, leafHash as hashLeaf } from '../merkle/hash.js';
 import { decodeEntry, type Entry } from './entries/envelope.js';
 import { checkTransition } from './rules.js';
 import { Overlay, PendingWrite } from './overlay.js';
@@ -40,6 +40,9 @@ import type { RegistryLog, WriteResult } from './registry.js';
  * signatureVerified: the leaf was signed here by the registry's own key.
  */
 export type Plan<T> = { leaf: Uint8Array; signatureVerified?: boolean } | { answer: T } | { waitFor: readonly PendingWrite[] };
+
+/** Leaves read and applied per transaction during catch-up. */
+const FOLD_CHUNK = 1000;
 
 export class WritePipeline {
   readonly overlay: Overlay;
@@ -67,27 +70,28 @@ export class WritePipeline {
     return this.#folding;
   }
 
-  // Reads the leaves first, then applies and rebuilds with no await between,
-  // so nobody ever sees the index ahead of the overlay built on it.
+  // Chunk by chunk: read the leaves, then apply them and rebuild the overlay
+  // with no await between, so nobody ever sees the index ahead of the overlay
+  // built on it. Chunks bound the memory of a long catch-up (a rebuilt index).
   async #fold(): Promise<void> {
-    const start = this.index.nextIndex;
     const size = this.log.checkpoint().size;
-    if (start > size) {
-      throw new TilelogError('REGISTRY_CONFIG', `registry: the index has applied ${start} leaves but the log has ${size}; it belongs to another log: delete it to rebuild`);
+    if (this.index.nextIndex > size) {
+      throw new TilelogError('REGISTRY_CONFIG', `registry: the index has applied ${this.index.nextIndex} leaves but the log has ${size}; it belongs to another log: delete it to rebuild`);
     }
-    if (start === size) return;
-    const leaves = await Promise.all(Array.from({ length: size - start }, (_, k) => this.log.entry(start + k)));
-    if (this.index.nextIndex !== start) throw new Error(`registry: bad math: the index moved during a fold (${start} -> ${this.index.nextIndex})`);
-    for (let k = 0; k < leaves.length; k++) {
-      const i = start + k;
-      const lh = hashLeaf(leaves[k]!);
-      const ours = this.#byIndex.get(i);
-      // Our leaf's signature was verified at admission (the same bytes: same leaf hash).
-      const verified = ours !== undefined && ours.leafHash.every((b, j) => b === lh[j]);
-      this.index.apply(i, leaves[k]!, lh, { signatureVerified: verified });
-      if (ours !== undefined) (this.#byIndex.delete(i), ours.settle());
+    for (let start = this.index.nextIndex; start < size; start = this.index.nextIndex) {
+      const end = Math.min(size, start + FOLD_CHUNK);
+      const leaves = await Promise.all(Array.from({ length: end - start }, (_, k) => this.log.entry(start + k)));
+      if (this.index.nextIndex !== start) throw new Error(`registry: bad math: the index moved during a fold (${start} -> ${this.index.nextIndex})`);
+      const hashes = leaves.map((l) => hashLeaf(l));
+      const ours = hashes.map((_, k) => this.#byIndex.get(start + k) ?? null);
+      // Our leaves' signatures were verified at admission (or made here): the same bytes, the same leaf hash.
+      const verified = ours.map((p, k) => p !== null && hashEqual(p.leafHash, hashes[k]!));
+      this.index.applyAll(start, leaves, hashes, verified);
+      ours.forEach((p, k) => {
+        if (p !== null) (this.#byIndex.delete(start + k), p.settle());
+      });
+      this.overlay.rebuild();
     }
-    this.overlay.rebuild();
   }
 
   /** Runs one write through the steps in the header; plan is called during admission. */
