@@ -11,8 +11,11 @@
 //      the key it carries (proof of possession); Ed25519 or ECDSA P-256 keys;
 //   2. build and sign the certificate (profile below); it exists only here;
 //   3. Registry.submit(cert.issued): admission (the agent is active, the
-//      issuer is a CA key in the log), log.add (Durable: once it resolves),
-//      wait for a checkpoint, fold; a refusal means the certificate is dropped;
+//      issuer is a CA key in the log, both judged with every write admitted
+//      before it), log.add (Durable: once it resolves), wait for a checkpoint,
+//      fold; a refusal means the certificate is dropped. Issuances are not
+//      serialised: they share the registry's write pipeline (batches and
+//      checkpoints) with every other registry write (write-pipeline.ts);
 //   4. with supersede (rotation), revoke the agent's earlier certificates
 //      (`superseded`); a crash between 3 and 4 leaves both valid until the
 //      next rotation or revocation of the agent revokes the older one;
