@@ -110,6 +110,7 @@ export class WritePipeline {
   // Step 1.
   async #admit<T>(plan: (view: Overlay) => Plan<T>): Promise<{ answer: WriteResult | T } | { waitFor: readonly PendingWrite[] } | { pending: PendingWrite; entry: Entry }> {
     await this.catchUp();
+    const foldedAt = this.index.nextIndex;
     const p = plan(this.overlay);
     if (!('leaf' in p)) return p;
     const entry = decodeEntry(p.leaf);
@@ -120,7 +121,8 @@ export class WritePipeline {
     if (earlier !== null && this.index.outcome(earlier)?.applied === true) {
       return { answer: { index: earlier, leafHash: lh, duplicate: true, entry } };
     }
-    // The lookup awaited: a fold may have run. The overlay is consistent after any fold.
+    // The lookup awaited: if a fold ran meanwhile, the plan may rest on an older head; plan again.
+    if (this.index.nextIndex !== foldedAt) return { waitFor: [] };
     try {
       this.overlay.check(entry, { signatureVerified: p.signatureVerified === true });
     } catch (err) {
