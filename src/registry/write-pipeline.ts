@@ -96,15 +96,19 @@ export class WritePipeline {
 
   /** Runs one write through the steps in the header; plan is called during admission. */
   async write<T>(plan: (view: Overlay) => Plan<T>): Promise<WriteResult | T> {
-    for (;;) {
-      const step = await this.#serial(() => this.#admit(plan));
-      if ('answer' in step) return step.answer;
-      if ('waitFor' in step) {
-        await this.#settle(step.waitFor);
-        continue;
+    const step = await this.#serial(async () => {
+      // A write that must wait holds admission meanwhile: writes that came
+      // after it are not admitted before it, so the log keeps arrival order
+      // and the answers are those of applying the writes one by one in that
+      // order. Only conflicting writes wait (about one checkpoint).
+      for (;;) {
+        const s = await this.#admit(plan);
+        if (!('waitFor' in s)) return s;
+        await this.#settle(s.waitFor);
       }
-      return this.#finish(step.pending, step.entry);
-    }
+    });
+    if ('answer' in step) return step.answer;
+    return this.#finish(step.pending, step.entry);
   }
 
   // Step 1.
