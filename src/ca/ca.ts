@@ -11,8 +11,11 @@
 //      the key it carries (proof of possession); Ed25519 or ECDSA P-256 keys;
 //   2. build and sign the certificate (profile below); it exists only here;
 //   3. Registry.submit(cert.issued): admission (the agent is active, the
-//      issuer is a CA key in the log), log.add (Durable: once it resolves),
-//      wait for a checkpoint, fold; a refusal means the certificate is dropped;
+//      issuer is a CA key in the log, both judged with every write admitted
+//      before it), log.add (Durable: once it resolves), wait for a checkpoint,
+//      fold; a refusal means the certificate is dropped. Issuances are not
+//      serialised: they share the registry's write pipeline (batches and
+//      checkpoints) with every other registry write (write-pipeline.ts);
 //   4. with supersede (rotation), revoke the agent's earlier certificates
 //      (`superseded`); a crash between 3 and 4 leaves both valid until the
 //      next rotation or revocation of the agent revokes the older one;
@@ -160,14 +163,27 @@ export class CertificateAuthority {
     return { certificate, pem: certificate.toString('pem') + '\n', serial, write, superseded };
   }
 
-  /** Logs `cert.revoked`; idempotent (an already revoked certificate answers its revocation). */
+  /**
+   * Logs `cert.revoked`; idempotent (an already revoked certificate answers
+   * its revocation). The entry is built during admission from the newest
+   * head (Registry.write), so two revocations racing for one certificate
+   * chain or dedupe instead of both claiming the same seq.
+   */
   async revoke(serialHex: string, reason: RevocationReason): Promise<CertState> {
     await this.index.catchUp();
     const c = this.index.cert(serialHex);
     if (c === null) throw new TilelogError('REGISTRY_NOT_FOUND', `ca: no certificate with serial ${serialHex}`);
     if (c.revoked !== null) return c;
-    const head = this.registry.index.head(certSubject(c.issued.body.serial))!;
-    await this.#submit({ type: 'cert.revoked', subject: certSubject(c.issued.body.serial), seq: head.seq + 1, prev: head.leafHash, body: { serial: c.issued.body.serial, reason } }, head.time);
+    const subject = certSubject(c.issued.body.serial);
+    await this.registry.write<null>((view) => {
+      const head = view.head(subject)!;
+      if (head.entry.type !== 'cert.revoked') {
+        return { leaf: this.#encode({ type: 'cert.revoked', subject, seq: head.seq + 1, prev: head.leafHash, body: { serial: c.issued.body.serial, reason } }, head.time), signatureVerified: true };
+      }
+      const pending = view.pendingHead(subject);
+      return pending === null ? { answer: null } : { waitFor: [pending] };
+    });
+    await this.index.catchUp();
     return this.index.cert(serialHex)!;
   }
 
@@ -210,12 +226,15 @@ export class CertificateAuthority {
     );
   }
 
-  async #submit(e: Pick<UnsignedEntry, 'type' | 'subject' | 'seq' | 'prev' | 'body'>, notBefore = 0): Promise<WriteResult> {
-    const key = this.registry.key;
-    const time = Math.max(Math.floor(this.now() / 1000), notBefore);
-    const entry = { v: 1, time, kid: key.kid, ...e } as UnsignedEntry;
-    const r = await this.registry.submit(encodeEntry(entry, key));
+  async #submit(e: Pick<UnsignedEntry, 'type' | 'subject' | 'seq' | 'prev' | 'body'>): Promise<WriteResult> {
+    const r = await this.registry.submit(this.#encode(e));
     await this.index.catchUp();
     return r;
+  }
+
+  #encode(e: Pick<UnsignedEntry, 'type' | 'subject' | 'seq' | 'prev' | 'body'>, notBefore = 0): Uint8Array {
+    const key = this.registry.key;
+    const time = Math.max(Math.floor(this.now() / 1000), notBefore);
+    return encodeEntry({ v: 1, time, kid: key.kid, ...e } as UnsignedEntry, key);
   }
 }

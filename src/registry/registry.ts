@@ -2,28 +2,31 @@
 // change is a signed entry (entries/); the state index (state-index.ts) is a
 // fold of the log's published entries through the rules (rules.ts).
 //
-// One write, serialised with every other write of this registry:
-//   1. catch up: apply published leaves [index.nextIndex, checkpoint.size);
-//   2. admission: decode (canonical CBOR, schema), an identical leaf already
-//      applied is answered with its index (dedup), then the rules against the
-//      caught-up state; any refusal is a 4xx and nothing is written;
-//   3. log.add: durable once it resolves;
-//   4. wait for a checkpoint covering it, then catch up again: the entry is
-//      applied by the same fold as any other leaf;
-//   5. if a leaf that reached the log around ours (POST /add bypasses
-//      admission) made ours inapplicable, answer 409 with the reason.
-// A crash after 3 leaves a durable entry the index has not applied; the next
-// catch-up applies it. The registry's submitter key is added to the log by a
-// self-signed key.added at the first start (the log's first registry entry).
+// Writes go through a pipeline (write-pipeline.ts, whose header has the
+// steps): many writes are in flight and share the log's batches and
+// checkpoints. Each is admitted, one at a time, against the index plus the
+// writes admitted before it and not yet published (overlay.ts); log.add
+// makes it durable; once a checkpoint covers it the fold applies it, and its
+// answer is the fold's outcome: success only when applied, 409 with the
+// fold's reason when a leaf that reached the log around ours (POST /add
+// bypasses admission) made it inapplicable.
+// This file builds the entries: a change follows the newest head, published
+// or pending, so concurrent changes of one agent chain by seq and prev.
+// A crash after log.add leaves a durable entry the index has not applied;
+// the next catch-up applies it. The registry's submitter key is added to the
+// log by a self-signed key.added at the first start (the log's first
+// registry entry).
 
 import { TilelogError } from '../errors.js';
-import { leafHash, type Hash } from '../merkle/hash.js';
+import type { Hash } from '../merkle/hash.js';
 import type { ProofBundle } from '../client/bundle.js';
-import { decodeEntry, encodeEntry, keySubject, type Entry, type SubmitterKey, type UnsignedEntry } from './entries/envelope.js';
+import { encodeEntry, isAgentType, keySubject, type Entry, type SubmitterKey, type UnsignedEntry } from './entries/envelope.js';
 import type { AgentBody, Endpoint, RevocationReason } from './entries/schema.js';
 import { observedSubject, type CertObservedBody } from './entries/cert-schema.js';
-import { checkTransition } from './rules.js';
+import type { SubjectHead } from './rules.js';
 import type { AgentState, StateIndex } from './state-index.js';
+import { WritePipeline, type Plan } from './write-pipeline.js';
+import type { Overlay } from './overlay.js';
 
 /** The part of the engine's Log (src/log/index.ts) the registry uses. */
 export interface RegistryLog {
@@ -69,15 +72,14 @@ export class Registry {
   readonly index: StateIndex;
   readonly key: SubmitterKey;
   readonly #now: () => number;
-  readonly #waitTimeoutMs: number;
-  #tail: Promise<unknown> = Promise.resolve();
+  readonly #pipeline: WritePipeline;
 
   private constructor(o: RegistryOptions) {
     this.log = o.log;
     this.index = o.index;
     this.key = o.key;
     this.#now = o.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
-    this.#waitTimeoutMs = o.waitTimeoutMs ?? 30_000;
+    this.#pipeline = new WritePipeline(o.log, o.index, o.waitTimeoutMs ?? 30_000);
   }
 
   /** Catches the index up with the log and makes sure the registry key is an active submitter key. */
@@ -107,61 +109,37 @@ export class Registry {
   }
 
   /** Applies every published leaf the index has not seen. */
-  async catchUp(): Promise<void> {
-    const size = this.log.checkpoint().size;
-    if (this.index.nextIndex > size) {
-      throw new TilelogError('REGISTRY_CONFIG', `registry: the index has applied ${this.index.nextIndex} leaves but the log has ${size}; it belongs to another log: delete it to rebuild`);
-    }
-    for (let i = this.index.nextIndex; i < size; i++) {
-      const leaf = await this.log.entry(i);
-      this.index.apply(i, leaf, leafHash(leaf));
-    }
+  catchUp(): Promise<void> {
+    return this.#pipeline.catchUp();
   }
 
-  /** Admits and sequences one signed entry (the steps in the header). */
+  /** Admits and sequences one signed entry (write-pipeline.ts). */
   submit(leaf: Uint8Array): Promise<WriteResult> {
-    return this.#serial(() => this.#submit(leaf));
+    return this.#pipeline.write<never>(() => ({ leaf }));
   }
 
-  async #submit(leaf: Uint8Array): Promise<WriteResult> {
-    // 1. Catch up.
-    await this.catchUp();
-    // 2. Admission.
-    const entry = decodeEntry(leaf);
-    const lh = leafHash(leaf);
-    const earlier = await this.log.lookup(lh);
-    if (earlier !== null && this.index.outcome(earlier)?.applied === true) {
-      return { index: earlier, leafHash: lh, duplicate: true, entry };
-    }
-    checkTransition(this.index, entry);
-    // 3. Sequence. Durable once add resolves.
-    const { index } = await this.log.add(leaf);
-    // 4. Wait for a checkpoint, then apply through the fold.
-    await this.#waitForCheckpoint(index);
-    await this.catchUp();
-    // 5. Did it apply?
-    const outcome = this.index.outcome(index);
-    if (outcome === null || !outcome.applied) {
-      throw new TilelogError('REGISTRY_CONFLICT', `registry: entry ${index} is in the log but another entry for ${entry.subject} came first: ${outcome?.reason ?? 'not applied'}`);
-    }
-    return { index, leafHash: lh, duplicate: false, entry };
+  /**
+   * Builds the entry during admission, from the state every admitted write
+   * included (view), and submits it; the CA's revocations use it too.
+   */
+  write<T = never>(plan: (view: Overlay) => Plan<T>): Promise<WriteResult | T> {
+    return this.#pipeline.write(plan);
   }
 
-  /** Builds, signs and submits the next entry of an agent from its current head. */
+  /** Builds, signs and submits the next entry of an agent from its newest head. */
   change(name: string, type: Exclude<AgentEntryType, 'agent.registered'>, edit: (b: AgentBody) => AgentBody): Promise<WriteResult> {
-    return this.#serial(async () => {
-      await this.catchUp();
-      const cur = this.requireAgent(name);
+    return this.#pipeline.write<never>((view) => {
+      const cur = agentHead(view, name);
       // The reason belongs to the deprecated/revoked entry that set it, not to later ones.
-      const { reason: _reason, ...rest } = structuredClone(cur.entry.body);
-      return this.#submit(encodeEntry(this.#successor(name, cur, type, edit(rest)), this.key));
+      const { reason: _reason, ...rest } = structuredClone(cur.entry.body as AgentBody);
+      return this.#signed(this.#successor(name, cur, type, edit(rest)));
     });
   }
 
   /** Registers a new agent (body already validated and normalised by the caller). */
   register(name: string, body: AgentBody): Promise<WriteResult> {
     const e: UnsignedEntry = { v: 1, type: 'agent.registered', subject: name, seq: 0, prev: null, time: this.#now(), kid: this.key.kid, body };
-    return this.submit(encodeEntry(e, this.key));
+    return this.#pipeline.write<never>(() => this.#signed(e));
   }
 
   /**
@@ -170,13 +148,13 @@ export class Registry {
    * already recorded answers with its entry (duplicate).
    */
   observe(body: CertObservedBody): Promise<WriteResult> {
-    return this.#serial(async () => {
-      await this.catchUp();
-      const subject = observedSubject(body.sha256);
+    const subject = observedSubject(body.sha256);
+    return this.#pipeline.write<WriteResult>((view) => {
+      const pending = view.pendingHead(subject);
+      if (pending !== null) return { waitFor: [pending] };
       const prior = this.index.observedCertificate(subject);
-      if (prior !== null) return { index: prior.index, leafHash: prior.leafHash, duplicate: true, entry: prior.entry };
-      const e: UnsignedEntry = { v: 1, type: 'cert.observed', subject, seq: 0, prev: null, time: this.#now(), kid: this.key.kid, body };
-      return this.#submit(encodeEntry(e, this.key));
+      if (prior !== null) return { answer: { index: prior.index, leafHash: prior.leafHash, duplicate: true, entry: prior.entry } };
+      return this.#signed({ v: 1, type: 'cert.observed', subject, seq: 0, prev: null, time: this.#now(), kid: this.key.kid, body });
     });
   }
 
@@ -199,16 +177,27 @@ export class Registry {
     return this.#endState(name, 'agent.revoked', reason);
   }
 
-  // deprecate and revoke: a head already of this type is the answer (duplicate), whatever its reason.
+  // deprecate and revoke: a head already of this type is the answer (duplicate), whatever its reason;
+  // a pending one is waited for first, so the answer names a published entry.
   #endState(name: string, type: 'agent.deprecated' | 'agent.revoked', reason: string | undefined): Promise<WriteResult> {
-    return this.#serial(async () => {
-      await this.catchUp();
-      const cur = this.requireAgent(name);
-      if (cur.entry.type === type) return { index: cur.headIndex, leafHash: cur.leafHash, duplicate: true, entry: cur.entry };
-      const { reason: _old, ...rest } = structuredClone(cur.entry.body);
+    return this.#pipeline.write<WriteResult>((view) => {
+      const cur = agentHead(view, name);
+      if (cur.entry.type === type) {
+        const pending = view.pendingHead(name);
+        if (pending !== null) return { waitFor: [pending] };
+        const a = this.requireAgent(name);
+        return { answer: { index: a.headIndex, leafHash: a.leafHash, duplicate: true, entry: a.entry } };
+      }
+      const { reason: _old, ...rest } = structuredClone(cur.entry.body as AgentBody);
       const body = { ...rest, ...(reason !== undefined && { reason }) };
-      return this.#submit(encodeEntry(this.#successor(name, cur, type, body), this.key));
+      return this.#signed(this.#successor(name, cur, type, body));
     });
+  }
+
+  // Signed here by the registry's own key, so admission need not verify it
+  // again (write-pipeline.ts Plan); the fold of a rebuilt index still does.
+  #signed(e: UnsignedEntry): Plan<never> {
+    return { leaf: encodeEntry(e, this.key), signatureVerified: true };
   }
 
   // The next entry in name's chain: seq + 1, prev = the head's leaf hash, and a
@@ -236,21 +225,13 @@ export class Registry {
     return { version: 1, index, entry, inclusionProof, checkpoint: cp.text };
   }
 
-  async #waitForCheckpoint(index: number): Promise<void> {
-    try {
-      await this.log.waitForCheckpoint(index, AbortSignal.timeout(this.#waitTimeoutMs));
-    } catch (err) {
-      if (err instanceof TilelogError) throw err;
-      throw new TilelogError('LOG_PUSHBACK', `registry: entry ${index} is durable but no checkpoint covered it within ${this.#waitTimeoutMs} ms; it will apply when one does`, { cause: err });
-    }
-  }
+}
 
-  // Writes run one at a time, in arrival order; a failure does not block the next.
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(fn, fn);
-    this.#tail = run.catch(() => undefined);
-    return run;
-  }
+/** The newest head of an agent, published or pending (REGISTRY_NOT_FOUND if none). */
+function agentHead(view: Overlay, name: string): SubjectHead {
+  const h = view.head(name);
+  if (h === null || !isAgentType(h.entry.type)) throw new TilelogError('REGISTRY_NOT_FOUND', `registry: no agent ${name}`);
+  return h;
 }
 
 type AgentEntryType = import('./entries/envelope.js').AgentEntryType;

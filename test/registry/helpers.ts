@@ -2,7 +2,7 @@
 // with a fixed submitter key, fixed agent keys, and a clock that moves only
 // when told.
 import * as path from 'node:path';
-import { openLog, type Log } from '../../src/log/index.js';
+import { openLog, type Log, type LogOptions } from '../../src/log/index.js';
 import { MemoryTileStore } from '../../src/storage/memory-tile-store.js';
 import { SqliteSequenceDB } from '../../src/storage/sqlite-sequence-db.js';
 import { submitterKey } from '../../src/registry/entries/index.js';
@@ -21,17 +21,19 @@ export interface Fixture {
   dir: string;
   log: Log;
   db: SqliteSequenceDB;
+  tiles: MemoryTileStore;
   index: StateIndex;
   registry: Registry;
   clock: { now: number };
   close(): Promise<void>;
 }
 
-/** A fresh log and registry in a temp dir (index at <dir>/registry.db). */
-export async function openFixture(): Promise<Fixture> {
+/** A fresh log and registry in a temp dir (index at <dir>/registry.db); logOptions tune the engine (batching, checkpoint interval). */
+export async function openFixture(logOptions: Partial<LogOptions> = {}): Promise<Fixture> {
   const tmp = tempDir('tilelog-registry-');
   const db = new SqliteSequenceDB(path.join(tmp.dir, 'log.db'), { origin: ORIGIN });
-  const log = await openLog({ origin: ORIGIN, signer: testSigner, db, tiles: new MemoryTileStore(), logger: quietLogger });
+  const tiles = new MemoryTileStore();
+  const log = await openLog({ ...logOptions, origin: ORIGIN, signer: testSigner, db, tiles, logger: quietLogger });
   const index = new StateIndex(path.join(tmp.dir, 'registry.db'), ORIGIN);
   const clock = { now: T0 };
   const registry = await Registry.open({ log, index, key: registryKey, nowSeconds: () => clock.now });
@@ -39,6 +41,7 @@ export async function openFixture(): Promise<Fixture> {
     dir: tmp.dir,
     log,
     db,
+    tiles,
     index,
     registry,
     clock,
