@@ -23,7 +23,8 @@ export const ENDPOINTS = {
   readyz: '/readyz',
 } as const;
 
-export function infoHandler(log: LogApi) {
+/** publicUrl: the URL readers fetch the tree from (a bucket or CDN), when the server knows it. */
+export function infoHandler(log: LogApi, publicUrl?: () => string) {
   return function info(c: Context): Response {
     const checkpoint = log.checkpoint();
     return c.json(
@@ -33,6 +34,7 @@ export function infoHandler(log: LogApi) {
         treeSize: checkpoint.size,
         rootHash: b64(checkpoint.root),
         endpoints: ENDPOINTS,
+        ...(publicUrl !== undefined && { publicUrl: publicUrl() }),
       },
       200,
       { 'Cache-Control': CACHE_LATEST },

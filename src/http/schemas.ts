@@ -51,6 +51,10 @@ export const LogInfo = z
     treeSize: Count,
     rootHash: B64Hash,
     endpoints: z.record(z.string(), z.string()),
+    publicUrl: z
+      .string()
+      .optional()
+      .openapi({ description: 'Where readers fetch the public tree (checkpoint, tile/...): this server, a CDN or the bucket holding it. Absent when the server was not told.' }),
   })
   .openapi('LogInfo');
 
