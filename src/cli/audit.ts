@@ -166,7 +166,7 @@ export async function audit(source: TileSource, opts: AuditOptions): Promise<Aud
  * Reads a tile or bundle. A missing partial falls back to the full tile's
  * prefix (tlog-tiles allows deleting partials once the full one exists).
  */
-async function readTile(source: TileSource, tile: TileId): Promise<Uint8Array | null> {
+export async function readTile(source: TileSource, tile: TileId): Promise<Uint8Array | null> {
   const data = await source.read(tilePath(tile));
   if (data !== null || tile.width === TILE_WIDTH) return data;
   const full = await source.read(tilePath({ ...tile, width: TILE_WIDTH }));
