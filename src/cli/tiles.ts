@@ -139,7 +139,7 @@ function summary(r: CopyResult, from: string, to: TileLocation, s3: S3Settings):
   ].join('');
   const tilesArg = to.kind === 'dir' ? path.resolve(to.path) : where;
   return (
-    `OK: copied ${size} from ${from} to ${where}${before}: ${objs}, each read back identical; the root recomputes from the entries (${sig}).\n` +
+    `OK: copied ${size} from ${from} to ${where}${before}: ${objs}, each read back identical${r.checkpointWritten ? ', then the checkpoint' : ''}; the root recomputes from the entries (${sig}).\n` +
     `Next: stop the server writing to ${from} if one runs, then start it on the copy with the same state directory:\n` +
     `  tilelog serve --state <its state dir> --tiles ${tilesArg}${to.kind === 's3' ? flags : ''}\n`
   );

@@ -70,7 +70,7 @@ describe('tilelog tiles copy', () => {
   it('directory -> bucket -> directory is byte-identical, and a re-run is idempotent', async () => {
     const toBucket = await runCli(['tiles', 'copy', path.join(dir, 'tiles'), `s3://${BUCKET}/moved`, ...s3Flags(), '--log-key', vkey], { env });
     expect(toBucket.code, toBucket.stderr).toBe(0);
-    expect(toBucket.stdout).toMatch(/^OK: copied example\.com\/copied at size 600 .*: 7 objects \(.*\), each read back identical; the root recomputes from the entries \(signature verified\)/);
+    expect(toBucket.stdout).toMatch(/^OK: copied example\.com\/copied at size 600 .*: 7 objects \(.*\), each read back identical, then the checkpoint; the root recomputes from the entries \(signature verified\)/);
     expect(toBucket.stdout).toContain(`  tilelog serve --state <its state dir> --tiles s3://${BUCKET}/moved --s3-endpoint ${s3.url} --s3-force-path-style\n`);
     expect(toBucket.stderr).toMatch(/100\.0% 600\/600 entries/);
     // The objects the checkpoint needs (the source also keeps older partials, not copied).
