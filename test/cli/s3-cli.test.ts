@@ -105,6 +105,24 @@ describe('tilelog serve --tiles s3://', () => {
   });
 });
 
+describe('publicUrl for a tree in a directory', () => {
+  it('is the server itself, or --public-url (a CDN)', async () => {
+    const own = await startServe(['--state', path.join(dir, 'dir-state'), '--tiles', path.join(dir, 'dir-tiles'), '--listen', '127.0.0.1:0']);
+    try {
+      expect((own as unknown as { publicUrl: string }).publicUrl).toBe(own.url);
+      expect(((await (await fetch(`${own.url}/v1/log/info`)).json()) as { publicUrl: string }).publicUrl).toBe(own.url);
+    } finally {
+      await own.stop();
+    }
+    const cdn = await startServe(['--state', path.join(dir, 'dir-state'), '--tiles', path.join(dir, 'dir-tiles'), '--listen', '127.0.0.1:0'], { env: { TILELOG_PUBLIC_URL: 'https://cdn.example/log/' } });
+    try {
+      expect(((await (await fetch(`${cdn.url}/v1/log/info`)).json()) as { publicUrl: string }).publicUrl).toBe('https://cdn.example/log');
+    } finally {
+      await cdn.stop();
+    }
+  });
+});
+
 describe('a store that ignores conditional writes (s3rver)', () => {
   let server: S3rver;
   let endpoint: string;
