@@ -291,7 +291,13 @@ async function openOrExplain<T>(cfg: ServeConfig, open: () => Promise<T>): Promi
   } catch (err) {
     const disk = storageFailure(err);
     if (disk === null) throw err;
-    const dir = disk.component === 'state' ? cfg.stateDir : cfg.tiles.kind === 's3' ? `the bucket ${cfg.tilesDir}` : cfg.tilesDir;
+    if (disk.component !== 'state' && cfg.tiles.kind === 's3') {
+      throw new CliError(
+        `cannot start: the bucket ${cfg.tilesDir} refuses the writes recovery needs (${disk.code}: ${(err as Error).message}).\n` +
+          `Check the store and its credentials, then start again; every acknowledged entry is safe in ${path.join(cfg.stateDir, DB_FILE)}.`,
+      );
+    }
+    const dir = disk.component === 'state' ? cfg.stateDir : cfg.tilesDir;
     throw new CliError(
       `cannot start: ${dir} refuses writes (${disk.code}: the disk is full, read-only or failing).\n` +
         `Free space there (or fix the disk) and start again; every acknowledged entry is safe in ${path.join(cfg.stateDir, DB_FILE)}.`,
