@@ -70,11 +70,16 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The walk-through's fixed directory and port, made private to this run. */
-function localize(code: string, group: string, dir: string, port: number): string {
+/**
+ * The walk-through's fixed directory and ports, made private to this run: the
+ * log's port (80xx) becomes `port`; a second service's (9000, the S3 test
+ * server, also given as `--port 9000`) becomes `otherPort`.
+ */
+function localize(code: string, group: string, dir: string, port: number, otherPort = port): string {
   const ports = [...new Set([...code.matchAll(/127\.0\.0\.1:(80\d\d)\b/g)].map((m) => m[1]!))];
   let out = code.replaceAll(`/tmp/tilelog-${group}`, dir);
   for (const p of ports) out = out.replaceAll(`127.0.0.1:${p}`, `127.0.0.1:${port}`);
+  out = out.replaceAll('127.0.0.1:9000', `127.0.0.1:${otherPort}`).replaceAll('--port 9000', `--port ${otherPort}`);
   return out;
 }
 
@@ -145,10 +150,16 @@ describe('README examples', () => {
       const repo = path.join(dir, 'repo');
       fs.mkdirSync(path.join(repo, 'dist/cli'), { recursive: true });
       fs.writeFileSync(path.join(repo, 'dist/cli/main.js'), `await import(${JSON.stringify(pathToFileURL(CLI_BUNDLE).href)});\n`);
+      // npm --prefix "$TILELOG_REPO" run s3-test-server: the real script, run on the repository's test/ and node_modules/.
+      const scripts = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+      fs.writeFileSync(path.join(repo, 'package.json'), JSON.stringify({ name: 'tilelog-readme', private: true, type: 'module', scripts: { 's3-test-server': scripts['s3-test-server'] } }));
+      for (const d of ['test', 'node_modules']) fs.symlinkSync(path.join(REPO_ROOT, d), path.join(repo, d));
       const work = path.join(dir, 'walk');
       const port = await freePort();
+      let otherPort = await freePort();
+      while (otherPort === port) otherPort = await freePort();
       const blocks = BLOCKS.filter((b) => b.group === group);
-      const sh = blocks.filter((b) => b.lang === 'sh').map((b) => localize(b.code, group, work, port));
+      const sh = blocks.filter((b) => b.lang === 'sh').map((b) => localize(b.code, group, work, port, otherPort));
       const r = await runBash(sh.join('\n'), { TILELOG_REPO: repo }, path.join(work, '.tilelog'), 100_000);
       try {
         await runTsBlocks(r, blocks, group, work, port);

@@ -6,18 +6,22 @@ import { formatHash, HASH_FORMAT_HELP } from './hash-text.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { Progress } from './progress.js';
 import { TreeAuditor, type Mismatch } from './audit-tree.js';
-import { dirSource, urlSource, type TileSource } from './tile-source.js';
+import { openTreeSource, parseReadLocation, type TileSource } from './tile-source.js';
+import { resolveS3Settings, S3_FLAGS, S3_USAGE } from './s3-options.js';
 import { openLogCheckpoint, parseLogKeyFlag } from './trust.js';
 
-const USAGE = `Usage: tilelog audit <url | dir> [--log-key <vkey>] [--origin <origin>] [--json]
+const USAGE = `Usage: tilelog audit <url | dir | s3://bucket/prefix> [--log-key <vkey>] [--origin <origin>] [--json]
 
 Reads a log's checkpoint, downloads every entry bundle and hash tile, and
 recomputes every hash from the entries up to the root: each hash tile must
 match, and the root must equal the checkpoint's. Works on any C2SP
-tlog-tiles log: a tilelog server, a static copy of tiles/, or a local dir.
+tlog-tiles log: a tilelog server, a static copy of tiles/, a local dir, or a
+bucket (by its HTTP URL, or s3:// with the --s3-* flags below).
 
-  <url | dir>          base URL (http://127.0.0.1:8080) or a directory holding
-                       'checkpoint' and 'tile/' (e.g. tiles/)
+  <url | dir | s3://bucket[/prefix]>
+                       base URL (http://127.0.0.1:8080, a bucket's or CDN's URL),
+                       a directory holding 'checkpoint' and 'tile/' (e.g. tiles/),
+                       or a bucket and key prefix read with the S3 API
   --log-key <vkey>     verify the checkpoint signature with this verifier key
   --origin <origin>    expected origin (default: the key's name)
   --concurrency <n>    downloads in flight (default 16)
@@ -25,6 +29,8 @@ tlog-tiles log: a tilelog server, a static copy of tiles/, or a local dir.
   -h, --help           show this help
 
 ${HASH_FORMAT_HELP}
+Reading s3:// (GetObject only; nothing is written):
+${S3_USAGE.replace(/^  --s3-unconditional[\s\S]*?refuse such a store\]\n/m, '')}
 Exit status: 0 when everything matches, 1 on any mismatch or error.
 `;
 
@@ -37,15 +43,24 @@ export function run(argv: string[]): Promise<number> {
         origin: { type: 'string' },
         concurrency: { type: 'string' },
         json: { type: 'boolean', default: false },
+        's3-endpoint': S3_FLAGS['s3-endpoint'],
+        's3-region': S3_FLAGS['s3-region'],
+        's3-force-path-style': S3_FLAGS['s3-force-path-style'],
       },
       true,
     );
-    if (positionals.length !== 1) throw new UsageError('give exactly one log: a URL or a tiles directory');
-    const target = positionals[0]!;
-    const source = /^https?:\/\//.test(target) ? urlSource(target) : dirSource(target);
+    if (positionals.length !== 1) throw new UsageError('give exactly one log: a URL, a tiles directory or s3://<bucket>[/<prefix>]');
+    const loc = parseReadLocation('the log to audit', positionals[0]!);
+    const s3 = resolveS3Settings(values);
     const vkey = values['log-key'] === undefined ? undefined : parseLogKeyFlag(values['log-key']);
     const concurrency = values.concurrency === undefined ? 16 : parseCount('--concurrency', values.concurrency, 1);
-    const result = await audit(source, { vkey, origin: values.origin, concurrency, quiet: values.json === true });
+    const opened = await openTreeSource(loc, s3);
+    let result: AuditResult;
+    try {
+      result = await audit(opened.source, { vkey, origin: values.origin, concurrency, quiet: values.json === true });
+    } finally {
+      opened.close();
+    }
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
@@ -153,7 +168,7 @@ export async function audit(source: TileSource, opts: AuditOptions): Promise<Aud
  * Reads a tile or bundle. A missing partial falls back to the full tile's
  * prefix (tlog-tiles allows deleting partials once the full one exists).
  */
-async function readTile(source: TileSource, tile: TileId): Promise<Uint8Array | null> {
+export async function readTile(source: TileSource, tile: TileId): Promise<Uint8Array | null> {
   const data = await source.read(tilePath(tile));
   if (data !== null || tile.width === TILE_WIDTH) return data;
   const full = await source.read(tilePath({ ...tile, width: TILE_WIDTH }));

@@ -5,6 +5,11 @@ import { EXIT_FAILURE, EXIT_OK, parseBaseUrl, parseCount, parseFlags, plural, ru
 import { Progress } from './progress.js';
 import { parseVerifierKey } from '../note/index.js';
 import { parseLogKeyFlag } from './trust.js';
+import { openS3TileStore, type S3TileStore } from '../storage/s3-tile-store.js';
+import { formatTileLocation } from '../storage/tile-location.js';
+import { parseTreeLocation, resolveS3Settings, S3_FLAGS, S3_USAGE } from './s3-options.js';
+import { storeFetch } from './store-fetch.js';
+import type { FetchLike } from '../client/index.js';
 
 /** --once exit status when the log was caught lying (1 means it could not be checked). */
 export const EXIT_ALERT = 3;
@@ -19,7 +24,8 @@ root. State (trusted checkpoint, audited size, right edge) lives in --state,
 so a restart downloads nothing twice. Any lie is an alert: a MONITOR_* code,
 evidence under <state>/evidence/<time>-<code>/, and an optional webhook POST.
 
-  --url <url>            the log's URL prefix (holding checkpoint and tile/)
+  --url <url>            the log's URL prefix (holding checkpoint and tile/), or
+                         s3://<bucket>[/<prefix>] to read a bucket with the S3 API
   --log-key <vkey>       the log's verifier key (required)
   --origin <origin>      expected origin (default: the key's name)
   --witness <vkey>       a witness cosignature key (repeatable)
@@ -35,6 +41,8 @@ evidence under <state>/evidence/<time>-<code>/, and an optional webhook POST.
   --json                 one JSON object per poll on stdout
   -h, --help             show this help
 
+Reading --url s3://... (GetObject only; nothing is written):
+${S3_USAGE.replace(/^  --s3-unconditional[\s\S]*?refuse such a store\]\n/m, '')}
 Exit status (--once): 0 the log checks out, 1 it could not be checked (unreachable,
 bad state), 2 usage, 3 alert. Without --once, SIGINT or SIGTERM saves the
 state and exits 0.
@@ -55,11 +63,16 @@ export function run(argv: string[]): Promise<number> {
       compare: { type: 'string', multiple: true },
       'compare-witness': { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
+      's3-endpoint': S3_FLAGS['s3-endpoint'],
+      's3-region': S3_FLAGS['s3-region'],
+      's3-force-path-style': S3_FLAGS['s3-force-path-style'],
     });
     if (values.url === undefined) throw new UsageError('--url is required');
     if (values['log-key'] === undefined) throw new UsageError('--log-key is required: the monitor checks every checkpoint with it');
     if (values.state === undefined) throw new UsageError('--state <dir> is required: it holds what the monitor trusts');
-    const url = parseBaseUrl('--url', values.url);
+    const bucket = /^s3:\/\//i.test(values.url) ? parseTreeLocation('--url', values.url) : null;
+    const url = bucket === null ? parseBaseUrl('--url', values.url) : formatTileLocation(bucket);
+    const s3 = resolveS3Settings(values);
     const logKey = parseLogKeyFlag(values['log-key']);
     const witnesses = values.witness ?? [];
     const quorum = values.quorum === undefined ? undefined : parseCount('--quorum', values.quorum);
@@ -73,9 +86,17 @@ export function run(argv: string[]): Promise<number> {
       ...(values.compare ?? []).map((u) => logSource(parseBaseUrl('--compare', u))),
       ...(values['compare-witness'] ?? []).map((u) => witnessSource(parseBaseUrl('--compare-witness', u), origin)),
     ];
+    // A bucket is read through the S3 API, behind the fetch the monitor's client uses.
+    let store: S3TileStore | null = null;
+    let fetchLike: FetchLike | undefined;
+    if (bucket !== null && bucket.kind === 's3') {
+      store = await openS3TileStore({ ...s3, bucket: bucket.bucket, prefix: bucket.prefix, selfTest: false });
+      fetchLike = storeFetch(url, store);
+    }
     let monitor: Monitor;
     try {
       monitor = Monitor.open({
+        ...(fetchLike !== undefined && { fetch: fetchLike }),
         url,
         logKey,
         origin,
@@ -88,6 +109,7 @@ export function run(argv: string[]): Promise<number> {
         warn: (line) => process.stderr.write(`${line}\n`),
       });
     } catch (err) {
+      store?.close();
       const code = (err as { code?: string }).code;
       if (code === 'CLIENT_BAD_POLICY') throw new UsageError((err as Error).message);
       throw err;
@@ -119,6 +141,7 @@ export function run(argv: string[]): Promise<number> {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       monitor.close();
+      store?.close();
     }
   });
 }

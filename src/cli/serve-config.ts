@@ -3,7 +3,12 @@
 //
 //   flag                  env                           default
 //   --state <dir>         TILELOG_STATE                 .tilelog/
-//   --tiles <dir>         TILELOG_TILES                 tiles/
+//   --tiles <dir|s3://b/p> TILELOG_TILES                tiles/ (s3://<bucket>[/<prefix>]: a bucket)
+//   --s3-endpoint <url>   TILELOG_S3_ENDPOINT           AWS (with the other --s3-* flags: s3-options.ts)
+//   --s3-region <region>  TILELOG_S3_REGION             us-east-1 with --s3-endpoint, else the SDK's chain
+//   --s3-force-path-style TILELOG_S3_FORCE_PATH_STYLE=1 virtual-hosted addressing
+//   --s3-unconditional    TILELOG_S3_UNCONDITIONAL=1    refuse a store that ignores conditional writes
+//   --public-url <url>    TILELOG_PUBLIC_URL            the tree's URL for readers: this server, or the bucket's HTTP URL
 //   --listen <host:port>  TILELOG_LISTEN                127.0.0.1:8080
 //   --origin <origin>     TILELOG_ORIGIN                the key's name, else <hostname>/tilelog-<8 random hex>
 //   --key <file>          TILELOG_KEY                   <state>/log.key (created on first run)
@@ -32,10 +37,14 @@ import { blameFile, hideSecrets, layerConfigFile, readConfigFile } from './confi
 import { readKeyFile } from './key-file.js';
 import { parseLogLevel, type LogLevel } from './logger.js';
 import { REGISTRY_FLAGS, resolveRegistryConfig, type RegistryConfig } from './registry.js';
+import { formatTileLocation, type S3Settings, type TileLocation } from '../storage/tile-location.js';
+import { defaultPublicUrl, hasS3Settings, parseTreeLocation, resolveS3Settings, S3_FLAGS } from './s3-options.js';
 
 export const SERVE_FLAGS = {
   state: { type: 'string' },
   tiles: { type: 'string' },
+  ...S3_FLAGS,
+  'public-url': { type: 'string' },
   listen: { type: 'string' },
   origin: { type: 'string' },
   key: { type: 'string' },
@@ -67,7 +76,14 @@ export interface ServeWitnessConfig {
 
 export interface ServeConfig {
   stateDir: string;
+  /** The tiles directory (resolved), or for a bucket its s3:// URL (for messages). */
   tilesDir: string;
+  /** Where the public tree lives: a directory or an S3 bucket and prefix. */
+  tiles: TileLocation;
+  /** Endpoint, region, addressing and the unconditional opt-in for an s3:// --tiles. */
+  s3: S3Settings;
+  /** The URL readers fetch the tree from (--public-url), or undefined: this server's own URL for a directory, the bucket's for S3. */
+  publicUrl: string | undefined;
   host: string;
   port: number;
   /** Explicit origin (flag or env); undefined: from the key, else the default. */
@@ -106,9 +122,20 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
   };
   const listen = pick('listen', 'TILELOG_LISTEN') ?? ['--listen', '127.0.0.1:8080'];
   const { host, port } = parseListen(listen[0], listen[1]);
+  const tilesValue = pick('tiles', 'TILELOG_TILES') ?? ['--tiles', 'tiles'];
+  const parsedTiles = parseTreeLocation(tilesValue[0], tilesValue[1]);
+  const tiles: TileLocation = parsedTiles.kind === 'dir' ? { kind: 'dir', path: path.resolve(parsedTiles.path) } : parsedTiles;
+  const s3 = resolveS3Settings(values, env);
+  if (tiles.kind === 'dir' && hasS3Settings(s3)) {
+    throw new UsageError(`the --s3-* settings need --tiles s3://<bucket>[/<prefix>]; ${tilesValue[0]} is the directory ${tilesValue[1]}`);
+  }
+  const publicUrl = ((v) => (v === undefined ? undefined : parseBaseUrl(v[0], v[1])))(pick('public-url', 'TILELOG_PUBLIC_URL'));
   return {
     stateDir: path.resolve(pick('state', 'TILELOG_STATE')?.[1] ?? '.tilelog'),
-    tilesDir: path.resolve(pick('tiles', 'TILELOG_TILES')?.[1] ?? 'tiles'),
+    tilesDir: formatTileLocation(tiles),
+    tiles,
+    s3,
+    publicUrl,
     host,
     port,
     origin: pick('origin', 'TILELOG_ORIGIN')?.[1],
@@ -172,6 +199,13 @@ export function effectiveConfig(s: ServeSettings): unknown {
     configFile: s.configFile,
     state: c.stateDir,
     tiles: c.tilesDir,
+    ...(c.tiles.kind === 's3' && {
+      's3-endpoint': c.s3.endpoint ?? null,
+      's3-region': c.s3.region ?? null,
+      's3-force-path-style': c.s3.forcePathStyle ?? false,
+      's3-unconditional': c.s3.unconditional ?? false,
+    }),
+    'public-url': c.publicUrl ?? defaultPublicUrl(c.tiles, c.s3) ?? "this server's own URL",
     listen: `${host}:${c.port}`,
     ...((o) => ({ origin: o.origin, 'origin-from': o.from }))(effectiveOrigin(c)),
     key: c.keyFile ?? path.join(c.stateDir, 'log.key'),

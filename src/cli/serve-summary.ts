@@ -22,6 +22,8 @@ export interface SummaryFacts {
   signedSize: number;
   stateDir: string;
   tilesDir: string;
+  /** Where readers should fetch checkpoint and tile/ (--public-url, the bucket, or this server). */
+  publicUrl: string;
   witnesses: ServeWitnessConfig | null;
   registry: { config: RegistryConfig; submitterKey: string; apiKeys: number } | null;
 }
@@ -66,6 +68,7 @@ export function summaryJson(f: SummaryFacts): Record<string, unknown> {
     treeSize: f.treeSize,
     state: f.stateDir,
     tiles: f.tilesDir,
+    publicUrl: f.publicUrl,
     ...(f.witnesses !== null && { witnessPolicy: formatPolicy(f.witnesses.policy) }),
     ...(f.registry !== null && { registryKey: f.registry.submitterKey, registryApiKeys: f.registry.apiKeys }),
     roles: summaryRoles(f),
@@ -79,6 +82,7 @@ export function summaryText(f: SummaryFacts): string {
     `  tree size:    ${f.treeSize}`,
     `  state:        ${f.stateDir}`,
     `  tiles:        ${f.tilesDir}`,
+    `  public URL:   ${f.publicUrl}${f.publicUrl === f.url ? '' : ' (readers fetch checkpoint and tile/ there)'}`,
   ];
   const w = f.witnesses;
   if (w === null) {

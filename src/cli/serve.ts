@@ -4,7 +4,9 @@
 //
 // State dir (trusted, private): log.db (SQLite) and, unless --key is
 // given, log.key (the signer key, mode 0600). Tiles dir (public): checkpoint
-// and tile/..., exactly what a static server or CDN can serve.
+// and tile/..., exactly what a static server or CDN can serve; or, with
+// --tiles s3://<bucket>[/<prefix>], the same objects in a bucket, whose
+// conditional-write self-test runs before anything else is created.
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -17,6 +19,11 @@ import { openFileLog, storageFailure } from '../log/index.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 import { TILE_DIR_MODE } from '../storage/file-tile-store.js';
 import type { Logger } from 'pino';
+import { openTileStore } from '../storage/tile-location.js';
+import type { TileStore } from '../storage/tile-store.js';
+import type { S3TileStore } from '../storage/s3-tile-store.js';
+import { defaultPublicUrl, S3_USAGE, unconditionalWarning } from './s3-options.js';
+import { packageVersion } from './version.js';
 import { formatPolicy, generateSignerKey, parseCheckpoint, parseNote, type Ed25519Signer } from '../note/index.js';
 import { CliError, EXIT_OK, parseFlags, runVerb, UsageError } from './common.js';
 import { openRegistry, REGISTRY_USAGE, type OpenedRegistry, type RegistryConfig } from './registry.js';
@@ -36,6 +43,13 @@ one with --origin) and a signing key in .tilelog/log.key.
 
   --state <dir>             private state: database and key   [$TILELOG_STATE, .tilelog]
   --tiles <dir>             public tiles and checkpoint        [$TILELOG_TILES, tiles]
+  --tiles s3://<bucket>[/<prefix>]
+                            ... or in an S3-compatible bucket (see the --s3-* flags)
+  --public-url <url>        where readers fetch the tree (a CDN, the bucket's HTTP URL),
+                            named by /v1/log/info and the startup summary
+                            [$TILELOG_PUBLIC_URL, this server for a directory; for
+                            a bucket <endpoint>/<bucket>/<prefix> with path style,
+                            else https://<bucket>.s3.<region>.amazonaws.com/<prefix>]
   --listen <host:port>      address to listen on (:8080 = all) [$TILELOG_LISTEN, 127.0.0.1:8080]
   --origin <origin>         the log's origin, e.g. example.com/log
                             [$TILELOG_ORIGIN, the key's name, else
@@ -50,6 +64,10 @@ one with --origin) and a signing key in .tilelog/log.key.
                             delete them (clients fall back to full tiles)
                             [$TILELOG_PARTIAL_GRACE_S, 60]
 
+The tree in a bucket (--tiles s3://...): at start tilelog proves the store
+refuses a second create and a stale replace (If-None-Match / If-Match), so a
+stale or second writer can never roll the public checkpoint back.
+${S3_USAGE}
 Witness cosigning (c2sp.org/tlog-witness): the public checkpoint then carries
 witness cosignatures and moves only once the policy is met; the log-signed
 checkpoint is at /v1/log/log-signed-checkpoint, witness status at /v1/log/witnesses.
@@ -105,11 +123,36 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   // Before anything is created: a first run that cannot listen leaves no
   // state, key or checkpoint behind to confuse the next attempt.
   await refuseBusyPort(cfg);
+  // A bucket is opened (and its self-test run) before the state directory or
+  // a key is created: a refused store leaves nothing behind.
+  const store = await openBucket(cfg);
+  try {
+    return await serveOn(cfg, registryCfg, logger, store);
+  } finally {
+    store?.close();
+  }
+}
+
+/** The S3 store for an s3:// --tiles (null for a directory), with the loud warning when it is accepted without conditional writes. */
+async function openBucket(cfg: ServeConfig): Promise<S3TileStore | null> {
+  if (cfg.tiles.kind !== 's3') return null;
+  const store = (await openTileStore(cfg.tiles, { ...cfg.s3, userAgent: `tilelog/${packageVersion() ?? 'dev'}` })) as S3TileStore;
+  if (store.warning !== null) process.stderr.write(unconditionalWarning(store.description));
+  else if (cfg.s3.unconditional === true) {
+    process.stderr.write(`note: --s3-unconditional is not needed: ${store.description} enforces conditional writes, so the full guarantee holds\n`);
+  }
+  return store;
+}
+
+async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, logger: Logger, store: S3TileStore | null): Promise<number> {
   makeDirSync(cfg.stateDir, STATE_DIR_MODE);
-  makeDirSync(cfg.tilesDir, TILE_DIR_MODE);
+  if (store === null) makeDirSync(cfg.tilesDir, TILE_DIR_MODE);
   const dbPath = path.join(cfg.stateDir, DB_FILE);
   const fresh = !fs.existsSync(dbPath);
-  if (fresh) refuseForeignTiles(cfg);
+  if (fresh) {
+    if (store === null) refuseForeignTiles(cfg);
+    else await refuseForeignBucket(cfg, store);
+  }
   const { signer, origin, createdKey } = loadIdentity(cfg, fresh, logger);
   refuseSelfWitness(cfg, signer);
 
@@ -118,7 +161,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
       origin,
       signer,
       stateDir: cfg.stateDir,
-      tilesDir: cfg.tilesDir,
+      ...(store === null ? { tilesDir: cfg.tilesDir } : { tileStore: store }),
       dedup: cfg.dedup,
       partialGraceMs: cfg.partialGraceMs,
       logger: logLoggerFrom(logger),
@@ -136,12 +179,15 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
   );
 
   let ready = true;
+  // The bound URL, set once listening (before the first request).
+  let listenUrl = '';
+  // Where readers fetch the tree: --public-url, the bucket's URL, else this server.
+  const publicUrl = (): string => cfg.publicUrl ?? defaultPublicUrl(cfg.tiles, cfg.s3) ?? listenUrl;
   // /readyz also turns 503 while the disk refuses writes (health.ts).
-  const app = createLogApp(log, { isReady: () => ready, logger });
+  const app = createLogApp(log, { isReady: () => ready, logger, publicUrl });
   let registry: OpenedRegistry | null = null;
   // The bound URL, the registry's _ans-badge base without --registry-public-url
-  // (set before the first request; --listen :port requires the flag: serve-config.ts).
-  let listenUrl = '';
+  // (--listen :port requires the flag: serve-config.ts).
   if (registryCfg !== null) {
     try {
       registry = await openRegistry(log, cfg.stateDir, registryCfg, () => listenUrl, logLoggerFrom(logger));
@@ -182,6 +228,7 @@ async function serve(cfg: ServeConfig, registryCfg: RegistryConfig | null = null
     signedSize: log.witnessStatus()?.signedSize ?? log.checkpoint().size,
     stateDir: cfg.stateDir,
     tilesDir: cfg.tilesDir,
+    publicUrl: publicUrl(),
     witnesses: cfg.witnesses,
     registry: registry === null || registryCfg === null ? null : { config: registryCfg, submitterKey: registry.registry.key.kid, apiKeys: registry.apiKeys },
   };
@@ -219,6 +266,12 @@ async function openOrExplain<T>(cfg: ServeConfig, origin: string, open: () => Pr
     if (owner !== null) throw otherLogsDatabase(cfg, owner, origin);
     const disk = storageFailure(err);
     if (disk === null) throw err;
+    if (disk.component !== 'state' && cfg.tiles.kind === 's3') {
+      throw new CliError(
+        `cannot start: the bucket ${cfg.tilesDir} refuses the writes recovery needs (${disk.code}: ${(err as Error).message}).\n` +
+          `Check the store and its credentials, then start again; every acknowledged entry is safe in ${path.join(cfg.stateDir, DB_FILE)}.`,
+      );
+    }
     const dir = disk.component === 'state' ? cfg.stateDir : cfg.tilesDir;
     throw new CliError(
       `cannot start: ${dir} refuses writes (${disk.code}: the disk is full, read-only or failing).\n` +
@@ -325,6 +378,39 @@ function refuseForeignTiles(cfg: ServeConfig): void {
       `  - point --tiles (or $TILELOG_TILES) at an empty directory for the new log, or\n` +
       `  - use the --state directory that belongs to those tiles, or\n` +
       `  - if that old log is disposable, delete its public files: rm -rf ${rel}/checkpoint ${rel}/tile`,
+  );
+}
+
+/**
+ * The bucket form of refuseForeignTiles: a fresh log must not publish under a
+ * prefix that already holds a log (a checkpoint, or the first tiles of one:
+ * their write-once objects would clash with ours, and readers would see a fork).
+ */
+async function refuseForeignBucket(cfg: ServeConfig, store: TileStore): Promise<void> {
+  const probes = ['checkpoint', 'tile/entries/000', 'tile/0/000', 'tile/entries/000.p/1', 'tile/0/000.p/1'];
+  let found: string | null = null;
+  let what = '';
+  for (const p of probes) {
+    const data = await store.read(p);
+    if (data === null) continue;
+    found = p;
+    if (p === 'checkpoint') {
+      try {
+        const c = parseCheckpoint(parseNote(new TextDecoder().decode(data)).text);
+        what = `a log (origin ${c.origin}, size ${c.size})`;
+      } catch {
+        what = 'a checkpoint object that does not parse';
+      }
+    } else what = `the tiles of a log (${p})`;
+    break;
+  }
+  if (found === null) return;
+  throw new CliError(
+    `${store.description} already holds ${what}, but ${cfg.stateDir} has no database for it.\n` +
+      `Refusing to start a new log over another log's tree. Either:\n` +
+      `  - point --tiles at an unused prefix for the new log, e.g. ${cfg.tilesDir.replace(/\/*$/, '')}/new-log, or\n` +
+      `  - use the --state directory that belongs to that tree, or\n` +
+      `  - if that old log is disposable, delete its objects (checkpoint and tile/) under ${cfg.tilesDir}`,
   );
 }
 

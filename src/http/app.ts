@@ -37,6 +37,8 @@ export interface LogAppOptions {
   metrics?: boolean;
   /** Title and version of GET /openapi.json (default: from package.json). */
   apiInfo?: ApiInfo;
+  /** The URL readers fetch the public tree from, named by GET /v1/log/info (a bucket's or CDN's; asked per request). */
+  publicUrl?: () => string;
 }
 
 const GET = ['GET', 'HEAD'] as const;
@@ -83,7 +85,7 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): OpenAPIH
   get(routes.inclusionRoute, inclusionHandler(log));
   get(routes.consistencyRoute, consistencyHandler(log));
   get(routes.lookupRoute, lookupHandler(log));
-  get(routes.infoRoute, infoHandler(log));
+  get(routes.infoRoute, infoHandler(log, options.publicUrl));
   get(routes.checkpointsRoute, checkpointsHandler(log));
   get(routes.logSignedCheckpointRoute, logSignedCheckpointHandler(log));
   get(routes.witnessesRoute, witnessesHandler(log));

@@ -23,7 +23,8 @@ export const ENDPOINTS = {
   readyz: '/readyz',
 } as const;
 
-export function infoHandler(log: LogApi) {
+/** publicUrl: the URL readers fetch the tree from (a bucket or CDN), when the server knows it. */
+export function infoHandler(log: LogApi, publicUrl?: () => string) {
   return function info(c: Context): Response {
     const checkpoint = log.checkpoint();
     return c.json(
@@ -34,6 +35,7 @@ export function infoHandler(log: LogApi) {
         rootHash: b64(checkpoint.root),
         ...(log.dedup === undefined ? {} : { dedup: log.dedup }),
         endpoints: ENDPOINTS,
+        ...(publicUrl !== undefined && { publicUrl: publicUrl() }),
       },
       200,
       { 'Cache-Control': CACHE_LATEST },

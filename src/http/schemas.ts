@@ -55,6 +55,10 @@ export const LogInfo = z
       .optional()
       .openapi({ description: 'true: adding bytes already in the log answers the earlier index, so retrying an add whose answer was lost is safe.' }),
     endpoints: z.record(z.string(), z.string()),
+    publicUrl: z
+      .string()
+      .optional()
+      .openapi({ description: 'Where readers fetch the public tree (checkpoint, tile/...): this server, a CDN or the bucket holding it. Absent when the server was not told.' }),
   })
   .openapi('LogInfo');
 

@@ -2,11 +2,15 @@
 // keep the store alive while log processes are killed, paused or replaced:
 //   node --import tsx test/support/s3-server-main.ts [--port N] [--host H]
 //        [--bucket NAME]... [--public-read]
+// or, from the README: npm run s3-test-server -- --port 9000 --bucket tilelog --public-read
 // Prints one JSON line on stdout once listening: {"url":"http://127.0.0.1:PORT","pid":N}.
 // Faults, holds and the request log are driven over HTTP under /_s3test/
-// (see S3TestServer's #control). Exits on SIGTERM/SIGINT, or when stdin closes
-// (so an orphaned server dies with the test that started it).
+// (see S3TestServer's #control). Exits on SIGTERM/SIGINT, or, when stdin is a
+// pipe from a parent, when it closes (so an orphaned server dies with the test
+// that started it; a terminal or /dev/null on stdin, as for `npm run ... &`
+// in a shell, is not watched).
 
+import { fstatSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startS3TestServer } from './s3-server.js';
 
@@ -32,5 +36,8 @@ const stop = (): void => {
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
-process.stdin.on('end', stop);
-process.stdin.resume();
+const stdin = fstatSync(0);
+if (stdin.isFIFO() || stdin.isSocket()) {
+  process.stdin.on('end', stop);
+  process.stdin.resume();
+}
