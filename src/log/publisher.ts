@@ -57,7 +57,7 @@ export async function commitSigned(
   return outcome === 'lost' ? 'lost' : state;
 }
 
-/** The lease was lost while this process was about to lead: it must not sign; retry (another process leads). */
+/** This process's term of leadership ended (a fenced write answered 'lost'): it signs nothing more; clients retry (another process leads). */
 export function notLeader(doing: string): TilelogError {
   return new TilelogError(
     'LOG_NOT_LEADER',
