@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'LOG_CORRUPT' // stored state contradicts itself; refuse to run
   | 'LOG_FOREIGN_TILES' // the tiles directory holds another log's tree; refuse to write to it
   | 'LOG_SUPERSEDED' // another writer published a newer (or forked) checkpoint of this log; this process stopped publishing
+  | 'LOG_UNKNOWN_OUTCOME' // the state store failed mid-commit: the entries may have been stored; retry (503; with dedup the retry gets the stored index)
+  | 'LOG_NOT_LEADER' // this process lost (or never held) the signer lease: another one signs now; retry (503)
   | 'LOG_CONFIG' // invalid configuration
   // storage
   | 'STORAGE_CONFLICT' // an immutable object exists with other bytes

@@ -22,10 +22,10 @@ export function parseHistoryLimit(raw: string): number {
 }
 
 export function checkpointsHandler(log: LogApi) {
-  return function checkpoints(c: Context): Response {
+  return async function checkpoints(c: Context): Promise<Response> {
     const raw = c.req.query('limit');
     const limit = raw === undefined ? CHECKPOINT_HISTORY_DEFAULT : parseHistoryLimit(raw);
-    const history = log.checkpointHistory?.(limit) ?? [];
+    const history = (await log.checkpointHistory?.(limit)) ?? [];
     return c.json(
       { checkpoints: history.map((h) => ({ size: h.size, rootHash: b64(h.root), time: h.time })) },
       200,

@@ -20,7 +20,8 @@ export interface LogApi {
   waitForCheckpoint(index: number, signal?: AbortSignal): Promise<PublishedCheckpointLike>;
   /** The latest published checkpoint. */
   checkpoint(): PublishedCheckpointLike;
-  sizeForRoot(root: Uint8Array): number | null;
+  /** The size of a published checkpoint with this root, or null. */
+  sizeForRoot(root: Uint8Array): Promise<number | null>;
   treeHash(size: number): Promise<Uint8Array>;
   inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
   consistencyProof(oldSize: number, newSize: number): Promise<Uint8Array[]>;
@@ -30,7 +31,7 @@ export interface LogApi {
   /** The newest checkpoint signed by the log alone (ahead of checkpoint() while witnesses cosign). */
   logSignedCheckpoint?(): PublishedCheckpointLike;
   /** The newest `limit` published checkpoints, ascending by size (GET /v1/log/checkpoints). */
-  checkpointHistory?(limit: number): readonly { size: number; root: Uint8Array; time: number | null }[];
+  checkpointHistory?(limit: number): Promise<readonly { size: number; root: Uint8Array; time: number | null }[]>;
   /** Witness cosigning status as JSON, or null without witnesses. */
   witnessStatus?(): object | null;
 }

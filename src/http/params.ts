@@ -39,13 +39,19 @@ export function parseHexHash(name: string, s: string): Uint8Array {
  * A tree reference: a decimal size, or the hex root of a checkpoint this log
  * published (resolved with sizeForRoot; unknown roots are a 404).
  */
-export function parseTreeRef(name: string, s: string, sizeForRoot: (root: Uint8Array) => number | null): number {
-  if (s.length === 64 && !DECIMAL.test(s)) {
-    const size = sizeForRoot(parseHexHash(name, s));
+export async function parseTreeRef(name: string, s: string, sizeForRoot: (root: Uint8Array) => Promise<number | null>): Promise<number> {
+  const ref = checkTreeRef(name, s);
+  if (typeof ref !== 'number') {
+    const size = await sizeForRoot(ref);
     if (size === null) throw httpError('LOG_NOT_FOUND', `${name}: this log published no checkpoint with root ${s}`);
     return size;
   }
-  return parseDecimal(name, s);
+  return ref;
+}
+
+/** A tree reference's syntax alone (the route schema's check): the decimal size, or the root's 32 bytes. */
+export function checkTreeRef(name: string, s: string): number | Uint8Array {
+  return s.length === 64 && !DECIMAL.test(s) ? parseHexHash(name, s) : parseDecimal(name, s);
 }
 
 /** Standard padded base64 of bytes, as every hash in our JSON. */

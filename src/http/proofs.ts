@@ -37,7 +37,7 @@ export function entryHandler(log: LogApi) {
 export function inclusionHandler(log: LogApi) {
   return async function inclusion(c: Context): Promise<Response> {
     const index = parseDecimal('index', c.req.param('index')!);
-    const treeSize = parseTreeRef('tree', c.req.param('tree')!, (r) => log.sizeForRoot(r));
+    const treeSize = await parseTreeRef('tree', c.req.param('tree')!, (r) => log.sizeForRoot(r));
     if (index >= treeSize) {
       throw httpError('MERKLE_RANGE', `index ${index} is not in a tree of size ${treeSize} (need index < size)`);
     }
@@ -65,8 +65,8 @@ export function inclusionHandler(log: LogApi) {
 export function consistencyHandler(log: LogApi) {
   return async function consistency(c: Context): Promise<Response> {
     const sizeForRoot = (r: Uint8Array) => log.sizeForRoot(r);
-    const oldSize = parseTreeRef('old', c.req.param('old')!, sizeForRoot);
-    const newSize = parseTreeRef('new', c.req.param('new')!, sizeForRoot);
+    const oldSize = await parseTreeRef('old', c.req.param('old')!, sizeForRoot);
+    const newSize = await parseTreeRef('new', c.req.param('new')!, sizeForRoot);
     if (oldSize < 1 || oldSize > newSize) {
       throw httpError('MERKLE_RANGE', `need 1 <= old <= new, got old ${oldSize} and new ${newSize}`);
     }

@@ -5,7 +5,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { B64, B64Hash, Binary, checkedBy, Count, errorResponses, json, raw } from './openapi/common.js';
 import { CHECKPOINT_HISTORY_DEFAULT, CHECKPOINT_HISTORY_MAX, parseHistoryLimit } from './history.js';
-import { parseDecimal, parseHexHash, parseTreeRef } from './params.js';
+import { checkTreeRef, parseDecimal, parseHexHash } from './params.js';
 
 const CHECKPOINT_TYPE = 'text/plain; charset=utf-8';
 
@@ -16,7 +16,7 @@ const decimal = (name: string, description: string) =>
 
 /** A decimal size or the lowercase hex root of a published checkpoint; the root is resolved by the handler (404 when unknown). */
 const treeRef = (name: string, description: string) =>
-  checkedBy((s) => parseTreeRef(name, s, () => 0)).openapi({ description, pattern: '^(0|[1-9][0-9]*|[0-9a-f]{64})$', example: '7' });
+  checkedBy((s) => checkTreeRef(name, s)).openapi({ description, pattern: '^(0|[1-9][0-9]*|[0-9a-f]{64})$', example: '7' });
 
 // --- bodies ---
 

@@ -1,5 +1,8 @@
-// The checkpointer: the loop that turns durable entries into published
-// checkpoints. It runs whenever the durable sequence is ahead of the
+// The checkpointer: the signer's loop that turns durable entries into
+// published checkpoints. It runs only while this process leads (its
+// Leadership: with SQLite, always), whenever the durable sequence (the
+// store's nextIndex(), read when this process's sequencer wakes it, or every
+// pollMs when other processes sequence into the store) is ahead of the
 // published tree, coalescing everything durable into the next pass.
 //
 // One pass, in order (crash points C1..C4 are listed in log.ts):
@@ -8,7 +11,9 @@
 //      integrateMaxEntries;
 //   2. integrate: extend the in-memory right edge, build tiles and bundles;
 //   3. write every tile and bundle for size target (idempotent creates);
-//   4. sign and compare-and-swap the new state into the SequenceDB;
+//   4. sign and compare-and-swap the new state into the TreeStateStore,
+//      fenced by the leadership's epoch: 'lost' means another process leads
+//      and nothing was written, so this one steps down (below);
 //   5. publish the checkpoint through the PublicCheckpoint writer (a write
 //      conditional on the version it last saw, so a stale or paused process
 //      can never move it backwards), then wake waiters. With witnesses
@@ -21,7 +26,11 @@
 // waiters are answered at once with STORAGE_UNAVAILABLE (their entries are
 // durable) instead of waiting for a checkpoint that cannot come yet. A refused
 // compare-and-swap (LOG_FORK) or an unknown DB outcome is fatal: the log stops
-// rather than risk signing a fork. So is any sign of another writer on the
+// rather than risk signing a fork. A lost leadership (the fenced commit
+// answered 'lost', or the lease's signal aborted) stops the loop the same way
+// but with LOG_NOT_LEADER, a retryable error: waiters are told to retry, and
+// nothing more is signed or published by this process (for now it stays
+// stopped until restarted; later it goes back to being a candidate). So is any sign of another writer on the
 // tile store, with no retry: a tile or bundle that exists with other bytes in
 // step 3 (STORAGE_CONFLICT: another writer, or a rolled-back database; never
 // sign over it), or a public checkpoint that the writer cannot reconcile in
@@ -33,17 +42,22 @@ import { TilelogError, isTilelogError } from '../errors.js';
 import { hashEqual, type Hasher } from '../merkle/hash.js';
 import { TreeEdge } from '../merkle/edge.js';
 import type { NoteSigner } from '../note/keys.js';
-import type { SequenceDB, TreeState } from '../storage/sequence-db.js';
+import type { Leadership, SequenceStore, TreeStateStore } from '../storage/log-store.js';
+import type { TreeState } from '../storage/sequence-db.js';
 import type { TileStore } from '../storage/tile-store.js';
 import { integrate, writeTiles } from './integrator.js';
 import type { LogLogger } from './options.js';
-import { commitSigned, type PublishedCheckpoint } from './publisher.js';
+import { commitSigned, notLeader, type PublishedCheckpoint } from './publisher.js';
 import { PublicationStoppedError, type PublicCheckpoint } from './public-checkpoint.js';
 import type { StorageHealth } from './storage-health.js';
 import type { StorageFailure } from '../storage/storage-failure.js';
 
 export interface CheckpointerConfig {
-  db: SequenceDB;
+  store: SequenceStore & TreeStateStore;
+  /** The term this loop signs in; its fence goes with every commit, and it stops when the term is lost. */
+  leadership: Leadership;
+  /** When idle, read the store's next index this often (0: only on wake()). */
+  pollMs: number;
   tiles: TileStore;
   /** The only writer of the public checkpoint (steps 0 and 5). */
   checkpoint: PublicCheckpoint;
@@ -96,6 +110,8 @@ export class Checkpointer {
   #waiters: Waiter[] = [];
   #signedWaiters: SignedWaiter[] = [];
   #wake: (() => void) | null = null;
+  /** A wake() since the loop last read the durable size. */
+  #woken = false;
   #loop: Promise<void> | null = null;
   #closing = false;
   #fatal: TilelogError | null = null;
@@ -110,6 +126,7 @@ export class Checkpointer {
     this.#state = state;
     this.#edge = TreeEdge.fromBytes(state.size, state.edge);
     this.#published = published;
+    cfg.leadership.lost.addEventListener('abort', () => this.wake(), { once: true });
   }
 
   /** The latest published checkpoint. */
@@ -132,6 +149,7 @@ export class Checkpointer {
 
   /** New durable entries (or a retry) may be waiting. */
   wake(): void {
+    this.#woken = true;
     const w = this.#wake;
     this.#wake = null;
     w?.();
@@ -198,17 +216,41 @@ export class Checkpointer {
     this.#rejectWaiters(this.#fatal ?? new TilelogError('LOG_CLOSED', 'log: the log is closed'));
   }
 
-  #hasWork(): boolean {
-    const unpublished = this.#cfg.cosigner == null && this.#published.size < this.#state.size;
-    return unpublished || this.#state.size < this.#cfg.db.sequencedSize();
+  // #hasWork: the durable size read from the store (a read failure counts
+  // as work, so the pass reports it and retries with backoff).
+  async #hasWork(): Promise<boolean> {
+    this.#woken = false;
+    if (this.#cfg.cosigner == null && this.#published.size < this.#state.size) return true;
+    try {
+      return this.#state.size < (await this.#cfg.store.nextIndex());
+    } catch {
+      return true;
+    }
+  }
+
+  // #idle: until wake(), the poll interval, or the end of the term.
+  async #idle(): Promise<void> {
+    if (this.#woken || this.#cfg.leadership.lost.aborted) return;
+    const poll = this.#cfg.pollMs;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      if (poll > 0) timer = setTimeout(resolve, poll);
+    });
+    clearTimeout(timer);
+    this.#wake = null;
   }
 
   async #run(): Promise<void> {
     for (;;) {
       if (this.#fatal !== null) return;
-      if (!this.#hasWork()) {
+      if (this.#cfg.leadership.lost.aborted) {
+        this.#stepDown('waiting for work');
+        return;
+      }
+      if (!(await this.#hasWork())) {
         if (this.#closing) return;
-        await new Promise<void>((resolve) => (this.#wake = resolve));
+        await this.#idle();
         continue;
       }
       const wait = this.#lastPublishMs + this.#cfg.checkpointIntervalMs - Date.now();
@@ -233,7 +275,8 @@ export class Checkpointer {
 
   // pass(): one integrate-and-publish pass (steps in the header).
   async pass(): Promise<void> {
-    const { db, tiles, checkpoint, origin, signer, hasher } = this.#cfg;
+    const { store, tiles, checkpoint, origin, signer, hasher, leadership } = this.#cfg;
+    if (leadership.lost.aborted) throw this.#stepDown('starting a pass');
 
     // 0. A checkpoint committed to the DB but not yet public: publish it.
     const cosigner = this.#cfg.cosigner ?? null;
@@ -244,14 +287,14 @@ export class Checkpointer {
 
     // 1. The step: [size, target).
     const prev = this.#state;
-    const target = Math.min(db.sequencedSize(), prev.size + this.#cfg.integrateMaxEntries);
+    const target = Math.min(await store.nextIndex(), prev.size + this.#cfg.integrateMaxEntries);
     if (target <= prev.size) return;
 
     // 2. Integrate in memory. The edge is restored from prev on any failure
     //    before the commit.
     let root;
     try {
-      const step = integrate(this.#edge, db, target, hasher);
+      const step = await integrate(this.#edge, store, target, hasher);
       root = step.root;
       // 3. Every tile and bundle for size target, before its checkpoint.
       await writeTiles(tiles, step.writes);
@@ -267,18 +310,31 @@ export class Checkpointer {
       throw err;
     }
 
-    // Stopped meanwhile (the cosigner's writer gave up): sign nothing more.
+    // Stopped meanwhile (the cosigner's writer gave up, or the term ended): sign nothing more.
     if (this.#fatal !== null) throw this.#fatal;
+    if (leadership.lost.aborted) {
+      this.#edge = TreeEdge.fromBytes(prev.size, prev.edge);
+      this.#cfg.onAbandoned?.(target);
+      throw this.#stepDown(`signing size ${target}`);
+    }
 
-    // 4. Sign and compare-and-swap into the trusted DB.
+    // 4. Sign and compare-and-swap into the trusted state, fenced.
     const next = { size: target, root, edge: this.#edge.toBytes(), prevSize: prev.size, prevEdge: prev.edge };
+    let committed: TreeState | 'lost';
     try {
-      this.#state = commitSigned(db, prev.size, origin, signer, next);
+      committed = await commitSigned(store, leadership.fence, prev.size, origin, signer, next);
       this.#cfg.health?.ok('state');
     } catch (err) {
       this.#cfg.onAbandoned?.(target);
-      this.#afterFailedCommit(prev, next.size, root, err);
+      committed = await this.#afterFailedCommit(prev, next.size, root, err);
     }
+    if (committed === 'lost') {
+      // No fork: the fenced commit changed nothing; this process publishes nothing more.
+      this.#edge = TreeEdge.fromBytes(prev.size, prev.edge);
+      this.#cfg.onAbandoned?.(target);
+      throw this.#stepDown(`committing size ${target}`);
+    }
+    this.#state = committed;
 
     // 5. Publish; waiters wake only once the public checkpoint is durable.
     this.counters.checkpoints++;
@@ -314,19 +370,19 @@ export class Checkpointer {
   }
 
   // #afterFailedCommit: the CAS threw. LOG_FORK means another writer or a
-  // fork attempt: fatal. Otherwise look at what the DB holds: our state (the
-  // commit happened after all), the previous one (retry), or anything else (fatal).
-  #afterFailedCommit(prev: TreeState, size: number, root: Uint8Array, err: unknown): void {
+  // fork attempt: fatal. Otherwise look at what the store holds: our state
+  // (the commit happened after all: returned), the previous one (retry), or
+  // anything else (fatal).
+  async #afterFailedCommit(prev: TreeState, size: number, root: Uint8Array, err: unknown): Promise<TreeState> {
     let current: TreeState | null = null;
     if (!isTilelogError(err, 'LOG_FORK')) {
       try {
-        current = this.#cfg.db.state();
+        current = await this.#cfg.store.state();
       } catch {
         current = null;
       }
       if (current !== null && current.size === size && hashEqual(current.root, root)) {
-        this.#state = current;
-        return;
+        return current;
       }
       if (current !== null && current.size === prev.size && hashEqual(current.root, prev.root)) {
         this.#edge = TreeEdge.fromBytes(prev.size, prev.edge);
@@ -340,12 +396,22 @@ export class Checkpointer {
     throw fatal;
   }
 
-  #fail(err: TilelogError): void {
+  #fail(err: TilelogError, message = 'the log stopped: it will not sign anything more until restarted'): void {
     if (this.#fatal !== null) return;
     this.#fatal = err;
-    this.#cfg.logger.error('the log stopped: it will not sign anything more until restarted', err);
+    this.#cfg.logger.error(message, err);
     this.#rejectWaiters(err);
     this.#cfg.onFatal(err);
+  }
+
+  // #stepDown(doing): the term ended (the fenced commit answered 'lost', or
+  // the lease's signal aborted): stop like #fail, with a retryable error and
+  // its own message. Returns the error to throw.
+  #stepDown(doing: string): TilelogError {
+    if (this.#fatal !== null) return this.#fatal;
+    const err = notLeader(doing);
+    this.#fail(err, 'lost leadership: another process signs this log now; this one signs and publishes nothing more until restarted');
+    return err;
   }
 
   #markPublished(cp: PublishedCheckpoint): void {

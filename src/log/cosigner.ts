@@ -1,6 +1,6 @@
 // The cosigner: between the checkpointer and the public `checkpoint` when
 // witnesses are configured. The checkpointer signs and commits checkpoints as
-// before (the trusted, log-signed text in the SequenceDB never changes) and
+// before (the trusted, log-signed text in the TreeStateStore never changes) and
 // offers each one here; the cosigner gathers cosignatures and publishes the
 // log-signed note plus the verified cosignature lines once the policy is met.
 //
@@ -28,7 +28,8 @@
 import { MAX_NOTE_SIGNATURES } from '../note/note.js';
 import { formatPolicy, policySatisfied, type WitnessPolicy } from '../note/policy.js';
 import type { Hash } from '../merkle/hash.js';
-import type { SequenceDB, TreeState } from '../storage/sequence-db.js';
+import type { TreeStateStore } from '../storage/log-store.js';
+import type { TreeState } from '../storage/sequence-db.js';
 import type { LogLogger } from './options.js';
 import type { StorageHealth } from './storage-health.js';
 import type { PublishedCheckpoint } from './publisher.js';
@@ -38,7 +39,10 @@ import { WitnessClient, type WitnessStatus } from './witness-client.js';
 export interface CosignerConfig {
   /** The only writer of the public checkpoint. */
   checkpoint: PublicCheckpoint;
-  db: SequenceDB;
+  /** Where each witness's last cosigned size is remembered (a hint, not fenced). */
+  store: TreeStateStore;
+  /** Those sizes as stored at open, by witness verifier key (witnessSizes() reads them). */
+  storedSizes: ReadonlyMap<string, number | null>;
   policy: WitnessPolicy;
   /** Per witness and round: the longest wait for an answer (409 retry included). */
   timeoutMs: number;
@@ -77,6 +81,13 @@ const RETRY_MIN_MS = 250;
 const QUORUM_GRACE_MS = 200;
 const RETRY_MAX_MS = 30_000;
 
+/** The size each witness of policy last cosigned, as store remembers it (Cosigner's storedSizes). */
+export async function witnessSizes(store: TreeStateStore, policy: WitnessPolicy): Promise<Map<string, number | null>> {
+  const sizes = new Map<string, number | null>();
+  for (const w of policy.witnesses) sizes.set(w.vkey, await store.witnessSize(w.vkey));
+  return sizes;
+}
+
 export class Cosigner {
   readonly #cfg: CosignerConfig;
   readonly #clients: WitnessClient[];
@@ -97,7 +108,13 @@ export class Cosigner {
     this.#published = published;
     this.#clients = cfg.policy.witnesses.map((w) => {
       if (w.url === null) throw new Error(`cosigner: witness ${w.name} has no URL`); // resolveOptions refuses this
-      return new WitnessClient({ witness: { ...w, url: w.url }, db: cfg.db, logger: cfg.logger, proof: cfg.proof });
+      return new WitnessClient({
+        witness: { ...w, url: w.url },
+        store: cfg.store,
+        storedSize: cfg.storedSizes.get(w.vkey) ?? null,
+        logger: cfg.logger,
+        proof: cfg.proof,
+      });
     });
   }
 
@@ -202,7 +219,7 @@ export class Cosigner {
     await publishIfMet();
     await all;
     await publishIfMet();
-    for (const c of this.#clients) c.persist();
+    for (const c of this.#clients) await c.persist();
     if (publishedCount >= 0) return this.#published.text.startsWith(tree.text);
 
     // 3. The policy is not met.

@@ -1,4 +1,5 @@
-// openFileLog: the embedded default, a log on a SQLite database in a state
+// openFileLog: the embedded default, a log on a SQLite database (through
+// SqliteLogStore, which is also its always-held lease) in a state
 // directory and plain files in a tiles directory (or, given `tileStore`, any
 // other TileStore such as a bucket). It owns what is specific to directories:
 // their modes, the state directory's lock (one open per state directory,
@@ -10,6 +11,7 @@ import { TilelogError } from '../errors.js';
 import { probeWritable } from '../storage/dir-probe.js';
 import { FileTileStore, TILE_DIR_MODE } from '../storage/file-tile-store.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
+import { SqliteLogStore } from '../storage/sqlite-log-store.js';
 import { SqliteSequenceDB } from '../storage/sqlite-sequence-db.js';
 import { takeStateLock } from '../storage/state-lock.js';
 import type { TileStore } from '../storage/tile-store.js';
@@ -17,7 +19,7 @@ import { Log } from './log.js';
 import { stderrLogger, type LogOptions } from './options.js';
 import { ForeignTilesError } from './recover.js';
 
-export interface FileLogOptions extends Omit<LogOptions, 'db' | 'tiles'> {
+export interface FileLogOptions extends Omit<LogOptions, 'db' | 'store' | 'lease' | 'tiles'> {
   /** Directory for the state database (`<stateDir>/log.db`), created (0700) if needed and locked while open. */
   stateDir: string;
   /** Root of the public tiles (`checkpoint`, `tile/...`), created (0755) if needed. Ignored when tileStore is given. */
@@ -58,7 +60,9 @@ export async function openFileLog(opts: FileLogOptions): Promise<Log> {
     const tilesProbe = tileStore === undefined ? { tiles: () => probeWritable(tilesDir as string) } : {};
     const storageProbes = { state: () => probeWritable(stateDir), ...tilesProbe, ...rest.storageProbes };
     const opened = db;
-    return await Log.open({ ...rest, db, tiles, storageProbes }, () => {
+    // The state lock makes this process the only one on the database: the SQLite lease is always held.
+    const store = new SqliteLogStore(db);
+    return await Log.open({ ...rest, store, lease: store, tiles, storageProbes }, () => {
       opened.close();
       lock.release();
     });

@@ -3,7 +3,7 @@
 // pure given the entries; writing goes through the TileStore.
 //
 // For a step from size a to size b (a < b):
-//   - the leaf hashes [a, b) come from the SequenceDB (stored at sequencing);
+//   - the leaf hashes [a, b) come from the SequenceStore (stored at sequencing);
 //   - TreeEdge.append yields the hash tiles: full tiles completed in [a, b) and
 //     the partial tile of every level whose hash count changed;
 //   - bundles are newTiles(a, b) at ENTRIES_LEVEL: the bundle that was partial
@@ -16,7 +16,7 @@ import type { Hash, Hasher } from '../merkle/hash.js';
 import { encodeBundle } from '../merkle/bundle.js';
 import type { TileWrite, TreeEdge } from '../merkle/edge.js';
 import { ENTRIES_LEVEL, TILE_WIDTH, newTiles, tilePath } from '../merkle/layout.js';
-import type { SequenceDB } from '../storage/sequence-db.js';
+import type { SequenceStore } from '../storage/log-store.js';
 import type { TileStore } from '../storage/tile-store.js';
 
 export interface IntegrationStep {
@@ -29,13 +29,14 @@ export interface IntegrationStep {
   readonly root: Hash;
 }
 
-// integrate(edge, db, newSize): MUTATES edge from edge.size to newSize
-// (edge.size < newSize <= db.sequencedSize()) and returns the step. On a
-// throw the edge may be half-extended: the caller restores it from bytes.
-export function integrate(edge: TreeEdge, db: SequenceDB, newSize: number, hasher: Hasher): IntegrationStep {
+// integrate(edge, store, newSize): MUTATES edge from edge.size to newSize
+// (edge.size < newSize <= store.nextIndex()) and returns the step. The edge
+// is only touched after the entries were read. On a throw the edge may be
+// half-extended: the caller restores it from bytes.
+export async function integrate(edge: TreeEdge, store: SequenceStore, newSize: number, hasher: Hasher): Promise<IntegrationStep> {
   const oldSize = edge.size;
   const firstBundleStart = Math.floor(oldSize / TILE_WIDTH) * TILE_WIDTH;
-  const { entries, leafHashes } = db.readEntries(firstBundleStart, newSize);
+  const { entries, leafHashes } = await store.readEntries(firstBundleStart, newSize);
   // Entries [firstBundleStart, newSize); the new leaves start at offset oldSize - firstBundleStart.
   const writes = edge.append(leafHashes.slice(oldSize - firstBundleStart), hasher);
   for (const tile of newTiles(oldSize, newSize)) {

@@ -1,8 +1,18 @@
-// Log: one transparency log. Submissions become durable in batches
-// (sequencer.ts), durable entries become tiles and a signed checkpoint
-// (checkpointer.ts: integrator.ts then publisher.ts), and recover.ts makes a
-// restart safe. Trusted state lives in the SequenceDB; the TileStore is the
-// public, rebuildable face.
+// Log: one transparency log. Submissions become durable in batches, one
+// sequencing call in flight at a time, adds arriving meanwhile forming the
+// next batch (sequencer.ts); durable entries become tiles and a signed
+// checkpoint (checkpointer.ts: integrator.ts then publisher.ts), committed
+// with a compare-and-swap fenced by the signer's lease epoch; recover.ts makes
+// a restart (and, later, each new term of leadership) safe. Trusted state
+// lives behind the asynchronous SequenceStore (what a frontend needs) and
+// TreeStateStore (what only the signer writes) of storage/log-store.ts;
+// LeaderLease decides which process signs (SQLite: always this one). The
+// TileStore is the public, rebuildable face.
+//
+// Open: acquire the lease, then startTerm() (recovery, the witnesses' stored
+// sizes) before the checkpointer, cosigner and collector start with that
+// term's fence. A term that ends (the fenced commit answers 'lost') stops
+// them with LOG_NOT_LEADER; this process then signs and publishes nothing more.
 //
 // The order of durable effects, with what a crash (SIGKILL, power loss) at
 // each point leaves behind and what recovery does there:
@@ -51,15 +61,16 @@ import type { Hash, Hasher } from '../merkle/hash.js';
 import { assertSafeIndex } from '../merkle/math.js';
 import { consistencyProof, inclusionProof } from '../merkle/proof.js';
 import { treeHash } from '../merkle/tree.js';
-import type { CheckpointRecord, SequenceDB } from '../storage/sequence-db.js';
+import type { Leadership, SequenceStore, TreeStateStore } from '../storage/log-store.js';
+import type { CheckpointRecord } from '../storage/sequence-db.js';
 import { FileTileStore } from '../storage/file-tile-store.js';
 import { assertPublicPath, type TileStore } from '../storage/tile-store.js';
 import { Checkpointer } from './checkpointer.js';
-import { Cosigner, type CosignerStatus } from './cosigner.js';
+import { Cosigner, witnessSizes, type CosignerStatus } from './cosigner.js';
 import { Observers, type LogObserver } from './observer.js';
-import { resolveOptions, type LogOptions } from './options.js';
+import { resolveOptions, type LogOptions, type ResolvedOptions } from './options.js';
 import type { PublishedCheckpoint } from './publisher.js';
-import { recover } from './recover.js';
+import { recover, type Recovered } from './recover.js';
 import { Sequencer, type AddResult } from './sequencer.js';
 import { publishedHashReader } from './tile-reader.js';
 import { TileCache } from './tile-cache.js';
@@ -69,7 +80,7 @@ import { StorageHealth, type StorageFault } from './storage-health.js';
 import { TileGc, type TileGcCounters, type TileGcRun } from './tile-gc.js';
 
 export interface LogStats {
-  /** Durable entries (the next index). */
+  /** Durable entries (the next index) as this process knows them: the size at open, then its own batches. */
   sequenced: number;
   /** Size the tree is integrated and signed to (in the DB). */
   integrated: number;
@@ -112,7 +123,8 @@ export class Log {
   readonly verifierKey: string;
   /** An identical entry gets the earlier index (so a client may safely retry an add whose answer was lost). */
   readonly dedup: boolean;
-  readonly #db: SequenceDB;
+  readonly #store: SequenceStore & TreeStateStore;
+  readonly #leadership: Leadership;
   readonly #tiles: TileStore;
   readonly #hasher: Hasher;
   readonly #sequencer: Sequencer;
@@ -131,7 +143,8 @@ export class Log {
   private constructor(
     origin: string,
     verifierKey: string,
-    db: SequenceDB,
+    store: SequenceStore & TreeStateStore,
+    leadership: Leadership,
     tiles: TileStore,
     hasher: Hasher,
     sequencer: Sequencer,
@@ -149,7 +162,8 @@ export class Log {
     this.origin = origin;
     this.dedup = dedup;
     this.verifierKey = verifierKey;
-    this.#db = db;
+    this.#store = store;
+    this.#leadership = leadership;
     this.#tiles = tiles;
     this.#hasher = hasher;
     this.#sequencer = sequencer;
@@ -164,16 +178,26 @@ export class Log {
     this.#public = publicCheckpoint;
   }
 
-  /** @internal Runs recovery, starts the loops and waits for a half-done integration to finish. */
+  /** @internal Acquires the lease, runs recovery, starts the loops and waits for a half-done integration to finish. */
   static async open(opts: LogOptions, onClose: (() => void) | null = null): Promise<Log> {
     const o = resolveOptions(opts);
+    const leadership = await o.lease.acquire(new AbortController().signal);
+    try {
+      return await Log.#openLeading(o, leadership, onClose);
+    } catch (err) {
+      await leadership.release();
+      throw err;
+    }
+  }
+
+  static async #openLeading(o: ResolvedOptions, leadership: Leadership, onClose: (() => void) | null): Promise<Log> {
     // The checkpointer, the sequencer and the cosigner refer to each other through callbacks.
     let sequencer: Sequencer | null = null;
     let checkpointer: Checkpointer | null = null;
     // The one writer of the public checkpoint, for this log only (recovery seeds it).
     const publicCheckpoint = new PublicCheckpoint({
       tiles: o.tiles,
-      db: o.db,
+      store: o.store,
       origin: o.origin,
       verifier: parseVerifierKey(o.signer.verifierKey),
       verifierKey: o.signer.verifierKey,
@@ -184,14 +208,17 @@ export class Log {
             `publishing size ${publishing} over it. Is a second process writing this log?`,
         ),
     });
-    const { state, published, repaired } = await recover(o, publicCheckpoint);
+    const { recovered, storedSizes } = await startTerm(o, publicCheckpoint, leadership);
+    const { state, published, repaired } = recovered;
+    const durableAtOpen = await o.store.nextIndex();
     const cache = new TileCache(o.tileCacheBytes);
     const observers = new Observers();
     const health = new StorageHealth(o.storageProbes, o.storageProbeIntervalMs, o.logger);
     let cosigner: Cosigner | null = null;
     const gc = new TileGc(
       {
-        db: o.db,
+        store: o.store,
+        fence: leadership.fence,
         tiles: o.tiles,
         graceMs: o.partialGraceMs,
         intervalMs: o.partialGcIntervalMs,
@@ -209,7 +236,8 @@ export class Log {
         : new Cosigner(
             {
               checkpoint: publicCheckpoint,
-              db: o.db,
+              store: o.store,
+              storedSizes,
               ...o.witnesses,
               logger: o.logger,
               // Tiles for every committed size exist (written before the commit).
@@ -224,7 +252,9 @@ export class Log {
           );
     checkpointer = new Checkpointer(
       {
-        db: o.db,
+        store: o.store,
+        leadership,
+        pollMs: o.sequencePollMs,
         tiles: o.tiles,
         checkpoint: publicCheckpoint,
         origin: o.origin,
@@ -250,7 +280,8 @@ export class Log {
       published,
     );
     sequencer = new Sequencer({
-      db: o.db,
+      store: o.store,
+      durableSize: durableAtOpen,
       hasher: o.hasher,
       batchMaxEntries: o.batchMaxEntries,
       batchMaxDelayMs: o.batchMaxDelayMs,
@@ -258,20 +289,20 @@ export class Log {
       maxPendingEntries: o.maxPendingEntries,
       logger: o.logger,
       health,
-      onDurable: (entries, waitMs) => {
-        observers.batchDurable(o.db.sequencedSize(), entries, waitMs);
+      onDurable: (entries, waitMs, durableSize) => {
+        observers.batchDurable(durableSize, entries, waitMs);
         checkpointer.wake();
       },
     });
     await health.probeAll();
-    const log = new Log(o.origin, o.signer.verifierKey, o.db, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache, observers, health, gc, publicCheckpoint, o.dedup);
+    const log = new Log(o.origin, o.signer.verifierKey, o.store, leadership, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache, observers, health, gc, publicCheckpoint, o.dedup);
     checkpointer.start();
     cosigner?.start();
     // Finish integrating what was durable before the restart (with witnesses,
     // publication may take longer: only wait for the signature). A full or
     // failing disk does not hold the open: the log serves reads, reports not
     // ready, and the checkpointer keeps retrying until space returns.
-    const durable = o.db.sequencedSize();
+    const durable = durableAtOpen;
     try {
       if (cosigner !== null) await checkpointer.waitForSigned(durable);
       else if (durable > published.size) await checkpointer.waitFor(durable - 1);
@@ -318,14 +349,14 @@ export class Log {
    * ascending size order. Sizes signed but not yet public (awaiting
    * cosignatures) are left out.
    */
-  checkpointHistory(limit: number): CheckpointRecord[] {
-    return this.#db.checkpointHistory(limit, this.#checkpointer.published.size);
+  checkpointHistory(limit: number): Promise<CheckpointRecord[]> {
+    return this.#store.checkpointHistory(limit, this.#checkpointer.published.size);
   }
 
   /** The size of a checkpoint this log published with this root, or null. */
-  sizeForRoot(root: Hash): number | null {
+  async sizeForRoot(root: Hash): Promise<number | null> {
     if (!(root instanceof Uint8Array) || root.length !== 32) return null;
-    const size = this.#db.sizeForRoot(root);
+    const size = await this.#store.sizeForRoot(root);
     return size !== null && size <= this.#checkpointer.published.size ? size : null;
   }
 
@@ -353,7 +384,7 @@ export class Log {
   async entry(index: number): Promise<Uint8Array> {
     assertSafeIndex('index', index);
     const published = this.#checkpointer.published.size;
-    const data = index < published ? this.#db.entry(index) : null;
+    const data = index < published ? await this.#store.entry(index) : null;
     if (data === null) {
       throw new TilelogError('LOG_NOT_FOUND', `log: no entry ${index} in the published tree of size ${published}`);
     }
@@ -363,7 +394,7 @@ export class Log {
   /** The index of the first durable entry with this leaf hash, or null. */
   async lookup(leafHash: Hash): Promise<number | null> {
     if (!(leafHash instanceof Uint8Array) || leafHash.length !== 32) return null;
-    return this.#db.lookup(leafHash);
+    return this.#store.lookup(leafHash);
   }
 
   /** A public object (checkpoint, tile, bundle) as published, or null. LAYOUT_BAD_PATH for other paths. */
@@ -377,7 +408,7 @@ export class Log {
     const c = this.#checkpointer.counters;
     const fatal = this.#checkpointer.fatal;
     return {
-      sequenced: this.#db.sequencedSize(),
+      sequenced: this.#sequencer.durableSize,
       integrated: this.#checkpointer.integratedSize,
       published: this.#checkpointer.published.size,
       pending: this.#sequencer.pending,
@@ -420,9 +451,10 @@ export class Log {
   /** Flush pooled adds, publish everything durable, stop the loops. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#sequencer.close();
+      await this.#sequencer.close();
       await this.#gc.close();
       await this.#checkpointer.close();
+      await this.#leadership.release();
       this.#health.close();
       this.#onClose?.();
     })();
@@ -443,7 +475,21 @@ export class Log {
   }
 }
 
-/** Open a log: recovery, then the sequencing and checkpointing loops. The caller owns opts.db. */
+/** Open a log: the lease, recovery, then the sequencing and checkpointing loops. The caller owns opts.store (or opts.db). */
 export function openLog(opts: LogOptions): Promise<Log> {
   return Log.open(opts);
+}
+
+// startTerm: what a new term of leadership runs before the signer's loops
+// start: recovery (recover.ts: the previous holder may have stopped anywhere)
+// and the witnesses' remembered sizes. Today once, at open; with a shared
+// store, at every acquisition.
+async function startTerm(
+  o: ResolvedOptions,
+  publicCheckpoint: PublicCheckpoint,
+  leadership: Leadership,
+): Promise<{ recovered: Recovered; storedSizes: Map<string, number | null> }> {
+  const recovered = await recover(o, publicCheckpoint, leadership.fence);
+  const storedSizes = o.witnesses === null ? new Map<string, number | null>() : await witnessSizes(o.store, o.witnesses.policy);
+  return { recovered, storedSizes };
 }

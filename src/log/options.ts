@@ -7,7 +7,9 @@ import { TilelogError } from '../errors.js';
 import { makeHasher, type Hasher, type Sha256 } from '../merkle/hash.js';
 import { parseVerifierKey, type NoteSigner } from '../note/keys.js';
 import type { WitnessPolicy } from '../note/policy.js';
+import type { LeaderLease, SequenceStore, TreeStateStore } from '../storage/log-store.js';
 import type { SequenceDB } from '../storage/sequence-db.js';
+import { HeldLease, SqliteLogStore } from '../storage/sqlite-log-store.js';
 import type { TileStore } from '../storage/tile-store.js';
 import type { StorageProbes } from './storage-health.js';
 import { DEFAULT_TILE_CACHE_BYTES } from './tile-cache.js';
@@ -24,8 +26,25 @@ export interface LogOptions {
   origin: string;
   /** The log's checkpoint signer; verifierKey is published and used to check stored checkpoints. */
   signer: NoteSigner & { readonly verifierKey: string };
-  /** Trusted state (the durable sequence and the last signed checkpoint). */
-  db: SequenceDB;
+  /**
+   * Trusted state (the durable sequence and the last signed checkpoint), as
+   * the frontend's and the signer's asynchronous interfaces (log-store.ts).
+   * Give exactly one of store and db. The caller owns it (the log never closes it).
+   */
+  store?: SequenceStore & TreeStateStore;
+  /** Shorthand for `store: new SqliteLogStore(db)`: a synchronous SequenceDB such as SqliteSequenceDB. */
+  db?: SequenceDB;
+  /**
+   * Who signs among processes sharing the store. Default: a lease that is
+   * always held (one process per store, as with SQLite).
+   */
+  lease?: LeaderLease;
+  /**
+   * How often the signer reads the store's next index when idle, to find
+   * entries other processes sequenced. 0 (default): only this process's own
+   * adds wake it, right when no other process sequences into the store (SQLite).
+   */
+  sequencePollMs?: number;
   /** Public, untrusted tiles and checkpoint. */
   tiles: TileStore;
   /** Flush a batch at this many pooled entries. Larger: fewer fsyncs, more memory. Default 4096. */
@@ -91,7 +110,9 @@ export interface ResolvedWitnessOptions {
 export interface ResolvedOptions {
   origin: string;
   signer: NoteSigner & { readonly verifierKey: string };
-  db: SequenceDB;
+  store: SequenceStore & TreeStateStore;
+  lease: LeaderLease;
+  sequencePollMs: number;
   tiles: TileStore;
   batchMaxEntries: number;
   batchMaxDelayMs: number;
@@ -130,8 +151,13 @@ export function resolveOptions(opts: LogOptions): ResolvedOptions {
   if (typeof opts.origin !== 'string' || opts.origin.length === 0) {
     throw configError('origin', 'must be a non-empty string such as "example.com/log"');
   }
-  if (opts.db.origin !== opts.origin) {
-    throw configError('db', `belongs to origin ${JSON.stringify(opts.db.origin)}, not ${JSON.stringify(opts.origin)}`);
+  if ((opts.store === undefined) === (opts.db === undefined)) {
+    throw configError('store', 'must be given, or db, but not both');
+  }
+  const store = opts.store ?? new SqliteLogStore(opts.db as SequenceDB);
+  const field = opts.store === undefined ? 'db' : 'store';
+  if (store.origin !== opts.origin) {
+    throw configError(field, `belongs to origin ${JSON.stringify(store.origin)}, not ${JSON.stringify(opts.origin)}`);
   }
   if (typeof opts.signer?.verifierKey !== 'string') {
     throw configError('signer', 'must carry its verifierKey (use parseSignerKey from tilelog/note)');
@@ -139,7 +165,9 @@ export function resolveOptions(opts: LogOptions): ResolvedOptions {
   return {
     origin: opts.origin,
     signer: opts.signer,
-    db: opts.db,
+    store,
+    lease: opts.lease ?? new HeldLease(),
+    sequencePollMs: positiveInt('sequencePollMs', opts.sequencePollMs ?? 0, 0),
     tiles: opts.tiles,
     batchMaxEntries: positiveInt('batchMaxEntries', opts.batchMaxEntries ?? 4096, 1),
     batchMaxDelayMs: positiveInt('batchMaxDelayMs', opts.batchMaxDelayMs ?? 1, 0),

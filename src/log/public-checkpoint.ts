@@ -27,7 +27,7 @@ import type { Hash } from '../merkle/hash.js';
 import { openCheckpoint, parseCheckpoint } from '../note/checkpoint.js';
 import { formatKeyId, type NoteVerifier } from '../note/keys.js';
 import { parseNote } from '../note/note.js';
-import type { SequenceDB } from '../storage/sequence-db.js';
+import type { SequenceStore } from '../storage/log-store.js';
 import { CHECKPOINT_PATH, type TileStore } from '../storage/tile-store.js';
 import type { PublishedCheckpoint } from './publisher.js';
 import { hashEqual, toHexSafe } from './util.js';
@@ -66,8 +66,8 @@ export type PublicVerdict =
   /** Another origin, no valid signature by our key, or not a checkpoint. */
   | { kind: 'foreign'; found: ForeignCheckpoint; cause: unknown };
 
-// judgePublic(text): whose checkpoint text is, for this log (origin, key, db).
-export function judgePublic(text: string, origin: string, verifier: NoteVerifier, db: SequenceDB): PublicVerdict {
+// judgePublic(text): whose checkpoint text is, for this log (origin, key, store).
+export async function judgePublic(text: string, origin: string, verifier: NoteVerifier, store: SequenceStore): Promise<PublicVerdict> {
   let size: number;
   let root: Hash;
   try {
@@ -75,7 +75,7 @@ export function judgePublic(text: string, origin: string, verifier: NoteVerifier
   } catch (err) {
     return { kind: 'foreign', found: describeForeign(text), cause: err };
   }
-  const known = db.rootForSize(size);
+  const known = await store.rootForSize(size);
   if (known !== null && hashEqual(known, root)) return { kind: 'ours', size, root };
   return { kind: 'unsigned', size, root, known };
 }
@@ -104,7 +104,7 @@ export function describeClaims(found: ForeignCheckpoint): string {
 
 export interface PublicCheckpointConfig {
   tiles: TileStore;
-  db: SequenceDB;
+  store: SequenceStore;
   origin: string;
   /** The log's verifier (checks what the store holds). */
   verifier: NoteVerifier;
@@ -176,7 +176,7 @@ export class PublicCheckpoint {
         if (!isTilelogError(err, 'STORAGE_PRECONDITION')) throw err;
       }
       const found = await this.#cfg.tiles.readWithEtag(CHECKPOINT_PATH);
-      const size = this.#reconcile(cp, found?.data ?? null, attempt);
+      const size = await this.#reconcile(cp, found?.data ?? null, attempt);
       this.#etag = found?.etag ?? null;
       this.counters.reconciled++;
       this.#cfg.onReconciled?.(size, cp.size);
@@ -185,15 +185,15 @@ export class PublicCheckpoint {
 
   // #reconcile: the store refused our version; found is what it holds now.
   // Returns the size found when we may retry over it; otherwise stops and throws.
-  #reconcile(cp: PublishedCheckpoint, found: Uint8Array | null, attempt: number): number {
-    const { origin, verifier, db, tiles } = this.#cfg;
+  async #reconcile(cp: PublishedCheckpoint, found: Uint8Array | null, attempt: number): Promise<number> {
+    const { origin, verifier, store, tiles } = this.#cfg;
     const where = tiles.description;
     if (found === null) {
       if (this.#etag === null) return 0; // created and deleted meanwhile: create again
       this.#halt('LOG_CORRUPT', 'corrupt', `the public checkpoint vanished from ${where} while this process was publishing size ${cp.size} (deleted, or the store was emptied). ${RESTART}`);
     }
     const text = new TextDecoder().decode(found);
-    const v = judgePublic(text, origin, verifier, db);
+    const v = await judgePublic(text, origin, verifier, store);
     const keyId = this.#cfg.verifierKey.split('+').slice(0, 2).join('+');
     if (v.kind === 'foreign') {
       this.#halt(

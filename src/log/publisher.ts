@@ -1,14 +1,17 @@
 // The publisher: signs the checkpoint for an integrated size and records it in
-// the trusted SequenceDB with a compare-and-swap; only then may the log's
+// the trusted TreeStateStore with a compare-and-swap fenced by the signer's
+// lease epoch (a signer that lost its lease changes nothing); only then may the log's
 // PublicCheckpoint writer (public-checkpoint.ts) make it public, with a write
 // conditional on the version it last saw (never an unconditional overwrite).
 // Signing is deterministic (Ed25519), so re-signing the same (size, root)
 // after a crash gives the same text.
 
+import { TilelogError } from '../errors.js';
 import type { Hash } from '../merkle/hash.js';
 import { signCheckpoint } from '../note/checkpoint.js';
 import type { NoteSigner } from '../note/keys.js';
-import type { SequenceDB, TreeState } from '../storage/sequence-db.js';
+import type { Fence, TreeStateStore } from '../storage/log-store.js';
+import type { TreeState } from '../storage/sequence-db.js';
 
 /** A checkpoint the log has published. */
 export interface PublishedCheckpoint {
@@ -33,19 +36,32 @@ export function signTreeHead(origin: string, size: number, root: Hash, signer: N
   return signCheckpoint({ origin, size, root, extensions: [] }, signer);
 }
 
-// commitSigned(db, expectedSize, origin, signer, s): signs and persists the new
-// tree state. Throws LOG_FORK (nothing changed) when the stored state is not
-// at expectedSize, the size shrinks, or the size already has another root.
-export function commitSigned(
-  db: SequenceDB,
+// commitSigned(store, fence, expectedSize, origin, signer, s): signs and
+// persists the new tree state. 'lost' (nothing changed): the fence no longer
+// holds, another signer leads. Throws LOG_FORK (nothing changed) when the
+// stored state is not at expectedSize, the size shrinks, or the size already
+// has another root.
+export async function commitSigned(
+  store: TreeStateStore,
+  fence: Fence,
   expectedSize: number | null,
   origin: string,
   signer: NoteSigner,
   s: NewState,
-): TreeState {
+): Promise<TreeState | 'lost'> {
   const text = signTreeHead(origin, s.size, s.root, signer);
   const state: TreeState = { ...s, text };
-  // No fork: the compare-and-swap refuses a smaller size or a second root for a size.
-  db.commitState(expectedSize, state);
-  return state;
+  // No fork: the compare-and-swap refuses a smaller size or a second root for a size,
+  // and a stale signer's commit (fence lost) changes nothing.
+  const outcome = await store.commitState(fence, expectedSize, state);
+  return outcome === 'lost' ? 'lost' : state;
+}
+
+/** This process's term of leadership ended (a fenced write answered 'lost'): it signs nothing more; clients retry (another process leads). */
+export function notLeader(doing: string): TilelogError {
+  return new TilelogError(
+    'LOG_NOT_LEADER',
+    `log: lost leadership while ${doing}: another process took over the signer lease, so this one signs and publishes nothing more; ` +
+      'retry (the new leader publishes your entries); restart this process to make it a candidate again',
+  );
 }

@@ -1,5 +1,9 @@
-// Recovery: run at every open, before the log accepts anything. It trusts
-// the SequenceDB and repairs or refuses the public TileStore against it.
+// Recovery: run when this process starts to lead (today: at open, where the
+// lease is acquired; with a shared store: at every acquisition, since the
+// previous leader may have died anywhere), before the signer does anything
+// else. It trusts the store (SequenceStore + TreeStateStore) and repairs or
+// refuses the public TileStore against it. Its one write to the trusted state
+// (step 1) is fenced: a lost lease refuses it (LOG_NOT_LEADER).
 //
 //   1. A DB that never signed anything: refuse if a public checkpoint already
 //      exists (a fresh log over someone's tiles, or a lost DB); otherwise sign
@@ -39,11 +43,12 @@ import { EMPTY_ROOT, hashEqual, toHexSafe } from './util.js';
 import { tilePath } from '../merkle/layout.js';
 import { openCheckpoint, parseCheckpoint } from '../note/checkpoint.js';
 import { parseVerifierKey } from '../note/keys.js';
+import type { Fence } from '../storage/log-store.js';
 import type { TreeState } from '../storage/sequence-db.js';
 import { CHECKPOINT_PATH, bytesEqual } from '../storage/tile-store.js';
 import { integrate } from './integrator.js';
 import type { ResolvedOptions } from './options.js';
-import { commitSigned, type PublishedCheckpoint } from './publisher.js';
+import { commitSigned, notLeader, type PublishedCheckpoint } from './publisher.js';
 import { describeClaims, judgePublic, type ForeignCheckpoint, type PublicCheckpoint } from './public-checkpoint.js';
 
 export type { ForeignCheckpoint } from './public-checkpoint.js';
@@ -55,15 +60,16 @@ export interface Recovered {
   repaired: string[];
 }
 
-// recover(opts, checkpoint): the steps above; checkpoint is the log's public
-// checkpoint writer, seeded here and used for step 5's republish.
-export async function recover(opts: ResolvedOptions, checkpoint: PublicCheckpoint): Promise<Recovered> {
-  const { db, tiles, origin, signer, hasher, logger } = opts;
+// recover(opts, checkpoint, fence): the steps above, as the leader holding
+// fence; checkpoint is the log's public checkpoint writer, seeded here and
+// used for step 5's republish.
+export async function recover(opts: ResolvedOptions, checkpoint: PublicCheckpoint, fence: Fence): Promise<Recovered> {
+  const { store, tiles, origin, signer, hasher, logger } = opts;
   const found = await tiles.readWithEtag(CHECKPOINT_PATH);
   const publicBytes = found?.data ?? null;
 
   // 1. A brand-new log.
-  let state = db.state();
+  let state = await store.state();
   const created = state === null;
   if (state === null) {
     if (publicBytes !== null) {
@@ -73,22 +79,24 @@ export async function recover(opts: ResolvedOptions, checkpoint: PublicCheckpoin
       );
     }
     const empty = TreeEdge.empty().toBytes();
-    state = commitSigned(db, null, origin, signer, {
+    const committed = await commitSigned(store, fence, null, origin, signer, {
       size: 0,
       root: EMPTY_ROOT,
       edge: empty,
       prevSize: 0,
       prevEdge: empty,
     });
+    if (committed === 'lost') throw notLeader('creating the log');
+    state = committed;
     logger.info(`created log ${origin}`);
   }
 
   // 2. The DB agrees with itself.
-  checkState(opts, state);
+  await checkState(opts, state);
 
   // 3. The public checkpoint is ours: checked before any write to the tiles.
   const publicText = publicBytes === null ? null : new TextDecoder().decode(publicBytes);
-  const pub = publicText === null || publicText === state.text ? null : checkPublic(opts, state, publicText);
+  const pub = publicText === null || publicText === state.text ? null : await checkPublic(opts, state, publicText);
   checkpoint.seed(found?.etag ?? null, publicText === null ? null : (pub?.size ?? state.size));
 
   // 4. Replay and repair the last integration step.
@@ -100,7 +108,7 @@ export async function recover(opts: ResolvedOptions, checkpoint: PublicCheckpoin
     } catch (err) {
       throw corrupt(`the stored previous edge (size ${state.prevSize}) does not parse`, err);
     }
-    const step = integrate(prevEdge, db, state.size, hasher);
+    const step = await integrate(prevEdge, store, state.size, hasher);
     if (!hashEqual(step.root, state.root)) {
       throw corrupt(`replaying entries [${state.prevSize}, ${state.size}) does not reproduce the signed root`);
     }
@@ -136,8 +144,8 @@ export async function recover(opts: ResolvedOptions, checkpoint: PublicCheckpoin
 }
 
 // checkState: step 2 (see the header).
-function checkState(opts: ResolvedOptions, state: TreeState): void {
-  const { db, origin, signer, hasher } = opts;
+async function checkState(opts: ResolvedOptions, state: TreeState): Promise<void> {
+  const { store, origin, signer, hasher } = opts;
   let edge: TreeEdge;
   try {
     edge = TreeEdge.fromBytes(state.size, state.edge);
@@ -166,19 +174,20 @@ function checkState(opts: ResolvedOptions, state: TreeState): void {
   if (size !== state.size || !hashEqual(root, state.root)) {
     throw corrupt(`the stored checkpoint text (size ${size}) does not match the stored tree state (size ${state.size})`);
   }
-  const historic = db.rootForSize(state.size);
+  const historic = await store.rootForSize(state.size);
   if (historic === null || !hashEqual(historic, state.root)) {
     throw corrupt(`the checkpoint history has ${historic === null ? 'no root' : 'another root'} for size ${state.size}`);
   }
-  if (db.sequencedSize() < state.size) {
-    throw corrupt(`the durable sequence (${db.sequencedSize()} entries) is shorter than the signed tree (${state.size})`);
+  const durable = await store.nextIndex();
+  if (durable < state.size) {
+    throw corrupt(`the durable sequence (${durable} entries) is shorter than the signed tree (${state.size})`);
   }
 }
 
 // checkPublic: step 3 (see the header). The (size, root) of a public
 // checkpoint that is ours and not ahead of the DB; throws otherwise.
-function checkPublic(opts: ResolvedOptions, state: TreeState, text: string): { size: number; root: Uint8Array } {
-  const v = judgePublic(text, opts.origin, parseVerifierKey(opts.signer.verifierKey), opts.db);
+async function checkPublic(opts: ResolvedOptions, state: TreeState, text: string): Promise<{ size: number; root: Uint8Array }> {
+  const v = await judgePublic(text, opts.origin, parseVerifierKey(opts.signer.verifierKey), opts.store);
   if (v.kind === 'foreign') {
     throw new ForeignTilesError(v.found, { origin: opts.origin, verifierKey: opts.signer.verifierKey }, v.cause);
   }

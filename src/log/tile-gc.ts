@@ -5,7 +5,7 @@
 //
 // What may go (C2SP tlog-tiles lets a log delete partials; a client that
 // gets a 404 falls back to the full tile): the partials of a checkpoint s in
-// the SequenceDB's history once
+// the store's signed history once
 //   - s is not pinned: not the public checkpoint, not the newest signed one,
 //     not one the cosigner may still publish or prove against (pinnedSizes);
 //   - s stopped being the public checkpoint more than graceMs ago (in memory:
@@ -31,17 +31,22 @@
 // A crash (SIGKILL) anywhere leaves the cursor where the last completed run
 // put it: the next run repeats the deletes it had not recorded, and nothing a
 // reader needs was deleted, since step 2 only deletes what may go.
-// Runs happen in the background every intervalMs, never on the publish path.
+// Runs happen in the background every intervalMs, never on the publish path,
+// and only while this process leads: the cursor write is fenced, and a
+// 'lost' answer stops the collector (the next leader runs its own).
 
 import type { TileId } from '../merkle/layout.js';
 import { ENTRIES_LEVEL, hashesAtLevel, partialTiles, tilePath } from '../merkle/layout.js';
 import { HASH_SIZE } from '../merkle/hash.js';
-import type { CheckpointRecord, SequenceDB } from '../storage/sequence-db.js';
+import type { Fence, SequenceStore, TreeStateStore } from '../storage/log-store.js';
+import type { CheckpointRecord } from '../storage/sequence-db.js';
 import type { TileStore } from '../storage/tile-store.js';
 import type { LogLogger } from './options.js';
 
 export interface TileGcConfig {
-  db: SequenceDB;
+  store: SequenceStore & TreeStateStore;
+  /** The leadership's fence, carried by the cursor write. */
+  fence: Fence;
   tiles: TileStore;
   /** How long a replaced checkpoint's partials stay (see the header). */
   graceMs: number;
@@ -146,10 +151,14 @@ export class TileGc {
 
   /** Stop the background runs; waits for a run in progress. */
   async close(): Promise<void> {
+    this.#stop();
+    await this.#running;
+  }
+
+  #stop(): void {
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
-    await this.#running;
   }
 
   /** Runs until no collectable history is left (serialized with background runs). */
@@ -190,7 +199,7 @@ export class TileGc {
 
   // #runOnce: steps 1-3 of the header.
   async #runOnce(): Promise<TileGcRun> {
-    const { db, tiles, graceMs } = this.#cfg;
+    const { store, tiles, graceMs } = this.#cfg;
     this.counters.runs++;
     try {
       const now = this.#now();
@@ -200,8 +209,8 @@ export class TileGc {
       const held = new Set<number>([...pinned, this.#lastPublic, ...this.#recentPublic.map((r) => r.size)]);
 
       // 1. The history from the scan position, and the boundary.
-      const from = this.#scanFrom ?? db.gcCursor();
-      const records = db.checkpointsFrom(from, BATCH + 1);
+      const from = this.#scanFrom ?? (await store.gcCursor());
+      const records = await store.checkpointsFrom(from, BATCH + 1);
       const n = collectableCount(records, signed, now, graceMs);
       const boundary = n < records.length ? records[n]!.size : Math.max(from, signed);
       const collect: number[] = [];
@@ -219,14 +228,17 @@ export class TileGc {
 
       // 2. Delete what may go.
       const doomed = collectablePartials([...collect, ...abandoned], [...held, boundary]);
-      const bytes = await this.#delete(doomed, tiles, db);
+      const bytes = await this.#delete(doomed, tiles, store);
 
       // 3. Record progress: in memory, then the durable cursor.
       this.#scanFrom = Math.max(from, boundary);
       this.#deferred = deferred;
       for (const s of abandoned) this.#abandoned.delete(s);
       const cursor = Math.min(this.#scanFrom, ...deferred);
-      if (cursor > db.gcCursor()) db.setGcCursor(cursor);
+      if (cursor > (await store.gcCursor()) && (await store.setGcCursor(this.#cfg.fence, cursor)) === 'lost') {
+        this.#cfg.logger.info('the partial-tile collector stops: another process leads this log now');
+        this.#stop();
+      }
       this.counters.deletedObjects += doomed.length;
       this.counters.deletedBytes += bytes;
       if (doomed.length > 0) this.#cfg.onSuccess?.();
@@ -240,14 +252,14 @@ export class TileGc {
 
   // #delete: every tile in doomed, CONCURRENCY at once; their bytes (the
   // bundles' from the entries they hold). Rejects with the first failure.
-  async #delete(doomed: readonly TileId[], tiles: TileStore, db: SequenceDB): Promise<number> {
+  async #delete(doomed: readonly TileId[], tiles: TileStore, store: SequenceStore): Promise<number> {
     let bytes = 0;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < doomed.length) {
         const t = doomed[next++]!;
         await tiles.delete(tilePath(t));
-        bytes += objectBytes(t, db);
+        bytes += await objectBytes(t, store);
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, doomed.length) }, worker));
@@ -257,10 +269,10 @@ export class TileGc {
 
 // objectBytes(t): 32·W for a hash tile; for a bundle, its W entries plus a
 // 2-byte length prefix each.
-function objectBytes(t: TileId, db: SequenceDB): number {
+async function objectBytes(t: TileId, store: SequenceStore): Promise<number> {
   if (t.level !== ENTRIES_LEVEL) return t.width * HASH_SIZE;
   const start = t.index * 256;
-  return db.entryBytes(start, start + t.width) + 2 * t.width;
+  return (await store.entryBytes(start, start + t.width)) + 2 * t.width;
 }
 
 // minimalTreeBytes(size, entryBytes): the bytes a public tree of `size`

@@ -1,6 +1,6 @@
 // WitnessClient: the log's side of c2sp.org/tlog-witness add-checkpoint with
 // one witness (PROTOCOLS.md 6.1 "Log behaviour"). It remembers the size the
-// witness last cosigned (persist() writes it to the SequenceDB, so it survives
+// witness last cosigned (persist() writes it to the TreeStateStore, so it survives
 // restarts), sends
 //
 //   old <that size> LF  <consistency proof old -> size, one b64 hash per line>  LF  <log-signed note>
@@ -20,7 +20,7 @@ import { toBase64, type Hash } from '../merkle/index.js';
 import { parseCosignatureVerifierKey, type CosignatureVerifier } from '../note/cosignature.js';
 import { parseNote } from '../note/note.js';
 import type { PolicyWitness } from '../note/policy.js';
-import type { SequenceDB } from '../storage/sequence-db.js';
+import type { TreeStateStore } from '../storage/log-store.js';
 import type { LogLogger } from './options.js';
 
 /** Largest answer we read from a witness: cosignature lines are ~150 bytes each (ML-DSA ~3.3 KB). */
@@ -70,7 +70,9 @@ export interface WitnessStatus {
 
 export interface WitnessClientConfig {
   witness: PolicyWitness & { url: string };
-  db: SequenceDB;
+  store: TreeStateStore;
+  /** The size the store remembers this witness last cosigned (read before the log starts), or null. */
+  storedSize: number | null;
   logger: LogLogger;
   /** Consistency proof from oldSize to newSize over the log's signed (not only published) tiles. */
   proof(oldSize: number, newSize: number): Promise<Hash[]>;
@@ -110,20 +112,21 @@ export class WitnessClient {
     this.url = cfg.witness.url.replace(/\/+$/, '');
     this.#vkey = cfg.witness.vkey;
     this.verifier = parseCosignatureVerifierKey(cfg.witness.vkey);
-    this.#size = cfg.db.witnessSize(this.#vkey);
+    this.#size = cfg.storedSize;
     this.#stored = this.#size;
   }
 
-  // persist(): write the remembered size to the SequenceDB if it changed. The
+  // persist(): write the remembered size to the store if it changed. The
   // cosigner calls it after publishing, off the path that wakes waiters: the
   // size is only a hint (losing it in a crash costs one 409 round trip).
-  persist(): void {
+  async persist(): Promise<void> {
     if (this.#size === null || this.#size === this.#stored) return;
+    const size = this.#size;
     try {
-      this.#cfg.db.setWitnessSize(this.#vkey, this.#size);
-      this.#stored = this.#size;
+      await this.#cfg.store.setWitnessSize(this.#vkey, size);
+      this.#stored = size;
     } catch (err) {
-      this.#cfg.logger.warn(`witness ${this.name}: cannot store its size ${this.#size}`, err);
+      this.#cfg.logger.warn(`witness ${this.name}: cannot store its size ${size}`, err);
     }
   }
 

@@ -4,6 +4,8 @@ export { FileTileStore } from './file-tile-store.js';
 export { MemoryTileStore } from './memory-tile-store.js';
 export type { SequenceDB, SequencedEntry, SequenceResult, TreeState, EntryRange, CheckpointRecord } from './sequence-db.js';
 export { SqliteSequenceDB, type SqliteSequenceDBOptions } from './sqlite-sequence-db.js';
+export type { SequenceStore, TreeStateStore, LeaderLease, Leadership, Fence } from './log-store.js';
+export { SqliteLogStore, HeldLease } from './sqlite-log-store.js';
 // The S3 store's module imports the AWS SDK only inside openS3TileStore.
 export {
   S3TileStore,

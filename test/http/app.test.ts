@@ -329,7 +329,7 @@ describe('error table', () => {
       add: fail,
       waitForCheckpoint: fail,
       checkpoint: () => t.log.checkpoint(),
-      sizeForRoot: () => null,
+      sizeForRoot: async () => null,
       treeHash: fail,
       inclusionProof: fail,
       consistencyProof: fail,

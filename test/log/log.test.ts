@@ -132,9 +132,9 @@ describe('Log', () => {
         verifyConsistency(undefined, old, m, await log.consistencyProof(old, m), roots[old]!, roots[m]!);
       }
     }
-    expect(log.sizeForRoot(roots[n]!)).toBe(n);
-    expect(log.sizeForRoot(roots[7]!)).toBe(7);
-    expect(log.sizeForRoot(roots[8]!)).toBeNull(); // never published
+    expect(await log.sizeForRoot(roots[n]!)).toBe(n);
+    expect(await log.sizeForRoot(roots[7]!)).toBe(7);
+    expect(await log.sizeForRoot(roots[8]!)).toBeNull(); // never published
     await rejects(log.inclusionProof(0, n + 1), 'LOG_NOT_FOUND');
     await rejects(log.treeHash(n + 1), 'LOG_NOT_FOUND');
     await rejects(log.entry(n), 'LOG_NOT_FOUND');

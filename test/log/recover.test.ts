@@ -15,6 +15,7 @@ import { signCheckpoint } from '../../src/note/checkpoint.js';
 import { generateSignerKey, parseSignerKey } from '../../src/note/keys.js';
 import { FileTileStore } from '../../src/storage/file-tile-store.js';
 import { SqliteSequenceDB } from '../../src/storage/sqlite-sequence-db.js';
+import { SqliteLogStore } from '../../src/storage/sqlite-log-store.js';
 import { ORIGIN, quietLogger, tempDir, testSigner, utf8 } from './helpers.js';
 import { refLeaf, refRoot } from './reference.js';
 
@@ -210,7 +211,7 @@ describe('recovery repairs and resumes', () => {
       true,
     );
     const state = db.state()!;
-    const step = integrate(TreeEdge.fromBytes(state.size, state.edge), db, 310, makeHasher(nodeSha256));
+    const step = await integrate(TreeEdge.fromBytes(state.size, state.edge), new SqliteLogStore(db), 310, makeHasher(nodeSha256));
     await writeTiles(new FileTileStore(tilesDir), step.writes.slice(0, 2));
     db.close();
     expect(publicCheckpoint()).toMatch(/\n10\n/);

@@ -16,9 +16,12 @@ import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
 import { nodeSha256 } from '../../src/log/options.js';
 import { FileTileStore } from '../../src/storage/file-tile-store.js';
 import { SqliteSequenceDB } from '../../src/storage/sqlite-sequence-db.js';
+import { SqliteLogStore } from '../../src/storage/sqlite-log-store.js';
 import type { TileStore } from '../../src/storage/tile-store.js';
 import { runCli } from '../cli/helpers.js';
 import { ORIGIN, quietLogger, tempDir, testKey, testSigner, treeBytes } from './helpers.js';
+
+const fence = { epoch: 1, holder: 'test' };
 
 const hasher = makeHasher(nodeSha256);
 const ENTRIES = 260;
@@ -129,7 +132,7 @@ describe('partial-tile collection', () => {
     const db = new SqliteSequenceDB(path.join(stateDir, 'log.db'), { origin: ORIGIN });
     const tiles = new FileTileStore(tilesDir);
     try {
-      const gc = new TileGc({ db, tiles, graceMs: 0, intervalMs: 3_600_000, logger: quietLogger, pinnedSizes: () => [23, 70] }, 23);
+      const gc = new TileGc({ store: new SqliteLogStore(db), fence, tiles, graceMs: 0, intervalMs: 3_600_000, logger: quietLogger, pinnedSizes: () => [23, 70] }, 23);
       const run = await gc.collect();
       expect(run.objects).toBeGreaterThan(50);
       for (const t of partialTiles(23)) expect(await tiles.read(tilePath(t))).not.toBeNull();
@@ -139,13 +142,13 @@ describe('partial-tile collection', () => {
       // The public checkpoint moves on: size 23 was public until now, so its partials keep their grace
       // even though the checkpoint after it was signed long ago (the clock here is 2 h ahead).
       const later = () => Date.now() + 7_200_000;
-      const graced = new TileGc({ db, tiles, graceMs: 3_600_000, intervalMs: 3_600_000, logger: quietLogger, pinnedSizes: () => [70], now: later }, 23);
+      const graced = new TileGc({ store: new SqliteLogStore(db), fence, tiles, graceMs: 3_600_000, intervalMs: 3_600_000, logger: quietLogger, pinnedSizes: () => [70], now: later }, 23);
       graced.published(70);
       await graced.collect();
       for (const t of partialTiles(23)) expect(await tiles.read(tilePath(t))).not.toBeNull();
       // Once that grace (0 here) is over, size 23's partials go too.
       const pinned = [70];
-      const gc2 = new TileGc({ db, tiles, graceMs: 0, intervalMs: 3_600_000, logger: quietLogger, pinnedSizes: () => pinned }, 70);
+      const gc2 = new TileGc({ store: new SqliteLogStore(db), fence, tiles, graceMs: 0, intervalMs: 3_600_000, logger: quietLogger, pinnedSizes: () => pinned }, 70);
       await gc2.collect();
       const gone = collectablePartials([23], [70]);
       expect(gone.length).toBeGreaterThan(0);
