@@ -110,7 +110,7 @@ export class PgLease implements LeaderLease {
         const rows = await this.#query(
           `UPDATE ${this.#schema}.tree_state
               SET leader = $1, epoch = epoch + 1, lease_expires = now() + $2 * interval '1 millisecond'
-            WHERE id = 1 AND (lease_expires IS NULL OR lease_expires < now())
+            WHERE id = 1 AND (lease_expires IS NULL OR lease_expires <= now())
            RETURNING epoch`,
           [this.holder, this.timing.ttlMs],
           'acquiring the lease',

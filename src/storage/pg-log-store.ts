@@ -106,9 +106,11 @@ export class PgLogStore implements SequenceStore, TreeStateStore {
     if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end)) {
       throw new RangeError(`postgres: [${start}, ${end}) is not a range of indexes`);
     }
-    // Binary results: the bytes as they are, no hex decoding of every entry.
-    const rows = await this.#run(
-      { text: `SELECT data, leaf_hash FROM ${this.schema}.entries WHERE idx >= $1 AND idx < $2 ORDER BY idx`, values: [start, end], binary: true },
+    // Text results (hex): pg-protocol 1.x decodes every DataRow field as a
+    // UTF-8 string, so binary results would mangle bytea.
+    const rows = await this.#query(
+      `SELECT data, leaf_hash FROM ${this.schema}.entries WHERE idx >= $1 AND idx < $2 ORDER BY idx`,
+      [start, end],
       `reading entries [${start}, ${end})`,
     );
     if (rows.length !== end - start) {
@@ -273,7 +275,7 @@ export class PgLogStore implements SequenceStore, TreeStateStore {
     return this.#run({ text, values }, what, write);
   }
 
-  async #run(config: { text: string; values: unknown[]; binary?: boolean }, what: string, write = false): Promise<Row[]> {
+  async #run(config: { text: string; values: unknown[] }, what: string, write = false): Promise<Row[]> {
     if (this.#closed) throw new TilelogError('LOG_CLOSED', `postgres: the store of ${this.origin} is closed`);
     return withClient(this.#pool, this.target, what, write, async (c: PgPoolClient) => (await c.query(config)).rows as Row[]);
   }
