@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // Bundles the CLI once for the child processes tests start (see the file).
-    globalSetup: ['test/global-setup.ts'],
+    globalSetup: ['test/global-setup.ts', 'test/support/postgres-global-setup.ts'],
     // Limits catch hangs, not slowness: idle, every test and hook takes under a
     // fifth of them, so a loaded 2-core machine (CI beside other jobs) has room.
     testTimeout: 120_000,

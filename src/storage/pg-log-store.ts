@@ -1,0 +1,360 @@
+// PgLogStore: the SequenceStore and TreeStateStore of one log on PostgreSQL
+// (SCALE-OUT.md 3.3-3.6), shared by any number of frontend processes.
+//
+// - sequence(): ONE statement per batch (tilelog_sequence, pg-schema.ts), an
+//   autocommit call: the seq_coord row lock, the duplicate check, the inserts
+//   and the COMMIT are one round trip. Repeats inside the batch are mapped to
+//   their first occurrence here first (the function needs distinct hashes).
+//   The two bytea[] parameters go in PostgreSQL's binary array format.
+//   Durable when it resolves (fsync and synchronous_commit on: 3.2). A broken
+//   connection rejects with OutcomeUnknownError: "may have been stored".
+// - commitState(): one call of tilelog_commit_state, fenced by (epoch,
+//   holder): 'lost' changes nothing; a stale expected size, a smaller size or
+//   a second root for a size is LOG_FORK, as in SqliteSequenceDB.
+// - setGcCursor() is fenced the same way; witness sizes are hints, unfenced.
+// - nextIndex() is read from seq_coord each time: other frontends insert.
+
+import { TilelogError } from '../errors.js';
+import type { Hash } from '../merkle/hash.js';
+import type {
+  CheckpointRecord,
+  EntryRange,
+  Fence,
+  SequencedEntry,
+  SequenceResult,
+  SequenceStore,
+  TreeState,
+  TreeStateStore,
+} from './log-store.js';
+import { byteaArray } from './pg-binary.js';
+import { openPool, pgTarget, withClient, type PgConnectOptions, type PgPool, type PgPoolClient } from './pg-connect.js';
+import { assertSchemaName, migrate, safeInteger, schemaNameForOrigin } from './pg-schema.js';
+
+export interface PgLogStoreOptions extends PgConnectOptions {
+  /** The log's origin; a schema created for another origin is refused. */
+  readonly origin: string;
+  /** The schema holding this log (default: schemaNameForOrigin(origin)). */
+  readonly schema?: string;
+  /** Dedup for a new log (default true): a unique leaf-hash index. An existing log keeps what it was created with. */
+  readonly dedup?: boolean;
+}
+
+type Row = Record<string, unknown>;
+
+export class PgLogStore implements SequenceStore, TreeStateStore {
+  readonly origin: string;
+  /** The schema of this log. */
+  readonly schema: string;
+  /** Whether the log was created with dedup (a unique leaf-hash index). */
+  readonly dedup: boolean;
+  /** user@host:port/database, for messages (no password). */
+  readonly target: string;
+  readonly #pool: PgPool;
+  #closed = false;
+
+  private constructor(pool: PgPool, origin: string, schema: string, dedup: boolean, target: string) {
+    this.#pool = pool;
+    this.origin = origin;
+    this.schema = schema;
+    this.dedup = dedup;
+    this.target = target;
+  }
+
+  /** Connects, creates or checks the log's schema, and returns the store. */
+  static async open(options: PgLogStoreOptions): Promise<PgLogStore> {
+    const schema = options.schema ?? schemaNameForOrigin(options.origin);
+    assertSchemaName(schema);
+    const target = pgTarget(options.connectionString);
+    const pool = await openPool(options, 'tilelog');
+    try {
+      const info = await withClient(pool, target, 'opening the log schema', true, (c) =>
+        migrate(c, { schema, origin: options.origin, dedup: options.dedup ?? true }),
+      );
+      return new PgLogStore(pool, options.origin, schema, info.dedup, target);
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async nextIndex(): Promise<number> {
+    const row = await this.#one(`SELECT next FROM ${this.schema}.seq_coord WHERE id = 1`, [], 'reading the sequence size');
+    return safeInteger(row?.next, 'seq_coord.next');
+  }
+
+  async sequence(batch: readonly SequencedEntry[], dedup: boolean): Promise<SequenceResult[]> {
+    if (!dedup && this.dedup) {
+      throw new TilelogError(
+        'LOG_CONFIG',
+        `postgres: log ${this.origin} was created with dedup (a unique leaf-hash index) and cannot store duplicates; run it with dedup on`,
+      );
+    }
+    if (batch.length === 0) return [];
+    const plan = planBatch(batch, dedup);
+    const rows = await this.#query(
+      `SELECT first_index, dup_ord, dup_idx FROM ${this.schema}.tilelog_sequence($1::bytea[], $2::bytea[], $3)`,
+      [byteaArray(plan.hashes), byteaArray(plan.data), dedup],
+      `sequencing ${batch.length} entries`,
+      true,
+    );
+    const row = rows[0];
+    if (row === undefined) throw new TilelogError('STORAGE_IO', 'postgres: tilelog_sequence returned no row');
+    return assignIndexes(plan, safeInteger(row.first_index, 'first_index'), row.dup_ord, row.dup_idx);
+  }
+
+  async readEntries(start: number, end: number): Promise<EntryRange> {
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end)) {
+      throw new RangeError(`postgres: [${start}, ${end}) is not a range of indexes`);
+    }
+    // Text results (hex): pg-protocol 1.x decodes every DataRow field as a
+    // UTF-8 string, so binary results would mangle bytea.
+    const rows = await this.#query(
+      `SELECT data, leaf_hash FROM ${this.schema}.entries WHERE idx >= $1 AND idx < $2 ORDER BY idx`,
+      [start, end],
+      `reading entries [${start}, ${end})`,
+    );
+    if (rows.length !== end - start) {
+      const size = await this.nextIndex();
+      if (end > size) throw new TilelogError('LOG_NOT_FOUND', `postgres: entries [${start}, ${end}) are not all sequenced (size ${size})`);
+      throw new TilelogError('LOG_CORRUPT', `postgres: expected ${end - start} entries from ${start}, found ${rows.length}`);
+    }
+    const entries: Uint8Array[] = new Array(rows.length);
+    const leafHashes: Hash[] = new Array(rows.length);
+    for (let k = 0; k < rows.length; k++) {
+      entries[k] = asUint8(rows[k]!.data as Buffer);
+      leafHashes[k] = asUint8(rows[k]!.leaf_hash as Buffer);
+    }
+    return { entries, leafHashes };
+  }
+
+  async entry(index: number): Promise<Uint8Array | null> {
+    if (!Number.isSafeInteger(index) || index < 0) return null;
+    const row = await this.#one(`SELECT data FROM ${this.schema}.entries WHERE idx = $1`, [index], `reading entry ${index}`);
+    return row === undefined ? null : asUint8(row.data as Buffer);
+  }
+
+  async lookup(leafHash: Hash): Promise<number | null> {
+    const row = await this.#one(
+      `SELECT idx FROM ${this.schema}.entries WHERE leaf_hash = $1 ORDER BY idx LIMIT 1`,
+      [asBuffer(leafHash)],
+      'looking up a leaf hash',
+    );
+    return row === undefined ? null : safeInteger(row.idx, 'entries.idx');
+  }
+
+  async entryBytes(start: number, end: number): Promise<number> {
+    const row = await this.#one(
+      `SELECT coalesce(sum(octet_length(data)), 0) AS n FROM ${this.schema}.entries WHERE idx >= $1 AND idx < $2`,
+      [start, end],
+      'summing entry sizes',
+    );
+    return safeInteger(row?.n, 'entry bytes');
+  }
+
+  async sizeForRoot(root: Hash): Promise<number | null> {
+    const row = await this.#one(
+      `SELECT size FROM ${this.schema}.checkpoints WHERE root = $1 ORDER BY size LIMIT 1`,
+      [asBuffer(root)],
+      'looking up a root',
+    );
+    return row === undefined ? null : safeInteger(row.size, 'checkpoints.size');
+  }
+
+  async rootForSize(size: number): Promise<Hash | null> {
+    if (!Number.isSafeInteger(size) || size < 0) return null;
+    const row = await this.#one(`SELECT root FROM ${this.schema}.checkpoints WHERE size = $1`, [size], 'reading a root');
+    return row === undefined ? null : asUint8(row.root as Buffer);
+  }
+
+  async checkpointHistory(limit: number, maxSize: number): Promise<CheckpointRecord[]> {
+    if (!(limit > 0)) return [];
+    const rows = await this.#query(
+      `SELECT size, root, time FROM ${this.schema}.checkpoints WHERE size <= $1 ORDER BY size DESC LIMIT $2`,
+      [Math.min(Math.floor(maxSize), Number.MAX_SAFE_INTEGER), Math.floor(limit)],
+      'reading the checkpoint history',
+    );
+    return rows.reverse().map(checkpointRecord);
+  }
+
+  async checkpointsFrom(minSize: number, limit: number): Promise<CheckpointRecord[]> {
+    if (!(limit > 0)) return [];
+    const rows = await this.#query(
+      `SELECT size, root, time FROM ${this.schema}.checkpoints WHERE size >= $1 ORDER BY size LIMIT $2`,
+      [Math.max(0, Math.ceil(minSize)), Math.floor(limit)],
+      'reading the checkpoint history',
+    );
+    return rows.map(checkpointRecord);
+  }
+
+  async state(): Promise<TreeState | null> {
+    const row = await this.#one(
+      `SELECT size, root, text, edge, prev_size, prev_edge FROM ${this.schema}.tree_state WHERE id = 1`,
+      [],
+      'reading the tree state',
+    );
+    if (row === undefined || row.size === null) return null;
+    return {
+      size: safeInteger(row.size, 'tree_state.size'),
+      root: asUint8(row.root as Buffer),
+      text: row.text as string,
+      edge: asUint8(row.edge as Buffer),
+      prevSize: safeInteger(row.prev_size, 'tree_state.prev_size'),
+      prevEdge: asUint8(row.prev_edge as Buffer),
+    };
+  }
+
+  async commitState(fence: Fence, expectedSize: number | null, next: TreeState): Promise<'ok' | 'lost'> {
+    assertSize(next.size, 'next.size');
+    if (expectedSize !== null) assertSize(expectedSize, 'expectedSize');
+    if (next.root.byteLength !== 32) throw new RangeError('postgres: next.root must be 32 bytes');
+    const row = await this.#one(
+      `SELECT ${this.schema}.tilelog_commit_state($1, $2, $3, $4, $5, $6, $7, $8, $9) AS outcome`,
+      [fence.epoch, fence.holder, expectedSize, next.size, asBuffer(next.root), next.text, asBuffer(next.edge), next.prevSize, asBuffer(next.prevEdge)],
+      `committing the tree state at size ${next.size}`,
+      true,
+    );
+    const outcome = String(row?.outcome);
+    if (outcome === 'ok' || outcome === 'lost') return outcome;
+    // No fork: the function refused before writing anything.
+    if (outcome.startsWith('stale:')) {
+      throw new TilelogError(
+        'LOG_FORK',
+        `postgres: tree state changed underneath (expected size ${expectedSize}, found ${outcome.slice(6)}); is another signer running this log with the same epoch?`,
+      );
+    }
+    if (outcome.startsWith('smaller:')) {
+      throw new TilelogError('LOG_FORK', `postgres: refusing to sign size ${next.size} after size ${outcome.slice(8)}`);
+    }
+    if (outcome === 'fork') throw new TilelogError('LOG_FORK', `postgres: refusing a second root for size ${next.size}`);
+    throw new TilelogError('STORAGE_IO', `postgres: tilelog_commit_state answered ${JSON.stringify(outcome)}`);
+  }
+
+  async gcCursor(): Promise<number> {
+    const row = await this.#one(`SELECT gc_cursor FROM ${this.schema}.tree_state WHERE id = 1`, [], 'reading the gc cursor');
+    return row === undefined ? 0 : safeInteger(row.gc_cursor, 'tree_state.gc_cursor');
+  }
+
+  async setGcCursor(fence: Fence, size: number): Promise<'ok' | 'lost'> {
+    assertSize(size, 'gc cursor');
+    const rows = await this.#query(
+      `UPDATE ${this.schema}.tree_state SET gc_cursor = $1 WHERE id = 1 AND epoch = $2 AND leader = $3 RETURNING id`,
+      [size, fence.epoch, fence.holder],
+      'moving the gc cursor',
+      true,
+    );
+    return rows.length === 1 ? 'ok' : 'lost';
+  }
+
+  async witnessSize(witness: string): Promise<number | null> {
+    const row = await this.#one(`SELECT size FROM ${this.schema}.witness_sizes WHERE witness = $1`, [witness], 'reading a witness size');
+    return row === undefined ? null : safeInteger(row.size, 'witness_sizes.size');
+  }
+
+  async setWitnessSize(witness: string, size: number): Promise<void> {
+    assertSize(size, 'witness size');
+    await this.#query(
+      `INSERT INTO ${this.schema}.witness_sizes (witness, size) VALUES ($1, $2)
+       ON CONFLICT (witness) DO UPDATE SET size = excluded.size`,
+      [witness, size],
+      'remembering a witness size',
+      true,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+
+  async #one(text: string, values: unknown[], what: string, write = false): Promise<Row | undefined> {
+    return (await this.#query(text, values, what, write))[0];
+  }
+
+  #query(text: string, values: unknown[], what: string, write = false): Promise<Row[]> {
+    return this.#run({ text, values }, what, write);
+  }
+
+  async #run(config: { text: string; values: unknown[] }, what: string, write = false): Promise<Row[]> {
+    if (this.#closed) throw new TilelogError('LOG_CLOSED', `postgres: the store of ${this.origin} is closed`);
+    return withClient(this.#pool, this.target, what, write, async (c: PgPoolClient) => (await c.query(config)).rows as Row[]);
+  }
+}
+
+/** Opens (creating if needed) the PostgreSQL store of one log. */
+export function openPgLogStore(options: PgLogStoreOptions): Promise<PgLogStore> {
+  return PgLogStore.open(options);
+}
+
+/** A batch with its in-batch repeats folded: what goes to the database. */
+interface BatchPlan {
+  readonly hashes: Uint8Array[];
+  readonly data: Uint8Array[];
+  /** For each input position, its position in hashes/data (the first occurrence). */
+  readonly slot: number[];
+  /** For each input position, whether an earlier position of this batch has the same hash. */
+  readonly repeat: boolean[];
+}
+
+// planBatch(batch, dedup): with dedup, the distinct hashes in first-occurrence
+// order (a repeat maps to its first occurrence); without, the batch as is.
+function planBatch(batch: readonly SequencedEntry[], dedup: boolean): BatchPlan {
+  const hashes: Uint8Array[] = [];
+  const data: Uint8Array[] = [];
+  const slot: number[] = new Array(batch.length);
+  const repeat: boolean[] = new Array(batch.length).fill(false);
+  const seen = dedup ? new Map<string, number>() : null;
+  for (let k = 0; k < batch.length; k++) {
+    const e = batch[k]!;
+    if (e.leafHash.byteLength !== 32) throw new TilelogError('MERKLE_BAD_HASH', `postgres: leaf hash ${k} is not 32 bytes`);
+    if (e.bytes.byteLength < 1 || e.bytes.byteLength > 65535) {
+      throw new TilelogError('LOG_ENTRY_SIZE', `postgres: entry ${k} has ${e.bytes.byteLength} bytes (1..65535 allowed)`);
+    }
+    if (seen !== null) {
+      const key = Buffer.from(e.leafHash.buffer, e.leafHash.byteOffset, 32).toString('latin1');
+      const first = seen.get(key);
+      if (first !== undefined) {
+        slot[k] = first;
+        repeat[k] = true;
+        continue;
+      }
+      seen.set(key, hashes.length);
+    }
+    slot[k] = hashes.length;
+    hashes.push(e.leafHash);
+    data.push(e.bytes);
+  }
+  return { hashes, data, slot, repeat };
+}
+
+// assignIndexes: the function stored the non-duplicate slots at firstIndex,
+// firstIndex + 1, ... in slot order; dupOrd (1-based slots) / dupIdx give the
+// earlier index of each slot already in the log. Results in input order.
+function assignIndexes(plan: BatchPlan, firstIndex: number, dupOrd: unknown, dupIdx: unknown): SequenceResult[] {
+  const ords = Array.isArray(dupOrd) ? dupOrd : [];
+  const idxs = Array.isArray(dupIdx) ? dupIdx : [];
+  if (ords.length !== idxs.length) throw new TilelogError('STORAGE_IO', 'postgres: tilelog_sequence answered mismatched duplicate lists');
+  const existing = new Map<number, number>();
+  for (let k = 0; k < ords.length; k++) existing.set(safeInteger(ords[k], 'dup_ord') - 1, safeInteger(idxs[k], 'dup_idx'));
+  const slotIndex: number[] = new Array(plan.hashes.length);
+  let next = firstIndex;
+  for (let s = 0; s < plan.hashes.length; s++) slotIndex[s] = existing.get(s) ?? next++;
+  return plan.slot.map((s, k) => ({ index: slotIndex[s]!, duplicate: plan.repeat[k]! || existing.has(s) }));
+}
+
+function checkpointRecord(row: Row): CheckpointRecord {
+  const time = row.time instanceof Date ? row.time.getTime() : null;
+  return { size: safeInteger(row.size, 'checkpoints.size'), root: asUint8(row.root as Buffer), time };
+}
+
+function assertSize(n: number, what: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`postgres: ${what} ${n} is not a size`);
+}
+
+function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+function asUint8(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
