@@ -176,6 +176,7 @@ export class PublicCheckpoint {
         if (!isTilelogError(err, 'STORAGE_PRECONDITION')) throw err;
       }
       const found = await this.#cfg.tiles.readWithEtag(CHECKPOINT_PATH);
+      if (found !== null && found.etag === this.#etag) throw staleRead(this.#cfg.tiles.description, found.etag);
       const size = this.#reconcile(cp, found?.data ?? null, attempt);
       this.#etag = found?.etag ?? null;
       this.counters.reconciled++;
@@ -226,6 +227,18 @@ export class PublicCheckpoint {
     this.stop(err);
     throw err;
   }
+}
+
+// staleRead: the store refused our write as not at ETag etag, then a read
+// returned that very version: the read lags the store's writes (an eventually
+// consistent store or a cache between). That says nothing about another
+// writer, so it is a transient failure of this pass (retried with backoff),
+// never a reason to stop publishing.
+function staleRead(where: string, etag: string): TilelogError {
+  return new TilelogError(
+    'STORAGE_UNAVAILABLE',
+    `log: ${where} refused the checkpoint write as not at version ${etag}, yet reading it back returned that version: its reads lag its writes; retrying`,
+  );
 }
 
 const ONE_WRITER =
