@@ -27,7 +27,7 @@ const S3_CHILD_ORIGIN = 'crash.tilelog.example/log';
 const s3ChildKey = generateSignerKey(S3_CHILD_ORIGIN, new Uint8Array(32).fill(9));
 
 const [stateDir, endpoint, bucket, prefix, writer, flag, run] = process.argv.slice(2);
-if (writer === undefined) throw new Error('usage: s3-log-child.ts <stateDir> <endpoint> <bucket> <prefix> <writer-name> [--continuous <run>]');
+if (stateDir === undefined || endpoint === undefined || bucket === undefined || prefix === undefined || writer === undefined) throw new Error('usage: s3-log-child.ts <stateDir> <endpoint> <bucket> <prefix> <writer-name> [--continuous <run>]');
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
