@@ -1,8 +1,8 @@
 // The S3 fault matrix (SCALE-OUT T7, after Sunlight's TestSequenceErrors):
 // for each object class (bundle, level-0 tile, upper tile, partial,
 // checkpoint) and each fault the test S3 server injects (fail without
-// storing, store then lose the answer, 503 SlowDown, 409 conflict, hang,
-// stale read), a real log (SQLite state, S3TileStore through the real SDK
+// storing, store then lose the answer (socket reset, or a 500 after storing),
+// 503 SlowDown, 409 conflict, hang, stale read), a real log (SQLite state, S3TileStore through the real SDK
 // over HTTP on 127.0.0.1) grows, breaks, grows while broken, heals, grows
 // again. Each cell checks:
 //   - progress as expected: a fault within the store's retry bound (or a lost
@@ -36,7 +36,7 @@ const RETRY = { maxAttempts: 3, baseDelayMs: 2, maxDelayMs: 10, totalMs: 3_000, 
 const TRANSIENT_HITS = RETRY.maxAttempts - 1;
 
 type ClassName = 'bundle' | 'tile0' | 'upper' | 'partial' | 'checkpoint';
-type FaultName = 'fail' | 'lost' | 'slowdown' | 'conflict' | 'hang' | 'stale';
+type FaultName = 'fail' | 'lost' | 'applied-500' | 'slowdown' | 'conflict' | 'hang' | 'stale';
 type Mode = 'transient' | 'persistent';
 type Outcome = 'progress' | 'stalled';
 
@@ -78,7 +78,7 @@ interface Cell {
 
 const CELLS: Cell[] = [];
 for (const cls of Object.keys(CLASSES) as ClassName[]) {
-  for (const fault of ['fail', 'lost', 'slowdown', 'conflict', 'hang', 'stale'] as FaultName[]) {
+  for (const fault of ['fail', 'lost', 'applied-500', 'slowdown', 'conflict', 'hang', 'stale'] as FaultName[]) {
     CELLS.push({ cls, fault, mode: 'persistent' });
     if (fault !== 'stale') CELLS.push({ cls, fault, mode: 'transient' });
   }
@@ -118,10 +118,11 @@ describe.concurrent('S3 fault matrix: class x fault', () => {
     let log: Log | null = null;
     const reader = new PublicReader(`${srv.url}/${BUCKET}/${prefix}`, ORIGIN, testKey.verifierKey);
     const acked = new Map<number, string>();
+    let entryNo = 0; // every entry distinct: no add is a duplicate
     const add = async (count: number, batch: number): Promise<number> => {
       let last = -1;
       for (let done = 0; done < count; done += batch) {
-        const names = Array.from({ length: Math.min(batch, count - done) }, () => `${prefix}:${acked.size + done}:${Math.random().toString(36).slice(2, 6)}`);
+        const names = Array.from({ length: Math.min(batch, count - done) }, () => `${prefix}:${entryNo++}`);
         const rs = await Promise.all(names.map((e) => log!.add(utf8(e))));
         rs.forEach((r, i) => acked.set(r.index, names[i]!));
         last = Math.max(last, ...rs.map((r) => r.index));
@@ -183,6 +184,8 @@ describe.concurrent('S3 fault matrix: class x fault', () => {
       }
       expect(log.stats().fatal).toBeNull();
       const final = log.checkpoint().size;
+      expect(final).toBe(entryNo);
+      expect(acked.size).toBe(entryNo);
       for (const [index, entry] of acked) expect(new TextDecoder().decode(await log.entry(index))).toBe(entry);
       await reader.stop();
       expect(reader.missing, 'a published checkpoint lacked a tile').toEqual([]);
@@ -190,6 +193,7 @@ describe.concurrent('S3 fault matrix: class x fault', () => {
       expect(nonDecreasing(reader.sizes), `reader saw ${reader.sizes.join(',')}`).toBe(true);
       expect(rootConflicts(reader.seen)).toEqual([]);
       expect(reader.sizes.at(-1)).toBe(final);
+      expect(reader.seen.length, 'the reader followed the run').toBeGreaterThanOrEqual(3);
       const stored = storedCheckpointSizes(srv.log, `${prefix}/checkpoint`);
       expect(nonDecreasing(stored), `stored ${stored.join(',')}`).toBe(true);
       const audited = await auditUrl(`${srv.url}/${BUCKET}/${prefix}`, testKey.verifierKey, ORIGIN);
@@ -209,7 +213,7 @@ describe.concurrent('S3 fault matrix: class x fault', () => {
 // printTable: one row per class, one column per fault; each cell
 // "persistent / transient" as outcome(fault hits)→final size.
 function printTable(): void {
-  const faults: FaultName[] = ['fail', 'lost', 'slowdown', 'conflict', 'hang', 'stale'];
+  const faults: FaultName[] = ['fail', 'lost', 'applied-500', 'slowdown', 'conflict', 'hang', 'stale'];
   const rows = [['class', ...faults]];
   for (const cls of Object.keys(CLASSES) as ClassName[]) {
     rows.push([
