@@ -6,12 +6,17 @@
 //     bucket's checkpoint never moves backwards (every checkpoint PUT the
 //     server accepted, and a reader polling the bucket's HTTP), and the first
 //     stops publishing with a clear message and answers adds with 503.
-//   - a held checkpoint PUT: the first writer's checkpoint PUT is parked at
+//   - a held checkpoint PUT (T5b): the first writer's checkpoint PUT is parked at
 //     the server while the second publishes; released, it gets 412, and no
 //     observer ever sees the size decrease.
+//   - held tile PUTs (T5a): the first writer's tiles for a size are parked
+//     while the second publishes that size with other entries; released,
+//     they meet other bytes (412, read back, compared) and the first stops
+//     with STORAGE_CONFLICT before it signs.
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { SqliteSequenceDB } from '../../src/storage/sqlite-sequence-db.js';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server.js';
 import { tempDir } from '../log/helpers.js';
 import { auditUrl, nonDecreasing, PublicReader, rootConflicts, storedCheckpointSizes } from '../log/s3-log-helpers.js';
@@ -144,6 +149,59 @@ test("a held checkpoint PUT of the stale writer, released after the other publis
     expect(reader.missing).toEqual([]);
     const audited = await auditUrl(base, childKey.verifierKey, CHILD_ORIGIN);
     expect(audited, JSON.stringify(audited.mismatches)).toMatchObject({ ok: true, treeSize: 33, signatureVerified: true });
+  } finally {
+    await reader.stop();
+  }
+});
+
+test('held tile PUTs of the stale writer, released after the other published the same size, are refused as a tile conflict: it stops before signing', async () => {
+  const prefix = 'held-tile/log';
+  const base = `${srv.url}/${BUCKET}/${prefix}`;
+  const dirA = path.join(tmp.dir, 'held-tile-a');
+  const dirB = path.join(tmp.dir, 'held-tile-b');
+  const reader = new PublicReader(base, CHILD_ORIGIN, childKey.verifierKey).start();
+  try {
+    const a = start(dirA, prefix, 'writer-A');
+    const httpA = await a.ready();
+    expect(await a.waitFor('a1', await a.add('a1', 10))).toBe(10);
+    a.signal('SIGSTOP');
+    copyState(dirA, dirB);
+    a.signal('SIGCONT');
+    // A's tile and bundle PUTs for size 15 are parked at the server.
+    const hold = srv.hold({ verb: 'PUT', userAgent: 'writer-A', keyPattern: /^held-tile\/log\/tile\// });
+    const lastA = await a.add('a2', 5);
+    await hold.next();
+    // B, on the copy, publishes size 15 with its own entries, then 30.
+    const b = start(dirB, prefix, 'writer-B');
+    await b.ready();
+    expect(await b.waitFor('b1', await b.add('b1', 5))).toBe(15);
+    expect(await b.waitFor('b2', await b.add('b2', 15))).toBe(30);
+    // Released: the same paths now hold B's bytes; A finds the conflict and stops without signing.
+    hold.stop();
+    hold.releaseAll();
+    await expect(a.waitFor('a2', lastA)).rejects.toThrow(/STORAGE_CONFLICT/);
+    expect(a.stderr).toMatch(/stopped publishing: .*tile\/.*\.p\/15 already exists with different bytes/);
+    expect((await postAdd(httpA, 'late')).status).toBe(503);
+    const aCheckpoints = srv.log.filter((r) => r.verb === 'PUT' && r.key === `${prefix}/checkpoint` && r.userAgent.includes('writer-A') && r.checkpointText !== undefined);
+    expect(aCheckpoints.map((r) => Number(r.checkpointText!.split('\n')[1]))).not.toContain(15);
+    // A's database never signed size 15.
+    await a.stop();
+    const dbA = new SqliteSequenceDB(path.join(dirA, 'log.db'), { origin: CHILD_ORIGIN });
+    try {
+      expect(dbA.state()!.size).toBe(10);
+      expect(dbA.rootForSize(15)).toBeNull();
+      expect(dbA.sequencedSize()).toBe(15); // its adds were durable all the same
+    } finally {
+      dbA.close();
+    }
+    await reader.stop();
+    const stored = storedCheckpointSizes(srv.log, `${prefix}/checkpoint`);
+    expect(nonDecreasing(stored), `stored ${stored.join(',')}`).toBe(true);
+    expect(nonDecreasing(reader.sizes), `reader saw ${reader.sizes.join(',')}`).toBe(true);
+    expect(rootConflicts(reader.seen)).toEqual([]);
+    expect(reader.missing).toEqual([]);
+    const audited = await auditUrl(base, childKey.verifierKey, CHILD_ORIGIN);
+    expect(audited, JSON.stringify(audited.mismatches)).toMatchObject({ ok: true, treeSize: 30, signatureVerified: true });
   } finally {
     await reader.stop();
   }
