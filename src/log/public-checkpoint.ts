@@ -176,6 +176,7 @@ export class PublicCheckpoint {
         if (!isTilelogError(err, 'STORAGE_PRECONDITION')) throw err;
       }
       const found = await this.#cfg.tiles.readWithEtag(CHECKPOINT_PATH);
+      if ((found?.etag ?? null) === this.#etag) throw staleRead(this.#cfg.tiles.description, this.#etag);
       const size = await this.#reconcile(cp, found?.data ?? null, attempt);
       this.#etag = found?.etag ?? null;
       this.counters.reconciled++;
@@ -189,7 +190,6 @@ export class PublicCheckpoint {
     const { origin, verifier, store, tiles } = this.#cfg;
     const where = tiles.description;
     if (found === null) {
-      if (this.#etag === null) return 0; // created and deleted meanwhile: create again
       this.#halt('LOG_CORRUPT', 'corrupt', `the public checkpoint vanished from ${where} while this process was publishing size ${cp.size} (deleted, or the store was emptied). ${RESTART}`);
     }
     const text = new TextDecoder().decode(found);
@@ -226,6 +226,21 @@ export class PublicCheckpoint {
     this.stop(err);
     throw err;
   }
+}
+
+// staleRead: the store refused our write as not at ETag etag (null: as not
+// absent), then a read returned that very version (or no object): the read
+// lags the store's writes (an eventually consistent store or a cache
+// between), or the object was deleted and re-created meanwhile. That says
+// nothing about another writer, so it is a transient failure of this pass
+// (retried with backoff; at open, the open fails with "retry later"), never a
+// reason to stop publishing.
+function staleRead(where: string, etag: string | null): TilelogError {
+  const version = etag === null ? 'absent' : `at version ${etag}`;
+  return new TilelogError(
+    'STORAGE_UNAVAILABLE',
+    `log: ${where} refused the checkpoint write because the checkpoint was not ${version}, yet reading it back shows it ${version}: its reads lag its writes; retry later`,
+  );
 }
 
 const ONE_WRITER =

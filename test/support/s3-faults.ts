@@ -37,6 +37,8 @@ export interface RequestMatch {
   key?: string;
   keyPattern?: RegExp;
   bucket?: string;
+  /** A substring of the sender's user-agent (S3TileStoreOptions.userAgent names a writer). */
+  userAgent?: string;
 }
 
 export interface FaultRule extends RequestMatch {
@@ -52,6 +54,8 @@ export interface RequestInfo {
   readonly bucket: string;
   readonly key: string;
   readonly objectClass: ObjectClass;
+  /** The user-agent and x-amz-user-agent headers together ('' when absent). */
+  readonly userAgent?: string;
 }
 
 function oneOf<T>(want: T | readonly T[] | undefined, got: T): boolean {
@@ -65,7 +69,8 @@ export function matches(m: RequestMatch, r: RequestInfo): boolean {
     oneOf(m.objectClass, r.objectClass) &&
     (m.key === undefined || m.key === r.key) &&
     (m.keyPattern === undefined || m.keyPattern.test(r.key)) &&
-    (m.bucket === undefined || m.bucket === r.bucket)
+    (m.bucket === undefined || m.bucket === r.bucket) &&
+    (m.userAgent === undefined || (r.userAgent ?? '').includes(m.userAgent))
   );
 }
 

@@ -46,6 +46,8 @@ export interface LoggedRequest {
   /** The user-agent and x-amz-user-agent headers together: who sent it. */
   readonly userAgent: string;
   readonly bytes: number;
+  /** For a PUT of a checkpoint: its text (so tests can follow the published sizes). */
+  readonly checkpointText: string | undefined;
   /** The answer's status, or 'reset' (socket destroyed) or 'hung' (until healed). */
   status: number | 'reset' | 'hung' | 'held';
   fault: FaultKind | undefined;
@@ -237,11 +239,12 @@ export class S3TestServer {
       contentType: h['content-type'],
       userAgent: [h['user-agent'], h['x-amz-user-agent']].filter((x) => x !== undefined).join(' '),
       bytes: body.length,
+      checkpointText: method === 'PUT' && classifyKey(key) === 'checkpoint' ? body.toString('utf8') : undefined,
       status: 'held',
       fault: undefined,
     };
     this.log.push(entry);
-    const info: RequestInfo = { verb: verb as Verb, bucket, key: verb === 'LIST' ? (url.searchParams.get('prefix') ?? '') : key, objectClass: classifyKey(key) };
+    const info: RequestInfo = { verb: verb as Verb, bucket, key: verb === 'LIST' ? (url.searchParams.get('prefix') ?? '') : key, objectClass: classifyKey(key), userAgent: entry.userAgent };
     const run = (): void => this.#run(req, res, url, body, entry, info);
     const hold = verb === 'BUCKET' || verb === 'OTHER' ? undefined : this.#holds.find((x) => x.wants(info));
     if (hold !== undefined) hold.park(info, entry.userAgent, run);
