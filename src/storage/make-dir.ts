@@ -14,7 +14,11 @@ export const STATE_DIR_MODE = 0o700;
  * directory is left as it is (the operator chose it).
  */
 export function makeDirSync(dir: string, mode: number): void {
-  const first = fs.mkdirSync(dir, { recursive: true, mode });
+  // Absolute first: for a relative dir, mkdirSync reports the first directory
+  // it created relative too, and comparing lengths against it would chmod
+  // ancestors it never created (the working directory, /tmp).
+  const abs = nodePath.resolve(dir);
+  const first = fs.mkdirSync(abs, { recursive: true, mode });
   if (first === undefined) return;
-  for (let d = nodePath.resolve(dir); d.length >= first.length; d = nodePath.dirname(d)) fs.chmodSync(d, mode);
+  for (let d = abs; d.length >= first.length; d = nodePath.dirname(d)) fs.chmodSync(d, mode);
 }
