@@ -10,7 +10,8 @@
 // exports the same entry), and each `console.log(...); // <expected>` must
 // print <expected>. To stay apart from a reader's own walk-through and from
 // parallel tests, the walk-through directories (/tmp/tilelog-<group>) are
-// replaced by a temporary directory and the port by a free one; `tilelog`
+// replaced by a temporary directory and each port the group names
+// (`127.0.0.1:<port>`, `--port <port>`) by a free one of its own; `tilelog`
 // runs the CLI bundled from src/ (test/global-setup.ts).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -70,26 +71,46 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The ports a group's blocks name, as `127.0.0.1:<port>` or `--port <port>`. */
+function portsNamed(codes: string[]): string[] {
+  return [...new Set(codes.flatMap((c) => [...c.matchAll(/(?:127\.0\.0\.1:|--port )(\d{2,5})\b/g)].map((m) => m[1]!)))];
+}
+
 /**
- * The walk-through's fixed directory and ports, made private to this run: the
- * log's port (80xx) becomes `port`; a second service's (9000, the S3 test
- * server, also given as `--port 9000`) becomes `otherPort`.
+ * The walk-through's fixed directory and ports, made private to this run:
+ * `/tmp/tilelog-<group>` becomes `dir`, and each port a key of `ports` its value.
  */
-function localize(code: string, group: string, dir: string, port: number, otherPort = port): string {
-  const ports = [...new Set([...code.matchAll(/127\.0\.0\.1:(80\d\d)\b/g)].map((m) => m[1]!))];
+function localize(code: string, group: string, dir: string, ports: ReadonlyMap<string, number>): string {
   let out = code.replaceAll(`/tmp/tilelog-${group}`, dir);
-  for (const p of ports) out = out.replaceAll(`127.0.0.1:${p}`, `127.0.0.1:${port}`);
-  out = out.replaceAll('127.0.0.1:9000', `127.0.0.1:${otherPort}`).replaceAll('--port 9000', `--port ${otherPort}`);
+  out = out.replace(/(127\.0\.0\.1:|--port )(\d{2,5})\b/g, (m, prefix: string, p: string) => {
+    const to = ports.get(p);
+    return to === undefined ? m : `${prefix}${to}`;
+  });
   return out;
+}
+
+/** The pids of processes with an argument under `root` (a directory unique to this run): the walk-through's servers. */
+function processesUnder(root: string): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').some((a) => a.startsWith(root))) pids.push(Number(name));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return pids;
 }
 
 /**
  * Runs a bash script in its own process group, with job control on as in an
  * interactive shell (so `kill %1` reaches the server a background `tilelog`
- * function started); kills the group, and a server still holding stateDir's
- * lock, when done.
+ * function started); kills the group, and every server still running from
+ * `repo` (job control gives each background job a process group of its own,
+ * so a script that failed midway leaves them), when done.
  */
-function runBash(script: string, env: NodeJS.ProcessEnv, stateDir: string, timeoutMs: number): Promise<{ code: number | null; out: string; stop: () => void }> {
+function runBash(script: string, env: NodeJS.ProcessEnv, repo: string, timeoutMs: number): Promise<{ code: number | null; out: string; stop: () => void }> {
   const child = spawn('bash', ['-c', `set -m -euo pipefail\n${script}`], { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -102,12 +123,7 @@ function runBash(script: string, env: NodeJS.ProcessEnv, stateDir: string, timeo
     }
   };
   const kill = () => {
-    const pidFile = path.join(stateDir, 'log.lock.pid');
-    // The server's pid, only while it is still our CLI (never a reused pid).
-    const server = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8')) : NaN;
-    const ours = Number.isInteger(server) && fs.existsSync(`/proc/${server}/cmdline`) && fs.readFileSync(`/proc/${server}/cmdline`, 'utf8').includes(path.dirname(path.dirname(stateDir)));
-    const pids = [-child.pid!, ...(ours ? [server] : [])];
-    for (const pid of pids) {
+    for (const pid of [-child.pid!, ...processesUnder(repo)]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -130,7 +146,7 @@ describe('README examples', () => {
     const ts = BLOCKS.filter((b) => b.lang === 'ts');
     expect(ts.length).toBeGreaterThan(0);
     for (const b of ts) expect(b.group !== null || b.noRun !== null, `README.md:${b.line}: a ts block without runnable= or no-run=`).toBe(true);
-    expect(GROUPS).toEqual(expect.arrayContaining(['registry', 'ca']));
+    expect(GROUPS).toEqual(expect.arrayContaining(['sdk', 'witness', 'cosigning', 'registry', 'ca', 's3']));
   });
 
   it('the parser reads info strings (self-check)', () => {
@@ -155,14 +171,17 @@ describe('README examples', () => {
       fs.writeFileSync(path.join(repo, 'package.json'), JSON.stringify({ name: 'tilelog-readme', private: true, type: 'module', scripts: { 's3-test-server': scripts['s3-test-server'] } }));
       for (const d of ['test', 'node_modules']) fs.symlinkSync(path.join(REPO_ROOT, d), path.join(repo, d));
       const work = path.join(dir, 'walk');
-      const port = await freePort();
-      let otherPort = await freePort();
-      while (otherPort === port) otherPort = await freePort();
       const blocks = BLOCKS.filter((b) => b.group === group);
-      const sh = blocks.filter((b) => b.lang === 'sh').map((b) => localize(b.code, group, work, port, otherPort));
-      const r = await runBash(sh.join('\n'), { TILELOG_REPO: repo }, path.join(work, '.tilelog'), 100_000);
+      const ports = new Map<string, number>();
+      for (const p of portsNamed(blocks.map((b) => b.code))) {
+        let free = await freePort();
+        while ([...ports.values()].includes(free)) free = await freePort();
+        ports.set(p, free);
+      }
+      const sh = blocks.filter((b) => b.lang === 'sh').map((b) => localize(b.code, group, work, ports));
+      const r = await runBash(sh.join('\n'), { TILELOG_REPO: repo }, repo, 100_000);
       try {
-        await runTsBlocks(r, blocks, group, work, port);
+        await runTsBlocks(r, blocks, group, work, ports);
       } finally {
         r.stop();
       }
@@ -170,11 +189,11 @@ describe('README examples', () => {
   }
 });
 
-async function runTsBlocks(r: { code: number | null; out: string }, blocks: Block[], group: string, work: string, port: number): Promise<void> {
+async function runTsBlocks(r: { code: number | null; out: string }, blocks: Block[], group: string, work: string, ports: ReadonlyMap<string, number>): Promise<void> {
   expect(r.code, r.out + (fs.existsSync(path.join(work, 'serve.log')) ? `\nserve.log:\n${fs.readFileSync(path.join(work, 'serve.log'), 'utf8')}` : '')).toBe(0);
 
   for (const b of blocks.filter((x) => x.lang === 'ts')) {
-    let code = localize(b.code, group, work, port);
+    let code = localize(b.code, group, work, ports);
     code = code.replace(/from '(tilelog\/(\w+))'/g, (_m, spec: string, sub: string) => {
       expect(PKG.exports[`./${sub}`], `package.json exports ${spec}`).toBe(`./dist/${sub}/index.js`);
       return `from ${JSON.stringify(path.join(REPO_ROOT, 'src', sub, 'index.ts'))}`;
