@@ -19,4 +19,4 @@ async function openSqlite(spec: OpenSpec): Promise<LogStoreUnderTest> {
   return { sequence: store, state: store, fence, close: () => store.close() };
 }
 
-runLogStoreContract('SQLite (SqliteLogStore)', openSqlite);
+runLogStoreContract('SQLite (SqliteLogStore)', openSqlite, { takeover: false });
