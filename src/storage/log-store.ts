@@ -30,6 +30,19 @@ export interface SequenceStore {
   /** The log this store belongs to (one store per origin). */
   readonly origin: string;
 
+  /**
+   * Whether the store itself fixes deduplication (PostgreSQL: chosen when the
+   * log was created); undefined when each call chooses (SQLite). A log opened
+   * with another LogOptions.dedup is refused (LOG_CONFIG).
+   */
+  readonly dedup?: boolean;
+
+  /**
+   * What the signer last recorded as the public checkpoint (setPublished):
+   * how processes that do not sign learn of new checkpoints. null: nothing yet.
+   */
+  published(): Promise<PublishedState | null>;
+
   /** Number of durable entries: indexes [0, nextIndex()) exist. Read from the store (other frontends insert). */
   nextIndex(): Promise<number>;
 
@@ -70,6 +83,13 @@ export interface SequenceStore {
   close(): Promise<void>;
 }
 
+/** The public checkpoint as the signer last wrote it: its size, signed text and the bucket's version (ETag). */
+export interface PublishedState {
+  readonly size: number;
+  readonly text: string;
+  readonly etag: string | null;
+}
+
 /** Proof that the caller leads: the epoch its lease was granted with, and who it is. */
 export interface Fence {
   readonly epoch: number;
@@ -91,6 +111,13 @@ export interface TreeStateStore {
    * Durable when it resolves.
    */
   commitState(fence: Fence, expectedSize: number | null, next: TreeState): Promise<'ok' | 'lost'>;
+
+  /**
+   * Records the public checkpoint just written (or found by recovery), iff
+   * the fence holds and the recorded size is <= p.size (it never moves back).
+   * 'lost': the fence no longer holds; a smaller p is ignored ('ok').
+   */
+  setPublished(fence: Fence, p: PublishedState): Promise<'ok' | 'lost'>;
 
   /** The partial-tile collector's durable cursor (0 for a new log). */
   gcCursor(): Promise<number>;

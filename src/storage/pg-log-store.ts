@@ -20,6 +20,7 @@ import type {
   CheckpointRecord,
   EntryRange,
   Fence,
+  PublishedState,
   SequencedEntry,
   SequenceResult,
   SequenceStore,
@@ -227,6 +228,38 @@ export class PgLogStore implements SequenceStore, TreeStateStore {
     }
     if (outcome === 'fork') throw new TilelogError('LOG_FORK', `postgres: refusing a second root for size ${next.size}`);
     throw new TilelogError('STORAGE_IO', `postgres: tilelog_commit_state answered ${JSON.stringify(outcome)}`);
+  }
+
+  async published(): Promise<PublishedState | null> {
+    const row = await this.#one(
+      `SELECT published_size, published_text, published_etag FROM ${this.schema}.tree_state WHERE id = 1`,
+      [],
+      'reading the published checkpoint',
+    );
+    if (row === undefined || row.published_text === null || row.published_text === undefined) return null;
+    return {
+      size: safeInteger(row.published_size, 'tree_state.published_size'),
+      text: String(row.published_text),
+      etag: row.published_etag === null ? null : String(row.published_etag),
+    };
+  }
+
+  async setPublished(fence: Fence, p: PublishedState): Promise<'ok' | 'lost'> {
+    assertSize(p.size, 'published size');
+    // Fenced like every signer write; published_size never moves back (a
+    // smaller p matches the fence but not the size: not 'lost').
+    const rows = await this.#query(
+      `UPDATE ${this.schema}.tree_state
+          SET published_size = $1, published_text = $2, published_etag = $3
+        WHERE id = 1 AND epoch = $4 AND leader = $5 AND published_size <= $1
+       RETURNING id`,
+      [p.size, p.text, p.etag, fence.epoch, fence.holder],
+      `recording the published checkpoint at size ${p.size}`,
+      true,
+    );
+    if (rows.length === 1) return 'ok';
+    const held = await this.#one(`SELECT 1 FROM ${this.schema}.tree_state WHERE id = 1 AND epoch = $1 AND leader = $2`, [fence.epoch, fence.holder], 'reading the lease');
+    return held === undefined ? 'lost' : 'ok';
   }
 
   async gcCursor(): Promise<number> {
