@@ -134,6 +134,13 @@ export interface TreeStateStore {
 
 /** Leadership among signer candidates. */
 export interface LeaderLease {
+  /**
+   * True when several processes compete for this lease (PostgreSQL): a term
+   * that ends sends this process back to being a candidate, and while it does
+   * not lead it learns of checkpoints from SequenceStore.published(). Absent
+   * or false: only this process ever leads (SQLite), so a lost term is final.
+   */
+  readonly shared?: boolean;
   /** Resolves once this process leads; rejects when the signal aborts. Call again after losing it. */
   acquire(signal: AbortSignal): Promise<Leadership>;
 }
