@@ -5,6 +5,7 @@
 //   --state <dir>         TILELOG_STATE                 .tilelog/
 //   --tiles <dir|s3://b/p> TILELOG_TILES                tiles/ (s3://<bucket>[/<prefix>]: a bucket)
 //   --db <postgres://...> TILELOG_DB                    none: SQLite in --state (with --db: several processes, s3:// tiles required)
+//   --role frontend       TILELOG_ROLE                  candidate (with --db; a frontend never signs: --log-key <vkey>, no --key)
 //   --lease-ttl-ms <ms>   TILELOG_LEASE_TTL_MS          10000 (with --db: the signer lease; also -renew-ms 3000, -margin-ms 2000)
 //   --s3-endpoint <url>   TILELOG_S3_ENDPOINT           AWS (with the other --s3-* flags: s3-options.ts)
 //   --s3-region <region>  TILELOG_S3_REGION             us-east-1 with --s3-endpoint, else the SDK's chain
@@ -47,6 +48,8 @@ export const SERVE_FLAGS = {
   state: { type: 'string' },
   tiles: { type: 'string' },
   db: { type: 'string' },
+  role: { type: 'string' },
+  'log-key': { type: 'string' },
   'lease-ttl-ms': { type: 'string' },
   'lease-renew-ms': { type: 'string' },
   'lease-margin-ms': { type: 'string' },
@@ -91,6 +94,10 @@ export interface ServeConfig {
   s3: S3Settings;
   /** PostgreSQL connection string (--db): the log's trusted state, shared by several processes; undefined: SQLite in stateDir. */
   db: string | undefined;
+  /** With --db: 'candidate' (adds, reads, and signs while leading) or 'frontend' (never signs; logKey instead of a key). */
+  role: 'candidate' | 'frontend';
+  /** The log's verifier key, for a frontend (it has no signing key). */
+  logKey: string | undefined;
   /** The signer lease with --db (ms). */
   lease: { ttlMs: number; renewMs: number; marginMs: number };
   /** The URL readers fetch the tree from (--public-url), or undefined: this server's own URL for a directory, the bucket's for S3. */
@@ -150,6 +157,17 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
       );
     }
   }
+  const roleValue = pick('role', 'TILELOG_ROLE');
+  if (roleValue !== undefined && roleValue[1] !== 'candidate' && roleValue[1] !== 'frontend') {
+    throw new UsageError(`${roleValue[0]} must be candidate (the default: sequences, serves and signs while leading) or frontend (never signs)`);
+  }
+  const role = (roleValue?.[1] ?? 'candidate') as 'candidate' | 'frontend';
+  const logKey = pick('log-key', 'TILELOG_LOG_KEY')?.[1];
+  if (role === 'frontend' && db === undefined) throw new UsageError(`${roleValue![0]} frontend needs --db: a frontend shares a log with the processes that sign it`);
+  if (role === 'frontend' && logKey === undefined) {
+    throw new UsageError(`${roleValue![0]} frontend needs --log-key <verifier key> (the log's public key; a frontend holds no signing key)`);
+  }
+  if (role === 'frontend' && pick('key', 'TILELOG_KEY') !== undefined) throw new UsageError(`${roleValue![0]} frontend never signs: give --log-key <verifier key>, not --key`);
   const lease = {
     ttlMs: count('lease-ttl-ms', 'TILELOG_LEASE_TTL_MS', 100) ?? 10_000,
     renewMs: count('lease-renew-ms', 'TILELOG_LEASE_RENEW_MS', 1) ?? 3_000,
@@ -163,6 +181,8 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
   }
   return {
     db: db?.[1],
+    role,
+    logKey,
     lease,
     stateDir: path.resolve(pick('state', 'TILELOG_STATE')?.[1] ?? '.tilelog'),
     tilesDir: formatTileLocation(tiles),

@@ -16,7 +16,8 @@ import { TilelogError } from '../errors.js';
 import { createLogApp, startServer } from '../http/index.js';
 import { mountExplorer } from '../http/explorer.js';
 import { openFileLog, storageFailure } from '../log/index.js';
-import { openPgLog, type PgLog } from '../log/pg-log.js';
+import { frontendSigner, openPgLog, type PgLog } from '../log/pg-log.js';
+import { parseVerifierKey, type NoteSigner } from '../note/keys.js';
 import { pgTarget } from '../storage/pg-errors.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 import { TILE_DIR_MODE } from '../storage/file-tile-store.js';
@@ -53,6 +54,8 @@ one with --origin) and a signing key in .tilelog/log.key.
                             and serves reads, one (holding a lease) signs, another takes
                             over when it stops. Needs --tiles s3://...; --state keeps
                             the key (the same key on every process)   [$TILELOG_DB]
+  --role frontend           with --db: only sequence adds and serve reads, never sign;
+                            give --log-key <verifier key> instead of a key [$TILELOG_ROLE, candidate]
   --lease-ttl-ms <ms>       with --db: the signer lease's length     [$TILELOG_LEASE_TTL_MS, 10000]
   --lease-renew-ms <ms>     renewed this often                      [$TILELOG_LEASE_RENEW_MS, 3000]
   --lease-margin-ms <ms>    the leader stops this long before its lease could lapse
@@ -166,8 +169,9 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
     if (store === null) refuseForeignTiles(cfg);
     else await refuseForeignBucket(cfg, store);
   }
-  const { signer, origin, createdKey } = loadIdentity(cfg, fresh, logger);
-  refuseSelfWitness(cfg, signer);
+  const { signer, origin, createdKey }: { signer: NoteSigner & { readonly verifierKey: string }; origin: string; createdKey?: string } =
+    cfg.role === 'frontend' && cfg.logKey !== undefined ? frontendIdentity(cfg, cfg.logKey) : loadIdentity(cfg, fresh, logger);
+  refuseSelfWitness(cfg, signer.verifierKey);
 
   let pgLog: PgLog | null = null;
   const engineOptions = {
@@ -191,7 +195,7 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
     if (cfg.db === undefined || store === null) {
       return openFileLog({ ...engineOptions, stateDir: cfg.stateDir, ...(store === null ? { tilesDir: cfg.tilesDir } : { tileStore: store }) });
     }
-    pgLog = await openPgLog({ ...engineOptions, connectionString: cfg.db, tileStore: store, lease: cfg.lease, checkpointIntervalMs: 0 });
+    pgLog = await openPgLog({ ...engineOptions, connectionString: cfg.db, tileStore: store, lease: cfg.lease, role: cfg.role });
     return pgLog.log;
   });
 
@@ -437,15 +441,27 @@ async function refuseForeignBucket(cfg: ServeConfig, store: TileStore): Promise<
  * A witness whose key is the log's own would cosign for nothing: its
  * cosignatures count toward the policy though no one independent saw the tree.
  */
-function refuseSelfWitness(cfg: ServeConfig, signer: Ed25519Signer): void {
+function refuseSelfWitness(cfg: ServeConfig, verifierKey: string): void {
+  const publicKey = parseVerifierKey(verifierKey).publicKey;
   for (const w of cfg.witnesses?.policy.witnesses ?? []) {
-    if (Buffer.from(w.verifier.publicKey).equals(Buffer.from(signer.publicKey))) {
+    if (Buffer.from(w.verifier.publicKey).equals(Buffer.from(publicKey))) {
       throw new CliError(
         `witness ${w.name} (${w.vkey}) has the log's own key; a witness must sign with a key of its own: ` +
           `make one with 'tilelog witness keygen --name <name> --out <file>' and pass the verifier key it prints`,
       );
     }
   }
+}
+
+/** A frontend's identity: the log's verifier key, no signing key (it never signs). */
+function frontendIdentity(cfg: ServeConfig, logKey: string): { signer: NoteSigner & { readonly verifierKey: string }; origin: string } {
+  let signer;
+  try {
+    signer = frontendSigner(logKey);
+  } catch (err) {
+    throw new CliError(`--log-key: ${(err as Error).message}; give the log's verifier key (<name>+<key ID>+<base64>)`);
+  }
+  return { signer, origin: cfg.origin ?? signer.name };
 }
 
 /** The signer and origin, creating <state>/log.key on the first run. */

@@ -10,11 +10,19 @@ import { TilelogError } from '../errors.js';
 import { FileTileStore } from '../storage/file-tile-store.js';
 import { PgLease, type PgLeaseTiming } from '../storage/pg-lease.js';
 import { PgLogStore } from '../storage/pg-log-store.js';
+import type { LeaderLease, Leadership } from '../storage/log-store.js';
 import type { TileStore } from '../storage/tile-store.js';
+import { parseVerifierKey, type NoteSigner } from '../note/keys.js';
 import { Log } from './log.js';
 import type { LogOptions } from './options.js';
 
 export interface PgLogOptions extends Omit<LogOptions, 'db' | 'store' | 'lease' | 'tiles'> {
+  /**
+   * 'candidate' (default): sequences adds, serves reads, and signs while it
+   * holds the lease. 'frontend': never takes the lease, so never signs
+   * (give it frontendSigner(verifierKey) instead of the signing key).
+   */
+  role?: 'candidate' | 'frontend';
   /** postgres://user:password@host:port/database */
   connectionString: string;
   /** The public tree: a bucket (S3TileStore) every process of the log writes and reads. The caller owns it. */
@@ -32,9 +40,41 @@ export const PG_LEASE_DEFAULTS = { ttlMs: 10_000, renewMs: 3_000, marginMs: 2_00
 export interface PgLog {
   readonly log: Log;
   readonly store: PgLogStore;
-  readonly lease: PgLease;
-  readonly timing: PgLeaseTiming;
+  /** The lease (null for a frontend, which never leads). */
+  readonly lease: PgLease | null;
+  readonly timing: PgLeaseTiming | null;
   close(): Promise<void>;
+}
+
+// NeverLeads: the lease of a frontend. It competes with nobody: acquire()
+// waits until the log closes, so the process only sequences and serves reads,
+// following the store's published state.
+class NeverLeads implements LeaderLease {
+  readonly shared = true;
+  acquire(signal: AbortSignal): Promise<Leadership> {
+    return new Promise((_resolve, reject) => {
+      const stop = (): void => reject(signal.reason instanceof Error ? signal.reason : new TilelogError('LOG_CLOSED', 'log: closed'));
+      if (signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
+    });
+  }
+}
+
+/**
+ * The signer of a frontend: it has the log's verifier key (to check the
+ * checkpoints it serves) and no private key; sign() refuses. A frontend never
+ * leads, so it is never called.
+ */
+export function frontendSigner(verifierKey: string): NoteSigner & { readonly verifierKey: string } {
+  const v = parseVerifierKey(verifierKey);
+  return {
+    name: v.name,
+    keyId: v.keyId,
+    verifierKey,
+    sign: () => {
+      throw new TilelogError('LOG_CONFIG', 'log: this process is a frontend (no signing key): it never signs');
+    },
+  };
 }
 
 export async function openPgLog(opts: PgLogOptions): Promise<PgLog> {
@@ -49,7 +89,7 @@ export async function openPgLog(opts: PgLogOptions): Promise<PgLog> {
   let lease: PgLease | null = null;
   try {
     const ttlMs = leaseOpts?.ttlMs ?? PG_LEASE_DEFAULTS.ttlMs;
-    lease = await PgLease.open({
+    if (opts.role !== 'frontend') lease = await PgLease.open({
       connectionString,
       origin: opts.origin,
       ttlMs,
@@ -58,11 +98,12 @@ export async function openPgLog(opts: PgLogOptions): Promise<PgLog> {
       marginMs: leaseOpts?.marginMs ?? Math.min(PG_LEASE_DEFAULTS.marginMs, ttlMs * 0.2),
       ...(leaseOpts?.holder !== undefined && { holder: leaseOpts.holder }),
     });
+    const { role: _role, ...engine } = rest;
     const log = await Log.open({
       sequencePollMs: 100,
-      ...rest,
+      ...engine,
       store,
-      lease,
+      lease: lease ?? new NeverLeads(),
       tiles: tileStore,
     });
     const held = lease;
@@ -71,11 +112,11 @@ export async function openPgLog(opts: PgLogOptions): Promise<PgLog> {
       log,
       store,
       lease: held,
-      timing: held.timing,
+      timing: held?.timing ?? null,
       close: () =>
         (closing ??= (async () => {
           await log.close();
-          await held.close();
+          await held?.close();
           await store.close();
         })()),
     };

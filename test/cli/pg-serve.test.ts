@@ -60,9 +60,9 @@ async function setup(): Promise<Setup> {
   return { dbUrl, prefix: `log${k}`, keyFile };
 }
 
-async function serveProcess(s: Setup, name: string): Promise<ServeHandle> {
+async function serveProcess(s: Setup, name: string, identity?: string[]): Promise<ServeHandle> {
   const h = await startServe(
-    ['--db', s.dbUrl, '--state', path.join(dir, `${s.prefix}-${name}`), '--key', s.keyFile, '--tiles', `s3://${BUCKET}/${s.prefix}`, '--s3-endpoint', s3.url, '--s3-force-path-style', '--listen', '127.0.0.1:0', ...LEASE_FLAGS],
+    ['--db', s.dbUrl, '--state', path.join(dir, `${s.prefix}-${name}`), ...(identity ?? ['--key', s.keyFile]), '--tiles', `s3://${BUCKET}/${s.prefix}`, '--s3-endpoint', s3.url, '--s3-force-path-style', '--listen', '127.0.0.1:0', ...LEASE_FLAGS],
     { env: CREDS },
   );
   running.push(h);
@@ -156,28 +156,42 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('two processes: adds to either are acknowledged and published; exactly one leads', async () => {
+  test('two processes and a frontend without the key: adds to any are acknowledged and published; exactly one candidate leads', async () => {
     const s = await setup();
     const a = await serveProcess(s, 'a');
     const b = await serveProcess(s, 'b');
+    const c = await serveProcess(s, 'c', ['--role', 'frontend', '--log-key', a.verifierKey]);
+    expect(fs.existsSync(path.join(dir, `${s.prefix}-c`, 'log.key'))).toBe(false);
     const summaries = [a, b].map((h) => h as unknown as { database: string; leading: boolean });
     expect(summaries.map((x) => x.database)).toEqual([expect.stringMatching(/@127\.0\.0\.1:\d+\/pgserve/), expect.stringMatching(/pgserve/)]);
     for (const x of summaries) expect(x.database).not.toMatch(/:[^@/]*@/);
     const indexes: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const h = i % 2 === 0 ? a : b;
+    for (let i = 0; i < 21; i++) {
+      const h = [a, b, c][i % 3]!;
       const res = await fetch(`${h.url}/add?wait=checkpoint`, { method: 'POST', body: `two-${i}` });
       expect(res.status, await res.clone().text()).toBe(200);
       indexes.push(((await res.json()) as { index: number }).index);
     }
-    expect(new Set(indexes).size).toBe(20);
+    expect(new Set(indexes).size).toBe(21);
     const pid = await leaderPid(s.dbUrl);
     expect([a.child.pid, b.child.pid]).toContain(pid);
-    for (const h of [a, b]) {
-      const info = (await (await fetch(`${h.url}/v1/log/info`)).json()) as { treeSize: number };
-      expect(info.treeSize).toBeGreaterThanOrEqual(20);
+    // The frontend never leads, even with both candidates gone: it keeps sequencing, nothing is signed.
+    expect((c as unknown as { leading: boolean }).leading).toBe(false);
+    for (const h of [a, b, c]) {
+      // A process that does not lead follows the published state (polled): it may lag a moment.
+      await waitFor(`${h.url} at size 21`, async () => ((await (await fetch(`${h.url}/v1/log/info`)).json()) as { treeSize: number }).treeSize >= 21);
       expect(await entryAt(h.url, indexes[1]!)).toBe('two-1');
     }
+    await a.stop('SIGKILL');
+    await b.stop('SIGKILL');
+    const before = (await admin(s.dbUrl, (q) => q.query(`SELECT size, epoch FROM ${schema}.tree_state`))).rows[0]!;
+    const res = await fetch(`${c.url}/add`, { method: 'POST', body: 'no signer now' });
+    expect(res.status).toBe(200);
+    await sleep(3 * TTL_MS);
+    const after = (await admin(s.dbUrl, (q) => q.query(`SELECT size, epoch, leader FROM ${schema}.tree_state`))).rows[0]!;
+    expect(after.size).toBe(before.size);
+    expect(after.epoch).toBe(before.epoch);
+    expect(String(after.leader)).not.toContain(`:${c.child.pid}:`);
   });
 
   test(`failover under load: SIGKILL the leader ${CYCLES} times; nothing acknowledged is lost, no checkpoint shrinks or forks`, async () => {

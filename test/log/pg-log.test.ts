@@ -94,7 +94,7 @@ describePg('a log on PostgreSQL, several processes', () => {
     for (const p of [a, b]) expect(new TextDecoder().decode(await p.log.entry(acks[1]!.index))).toBe('e1');
     const leader = (await admin(dbUrl, (c) => c.query(`SELECT leader FROM ${schema}.tree_state`))).rows[0]?.leader as string;
     const leading = a.log.leading() ? a : b;
-    expect(leader).toBe(leading.lease.holder);
+    expect(leader).toBe(leading.lease!.holder);
   });
 
   test('the lease taken from the leader: it steps down (not fatal), its fence changes nothing, a later epoch leads; both keep publishing', async () => {
@@ -116,7 +116,7 @@ describePg('a log on PostgreSQL, several processes', () => {
     expect(first.log.stats().fatal).toBeNull();
     // The old fence changes nothing.
     const state = await first.store.state();
-    expect(await first.store.commitState({ epoch: oldEpoch, holder: first.lease.holder }, state!.size, state!)).toBe('lost');
+    expect(await first.store.commitState({ epoch: oldEpoch, holder: first.lease!.holder }, state!.size, state!)).toBe('lost');
     const until = Date.now() + 15_000;
     while (!(a.log.leading() || b.log.leading()) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     const leader = a.log.leading() ? a : b;
