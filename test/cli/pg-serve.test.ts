@@ -293,4 +293,42 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     expect(poller.conflicts).toEqual([]);
     expect(old.stderr()).not.toMatch(/LOG_FORK|STORAGE_CONFLICT/);
   });
+  test("a paused leader whose checkpoint PUT is held in flight: the new leader republishes over it, the late PUT is refused (412), the old one steps down", async () => {
+    const s = await setup();
+    const a = await serveProcess(s, 'a');
+    const b = await serveProcess(s, 'b');
+    const poller = checkpointPoller(s);
+    const pid = await waitFor('a leader', () => leaderPid(s.dbUrl));
+    const [old, other] = a.child.pid === pid ? [a, b] : [b, a];
+    const key = `${s.prefix}/checkpoint`;
+    const hold = s3.hold({ verb: 'PUT', key });
+    const pending = fetch(`${old.url}/add`, { method: 'POST', body: 'published late' });
+    const held = await hold.next();
+    hold.stop();
+    expect((await pending).status).toBe(200);
+    old.child.kill('SIGSTOP');
+    try {
+      await sleep(3 * TTL_MS);
+      // The new leader's recovery republishes what the old one committed, then publishes more.
+      const res = await fetch(`${other.url}/add?wait=checkpoint`, { method: 'POST', body: 'during the pause', signal: AbortSignal.timeout(30_000) });
+      expect(res.status).toBe(200);
+      const during = ((await res.json()) as { index: number }).index;
+      await waitFor('the new leader publishing', async () => poller.latest() > during);
+      // Now the old leader's PUT reaches the store: its If-Match names a version that is gone.
+      const refusedBefore = s3.log.filter((r) => r.verb === 'PUT' && r.key === key && r.status === 412).length;
+      held.release();
+      await waitFor('the late PUT refused', async () => s3.log.filter((r) => r.verb === 'PUT' && r.key === key && r.status === 412).length > refusedBefore || null, 10_000);
+    } finally {
+      old.child.kill('SIGCONT');
+    }
+    await waitFor('the old leader stepping down', async () => /stepped down/.test(old.stderr()), 20_000);
+    await sleep(500);
+    await poller.stop();
+    for (let k = 1; k < poller.sizes.length; k++) expect(poller.sizes[k]!).toBeGreaterThan(poller.sizes[k - 1]!);
+    expect(poller.conflicts).toEqual([]);
+    expect(old.stderr()).not.toMatch(/LOG_FORK|STORAGE_CONFLICT/);
+    // It is a candidate again, not stopped: its adds still work and get published.
+    const res = await fetch(`${old.url}/add?wait=checkpoint`, { method: 'POST', body: 'after', signal: AbortSignal.timeout(30_000) });
+    expect(res.status).toBe(200);
+  });
 });
