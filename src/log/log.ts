@@ -161,6 +161,7 @@ export class Log {
   readonly #stopping = new AbortController();
   #leading: Promise<void> | null = null;
   #poller: NodeJS.Timeout | null = null;
+  #unwatch: (() => Promise<void>) | null = null;
   /** setPublished calls, one after another (the store keeps the largest). */
   #recording: Promise<unknown> = Promise.resolve();
   #closed: Promise<void> | null = null;
@@ -250,6 +251,18 @@ export class Log {
     await this.#pollPublished();
     this.#leading = this.#leadLoop();
     this.#schedulePoll();
+    // Prompt news of checkpoints (LISTEN/NOTIFY) where the store has it; the poll stays as the fallback.
+    if (this.#store.watchPublished !== undefined) {
+      try {
+        this.#unwatch = await this.#store.watchPublished(() => {
+          if (this.#term === null && !this.#stopping.signal.aborted) {
+            this.#pollPublished().catch((err: unknown) => this.#o.logger.warn('reading the published checkpoint from the state store failed', err));
+          }
+        });
+      } catch (err) {
+        this.#o.logger.warn('cannot listen for published checkpoints; polling only', err);
+      }
+    }
     if (this.#view.current !== null) return;
     // waitFor(-1): the first checkpoint of any size (a new log's first one has size 0).
     await this.#view.waitFor(-1);
@@ -372,6 +385,7 @@ export class Log {
   async #abandon(): Promise<void> {
     this.#stopping.abort(new TilelogError('LOG_CLOSED', 'log: the open failed'));
     if (this.#poller !== null) clearTimeout(this.#poller);
+    await this.#unwatch?.().catch(() => undefined);
     const term = this.#term;
     if (term !== null) {
       await term.stop().catch(() => undefined);
@@ -539,6 +553,7 @@ export class Log {
       await this.#sequencer.close();
       this.#stopping.abort(new TilelogError('LOG_CLOSED', 'log: the log is closed'));
       if (this.#poller !== null) clearTimeout(this.#poller);
+      await this.#unwatch?.();
       const term = this.#term;
       if (term !== null) {
         await term.stop();

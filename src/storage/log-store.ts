@@ -43,6 +43,13 @@ export interface SequenceStore {
    */
   published(): Promise<PublishedState | null>;
 
+  /**
+   * Optional prompt news of setPublished from any process (PostgreSQL:
+   * LISTEN/NOTIFY). A hint only: notifications can be missed (a reconnect),
+   * so readers still poll published(). Returns the unsubscribe function.
+   */
+  watchPublished?(onChange: () => void): Promise<() => Promise<void>>;
+
   /** Number of durable entries: indexes [0, nextIndex()) exist. Read from the store (other frontends insert). */
   nextIndex(): Promise<number>;
 

@@ -34,7 +34,7 @@ async function bucketStore(prefix: string) {
   });
 }
 
-async function open(dbUrl: string, prefix: string, extra: { dedup?: boolean; warn?: (m: string) => void } = {}): Promise<PgLog> {
+async function open(dbUrl: string, prefix: string, extra: { dedup?: boolean; warn?: (m: string) => void; publishedPollMs?: number } = {}): Promise<PgLog> {
   const p = await openPgLog({
     connectionString: dbUrl,
     origin: ORIGIN,
@@ -43,6 +43,7 @@ async function open(dbUrl: string, prefix: string, extra: { dedup?: boolean; war
     lease: { ttlMs: 1200 },
     batchMaxDelayMs: 1,
     ...(extra.dedup !== undefined && { dedup: extra.dedup }),
+    ...(extra.publishedPollMs !== undefined && { publishedPollMs: extra.publishedPollMs }),
     logger: { ...quietLogger, warn: (m) => extra.warn?.(m) },
   });
   opened.push(p);
@@ -166,6 +167,19 @@ describePg('a log on PostgreSQL, several processes', () => {
     } finally {
       await holder.end().catch(() => undefined);
     }
+  });
+
+  test('a follower hears of new checkpoints by NOTIFY, without waiting for its poll', async () => {
+    const { dbUrl, prefix } = await fresh();
+    // Both poll once a minute: only the notification can wake the follower within the test.
+    const a = await open(dbUrl, prefix, { publishedPollMs: 60_000 });
+    const b = await open(dbUrl, prefix, { publishedPollMs: 60_000 });
+    const follower = a.log.leading() ? b : a;
+    const leader = follower === a ? b : a;
+    const r = await leader.log.add(utf8('notified'));
+    const cp = await follower.log.waitForCheckpoint(r.index, AbortSignal.timeout(20_000));
+    expect(cp.size).toBeGreaterThan(r.index);
+    expect(follower.log.leading()).toBe(false);
   });
 
   test('dedup is fixed when the log is created: another choice is refused with LOG_CONFIG', async () => {
