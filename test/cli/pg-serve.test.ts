@@ -178,6 +178,10 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     // The frontend never leads, even with both candidates gone: it keeps sequencing, nothing is signed.
     expect((c as unknown as { leading: boolean }).leading).toBe(false);
     for (const h of [a, b, c]) {
+      const metrics = await (await fetch(`${h.url}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`^tilelog_leader ${h.child.pid === pid ? 1 : 0}$`, 'm'));
+    }
+    for (const h of [a, b, c]) {
       // A process that does not lead follows the published state (polled): it may lag a moment.
       await waitFor(`${h.url} at size 21`, async () => ((await (await fetch(`${h.url}/v1/log/info`)).json()) as { treeSize: number }).treeSize >= 21);
       expect(await entryAt(h.url, indexes[1]!)).toBe('two-1');
