@@ -4,6 +4,9 @@
 //   flag                  env                           default
 //   --state <dir>         TILELOG_STATE                 .tilelog/
 //   --tiles <dir|s3://b/p> TILELOG_TILES                tiles/ (s3://<bucket>[/<prefix>]: a bucket)
+//   --db <postgres://...> TILELOG_DB                    none: SQLite in --state (with --db: several processes, s3:// tiles required)
+//   --role frontend       TILELOG_ROLE                  candidate (with --db; a frontend never signs: --log-key <vkey>, no --key)
+//   --lease-ttl-ms <ms>   TILELOG_LEASE_TTL_MS          10000 (with --db: the signer lease; also -renew-ms 3000, -margin-ms 2000)
 //   --s3-endpoint <url>   TILELOG_S3_ENDPOINT           AWS (with the other --s3-* flags: s3-options.ts)
 //   --s3-region <region>  TILELOG_S3_REGION             us-east-1 with --s3-endpoint, else the SDK's chain
 //   --s3-force-path-style TILELOG_S3_FORCE_PATH_STYLE=1 virtual-hosted addressing
@@ -37,12 +40,19 @@ import { blameFile, hideSecrets, layerConfigFile, readConfigFile } from './confi
 import { readKeyFile } from './key-file.js';
 import { parseLogLevel, type LogLevel } from './logger.js';
 import { REGISTRY_FLAGS, resolveRegistryConfig, type RegistryConfig } from './registry.js';
+import { pgTarget } from '../storage/pg-errors.js';
 import { formatTileLocation, type S3Settings, type TileLocation } from '../storage/tile-location.js';
 import { defaultPublicUrl, hasS3Settings, parseTreeLocation, resolveS3Settings, S3_FLAGS } from './s3-options.js';
 
 export const SERVE_FLAGS = {
   state: { type: 'string' },
   tiles: { type: 'string' },
+  db: { type: 'string' },
+  role: { type: 'string' },
+  'log-key': { type: 'string' },
+  'lease-ttl-ms': { type: 'string' },
+  'lease-renew-ms': { type: 'string' },
+  'lease-margin-ms': { type: 'string' },
   ...S3_FLAGS,
   'public-url': { type: 'string' },
   listen: { type: 'string' },
@@ -82,6 +92,14 @@ export interface ServeConfig {
   tiles: TileLocation;
   /** Endpoint, region, addressing and the unconditional opt-in for an s3:// --tiles. */
   s3: S3Settings;
+  /** PostgreSQL connection string (--db): the log's trusted state, shared by several processes; undefined: SQLite in stateDir. */
+  db: string | undefined;
+  /** With --db: 'candidate' (adds, reads, and signs while leading) or 'frontend' (never signs; logKey instead of a key). */
+  role: 'candidate' | 'frontend';
+  /** The log's verifier key, for a frontend (it has no signing key). */
+  logKey: string | undefined;
+  /** The signer lease with --db (ms). */
+  lease: { ttlMs: number; renewMs: number; marginMs: number };
   /** The URL readers fetch the tree from (--public-url), or undefined: this server's own URL for a directory, the bucket's for S3. */
   publicUrl: string | undefined;
   host: string;
@@ -130,7 +148,42 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
     throw new UsageError(`the --s3-* settings need --tiles s3://<bucket>[/<prefix>]; ${tilesValue[0]} is the directory ${tilesValue[1]}`);
   }
   const publicUrl = ((v) => (v === undefined ? undefined : parseBaseUrl(v[0], v[1])))(pick('public-url', 'TILELOG_PUBLIC_URL'));
+  const db = pick('db', 'TILELOG_DB');
+  if (db !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(db[1])) throw new UsageError(`${db[0]} must be a postgres://user:password@host:port/database URL`);
+    if (tiles.kind === 'dir') {
+      throw new UsageError(
+        `${db[0]} needs the public tree in a bucket (--tiles s3://<bucket>[/<prefix>]): a tiles directory cannot be shared between processes`,
+      );
+    }
+  }
+  const roleValue = pick('role', 'TILELOG_ROLE');
+  if (roleValue !== undefined && roleValue[1] !== 'candidate' && roleValue[1] !== 'frontend') {
+    throw new UsageError(`${roleValue[0]} must be candidate (the default: sequences, serves and signs while leading) or frontend (never signs)`);
+  }
+  const role = (roleValue?.[1] ?? 'candidate') as 'candidate' | 'frontend';
+  const logKey = pick('log-key', 'TILELOG_LOG_KEY')?.[1];
+  if (role === 'frontend' && db === undefined) throw new UsageError(`${roleValue![0]} frontend needs --db: a frontend shares a log with the processes that sign it`);
+  if (role === 'frontend' && logKey === undefined) {
+    throw new UsageError(`${roleValue![0]} frontend needs --log-key <verifier key> (the log's public key; a frontend holds no signing key)`);
+  }
+  if (role === 'frontend' && pick('key', 'TILELOG_KEY') !== undefined) throw new UsageError(`${roleValue![0]} frontend never signs: give --log-key <verifier key>, not --key`);
+  const lease = {
+    ttlMs: count('lease-ttl-ms', 'TILELOG_LEASE_TTL_MS', 100) ?? 10_000,
+    renewMs: count('lease-renew-ms', 'TILELOG_LEASE_RENEW_MS', 1) ?? 3_000,
+    marginMs: count('lease-margin-ms', 'TILELOG_LEASE_MARGIN_MS', 1) ?? 2_000,
+  };
+  if (lease.marginMs >= lease.ttlMs || lease.renewMs >= lease.ttlMs - lease.marginMs) {
+    throw new UsageError(
+      `the lease settings must satisfy renew < ttl - margin: ttl ${lease.ttlMs} ms, renew ${lease.renewMs} ms, margin ${lease.marginMs} ms ` +
+        '(e.g. --lease-ttl-ms 10000 --lease-renew-ms 3000 --lease-margin-ms 2000)',
+    );
+  }
   return {
+    db: db?.[1],
+    role,
+    logKey,
+    lease,
     stateDir: path.resolve(pick('state', 'TILELOG_STATE')?.[1] ?? '.tilelog'),
     tilesDir: formatTileLocation(tiles),
     tiles,
@@ -205,6 +258,7 @@ export function effectiveConfig(s: ServeSettings): unknown {
       's3-force-path-style': c.s3.forcePathStyle ?? false,
       's3-unconditional': c.s3.unconditional ?? false,
     }),
+    ...(c.db !== undefined && { db: pgTarget(c.db), 'lease-ttl-ms': c.lease.ttlMs, 'lease-renew-ms': c.lease.renewMs, 'lease-margin-ms': c.lease.marginMs }),
     'public-url': c.publicUrl ?? defaultPublicUrl(c.tiles, c.s3) ?? "this server's own URL",
     listen: `${host}:${c.port}`,
     ...((o) => ({ origin: o.origin, 'origin-from': o.from }))(effectiveOrigin(c)),

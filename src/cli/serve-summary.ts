@@ -26,6 +26,8 @@ export interface SummaryFacts {
   publicUrl: string;
   witnesses: ServeWitnessConfig | null;
   registry: { config: RegistryConfig; submitterKey: string; apiKeys: number } | null;
+  /** With --db: the database (user@host:port/db, never the password) and whether this process leads now. */
+  database?: { target: string; leading: boolean; epoch: number | null };
 }
 
 /**
@@ -69,6 +71,7 @@ export function summaryJson(f: SummaryFacts): Record<string, unknown> {
     state: f.stateDir,
     tiles: f.tilesDir,
     publicUrl: f.publicUrl,
+    ...(f.database !== undefined && { database: f.database.target, leading: f.database.leading }),
     ...(f.witnesses !== null && { witnessPolicy: formatPolicy(f.witnesses.policy) }),
     ...(f.registry !== null && { registryKey: f.registry.submitterKey, registryApiKeys: f.registry.apiKeys }),
     roles: summaryRoles(f),
@@ -82,6 +85,12 @@ export function summaryText(f: SummaryFacts): string {
     `  tree size:    ${f.treeSize}`,
     `  state:        ${f.stateDir}`,
     `  tiles:        ${f.tilesDir}`,
+    ...(f.database === undefined
+      ? []
+      : [
+          `  database:     PostgreSQL ${f.database.target}`,
+          `  signer:       ${f.database.leading ? `this process leads (epoch ${f.database.epoch})` : 'another process leads; this one is a candidate (sequences adds, serves reads)'}`,
+        ]),
     `  public URL:   ${f.publicUrl}${f.publicUrl === f.url ? '' : ' (readers fetch checkpoint and tile/ there)'}`,
   ];
   const w = f.witnesses;

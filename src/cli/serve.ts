@@ -16,6 +16,9 @@ import { TilelogError } from '../errors.js';
 import { createLogApp, startServer } from '../http/index.js';
 import { mountExplorer } from '../http/explorer.js';
 import { openFileLog, storageFailure } from '../log/index.js';
+import { frontendSigner, openPgLog, type PgLog } from '../log/pg-log.js';
+import { parseVerifierKey, type NoteSigner } from '../note/keys.js';
+import { pgTarget } from '../storage/pg-errors.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 import { TILE_DIR_MODE } from '../storage/file-tile-store.js';
 import type { Logger } from 'pino';
@@ -45,6 +48,18 @@ one with --origin) and a signing key in .tilelog/log.key.
   --tiles <dir>             public tiles and checkpoint        [$TILELOG_TILES, tiles]
   --tiles s3://<bucket>[/<prefix>]
                             ... or in an S3-compatible bucket (see the --s3-* flags)
+  --db <postgres://user:password@host:port/database>
+                            keep the log's state in PostgreSQL instead of <state>/log.db,
+                            so several tilelog processes serve one log: each takes adds
+                            and serves reads, one (holding a lease) signs, another takes
+                            over when it stops. Needs --tiles s3://...; --state keeps
+                            the key (the same key on every process)   [$TILELOG_DB]
+  --role frontend           with --db: only sequence adds and serve reads, never sign;
+                            give --log-key <verifier key> instead of a key [$TILELOG_ROLE, candidate]
+  --lease-ttl-ms <ms>       with --db: the signer lease's length     [$TILELOG_LEASE_TTL_MS, 10000]
+  --lease-renew-ms <ms>     renewed this often                      [$TILELOG_LEASE_RENEW_MS, 3000]
+  --lease-margin-ms <ms>    the leader stops this long before its lease could lapse
+                                                                    [$TILELOG_LEASE_MARGIN_MS, 2000]
   --public-url <url>        where readers fetch the tree (a CDN, the bucket's HTTP URL),
                             named by /v1/log/info and the startup summary
                             [$TILELOG_PUBLIC_URL, this server for a directory; for
@@ -148,21 +163,21 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
   makeDirSync(cfg.stateDir, STATE_DIR_MODE);
   if (store === null) makeDirSync(cfg.tilesDir, TILE_DIR_MODE);
   const dbPath = path.join(cfg.stateDir, DB_FILE);
-  const fresh = !fs.existsSync(dbPath);
-  if (fresh) {
+  // With --db the state is in PostgreSQL (--state holds the key): recovery refuses a bucket that holds another tree.
+  const fresh = cfg.db !== undefined || !fs.existsSync(dbPath);
+  if (fresh && cfg.db === undefined) {
     if (store === null) refuseForeignTiles(cfg);
     else await refuseForeignBucket(cfg, store);
   }
-  const { signer, origin, createdKey } = loadIdentity(cfg, fresh, logger);
-  refuseSelfWitness(cfg, signer);
+  const { signer, origin, createdKey }: { signer: NoteSigner & { readonly verifierKey: string }; origin: string; createdKey?: string } =
+    cfg.role === 'frontend' && cfg.logKey !== undefined ? frontendIdentity(cfg, cfg.logKey) : loadIdentity(cfg, fresh, logger);
+  refuseSelfWitness(cfg, signer.verifierKey);
 
-  const log = await openOrExplain(cfg, origin, () =>
-    openFileLog({
-      origin,
-      signer,
-      stateDir: cfg.stateDir,
-      ...(store === null ? { tilesDir: cfg.tilesDir } : { tileStore: store }),
-      dedup: cfg.dedup,
+  let pgLog: PgLog | null = null;
+  const engineOptions = {
+    origin,
+    signer,
+    dedup: cfg.dedup,
       partialGraceMs: cfg.partialGraceMs,
       logger: logLoggerFrom(logger),
       ...(cfg.batchMaxEntries !== undefined && { batchMaxEntries: cfg.batchMaxEntries }),
@@ -175,8 +190,14 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
           ...(cfg.witnesses.timeoutMs !== undefined && { timeoutMs: cfg.witnesses.timeoutMs }),
         },
       }),
-    }),
-  );
+  };
+  const log = await openOrExplain(cfg, origin, async () => {
+    if (cfg.db === undefined || store === null) {
+      return openFileLog({ ...engineOptions, stateDir: cfg.stateDir, ...(store === null ? { tilesDir: cfg.tilesDir } : { tileStore: store }) });
+    }
+    pgLog = await openPgLog({ ...engineOptions, connectionString: cfg.db, tileStore: store, lease: cfg.lease, role: cfg.role });
+    return pgLog.log;
+  });
 
   let ready = true;
   // The bound URL, set once listening (before the first request).
@@ -231,6 +252,7 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
     publicUrl: publicUrl(),
     witnesses: cfg.witnesses,
     registry: registry === null || registryCfg === null ? null : { config: registryCfg, submitterKey: registry.registry.key.kid, apiKeys: registry.apiKeys },
+    ...(cfg.db !== undefined && { database: { target: pgTarget(cfg.db), leading: log.leading(), epoch: log.stats().leader.epoch } }),
   };
   // On stderr in both modes: --json keeps stdout to the one summary line.
   if (createdKey) process.stderr.write(`created a new log: origin ${origin}, key in ${createdKey}\n`);
@@ -249,6 +271,7 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
   ready = false;
   await server.close();
   await log.close(); // flushes pending adds, publishes, closes the database
+  await (pgLog as PgLog | null)?.close(); // the lease (released) and the PostgreSQL pools
   registry?.close();
   logger.info({ treeSize: log.checkpoint().size }, `stopped; tree size ${log.checkpoint().size}`);
   return EXIT_OK;
@@ -418,15 +441,27 @@ async function refuseForeignBucket(cfg: ServeConfig, store: TileStore): Promise<
  * A witness whose key is the log's own would cosign for nothing: its
  * cosignatures count toward the policy though no one independent saw the tree.
  */
-function refuseSelfWitness(cfg: ServeConfig, signer: Ed25519Signer): void {
+function refuseSelfWitness(cfg: ServeConfig, verifierKey: string): void {
+  const publicKey = parseVerifierKey(verifierKey).publicKey;
   for (const w of cfg.witnesses?.policy.witnesses ?? []) {
-    if (Buffer.from(w.verifier.publicKey).equals(Buffer.from(signer.publicKey))) {
+    if (Buffer.from(w.verifier.publicKey).equals(Buffer.from(publicKey))) {
       throw new CliError(
         `witness ${w.name} (${w.vkey}) has the log's own key; a witness must sign with a key of its own: ` +
           `make one with 'tilelog witness keygen --name <name> --out <file>' and pass the verifier key it prints`,
       );
     }
   }
+}
+
+/** A frontend's identity: the log's verifier key, no signing key (it never signs). */
+function frontendIdentity(cfg: ServeConfig, logKey: string): { signer: NoteSigner & { readonly verifierKey: string }; origin: string } {
+  let signer;
+  try {
+    signer = frontendSigner(logKey);
+  } catch (err) {
+    throw new CliError(`--log-key: ${(err as Error).message}; give the log's verifier key (<name>+<key ID>+<base64>)`);
+  }
+  return { signer, origin: cfg.origin ?? signer.name };
 }
 
 /** The signer and origin, creating <state>/log.key on the first run. */

@@ -16,6 +16,8 @@
 //   tilelog_add_duration_seconds           histogram per batch: first submission to COMMIT (the batch's slowest add)
 //   tilelog_time_to_checkpoint_seconds     histogram per batch: COMMIT to the public checkpoint covering it
 //   tilelog_checkpoint_age_seconds         gauge     since the public checkpoint was last written (or the log opened)
+//   tilelog_leader                         gauge     1 while this process signs (holds the lease), 0 while a candidate or frontend
+//   tilelog_leader_terms_total             counter   terms of leadership this process started (each runs recovery)
 //   tilelog_log_stopped                    gauge     1 once the log stopped fatally
 //   tilelog_publication_stopped{reason}    gauge     1 for the reason this process stopped publishing: superseded
 //                                                    (another writer ahead or forked), foreign (another log's checkpoint),
@@ -48,10 +50,10 @@ import { RequestCounts } from './observe.js';
  * tests need not build a whole CosignerStatus.
  */
 export interface ObservableLog extends LogApi {
-  stats(): Omit<LogStats, 'repairedAtOpen' | 'refusedReads' | 'witnesses' | 'storage' | 'gc'> & {
+  stats(): Omit<LogStats, 'repairedAtOpen' | 'refusedReads' | 'witnesses' | 'storage' | 'gc' | 'leader'> & {
     witnesses: { witnesses: { name: string; counters: object }[] } | null;
     refusedReads?: number;
-  } & Partial<Pick<LogStats, 'storage' | 'gc' | 'publication' | 'tileCache'>>;
+  } & Partial<Pick<LogStats, 'storage' | 'gc' | 'publication' | 'tileCache' | 'leader'>>;
   observe(o: LogObserver): () => void;
   checkpointAgeMs(): number;
 }
@@ -129,6 +131,8 @@ export function createLogMetrics(log: LogApi): AppMetrics {
   gauge('tilelog_pending_entries', 'Submissions waiting in the pool.', () => stats().pending);
   gauge('tilelog_checkpoint_age_seconds', 'Seconds since the public checkpoint was last written (or the log opened).', () => log.checkpointAgeMs() / 1000);
   total('tilelog_unsafe_reads_refused_total', 'Public-tree reads refused since start: a symlink or non-regular file in the tiles directory (tampering).', () => stats().refusedReads ?? 0);
+  gauge('tilelog_leader', '1 while this process signs the log (holds the signer lease), else 0 (a candidate or a frontend).', () => (stats().leader?.leading === false ? 0 : 1));
+  total('tilelog_leader_terms_total', 'Terms of leadership this process started since start (each runs recovery first).', () => stats().leader?.terms ?? 1);
   gauge('tilelog_log_stopped', '1 once the log stopped fatally (restart needed), else 0.', () => (stats().fatal === null ? 0 : 1));
   new Gauge({
     name: 'tilelog_publication_stopped',

@@ -67,6 +67,8 @@ export interface CheckpointerConfig {
   integrateMaxEntries: number;
   checkpointIntervalMs: number;
   logger: LogLogger;
+  /** The process becomes a candidate again when this term ends (a shared lease), instead of staying stopped. */
+  rejoins?: boolean;
   /** Called once if the loop stops fatally. */
   onFatal(err: TilelogError): void;
   /** Called after the public checkpoint moved (metrics). */
@@ -410,7 +412,8 @@ export class Checkpointer {
   #stepDown(doing: string): TilelogError {
     if (this.#fatal !== null) return this.#fatal;
     const err = notLeader(doing);
-    this.#fail(err, 'lost leadership: another process signs this log now; this one signs and publishes nothing more until restarted');
+    const after = this.#cfg.rejoins === true ? 'this term signs and publishes nothing more; the process becomes a candidate again' : 'this one signs and publishes nothing more until restarted';
+    this.#fail(err, `lost leadership: another process signs this log now; ${after}`);
     return err;
   }
 

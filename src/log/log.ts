@@ -9,10 +9,18 @@
 // LeaderLease decides which process signs (SQLite: always this one). The
 // TileStore is the public, rebuildable face.
 //
-// Open: acquire the lease, then startTerm() (recovery, the witnesses' stored
-// sizes) before the checkpointer, cosigner and collector start with that
-// term's fence. A term that ends (the fenced commit answers 'lost') stops
-// them with LOG_NOT_LEADER; this process then signs and publishes nothing more.
+// Leadership (term.ts): on each acquisition of the lease, startTerm() runs
+// recovery and starts the checkpointer, cosigner and collector with that
+// term's fence. A term that ends (the lease lapsed, a fenced write answered
+// 'lost', or the public checkpoint moved past this process) stops all three
+// (nothing more is signed or written with that fence). With a shared lease
+// (PostgreSQL: several processes) the process then goes back to being a
+// candidate and loops on acquire(); with the single-process lease (SQLite) a
+// lost term is final. LOG_FORK, foreign tiles, tile conflicts and corruption
+// are always fatal. Whether it leads or not, a process sequences adds and
+// serves reads; its checkpoint() is its PublishedView (published-view.ts),
+// advanced by its own checkpointer while it leads and otherwise by polling
+// the store's published state, so ?wait=checkpoint resolves on every process.
 //
 // The order of durable effects, with what a crash (SIGKILL, power loss) at
 // each point leaves behind and what recovery does there:
@@ -62,22 +70,24 @@ import { assertSafeIndex } from '../merkle/math.js';
 import { consistencyProof, inclusionProof } from '../merkle/proof.js';
 import { treeHash } from '../merkle/tree.js';
 import type { Leadership, SequenceStore, TreeStateStore } from '../storage/log-store.js';
+import { openCheckpoint } from '../note/checkpoint.js';
 import type { CheckpointRecord } from '../storage/sequence-db.js';
 import { FileTileStore } from '../storage/file-tile-store.js';
 import { assertPublicPath, type TileStore } from '../storage/tile-store.js';
-import { Checkpointer } from './checkpointer.js';
-import { Cosigner, witnessSizes, type CosignerStatus } from './cosigner.js';
+import { type CosignerStatus } from './cosigner.js';
 import { Observers, type LogObserver } from './observer.js';
-import { resolveOptions, type LogOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type LogOptions } from './options.js';
 import type { PublishedCheckpoint } from './publisher.js';
-import { recover, type Recovered } from './recover.js';
 import { Sequencer, type AddResult } from './sequencer.js';
 import { publishedHashReader } from './tile-reader.js';
+import { PublishedView } from './published-view.js';
+import { startTerm, type Term } from './term.js';
 import { TileCache } from './tile-cache.js';
 import { parseVerifierKey } from '../note/keys.js';
-import { PublicCheckpoint, PublicationStoppedError, type PublicationStopReason } from './public-checkpoint.js';
+import type { ResolvedOptions } from './options.js';
+import { PublicationStoppedError, type PublicationStopReason } from './public-checkpoint.js';
 import { StorageHealth, type StorageFault } from './storage-health.js';
-import { TileGc, type TileGcCounters, type TileGcRun } from './tile-gc.js';
+import type { TileGcCounters, TileGcRun } from './tile-gc.js';
 
 export interface LogStats {
   /** Durable entries (the next index) as this process knows them: the size at open, then its own batches. */
@@ -102,6 +112,8 @@ export interface LogStats {
   refusedReads: number;
   /** Why the log stopped, if it did. */
   fatal: string | null;
+  /** Whether this process leads (signs) now, and the epoch of its term (null while a candidate). */
+  leader: { leading: boolean; epoch: number | null; terms: number };
   /** Witness cosigning, or null without witnesses. */
   witnesses: CosignerStatus | null;
   /** Whether the stores take writes (storage-health.ts), and disk failures since open. */
@@ -118,168 +130,57 @@ export interface LogStats {
   tileCache: { hits: number; misses: number; bytes: number };
 }
 
+/** Backoff between attempts to start a term whose recovery failed for a transient reason. */
+const TERM_RETRY_MS = 1000;
+/** Codes that end the log for good, wherever they come from: never sign past them. */
+const FATAL_CODES = new Set(['LOG_FORK', 'LOG_CORRUPT', 'LOG_FOREIGN_TILES', 'STORAGE_CONFLICT', 'LOG_CONFIG']);
+
 export class Log {
   readonly origin: string;
   readonly verifierKey: string;
   /** An identical entry gets the earlier index (so a client may safely retry an add whose answer was lost). */
   readonly dedup: boolean;
+  readonly #o: ResolvedOptions;
   readonly #store: SequenceStore & TreeStateStore;
-  readonly #leadership: Leadership;
   readonly #tiles: TileStore;
   readonly #hasher: Hasher;
   readonly #sequencer: Sequencer;
-  readonly #checkpointer: Checkpointer;
-  readonly #cosigner: Cosigner | null;
   readonly #cache: TileCache;
   readonly #onClose: (() => void) | null;
-  readonly #repaired: number;
   readonly #observers: Observers;
   readonly #health: StorageHealth;
-  readonly #gc: TileGc;
-  readonly #public: PublicCheckpoint;
+  readonly #view: PublishedView;
+  /** The live term, or null while a candidate. */
+  #term: Term | null = null;
+  /** The newest term (live or ended), for its counters. */
+  #lastTerm: Term | null = null;
+  #terms = 0;
+  #repaired = 0;
+  #fatal: TilelogError | null = null;
+  /** Aborts acquire() and the poller at close. */
+  readonly #stopping = new AbortController();
+  #leading: Promise<void> | null = null;
+  #poller: NodeJS.Timeout | null = null;
+  #unwatch: (() => Promise<void>) | null = null;
+  /** setPublished calls, one after another (the store keeps the largest). */
+  #recording: Promise<unknown> = Promise.resolve();
   #closed: Promise<void> | null = null;
 
   /** Use openLog(). */
-  private constructor(
-    origin: string,
-    verifierKey: string,
-    store: SequenceStore & TreeStateStore,
-    leadership: Leadership,
-    tiles: TileStore,
-    hasher: Hasher,
-    sequencer: Sequencer,
-    checkpointer: Checkpointer,
-    cosigner: Cosigner | null,
-    repaired: number,
-    onClose: (() => void) | null,
-    cache: TileCache,
-    observers: Observers,
-    health: StorageHealth,
-    gc: TileGc,
-    publicCheckpoint: PublicCheckpoint,
-    dedup: boolean,
-  ) {
-    this.origin = origin;
-    this.dedup = dedup;
-    this.verifierKey = verifierKey;
-    this.#store = store;
-    this.#leadership = leadership;
-    this.#tiles = tiles;
-    this.#hasher = hasher;
-    this.#sequencer = sequencer;
-    this.#checkpointer = checkpointer;
-    this.#cosigner = cosigner;
-    this.#repaired = repaired;
+  private constructor(o: ResolvedOptions, durableAtOpen: number, onClose: (() => void) | null) {
+    this.#o = o;
+    this.origin = o.origin;
+    this.dedup = o.dedup;
+    this.verifierKey = o.signer.verifierKey;
+    this.#store = o.store;
+    this.#tiles = o.tiles;
+    this.#hasher = o.hasher;
     this.#onClose = onClose;
-    this.#cache = cache;
-    this.#observers = observers;
-    this.#health = health;
-    this.#gc = gc;
-    this.#public = publicCheckpoint;
-  }
-
-  /** @internal Acquires the lease, runs recovery, starts the loops and waits for a half-done integration to finish. */
-  static async open(opts: LogOptions, onClose: (() => void) | null = null): Promise<Log> {
-    const o = resolveOptions(opts);
-    const leadership = await o.lease.acquire(new AbortController().signal);
-    try {
-      return await Log.#openLeading(o, leadership, onClose);
-    } catch (err) {
-      await leadership.release();
-      throw err;
-    }
-  }
-
-  static async #openLeading(o: ResolvedOptions, leadership: Leadership, onClose: (() => void) | null): Promise<Log> {
-    // The checkpointer, the sequencer and the cosigner refer to each other through callbacks.
-    let sequencer: Sequencer | null = null;
-    let checkpointer: Checkpointer | null = null;
-    // The one writer of the public checkpoint, for this log only (recovery seeds it).
-    const publicCheckpoint = new PublicCheckpoint({
-      tiles: o.tiles,
-      store: o.store,
-      origin: o.origin,
-      verifier: parseVerifierKey(o.signer.verifierKey),
-      verifierKey: o.signer.verifierKey,
-      onStopped: (err) => checkpointer?.stop(err),
-      onReconciled: (found, publishing) =>
-        o.logger.warn(
-          `the public checkpoint in ${o.tiles.description} changed under this process (now size ${found}, an older checkpoint of this log); ` +
-            `publishing size ${publishing} over it. Is a second process writing this log?`,
-        ),
-    });
-    const { recovered, storedSizes } = await startTerm(o, publicCheckpoint, leadership);
-    const { state, published, repaired } = recovered;
-    const durableAtOpen = await o.store.nextIndex();
-    const cache = new TileCache(o.tileCacheBytes);
-    const observers = new Observers();
-    const health = new StorageHealth(o.storageProbes, o.storageProbeIntervalMs, o.logger);
-    let cosigner: Cosigner | null = null;
-    const gc = new TileGc(
-      {
-        store: o.store,
-        fence: leadership.fence,
-        tiles: o.tiles,
-        graceMs: o.partialGraceMs,
-        intervalMs: o.partialGcIntervalMs,
-        logger: o.logger,
-        // Proofs read at the public size, the cosigner at the sizes it may publish; recovery replays the signed size.
-        pinnedSizes: () => [checkpointer?.published.size ?? published.size, checkpointer?.integratedSize ?? state.size, ...(cosigner?.heldSizes ?? [])],
-        onFailure: (err) => health.failed(err),
-        onSuccess: () => health.ok('tiles'),
-      },
-      published.size,
-    );
-    cosigner =
-      o.witnesses === null
-        ? null
-        : new Cosigner(
-            {
-              checkpoint: publicCheckpoint,
-              store: o.store,
-              storedSizes,
-              ...o.witnesses,
-              logger: o.logger,
-              // Tiles for every committed size exist (written before the commit).
-              proof: (oldSize, newSize) =>
-                consistencyProof(oldSize, newSize, publishedHashReader(newSize, o.tiles, o.hasher, cache, () => checkpointer?.integratedSize ?? newSize), o.hasher),
-              onPublished: (cp) => checkpointer?.advancePublished(cp),
-              onWitnessAnswered: (name, ok, ms) => observers.witnessAnswered(name, ok, ms),
-              health,
-            },
-            state,
-            published,
-          );
-    checkpointer = new Checkpointer(
-      {
-        store: o.store,
-        leadership,
-        pollMs: o.sequencePollMs,
-        tiles: o.tiles,
-        checkpoint: publicCheckpoint,
-        origin: o.origin,
-        signer: o.signer,
-        hasher: o.hasher,
-        integrateMaxEntries: o.integrateMaxEntries,
-        checkpointIntervalMs: o.checkpointIntervalMs,
-        logger: o.logger,
-        onFatal: (err) => {
-          // Nothing writes the public checkpoint after a fatal stop (the cosigner included).
-          publicCheckpoint.stop(err);
-          sequencer?.abort(err);
-        },
-        onPublished: (cp) => {
-          observers.published(cp.size);
-          gc.published(cp.size);
-        },
-        onAbandoned: (size) => gc.abandoned(size),
-        health,
-        cosigner,
-      },
-      state,
-      published,
-    );
-    sequencer = new Sequencer({
+    this.#cache = new TileCache(o.tileCacheBytes);
+    this.#observers = new Observers();
+    this.#health = new StorageHealth(o.storageProbes, o.storageProbeIntervalMs, o.logger);
+    this.#view = new PublishedView(null, (cp) => this.#observers.published(cp.size));
+    this.#sequencer = new Sequencer({
       store: o.store,
       durableSize: durableAtOpen,
       hasher: o.hasher,
@@ -288,33 +189,209 @@ export class Log {
       dedup: o.dedup,
       maxPendingEntries: o.maxPendingEntries,
       logger: o.logger,
-      health,
+      health: this.#health,
       onDurable: (entries, waitMs, durableSize) => {
-        observers.batchDurable(durableSize, entries, waitMs);
-        checkpointer.wake();
+        this.#observers.batchDurable(durableSize, entries, waitMs);
+        this.#term?.checkpointer.wake();
       },
     });
-    await health.probeAll();
-    const log = new Log(o.origin, o.signer.verifierKey, o.store, leadership, o.tiles, o.hasher, sequencer, checkpointer, cosigner, repaired.length, onClose, cache, observers, health, gc, publicCheckpoint, o.dedup);
-    checkpointer.start();
-    cosigner?.start();
+  }
+
+  /** @internal Opens the log: with a single-process lease, leads at once (recovery, then the loops); with a shared one, leads or follows. */
+  static async open(opts: LogOptions, onClose: (() => void) | null = null): Promise<Log> {
+    const o = resolveOptions(opts);
+    const log = new Log(o, await o.store.nextIndex(), onClose);
+    try {
+      if (o.lease.shared === true) await log.#openShared();
+      else await log.#openSingle();
+      return log;
+    } catch (err) {
+      await log.#abandon();
+      throw err;
+    }
+  }
+
+  // #openSingle: one process ever leads (SQLite). The term starts now and its
+  // errors fail the open; a lost term is final.
+  async #openSingle(): Promise<void> {
+    const leadership = await this.#o.lease.acquire(this.#stopping.signal);
+    let term: Term;
+    try {
+      term = await this.#beginTerm(leadership);
+    } catch (err) {
+      await leadership.release();
+      throw err;
+    }
+    await this.#health.probeAll();
+    term.start();
+    this.#leading = this.#watchTerm(term).then(() => undefined);
     // Finish integrating what was durable before the restart (with witnesses,
     // publication may take longer: only wait for the signature). A full or
     // failing disk does not hold the open: the log serves reads, reports not
     // ready, and the checkpointer keeps retrying until space returns.
-    const durable = durableAtOpen;
+    const durable = this.#sequencer.durableSize;
+    const published = term.recovered.published;
     try {
-      if (cosigner !== null) await checkpointer.waitForSigned(durable);
-      else if (durable > published.size) await checkpointer.waitFor(durable - 1);
+      if (term.cosigner !== null) await term.checkpointer.waitForSigned(durable);
+      else if (durable > published.size) await term.checkpointer.waitFor(durable - 1);
     } catch (err) {
       if (!isTilelogError(err, 'STORAGE_UNAVAILABLE')) throw err;
-      o.logger.warn(
-        `opened with ${durable - checkpointer.integratedSize} durable entries not yet in a checkpoint: the disk refuses writes; ` +
+      this.#o.logger.warn(
+        `opened with ${durable - term.checkpointer.integratedSize} durable entries not yet in a checkpoint: the disk refuses writes; ` +
           'serving reads, not ready; they are published once space returns',
       );
     }
-    gc.start();
-    return log;
+  }
+
+  // #openShared: several processes share the store. Open once a checkpoint is
+  // known: from the store's published state, or from this process's own first
+  // term (a new log: whoever leads first creates it).
+  async #openShared(): Promise<void> {
+    await this.#health.probeAll();
+    await this.#pollPublished();
+    this.#leading = this.#leadLoop();
+    this.#schedulePoll();
+    // Prompt news of checkpoints (LISTEN/NOTIFY) where the store has it; the poll stays as the fallback.
+    if (this.#store.watchPublished !== undefined) {
+      try {
+        this.#unwatch = await this.#store.watchPublished(() => {
+          if (this.#term === null && !this.#stopping.signal.aborted) {
+            this.#pollPublished().catch((err: unknown) => this.#o.logger.warn('reading the published checkpoint from the state store failed', err));
+          }
+        });
+      } catch (err) {
+        this.#o.logger.warn('cannot listen for published checkpoints; polling only', err);
+      }
+    }
+    if (this.#view.current !== null) return;
+    // waitFor(-1): the first checkpoint of any size (a new log's first one has size 0).
+    await this.#view.waitFor(-1);
+  }
+
+  // #beginTerm(leadership): recovery and the term's loops (not started yet).
+  async #beginTerm(leadership: Leadership): Promise<Term> {
+    const epoch = leadership.fence.epoch;
+    const term = await startTerm(this.#o, {
+      cache: this.#cache,
+      observers: this.#observers,
+      health: this.#health,
+      onPublished: (cp) => this.#publishedByTerm(term, cp),
+    }, leadership);
+    this.#terms++;
+    this.#repaired += term.recovered.repaired.length;
+    this.#term = term;
+    this.#lastTerm = term;
+    this.#view.advance(term.recovered.published);
+    if (this.#o.lease.shared === true) this.#o.logger.info(`leading log ${this.origin} (epoch ${epoch}) at size ${term.recovered.state.size}`);
+    return term;
+  }
+
+  // #publishedByTerm: the term made cp public: readers of this process see it
+  // at once, other processes through the store's published state.
+  #publishedByTerm(term: Term, cp: PublishedCheckpoint): void {
+    this.#view.advance(cp);
+    const p = { size: cp.size, text: cp.text, etag: term.publicCheckpoint.etag };
+    this.#recording = this.#recording
+      .then(() => this.#store.setPublished(term.leadership.fence, p))
+      .catch((err: unknown) => this.#o.logger.warn(`recording the published checkpoint (size ${cp.size}) in the state store failed`, err));
+  }
+
+  // #watchTerm(term): waits for the term to end, stops its loops, and says
+  // whether the process may become a candidate again (else the log is stopped).
+  async #watchTerm(term: Term): Promise<boolean> {
+    const reason = await term.ended;
+    if (this.#term === term) this.#term = null;
+    const shared = this.#o.lease.shared === true;
+    // Superseded (a newer checkpoint of this log in the bucket): another leader published; the next term's recovery checks it.
+    const stepDown =
+      shared && (reason.code === 'LOG_NOT_LEADER' || (reason instanceof PublicationStoppedError && reason.reason === 'superseded'));
+    const closing = this.#closed !== null && isTilelogError(reason, 'LOG_CLOSED');
+    // Fatal: refuse adds and waits at once, before the term's loops wind down.
+    if (!stepDown && !closing) this.#stop(reason);
+    await term.stop();
+    await term.leadership.release().catch(() => undefined);
+    if (stepDown && this.#closed === null) {
+      this.#o.logger.warn(`stepped down: no longer leading log ${this.origin} (epoch ${term.leadership.fence.epoch}): ${reason.message}; now a candidate`);
+      return true;
+    }
+    return false;
+  }
+
+  // #leadLoop: candidate -> leader -> candidate ... until close() or a fatal error.
+  async #leadLoop(): Promise<void> {
+    for (;;) {
+      if (this.#fatal !== null || this.#stopping.signal.aborted) return;
+      let leadership: Leadership;
+      try {
+        leadership = await this.#o.lease.acquire(this.#stopping.signal);
+      } catch (err) {
+        if (this.#stopping.signal.aborted) return;
+        this.#o.logger.warn('acquiring the signer lease failed; retrying', err);
+        await sleep(TERM_RETRY_MS);
+        continue;
+      }
+      if (this.#stopping.signal.aborted) {
+        await leadership.release().catch(() => undefined);
+        return;
+      }
+      let term: Term;
+      try {
+        term = await this.#beginTerm(leadership);
+      } catch (err) {
+        await leadership.release().catch(() => undefined);
+        if (isTilelogError(err) && FATAL_CODES.has(err.code)) {
+          this.#stop(err);
+          return;
+        }
+        if (!isTilelogError(err, 'LOG_NOT_LEADER')) this.#o.logger.warn('starting a term of leadership failed (recovery); retrying as a candidate', err);
+        await sleep(TERM_RETRY_MS);
+        continue;
+      }
+      term.start();
+      if (!(await this.#watchTerm(term))) return;
+    }
+  }
+
+  // #pollPublished: a process that does not lead learns of checkpoints from the store.
+  async #pollPublished(): Promise<void> {
+    if (this.#term !== null) return;
+    const p = await this.#store.published();
+    if (p === null || p.size < this.#view.size) return;
+    if (this.#view.current !== null && p.size === this.#view.size && p.text === this.#view.current.text) return;
+    // The trusted store holds what the signer wrote; still, only a checkpoint of this log with this key is served.
+    const { checkpoint } = openCheckpoint(p.text, this.origin, [parseVerifierKey(this.verifierKey)]);
+    if (checkpoint.size !== p.size) throw new TilelogError('LOG_CORRUPT', `log: the published state says size ${p.size} for a checkpoint of size ${checkpoint.size}`);
+    this.#view.advance({ size: p.size, root: checkpoint.root, text: p.text });
+  }
+
+  #schedulePoll(): void {
+    if (this.#stopping.signal.aborted) return;
+    this.#poller = setTimeout(() => {
+      this.#pollPublished()
+        .catch((err: unknown) => this.#o.logger.warn('reading the published checkpoint from the state store failed; retrying', err))
+        .finally(() => this.#schedulePoll());
+    }, this.#o.publishedPollMs);
+  }
+
+  // #stop(err): the log stopped for good: adds and waiters get err, nothing more is signed.
+  #stop(err: TilelogError): void {
+    if (this.#fatal !== null) return;
+    this.#fatal = err;
+    this.#view.fail(err);
+    this.#sequencer.abort(err);
+  }
+
+  // #abandon: a failed open releases what it took.
+  async #abandon(): Promise<void> {
+    this.#stopping.abort(new TilelogError('LOG_CLOSED', 'log: the open failed'));
+    if (this.#poller !== null) clearTimeout(this.#poller);
+    await this.#unwatch?.().catch(() => undefined);
+    const term = this.#term;
+    if (term !== null) {
+      await term.stop().catch(() => undefined);
+      await term.leadership.release().catch(() => undefined);
+    }
+    this.#health.close();
   }
 
   /** Resolves with the index once the entry is durable (its batch COMMITted). */
@@ -322,26 +399,39 @@ export class Log {
     return this.#sequencer.add(entry);
   }
 
-  /** The first published checkpoint whose size is > index (waits for it). */
+  /** The first published checkpoint whose size is > index (waits for it, whichever process publishes it). */
   waitForCheckpoint(index: number, signal?: AbortSignal): Promise<PublishedCheckpoint> {
-    return this.#checkpointer.waitFor(index, signal);
+    if (!Number.isSafeInteger(index) || index < 0) {
+      return Promise.reject(new TilelogError('MERKLE_RANGE', `log: index ${index} is not an integer in [0, 2^53-1]`));
+    }
+    const term = this.#term;
+    if (term === null || index < this.#view.size) return this.#view.waitFor(index, signal);
+    const waiting = term.checkpointer.waitFor(index, signal);
+    if (this.#o.lease.shared !== true) return waiting;
+    // The term may end before it publishes index: then another leader will, and the view sees it.
+    return waiting.catch((err: unknown) => {
+      if (this.#fatal === null && this.#closed === null && (isTilelogError(err, 'LOG_NOT_LEADER') || err instanceof PublicationStoppedError)) {
+        return this.#view.waitFor(index, signal);
+      }
+      throw err;
+    });
   }
 
   /** The latest published checkpoint (with witnesses: the cosigned one, as in the public `checkpoint`). */
   checkpoint(): PublishedCheckpoint {
-    return this.#checkpointer.published;
+    return this.#published();
   }
 
   /** The newest checkpoint signed by the log alone; ahead of checkpoint() while witnesses cosign. */
   logSignedCheckpoint(): PublishedCheckpoint {
-    if (this.#cosigner !== null) return this.#cosigner.logSigned;
-    const p = this.#checkpointer.published;
-    return p;
+    const cosigner = this.#term?.cosigner ?? null;
+    if (cosigner !== null) return cosigner.logSigned;
+    return this.#published();
   }
 
-  /** Witness cosigning status (policy, sizes, per-witness counters), or null without witnesses. */
+  /** Witness cosigning status (policy, sizes, per-witness counters), or null without witnesses or while not leading. */
   witnessStatus(): CosignerStatus | null {
-    return this.#cosigner?.status() ?? null;
+    return (this.#term ?? this.#lastTerm)?.cosigner?.status() ?? null;
   }
 
   /**
@@ -350,14 +440,14 @@ export class Log {
    * cosignatures) are left out.
    */
   checkpointHistory(limit: number): Promise<CheckpointRecord[]> {
-    return this.#store.checkpointHistory(limit, this.#checkpointer.published.size);
+    return this.#store.checkpointHistory(limit, this.#view.size);
   }
 
   /** The size of a checkpoint this log published with this root, or null. */
   async sizeForRoot(root: Hash): Promise<number | null> {
     if (!(root instanceof Uint8Array) || root.length !== 32) return null;
     const size = await this.#store.sizeForRoot(root);
-    return size !== null && size <= this.#checkpointer.published.size ? size : null;
+    return size !== null && size <= this.#view.size ? size : null;
   }
 
   /** MTH of entries [0, size), size <= the published size. */
@@ -383,7 +473,7 @@ export class Log {
   /** The entry at index; LOG_NOT_FOUND unless a published checkpoint covers it. */
   async entry(index: number): Promise<Uint8Array> {
     assertSafeIndex('index', index);
-    const published = this.#checkpointer.published.size;
+    const published = this.#view.size;
     const data = index < published ? await this.#store.entry(index) : null;
     if (data === null) {
       throw new TilelogError('LOG_NOT_FOUND', `log: no entry ${index} in the published tree of size ${published}`);
@@ -405,12 +495,13 @@ export class Log {
 
   stats(): LogStats {
     const s = this.#sequencer.counters;
-    const c = this.#checkpointer.counters;
-    const fatal = this.#checkpointer.fatal;
+    const term = this.#term ?? this.#lastTerm;
+    const c = term?.checkpointer.counters ?? { checkpoints: 0, failedPasses: 0 };
+    const fatal = this.#fatal ?? (this.#o.lease.shared === true ? null : (term?.checkpointer.fatal ?? null));
     return {
       sequenced: this.#sequencer.durableSize,
-      integrated: this.#checkpointer.integratedSize,
-      published: this.#checkpointer.published.size,
+      integrated: this.#term?.checkpointer.integratedSize ?? this.#view.size,
+      published: this.#view.size,
       pending: this.#sequencer.pending,
       duplicates: s.duplicates,
       batches: s.batches,
@@ -420,12 +511,18 @@ export class Log {
       repairedAtOpen: this.#repaired,
       refusedReads: this.#tiles instanceof FileTileStore ? this.#tiles.refusedReads : 0,
       fatal: fatal?.message ?? null,
+      leader: { leading: this.#term !== null, epoch: this.#term?.leadership.fence.epoch ?? null, terms: this.#terms },
       witnesses: this.witnessStatus(),
       storage: { writable: this.#health.writable, faults: this.#health.faults(), failures: this.#health.failures },
-      gc: { ...this.#gc.counters },
-      publication: { stopped: fatal instanceof PublicationStoppedError ? fatal.reason : null, reconciled: this.#public.counters.reconciled },
+      gc: term === null ? { runs: 0, failedRuns: 0, deletedObjects: 0, deletedBytes: 0 } : { ...term.gc.counters },
+      publication: { stopped: fatal instanceof PublicationStoppedError ? fatal.reason : null, reconciled: term?.publicCheckpoint.counters.reconciled ?? 0 },
       tileCache: { ...this.#cache.counters, bytes: this.#cache.bytes },
     };
+  }
+
+  /** Whether this process leads (signs) now. */
+  leading(): boolean {
+    return this.#term !== null;
   }
 
   /** False while a store refuses writes (a full or failing disk): adds answer 503 until it takes writes again. */
@@ -433,9 +530,11 @@ export class Log {
     return this.#health.writable;
   }
 
-  /** Delete every partial tile and bundle that may go now (tile-gc.ts); the collector also runs in the background. */
+  /** Delete every partial tile and bundle that may go now (tile-gc.ts); the collector also runs in the background. Only the leader collects. */
   collectPartialTiles(): Promise<TileGcRun> {
-    return this.#gc.collect();
+    const term = this.#term;
+    if (term === null) return Promise.reject(new TilelogError('LOG_NOT_LEADER', 'log: only the process that leads collects partial tiles'));
+    return term.gc.collect();
   }
 
   /** Subscribe to batch, checkpoint and witness events (for metrics); returns the unsubscribe function. */
@@ -448,22 +547,36 @@ export class Log {
     return Date.now() - this.#observers.publishedAtMs;
   }
 
-  /** Flush pooled adds, publish everything durable, stop the loops. Idempotent. */
+  /** Flush pooled adds, publish everything durable (while leading), stop the loops, release the lease. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await this.#sequencer.close();
-      await this.#gc.close();
-      await this.#checkpointer.close();
-      await this.#leadership.release();
+      this.#stopping.abort(new TilelogError('LOG_CLOSED', 'log: the log is closed'));
+      if (this.#poller !== null) clearTimeout(this.#poller);
+      await this.#unwatch?.();
+      const term = this.#term;
+      if (term !== null) {
+        await term.stop();
+        await term.leadership.release().catch((err: unknown) => this.#o.logger.warn('releasing the signer lease failed', err));
+      }
+      await this.#leading?.catch(() => undefined);
+      await this.#recording;
+      this.#view.fail(this.#fatal ?? new TilelogError('LOG_CLOSED', 'log: the log is closed'));
       this.#health.close();
       this.#onClose?.();
     })();
     return this.#closed;
   }
 
+  #published(): PublishedCheckpoint {
+    const cp = this.#view.current;
+    if (cp === null) throw new TilelogError('LOG_NOT_FOUND', `log: ${this.origin} has no published checkpoint yet`);
+    return cp;
+  }
+
   #publishedAtLeast(name: string, size: number): number {
     assertSafeIndex(name, size);
-    const published = this.#checkpointer.published.size;
+    const published = this.#view.size;
     if (size > published) {
       throw new TilelogError('LOG_NOT_FOUND', `log: ${name} ${size} is beyond the published tree size ${published}`);
     }
@@ -471,7 +584,7 @@ export class Log {
   }
 
   #reader(published: number) {
-    return publishedHashReader(published, this.#tiles, this.#hasher, this.#cache, () => this.#checkpointer.published.size);
+    return publishedHashReader(published, this.#tiles, this.#hasher, this.#cache, () => this.#view.size);
   }
 }
 
@@ -480,16 +593,6 @@ export function openLog(opts: LogOptions): Promise<Log> {
   return Log.open(opts);
 }
 
-// startTerm: what a new term of leadership runs before the signer's loops
-// start: recovery (recover.ts: the previous holder may have stopped anywhere)
-// and the witnesses' remembered sizes. Today once, at open; with a shared
-// store, at every acquisition.
-async function startTerm(
-  o: ResolvedOptions,
-  publicCheckpoint: PublicCheckpoint,
-  leadership: Leadership,
-): Promise<{ recovered: Recovered; storedSizes: Map<string, number | null> }> {
-  const recovered = await recover(o, publicCheckpoint, leadership.fence);
-  const storedSizes = o.witnesses === null ? new Map<string, number | null>() : await witnessSizes(o.store, o.witnesses.policy);
-  return { recovered, storedSizes };
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

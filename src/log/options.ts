@@ -45,6 +45,12 @@ export interface LogOptions {
    * adds wake it, right when no other process sequences into the store (SQLite).
    */
   sequencePollMs?: number;
+  /**
+   * With a shared lease (several processes), how often a process that does
+   * not lead reads the store's published state, so its checkpoint() and
+   * ?wait=checkpoint follow the leader. Default 250.
+   */
+  publishedPollMs?: number;
   /** Public, untrusted tiles and checkpoint. */
   tiles: TileStore;
   /** Flush a batch at this many pooled entries. Larger: fewer fsyncs, more memory. Default 4096. */
@@ -113,6 +119,7 @@ export interface ResolvedOptions {
   store: SequenceStore & TreeStateStore;
   lease: LeaderLease;
   sequencePollMs: number;
+  publishedPollMs: number;
   tiles: TileStore;
   batchMaxEntries: number;
   batchMaxDelayMs: number;
@@ -154,10 +161,19 @@ export function resolveOptions(opts: LogOptions): ResolvedOptions {
   if ((opts.store === undefined) === (opts.db === undefined)) {
     throw configError('store', 'must be given, or db, but not both');
   }
-  const store = opts.store ?? new SqliteLogStore(opts.db as SequenceDB);
+  const store: SequenceStore & TreeStateStore = opts.store ?? new SqliteLogStore(opts.db as SequenceDB);
   const field = opts.store === undefined ? 'db' : 'store';
   if (store.origin !== opts.origin) {
     throw configError(field, `belongs to origin ${JSON.stringify(store.origin)}, not ${JSON.stringify(opts.origin)}`);
+  }
+  // A store that fixed dedup when the log was created (PostgreSQL: a unique
+  // leaf-hash index or none) decides; an explicit other choice is a mistake.
+  if (store.dedup !== undefined && opts.dedup !== undefined && store.dedup !== opts.dedup) {
+    throw configError(
+      'dedup',
+      `is ${opts.dedup ? 'on' : 'off'}, but log ${opts.origin} was created with dedup ${store.dedup ? 'on' : 'off'} and keeps it; ` +
+        `run it with dedup ${store.dedup ? 'on' : 'off'} (or create a new log)`,
+    );
   }
   if (typeof opts.signer?.verifierKey !== 'string') {
     throw configError('signer', 'must carry its verifierKey (use parseSignerKey from tilelog/note)');
@@ -168,10 +184,11 @@ export function resolveOptions(opts: LogOptions): ResolvedOptions {
     store,
     lease: opts.lease ?? new HeldLease(),
     sequencePollMs: positiveInt('sequencePollMs', opts.sequencePollMs ?? 0, 0),
+    publishedPollMs: positiveInt('publishedPollMs', opts.publishedPollMs ?? 250, 1),
     tiles: opts.tiles,
     batchMaxEntries: positiveInt('batchMaxEntries', opts.batchMaxEntries ?? 4096, 1),
     batchMaxDelayMs: positiveInt('batchMaxDelayMs', opts.batchMaxDelayMs ?? 1, 0),
-    dedup: opts.dedup ?? true,
+    dedup: opts.dedup ?? store.dedup ?? true,
     maxPendingEntries: positiveInt('maxPendingEntries', opts.maxPendingEntries ?? 65536, 1),
     hasher: makeHasher(opts.sha256 ?? nodeSha256),
     checkpointIntervalMs: positiveInt('checkpointIntervalMs', opts.checkpointIntervalMs ?? 0, 0),

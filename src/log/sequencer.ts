@@ -30,6 +30,7 @@ import { TilelogError, type ErrorCode } from '../errors.js';
 import type { Hash, Hasher } from '../merkle/hash.js';
 import { MAX_ENTRY_SIZE } from '../merkle/layout.js';
 import type { SequenceStore } from '../storage/log-store.js';
+import { isOutcomeUnknown } from '../storage/pg-errors.js';
 import type { SequencedEntry } from '../storage/sequence-db.js';
 import type { LogLogger } from './options.js';
 import type { StorageHealth } from './storage-health.js';
@@ -204,6 +205,8 @@ export class Sequencer {
   #failure(err: unknown, n: number): TilelogError {
     const disk = this.#cfg.health?.failed(err) ?? null;
     if (disk === null) this.#cfg.logger.error(`sequencing a batch of ${n} entries failed; its outcome is unknown`, err);
+    // A networked store whose connection broke mid-call: it may have COMMITted (never an index).
+    if (isOutcomeUnknown(err)) return unknownOutcome(err);
     if (isCoded(err) && ANSWERED_AS_IS.has(err.code)) return err;
     if (disk !== null) {
       return new TilelogError(
@@ -212,12 +215,7 @@ export class Sequencer {
         { cause: err },
       );
     }
-    return new TilelogError(
-      'LOG_UNKNOWN_OUTCOME',
-      'log: the state store failed while storing this entry: it may have been stored; retry ' +
-        '(with deduplication, the default, the retry answers the index it was stored at)',
-      { cause: err },
-    );
+    return unknownOutcome(err);
   }
 
   /**
@@ -241,6 +239,15 @@ export class Sequencer {
 
 /** Store errors that already tell the client what happened and to retry; any other rejection is an unknown outcome. */
 const ANSWERED_AS_IS: ReadonlySet<ErrorCode> = new Set(['STORAGE_UNAVAILABLE', 'LOG_UNKNOWN_OUTCOME', 'LOG_NOT_LEADER', 'LOG_CLOSED', 'LOG_PUSHBACK']);
+
+function unknownOutcome(cause: unknown): TilelogError {
+  return new TilelogError(
+    'LOG_UNKNOWN_OUTCOME',
+    'log: the state store failed while storing this entry: it may have been stored; retry ' +
+      '(with deduplication, the default, the retry answers the index it was stored at)',
+    { cause },
+  );
+}
 
 function isCoded(err: unknown): err is TilelogError {
   return err instanceof TilelogError;

@@ -30,6 +30,26 @@ export interface SequenceStore {
   /** The log this store belongs to (one store per origin). */
   readonly origin: string;
 
+  /**
+   * Whether the store itself fixes deduplication (PostgreSQL: chosen when the
+   * log was created); undefined when each call chooses (SQLite). A log opened
+   * with another LogOptions.dedup is refused (LOG_CONFIG).
+   */
+  readonly dedup?: boolean;
+
+  /**
+   * What the signer last recorded as the public checkpoint (setPublished):
+   * how processes that do not sign learn of new checkpoints. null: nothing yet.
+   */
+  published(): Promise<PublishedState | null>;
+
+  /**
+   * Optional prompt news of setPublished from any process (PostgreSQL:
+   * LISTEN/NOTIFY). A hint only: notifications can be missed (a reconnect),
+   * so readers still poll published(). Returns the unsubscribe function.
+   */
+  watchPublished?(onChange: () => void): Promise<() => Promise<void>>;
+
   /** Number of durable entries: indexes [0, nextIndex()) exist. Read from the store (other frontends insert). */
   nextIndex(): Promise<number>;
 
@@ -70,6 +90,13 @@ export interface SequenceStore {
   close(): Promise<void>;
 }
 
+/** The public checkpoint as the signer last wrote it: its size, signed text and the bucket's version (ETag). */
+export interface PublishedState {
+  readonly size: number;
+  readonly text: string;
+  readonly etag: string | null;
+}
+
 /** Proof that the caller leads: the epoch its lease was granted with, and who it is. */
 export interface Fence {
   readonly epoch: number;
@@ -92,6 +119,13 @@ export interface TreeStateStore {
    */
   commitState(fence: Fence, expectedSize: number | null, next: TreeState): Promise<'ok' | 'lost'>;
 
+  /**
+   * Records the public checkpoint just written (or found by recovery), iff
+   * the fence holds and the recorded size is <= p.size (it never moves back).
+   * 'lost': the fence no longer holds; a smaller p is ignored ('ok').
+   */
+  setPublished(fence: Fence, p: PublishedState): Promise<'ok' | 'lost'>;
+
   /** The partial-tile collector's durable cursor (0 for a new log). */
   gcCursor(): Promise<number>;
 
@@ -107,6 +141,13 @@ export interface TreeStateStore {
 
 /** Leadership among signer candidates. */
 export interface LeaderLease {
+  /**
+   * True when several processes compete for this lease (PostgreSQL): a term
+   * that ends sends this process back to being a candidate, and while it does
+   * not lead it learns of checkpoints from SequenceStore.published(). Absent
+   * or false: only this process ever leads (SQLite), so a lost term is final.
+   */
+  readonly shared?: boolean;
   /** Resolves once this process leads; rejects when the signal aborts. Call again after losing it. */
   acquire(signal: AbortSignal): Promise<Leadership>;
 }

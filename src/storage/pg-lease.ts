@@ -64,6 +64,7 @@ export function leaseTiming(options: Pick<PgLeaseOptions, 'ttlMs' | 'renewMs' | 
 }
 
 export class PgLease implements LeaderLease {
+  readonly shared = true;
   readonly holder: string;
   readonly timing: PgLeaseTiming;
   readonly #pool: PgPool;

@@ -20,6 +20,7 @@ import type {
   CheckpointRecord,
   EntryRange,
   Fence,
+  PublishedState,
   SequencedEntry,
   SequenceResult,
   SequenceStore,
@@ -41,6 +42,9 @@ export interface PgLogStoreOptions extends PgConnectOptions {
 
 type Row = Record<string, unknown>;
 
+/** The NOTIFY channel of published checkpoints (every log; the payload names the schema). */
+const PUBLISHED_CHANNEL = 'tilelog_published';
+
 export class PgLogStore implements SequenceStore, TreeStateStore {
   readonly origin: string;
   /** The schema of this log. */
@@ -50,10 +54,12 @@ export class PgLogStore implements SequenceStore, TreeStateStore {
   /** user@host:port/database, for messages (no password). */
   readonly target: string;
   readonly #pool: PgPool;
+  readonly #connect: PgConnectOptions;
   #closed = false;
 
-  private constructor(pool: PgPool, origin: string, schema: string, dedup: boolean, target: string) {
+  private constructor(pool: PgPool, origin: string, schema: string, dedup: boolean, target: string, connect: PgConnectOptions) {
     this.#pool = pool;
+    this.#connect = connect;
     this.origin = origin;
     this.schema = schema;
     this.dedup = dedup;
@@ -70,7 +76,7 @@ export class PgLogStore implements SequenceStore, TreeStateStore {
       const info = await withClient(pool, target, 'opening the log schema', true, (c) =>
         migrate(c, { schema, origin: options.origin, dedup: options.dedup ?? true }),
       );
-      return new PgLogStore(pool, options.origin, schema, info.dedup, target);
+      return new PgLogStore(pool, options.origin, schema, info.dedup, target, options);
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw err;
@@ -227,6 +233,81 @@ export class PgLogStore implements SequenceStore, TreeStateStore {
     }
     if (outcome === 'fork') throw new TilelogError('LOG_FORK', `postgres: refusing a second root for size ${next.size}`);
     throw new TilelogError('STORAGE_IO', `postgres: tilelog_commit_state answered ${JSON.stringify(outcome)}`);
+  }
+
+  async published(): Promise<PublishedState | null> {
+    const row = await this.#one(
+      `SELECT published_size, published_text, published_etag FROM ${this.schema}.tree_state WHERE id = 1`,
+      [],
+      'reading the published checkpoint',
+    );
+    if (row === undefined || row.published_text === null || row.published_text === undefined) return null;
+    return {
+      size: safeInteger(row.published_size, 'tree_state.published_size'),
+      text: String(row.published_text),
+      etag: row.published_etag === null ? null : String(row.published_etag),
+    };
+  }
+
+  async setPublished(fence: Fence, p: PublishedState): Promise<'ok' | 'lost'> {
+    assertSize(p.size, 'published size');
+    // Fenced like every signer write; published_size never moves back (a
+    // smaller p matches the fence but not the size: not 'lost').
+    // The NOTIFY is sent at COMMIT, so listeners never hear of a state they cannot read yet.
+    const rows = await this.#query(
+      `WITH u AS (
+         UPDATE ${this.schema}.tree_state
+            SET published_size = $1, published_text = $2, published_etag = $3
+          WHERE id = 1 AND epoch = $4 AND leader = $5 AND published_size <= $1
+         RETURNING id)
+       SELECT id, pg_notify('${PUBLISHED_CHANNEL}', $6) FROM u`,
+      [p.size, p.text, p.etag, fence.epoch, fence.holder, `${this.schema} ${p.size}`],
+      `recording the published checkpoint at size ${p.size}`,
+      true,
+    );
+    if (rows.length === 1) return 'ok';
+    const held = await this.#one(`SELECT 1 FROM ${this.schema}.tree_state WHERE id = 1 AND epoch = $1 AND leader = $2`, [fence.epoch, fence.holder], 'reading the lease');
+    return held === undefined ? 'lost' : 'ok';
+  }
+
+  // watchPublished: one dedicated connection LISTENing on the channel every
+  // log's setPublished notifies (payload "<schema> <size>"); this log's
+  // notifications call onChange. A broken connection is reopened after a
+  // second; what was missed meanwhile the caller's polling finds.
+  async watchPublished(onChange: () => void): Promise<() => Promise<void>> {
+    const pool = await openPool({ ...this.#connect, poolSize: 1, statementTimeoutMs: 0 }, 'tilelog-listen');
+    let stopped = false;
+    let client: PgPoolClient | null = null;
+    let retry: NodeJS.Timeout | undefined;
+    const prefix = `${this.schema} `;
+    const onNotification = (msg: { channel: string; payload?: string }): void => {
+      if (msg.channel === PUBLISHED_CHANNEL && msg.payload?.startsWith(prefix) === true) onChange();
+    };
+    const listen = async (): Promise<void> => {
+      if (stopped) return;
+      try {
+        const c = await pool.connect();
+        c.on('notification', onNotification);
+        c.on('error', (err: Error) => {
+          c.release(err);
+          if (client === c) client = null;
+          if (!stopped) retry = setTimeout(() => void listen(), 1000);
+        });
+        await c.query(`LISTEN ${PUBLISHED_CHANNEL}`);
+        client = c;
+        if (stopped) c.release();
+      } catch {
+        if (!stopped) retry = setTimeout(() => void listen(), 1000);
+      }
+    };
+    await listen();
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      client?.release();
+      client = null;
+      await pool.end().catch(() => undefined);
+    };
   }
 
   async gcCursor(): Promise<number> {

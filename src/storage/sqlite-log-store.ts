@@ -6,13 +6,15 @@
 //   - commitState never answers 'lost': the fence cannot be taken by anyone
 //     else, so it is not checked; the compare-and-swap still refuses a fork
 //     (LOG_FORK) exactly as SqliteSequenceDB.commitState does;
-//   - nextIndex() is the database's own count (no other process inserts).
+//   - nextIndex() is the database's own count (no other process inserts);
+//   - the published state is kept in memory: no other process reads it, and
+//     recovery finds the public checkpoint in the tile store at every open.
 // Every method is async, so a throw of the synchronous call becomes a
 // rejection; the work itself still runs at once (better-sqlite3 blocks), so
 // an idle SQLite log pays one microtask per call, not a thread hop.
 
 import type { Hash } from '../merkle/hash.js';
-import type { Fence, LeaderLease, Leadership, SequenceStore, TreeStateStore } from './log-store.js';
+import type { Fence, LeaderLease, Leadership, PublishedState, SequenceStore, TreeStateStore } from './log-store.js';
 import type { CheckpointRecord, EntryRange, SequenceDB, SequencedEntry, SequenceResult, TreeState } from './sequence-db.js';
 
 /** The one process that may hold a SQLite log's lease; its epoch never changes. */
@@ -22,6 +24,7 @@ export class SqliteLogStore implements SequenceStore, TreeStateStore, LeaderLeas
   readonly origin: string;
   readonly #db: SequenceDB;
   readonly #lease = new HeldLease(SQLITE_FENCE);
+  #published: PublishedState | null = null;
 
   /** Wraps db; close() closes it. */
   constructor(db: SequenceDB) {
@@ -32,6 +35,15 @@ export class SqliteLogStore implements SequenceStore, TreeStateStore, LeaderLeas
   /** The synchronous database underneath (its own tests, the registry's rebuild). */
   get db(): SequenceDB {
     return this.#db;
+  }
+
+  async published(): Promise<PublishedState | null> {
+    return this.#published;
+  }
+
+  async setPublished(_fence: Fence, p: PublishedState): Promise<'ok' | 'lost'> {
+    if (this.#published === null || this.#published.size <= p.size) this.#published = { size: p.size, text: p.text, etag: p.etag };
+    return 'ok';
   }
 
   async nextIndex(): Promise<number> {

@@ -209,6 +209,26 @@ export function runLogStoreContract(name: string, open: OpenLogStore, { takeover
       });
     }
 
+    test('published state: recorded by the signer, never moves back, fenced', async (ctx) => {
+      const { s } = await fresh();
+      expect(await s.sequence.published()).toBeNull();
+      expect(await s.state.setPublished(s.fence, { size: 3, text: 'cp 3\n', etag: '"e3"' })).toBe('ok');
+      expect(await s.sequence.published()).toEqual({ size: 3, text: 'cp 3\n', etag: '"e3"' });
+      // A smaller size is ignored (a late write of an older publication), not an error.
+      expect(await s.state.setPublished(s.fence, { size: 2, text: 'cp 2\n', etag: '"e2"' })).toBe('ok');
+      expect((await s.sequence.published())?.size).toBe(3);
+      // The same size again: new cosignatures or a new ETag.
+      expect(await s.state.setPublished(s.fence, { size: 3, text: 'cp 3 again\n', etag: null })).toBe('ok');
+      expect(await s.sequence.published()).toEqual({ size: 3, text: 'cp 3 again\n', etag: null });
+      if (s.takeOver === undefined) return ctx.skip();
+      const old = s.fence;
+      const next = await s.takeOver();
+      expect(await s.state.setPublished(old, { size: 9, text: 'cp 9\n', etag: '"e9"' })).toBe('lost');
+      expect((await s.sequence.published())?.size).toBe(3);
+      expect(await s.state.setPublished(next, { size: 9, text: 'cp 9\n', etag: '"e9"' })).toBe('ok');
+      expect((await s.sequence.published())?.etag).toBe('"e9"');
+    });
+
     test('gc cursor and witness sizes', async () => {
       const { s } = await fresh();
       expect(await s.state.setGcCursor(s.fence, 256)).toBe('ok');

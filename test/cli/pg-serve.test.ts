@@ -1,0 +1,339 @@
+// tilelog serve --db: real `tilelog serve` processes (the CLI test bundle) on
+// one PostgreSQL database and one bucket of the test S3 server.
+//   - two processes: adds to either are acknowledged and published; one leads;
+//   - failover under load: SIGKILL the leader, restart it, several cycles
+//     (TILELOG_PG_FAILOVER_CYCLES, default 8): every acknowledged entry is at
+//     its index, the checkpoint sizes a poller of the bucket saw never
+//     decrease, one root per size, the bucket audits; kill-to-next-checkpoint
+//     times are printed (p50/p99), never asserted (a shared 2-core machine);
+//   - a paused leader: SIGSTOP it for three lease lengths while the other
+//     takes over and publishes, SIGCONT: it steps down (its log says so), its
+//     fence is superseded, and no observer sees the tree shrink.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { schemaNameForOrigin } from '../../src/storage/pg-schema.js';
+import { describePg, freshDatabase, sharedCluster } from '../support/postgres.js';
+import { startS3TestServer, type S3TestServer } from '../support/s3-server.js';
+import { runCli, startServe, tempDir, type ServeHandle } from './helpers.js';
+
+const BUCKET = 'pgserve';
+const ORIGIN = 'pg-serve.test.example/log';
+const CREDS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' };
+const TTL_MS = 1500;
+const LEASE_FLAGS = ['--lease-ttl-ms', String(TTL_MS), '--lease-renew-ms', '400', '--lease-margin-ms', '300'];
+const CYCLES = Number(process.env.TILELOG_PG_FAILOVER_CYCLES ?? 8);
+const schema = schemaNameForOrigin(ORIGIN);
+
+let s3: S3TestServer;
+let dir: string;
+let n = 0;
+const running: ServeHandle[] = [];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function admin<T>(dbUrl: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  try {
+    return await f(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** One log setup: a database, a bucket prefix, and a key every process shares. */
+interface Setup {
+  dbUrl: string;
+  prefix: string;
+  keyFile: string;
+}
+
+async function setup(): Promise<Setup> {
+  const k = n++;
+  const dbUrl = await freshDatabase(await sharedCluster(), `pgserve${k}`);
+  const keyFile = path.join(dir, `key${k}`);
+  const r = await runCli(['keygen', '--origin', ORIGIN, '--out', keyFile]);
+  expect(r.code, r.stderr).toBe(0);
+  return { dbUrl, prefix: `log${k}`, keyFile };
+}
+
+async function serveProcess(s: Setup, name: string, identity?: string[]): Promise<ServeHandle> {
+  const h = await startServe(
+    ['--db', s.dbUrl, '--state', path.join(dir, `${s.prefix}-${name}`), ...(identity ?? ['--key', s.keyFile]), '--tiles', `s3://${BUCKET}/${s.prefix}`, '--s3-endpoint', s3.url, '--s3-force-path-style', '--listen', '127.0.0.1:0', ...LEASE_FLAGS],
+    { env: CREDS },
+  );
+  running.push(h);
+  return h;
+}
+
+async function leaderPid(dbUrl: string): Promise<number | null> {
+  const row = (await admin(dbUrl, (c) => c.query(`SELECT leader, lease_expires > now() AS live FROM ${schema}.tree_state`))).rows[0];
+  if (row?.leader == null || row.live !== true) return null;
+  return Number(String(row.leader).split(':')[1]);
+}
+
+async function waitFor<T>(what: string, f: () => Promise<T | null>, ms = 30_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await f().catch(() => null);
+    if (v !== null && v !== false) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Reads the bucket's checkpoint every few ms: sizes seen in order, and the root of every size. */
+function checkpointPoller(s: Setup) {
+  const sizes: number[] = [];
+  const roots = new Map<number, string>();
+  const conflicts: string[] = [];
+  const seen: { size: number; at: number }[] = [];
+  let stop = false;
+  const done = (async () => {
+    while (!stop) {
+      try {
+        const res = await fetch(`${s3.url}/${BUCKET}/${s.prefix}/checkpoint`);
+        if (res.status === 200) {
+          const lines = (await res.text()).split('\n');
+          const size = Number(lines[1]);
+          const root = lines[2]!;
+          if (sizes.length === 0 || sizes[sizes.length - 1] !== size) {
+            sizes.push(size);
+            seen.push({ size, at: performance.now() });
+          }
+          const known = roots.get(size);
+          if (known !== undefined && known !== root) conflicts.push(`size ${size}: ${known} vs ${root}`);
+          roots.set(size, root);
+        }
+      } catch {
+        // the server is up for the whole test; a failed read is just skipped
+      }
+      await sleep(20);
+    }
+  })();
+  return {
+    sizes,
+    roots,
+    conflicts,
+    seen,
+    latest: () => sizes[sizes.length - 1] ?? -1,
+    async stop() {
+      stop = true;
+      await done;
+    },
+  };
+}
+
+/** The entry at index as text, from /v1/log/entry (JSON, the entry in base64). */
+async function entryAt(url: string, index: number): Promise<string> {
+  const res = await fetch(`${url}/v1/log/entry/${index}`);
+  expect(res.status).toBe(200);
+  return Buffer.from(((await res.json()) as { entry: string }).entry, 'base64').toString('utf8');
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
+  beforeAll(async () => {
+    s3 = await startS3TestServer({ port: 0, buckets: [BUCKET], publicRead: true });
+    dir = tempDir('tilelog-pg-serve-');
+  });
+  afterEach(async () => {
+    for (const h of running.splice(0)) {
+      h.child.kill('SIGCONT');
+      h.child.kill('SIGKILL');
+      await h.stop('SIGKILL').catch(() => undefined);
+    }
+  });
+  afterAll(async () => {
+    await s3.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('two processes and a frontend without the key: adds to any are acknowledged and published; exactly one candidate leads', async () => {
+    const s = await setup();
+    const a = await serveProcess(s, 'a');
+    const b = await serveProcess(s, 'b');
+    const c = await serveProcess(s, 'c', ['--role', 'frontend', '--log-key', a.verifierKey]);
+    expect(fs.existsSync(path.join(dir, `${s.prefix}-c`, 'log.key'))).toBe(false);
+    const summaries = [a, b].map((h) => h as unknown as { database: string; leading: boolean });
+    expect(summaries.map((x) => x.database)).toEqual([expect.stringMatching(/@127\.0\.0\.1:\d+\/pgserve/), expect.stringMatching(/pgserve/)]);
+    for (const x of summaries) expect(x.database).not.toMatch(/:[^@/]*@/);
+    const indexes: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const h = [a, b, c][i % 3]!;
+      const res = await fetch(`${h.url}/add?wait=checkpoint`, { method: 'POST', body: `two-${i}` });
+      expect(res.status, await res.clone().text()).toBe(200);
+      indexes.push(((await res.json()) as { index: number }).index);
+    }
+    expect(new Set(indexes).size).toBe(21);
+    const pid = await leaderPid(s.dbUrl);
+    expect([a.child.pid, b.child.pid]).toContain(pid);
+    // The frontend never leads, even with both candidates gone: it keeps sequencing, nothing is signed.
+    expect((c as unknown as { leading: boolean }).leading).toBe(false);
+    for (const h of [a, b, c]) {
+      const metrics = await (await fetch(`${h.url}/metrics`)).text();
+      expect(metrics).toMatch(new RegExp(`^tilelog_leader ${h.child.pid === pid ? 1 : 0}$`, 'm'));
+    }
+    for (const h of [a, b, c]) {
+      // A process that does not lead follows the published state (polled): it may lag a moment.
+      await waitFor(`${h.url} at size 21`, async () => ((await (await fetch(`${h.url}/v1/log/info`)).json()) as { treeSize: number }).treeSize >= 21);
+      expect(await entryAt(h.url, indexes[1]!)).toBe('two-1');
+    }
+    await a.stop('SIGKILL');
+    await b.stop('SIGKILL');
+    const before = (await admin(s.dbUrl, (q) => q.query(`SELECT size, epoch FROM ${schema}.tree_state`))).rows[0]!;
+    const res = await fetch(`${c.url}/add`, { method: 'POST', body: 'no signer now' });
+    expect(res.status).toBe(200);
+    await sleep(3 * TTL_MS);
+    const after = (await admin(s.dbUrl, (q) => q.query(`SELECT size, epoch, leader FROM ${schema}.tree_state`))).rows[0]!;
+    expect(after.size).toBe(before.size);
+    expect(after.epoch).toBe(before.epoch);
+    expect(String(after.leader)).not.toContain(`:${c.child.pid}:`);
+  });
+
+  test(`failover under load: SIGKILL the leader ${CYCLES} times; nothing acknowledged is lost, no checkpoint shrinks or forks`, async () => {
+    const s = await setup();
+    const procs: Record<'a' | 'b', ServeHandle> = { a: await serveProcess(s, 'a'), b: await serveProcess(s, 'b') };
+    const poller = checkpointPoller(s);
+    const acked = new Map<string, number>();
+    let stopLoad = false;
+    let seq = 0;
+    // Bounded load: 4 adds in flight per process; a dead or restarting process's adds just fail (not acknowledged).
+    const load = (['a', 'b'] as const).flatMap((name) =>
+      Array.from({ length: 4 }, async () => {
+        while (!stopLoad) {
+          const body = `${name}-${seq++}`;
+          try {
+            const res = await fetch(`${procs[name].url}/add`, { method: 'POST', body, signal: AbortSignal.timeout(5_000) });
+            if (res.status === 200) acked.set(body, ((await res.json()) as { index: number }).index);
+            else await sleep(50);
+          } catch {
+            await sleep(50);
+          }
+        }
+      }),
+    );
+    const failovers: number[] = [];
+    try {
+      await waitFor('a first checkpoint', async () => poller.latest() > 0);
+      for (let cycle = 0; cycle < CYCLES; cycle++) {
+        const pid = await waitFor('a leader', () => leaderPid(s.dbUrl));
+        const name = procs.a.child.pid === pid ? 'a' : 'b';
+        expect(procs[name].child.pid).toBe(pid);
+        await sleep(300);
+        const t0 = performance.now();
+        procs[name].child.kill('SIGKILL');
+        await procs[name].stop('SIGKILL');
+        // Restart it at once (as a supervisor would); meanwhile a live process takes over.
+        const restarting = serveProcess(s, `${name}${cycle}`);
+        // A checkpoint PUT the dead leader had sent may still land: count from the takeover's first publication.
+        await waitFor('a new leader', async () => ((await leaderPid(s.dbUrl)) ?? pid) !== pid, 60_000);
+        const atTakeover = poller.latest();
+        await waitFor('a checkpoint after the takeover', async () => poller.latest() > atTakeover, 60_000);
+        failovers.push(performance.now() - t0);
+        procs[name] = await restarting;
+      }
+    } finally {
+      stopLoad = true;
+      await Promise.all(load);
+    }
+    const maxIndex = Math.max(...acked.values());
+    await waitFor('the final checkpoint', async () => poller.latest() > maxIndex, 60_000);
+    await poller.stop();
+
+    // Every acknowledged entry is at its index.
+    const survivor = procs.a;
+    for (const [body, index] of acked) {
+      expect(await entryAt(survivor.url, index)).toBe(body);
+    }
+    // Sizes never decreased; one root per size.
+    for (let k = 1; k < poller.sizes.length; k++) expect(poller.sizes[k]!).toBeGreaterThan(poller.sizes[k - 1]!);
+    expect(poller.conflicts).toEqual([]);
+    // The bucket audits.
+    const audit = await runCli(['audit', `${s3.url}/${BUCKET}/${s.prefix}`, '--log-key', survivor.verifierKey]);
+    expect(audit.code, audit.stderr).toBe(0);
+    process.stdout.write(
+      `pg failover: ${CYCLES} SIGKILLs of the leader (lease ttl ${TTL_MS} ms), ${acked.size} adds acknowledged; ` +
+        `kill to next checkpoint p50 ${percentile(failovers, 50).toFixed(0)} ms, p99 ${percentile(failovers, 99).toFixed(0)} ms ` +
+        `(all: ${failovers.map((x) => x.toFixed(0)).join(', ')})\n`,
+    );
+  });
+
+  test('a paused leader: SIGSTOP for three lease lengths, the other leads and publishes; SIGCONT: it steps down, nobody sees the tree shrink', async () => {
+    const s = await setup();
+    const a = await serveProcess(s, 'a');
+    const b = await serveProcess(s, 'b');
+    const poller = checkpointPoller(s);
+    const pid = await waitFor('a leader', () => leaderPid(s.dbUrl));
+    const [old, other] = a.child.pid === pid ? [a, b] : [b, a];
+    const oldEpoch = Number((await admin(s.dbUrl, (c) => c.query(`SELECT epoch FROM ${schema}.tree_state`))).rows[0]!.epoch);
+    await fetch(`${old.url}/add?wait=checkpoint`, { method: 'POST', body: 'before the pause' });
+    old.child.kill('SIGSTOP');
+    try {
+      await sleep(3 * TTL_MS);
+      const res = await fetch(`${other.url}/add?wait=checkpoint`, { method: 'POST', body: 'during the pause', signal: AbortSignal.timeout(30_000) });
+      expect(res.status).toBe(200);
+      const during = ((await res.json()) as { index: number }).index;
+      expect(await leaderPid(s.dbUrl)).toBe(other.child.pid);
+      await waitFor('the new leader publishing', async () => poller.latest() > during);
+    } finally {
+      old.child.kill('SIGCONT');
+    }
+    await waitFor('the old leader stepping down', async () => /stepped down/.test(old.stderr()), 20_000);
+    const epoch = Number((await admin(s.dbUrl, (c) => c.query(`SELECT epoch FROM ${schema}.tree_state`))).rows[0]!.epoch);
+    expect(epoch).toBeGreaterThan(oldEpoch);
+    // Both keep working: the resumed one sequences, the leader publishes, both waits resolve.
+    const res = await fetch(`${old.url}/add?wait=checkpoint`, { method: 'POST', body: 'after the pause', signal: AbortSignal.timeout(30_000) });
+    expect(res.status).toBe(200);
+    await sleep(500);
+    await poller.stop();
+    for (let k = 1; k < poller.sizes.length; k++) expect(poller.sizes[k]!).toBeGreaterThan(poller.sizes[k - 1]!);
+    expect(poller.conflicts).toEqual([]);
+    expect(old.stderr()).not.toMatch(/LOG_FORK|STORAGE_CONFLICT/);
+  });
+  test("a paused leader whose checkpoint PUT is held in flight: the new leader republishes over it, the late PUT is refused (412), the old one steps down", async () => {
+    const s = await setup();
+    const a = await serveProcess(s, 'a');
+    const b = await serveProcess(s, 'b');
+    const poller = checkpointPoller(s);
+    const pid = await waitFor('a leader', () => leaderPid(s.dbUrl));
+    const [old, other] = a.child.pid === pid ? [a, b] : [b, a];
+    const key = `${s.prefix}/checkpoint`;
+    const hold = s3.hold({ verb: 'PUT', key });
+    const pending = fetch(`${old.url}/add`, { method: 'POST', body: 'published late' });
+    const held = await hold.next();
+    hold.stop();
+    expect((await pending).status).toBe(200);
+    old.child.kill('SIGSTOP');
+    try {
+      await sleep(3 * TTL_MS);
+      // The new leader's recovery republishes what the old one committed, then publishes more.
+      const res = await fetch(`${other.url}/add?wait=checkpoint`, { method: 'POST', body: 'during the pause', signal: AbortSignal.timeout(30_000) });
+      expect(res.status).toBe(200);
+      const during = ((await res.json()) as { index: number }).index;
+      await waitFor('the new leader publishing', async () => poller.latest() > during);
+      // Now the old leader's PUT reaches the store: its If-Match names a version that is gone.
+      const refusedBefore = s3.log.filter((r) => r.verb === 'PUT' && r.key === key && r.status === 412).length;
+      held.release();
+      await waitFor('the late PUT refused', async () => s3.log.filter((r) => r.verb === 'PUT' && r.key === key && r.status === 412).length > refusedBefore || null, 10_000);
+    } finally {
+      old.child.kill('SIGCONT');
+    }
+    await waitFor('the old leader stepping down', async () => /stepped down/.test(old.stderr()), 20_000);
+    await sleep(500);
+    await poller.stop();
+    for (let k = 1; k < poller.sizes.length; k++) expect(poller.sizes[k]!).toBeGreaterThan(poller.sizes[k - 1]!);
+    expect(poller.conflicts).toEqual([]);
+    expect(old.stderr()).not.toMatch(/LOG_FORK|STORAGE_CONFLICT/);
+    // It is a candidate again, not stopped: its adds still work and get published.
+    const res = await fetch(`${old.url}/add?wait=checkpoint`, { method: 'POST', body: 'after', signal: AbortSignal.timeout(30_000) });
+    expect(res.status).toBe(200);
+  });
+});
