@@ -44,7 +44,14 @@ describe('witness serve under SIGKILL', () => {
         if (!dead) w.kill();
         dead = true;
       };
-      if (killByTimer) setTimeout(kill, 20 + Math.random() * 150);
+      // The timer starts at the run's first acknowledgement, not at spawn: on a
+      // loaded machine a timer from spawn could fire before any request was
+      // answered, and a run without an ack tests nothing.
+      let timerArmed = false;
+      const armTimer = () => {
+        if (killByTimer && !timerArmed) setTimeout(kill, 20 + Math.random() * 150);
+        timerArmed = true;
+      };
 
       const worker = async () => {
         while (!dead) {
@@ -62,6 +69,7 @@ describe('witness serve under SIGKILL', () => {
             acked.push({ size: to, root: toBase64(await log.root(to)) });
             tracked = Math.max(tracked, to);
             acksThisRun++;
+            armTimer();
             if (!killByTimer && acksThisRun >= killAfterAcks) kill();
             await res.text().catch(() => '');
           } else {
