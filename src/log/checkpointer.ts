@@ -45,6 +45,7 @@ import type { NoteSigner } from '../note/keys.js';
 import type { Leadership, SequenceStore, TreeStateStore } from '../storage/log-store.js';
 import type { TreeState } from '../storage/sequence-db.js';
 import type { TileStore } from '../storage/tile-store.js';
+import { IndexWaiters } from './index-waiters.js';
 import { integrate, writeTiles } from './integrator.js';
 import type { LogLogger } from './options.js';
 import { commitSigned, notLeader, type PublishedCheckpoint } from './publisher.js';
@@ -93,11 +94,6 @@ interface SignedWaiter {
   reject(err: unknown): void;
 }
 
-interface Waiter {
-  index: number;
-  resolve(cp: PublishedCheckpoint): void;
-  reject(err: unknown): void;
-}
 
 const MIN_BACKOFF_MS = 10;
 const MAX_BACKOFF_MS = 2000;
@@ -109,7 +105,7 @@ export class Checkpointer {
   #state: TreeState;
   #edge: TreeEdge;
   #published: PublishedCheckpoint;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new IndexWaiters();
   #signedWaiters: SignedWaiter[] = [];
   #wake: (() => void) | null = null;
   /** A wake() since the loop last read the durable size. */
@@ -166,22 +162,7 @@ export class Checkpointer {
     if (this.#fatal !== null) return Promise.reject(this.#fatal);
     if (this.#stalled !== null) return Promise.reject(stalledError(index, this.#stalled));
     if (this.#closing) return Promise.reject(new TilelogError('LOG_CLOSED', 'log: the log is closed'));
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<PublishedCheckpoint>((resolve, reject) => {
-      const waiter: Waiter = { index, resolve, reject };
-      if (signal !== undefined) {
-        const onAbort = (): void => {
-          this.#waiters = this.#waiters.filter((w) => w !== waiter);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        waiter.resolve = (cp) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(cp);
-        };
-      }
-      this.#waiters.push(waiter);
-    });
+    return this.#waiters.wait(index, signal);
   }
 
   /** Resolves once the committed (signed) tree has at least size entries. */
@@ -353,9 +334,7 @@ export class Checkpointer {
   // (each entry is durable; the error says how to find it later).
   #stall(disk: StorageFailure): void {
     this.#stalled = disk;
-    const ws = this.#waiters;
-    this.#waiters = [];
-    for (const w of ws) w.reject(stalledError(w.index, disk));
+    this.#waiters.rejectAll((index) => stalledError(index, disk));
     const ss = this.#signedWaiters;
     this.#signedWaiters = [];
     for (const w of ss) w.reject(stalledError(w.size - 1, disk));
@@ -421,19 +400,11 @@ export class Checkpointer {
     this.#published = cp;
     this.#lastPublishMs = Date.now();
     this.#cfg.onPublished?.(cp);
-    if (this.#waiters.length === 0) return;
-    const still: Waiter[] = [];
-    for (const w of this.#waiters) {
-      if (w.index < cp.size) w.resolve(cp);
-      else still.push(w);
-    }
-    this.#waiters = still;
+    this.#waiters.resolveCovered(cp);
   }
 
   #rejectWaiters(err: unknown): void {
-    const ws = this.#waiters;
-    this.#waiters = [];
-    for (const w of ws) w.reject(err);
+    this.#waiters.rejectAll(() => err);
     const ss = this.#signedWaiters;
     this.#signedWaiters = [];
     for (const w of ss) w.reject(err);

@@ -6,17 +6,12 @@
 // moves forward: a smaller size is ignored, so no reader of this process ever
 // sees the tree shrink, whichever source answers first.
 
+import { IndexWaiters } from './index-waiters.js';
 import type { PublishedCheckpoint } from './publisher.js';
-
-interface Waiter {
-  index: number;
-  resolve(cp: PublishedCheckpoint): void;
-  reject(err: unknown): void;
-}
 
 export class PublishedView {
   #current: PublishedCheckpoint | null;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new IndexWaiters();
   #failed: unknown = null;
   readonly #onAdvance: (cp: PublishedCheckpoint) => void;
 
@@ -42,14 +37,7 @@ export class PublishedView {
     const grew = this.#current === null || cp.size > this.#current.size;
     this.#current = cp;
     if (grew) this.#onAdvance(cp);
-    if (this.#waiters.length > 0) {
-      const still: Waiter[] = [];
-      for (const w of this.#waiters) {
-        if (w.index < cp.size) w.resolve(cp);
-        else still.push(w);
-      }
-      this.#waiters = still;
-    }
+    this.#waiters.resolveCovered(cp);
     return grew;
   }
 
@@ -57,29 +45,12 @@ export class PublishedView {
   waitFor(index: number, signal?: AbortSignal): Promise<PublishedCheckpoint> {
     if (this.#current !== null && index < this.#current.size) return Promise.resolve(this.#current);
     if (this.#failed !== null) return Promise.reject(this.#failed);
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<PublishedCheckpoint>((resolve, reject) => {
-      const waiter: Waiter = { index, resolve, reject };
-      if (signal !== undefined) {
-        const onAbort = (): void => {
-          this.#waiters = this.#waiters.filter((w) => w !== waiter);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        waiter.resolve = (cp) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(cp);
-        };
-      }
-      this.#waiters.push(waiter);
-    });
+    return this.#waiters.wait(index, signal);
   }
 
   // fail(err): reject every waiter, and every later wait, with err (the log stopped or closed).
   fail(err: unknown): void {
     this.#failed ??= err;
-    const ws = this.#waiters;
-    this.#waiters = [];
-    for (const w of ws) w.reject(err);
+    this.#waiters.rejectAll(() => err);
   }
 }
