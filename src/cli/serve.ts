@@ -241,6 +241,11 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  // SIGHUP means "reload" to supervisors and to operators; Node's default
+  // would end the server. The registry reloads its API keys on its own handler.
+  const onHangup = () =>
+    logger.info(registry === null ? 'SIGHUP: nothing to reload (the server keeps running)' : 'SIGHUP: reloading the registry API keys');
+  process.on('SIGHUP', onHangup);
   const facts: SummaryFacts = {
     url: server.url,
     origin,
@@ -269,6 +274,7 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
   ready = false;
+  process.off('SIGHUP', onHangup);
   await server.close();
   await log.close(); // flushes pending adds, publishes, closes the database
   await (pgLog as PgLog | null)?.close(); // the lease (released) and the PostgreSQL pools

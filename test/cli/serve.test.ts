@@ -28,6 +28,15 @@ describe('tilelog serve with no flags', () => {
     expect(fs.existsSync(path.join(cwd, 'tiles/checkpoint'))).toBe(true);
   });
 
+  it('keeps running on SIGHUP (a reload request), logging that there is nothing to reload', async () => {
+    srv.child.kill('SIGHUP');
+    const deadline = Date.now() + 10_000;
+    while (!/SIGHUP: nothing to reload/.test(srv.stderr()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(srv.stderr()).toMatch(/SIGHUP: nothing to reload/);
+    expect(srv.child.exitCode).toBeNull();
+    expect((await fetch(`${srv.url}/checkpoint`)).status).toBe(200);
+  });
+
   it('add, proof and audit work against it', async () => {
     fs.writeFileSync(path.join(cwd, 'one.txt'), 'first entry\n');
     fs.writeFileSync(path.join(cwd, 'two.txt'), 'second entry\n');
