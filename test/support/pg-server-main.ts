@@ -1,5 +1,5 @@
 // A throw-away PostgreSQL for trying `tilelog serve --db` (the README's
-// "Several processes on PostgreSQL"), from the machine's own binaries
+// "Several frontends on PostgreSQL"), from the machine's own binaries
 // (Debian's `postgresql` package):
 //   npm run pg-test-server -- [--port N] [--database NAME]
 // initdb into a new directory under the temporary directory, start the server
@@ -12,8 +12,9 @@
 // "tilelog" without a password (trust), and nothing outlives the process:
 // for trying tilelog out and for its tests, never for data you keep.
 
-import { fstatSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { localPgUnavailable, privateCluster } from './postgres-cluster.js';
 
@@ -86,6 +87,24 @@ const stop = (): void => {
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 process.on('SIGHUP', stop);
+// A server that died by itself (killed, out of disk) ends this process too,
+// with the reason, rather than leaving a URL that no longer answers.
+const postmaster = Number(readFileSync(path.join(cluster.dataDir!, 'postmaster.pid'), 'utf8').split('\n')[0]);
+setInterval(() => {
+  try {
+    process.kill(postmaster, 0);
+  } catch {
+    let log = '';
+    try {
+      log = readFileSync(path.join(path.dirname(cluster.dataDir!), 'server.log'), 'utf8').slice(-2000);
+    } catch {
+      // no log to show
+    }
+    process.stderr.write(`pg-test-server: PostgreSQL (pid ${postmaster}) stopped by itself; the end of its log:\n${log}`);
+    cluster.stop();
+    process.exit(1);
+  }
+}, 1000).unref();
 const stdin = fstatSync(0);
 if (stdin.isFIFO() || stdin.isSocket()) {
   process.stdin.on('end', stop);
