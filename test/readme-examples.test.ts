@@ -65,6 +65,12 @@ const GROUPS = [...new Set(BLOCKS.flatMap((b) => (b.group === null ? [] : [b.gro
 const PKG = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string> };
 /** Why a group's walk-through cannot run on this machine, or null (see the header). */
 const NEEDS: Record<string, () => string | null> = { pg: localPgUnavailable };
+/**
+ * How long a group's script may run (a limit for hangs, not a measure): the
+ * pg walk-through starts eight servers and waits out a lease, about 40 s on
+ * an idle 2-core machine and twice that under load.
+ */
+const SCRIPT_LIMIT_MS: Record<string, number> = { pg: 240_000 };
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
@@ -205,13 +211,13 @@ describe('README examples', () => {
         ports.set(p, free);
       }
       const sh = blocks.filter((b) => b.lang === 'sh').map((b) => localize(b.code, group, work, ports));
-      const r = await runBash(sh.join('\n'), { TILELOG_REPO: repo, TMPDIR: tmp }, dir, 100_000);
+      const r = await runBash(sh.join('\n'), { TILELOG_REPO: repo, TMPDIR: tmp }, dir, SCRIPT_LIMIT_MS[group] ?? 100_000);
       try {
         await runTsBlocks(r, blocks, group, work, ports);
       } finally {
         r.stop();
       }
-    });
+    }, (SCRIPT_LIMIT_MS[group] ?? 100_000) + 20_000);
   }
 });
 
