@@ -8,7 +8,8 @@
 //   the global teardown stops it. Outside vitest (a bench), a cluster per
 //   process, stopped at exit. TILELOG_TEST_PG=postgres://... uses that
 //   server instead (no restarts then).
-// - privateCluster(): a cluster of one's own (tests that restart the server).
+// - privateCluster(): a cluster of one's own (tests that restart the server;
+//   `npm run pg-test-server`, pg-server-main.ts, on a port of the caller's).
 // - freshDatabase(cluster): a new, empty database per test file.
 // - describePg() (postgres.ts): the suite, or, when PostgreSQL is missing,
 //   a FAILING test under CI (process.env.CI) and a visible skip elsewhere.
@@ -58,8 +59,14 @@ export function pgBin(): string | null {
 /** Why PostgreSQL tests cannot run here, or null when they can. */
 export function pgUnavailable(): string | null {
   if (process.env.TILELOG_TEST_PG) return null;
+  const local = localPgUnavailable();
+  return local === null ? null : `${local}; or set TILELOG_TEST_PG to a running server's URL`;
+}
+
+/** Why a cluster cannot be started on this machine (TILELOG_TEST_PG aside), or null when it can. */
+export function localPgUnavailable(): string | null {
   if (pgBin() === null) {
-    return 'PostgreSQL is not installed (no initdb/pg_ctl; apt-get install postgresql, or set TILELOG_PG_BIN or TILELOG_TEST_PG)';
+    return 'PostgreSQL is not installed (no initdb/pg_ctl: apt-get install postgresql, or set TILELOG_PG_BIN to the directory holding them)';
   }
   if (isRoot() && spawnSync('id', ['-u', 'postgres']).status !== 0) {
     return 'running as root and there is no postgres user to run the server as (install the postgresql package)';
@@ -118,9 +125,10 @@ function clusterOf(info: ClusterInfo): PgCluster {
   };
 }
 
-// startCluster(dir): initdb and start a cluster in dir (created, given to the
-// server user). Retries on another port if the chosen one was taken meanwhile.
-async function startCluster(dir: string): Promise<ClusterInfo> {
+// startCluster(dir, port): initdb and start a cluster in dir (created, given
+// to the server user). Port 0: a free one, retried on another if it was taken
+// meanwhile; any other port is tried once.
+async function startCluster(dir: string, port = 0): Promise<ClusterInfo> {
   const bin = pgBin();
   if (bin === null) throw new Error(pgUnavailable() ?? 'no PostgreSQL');
   fs.mkdirSync(dir, { recursive: true });
@@ -130,8 +138,8 @@ async function startCluster(dir: string): Promise<ClusterInfo> {
   // --no-sync only skips initdb's own fsync; the server runs with fsync=on.
   asServerUser(path.join(bin, 'initdb'), ['-D', info.dataDir, '-A', 'trust', '-U', 'tilelog', '--no-sync', '-E', 'UTF8', '--locale=C'], dir);
   let lastError: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    info.port = await freePort();
+  for (let attempt = 0; attempt < (port === 0 ? 3 : 1); attempt++) {
+    info.port = port === 0 ? await freePort() : port;
     const cluster = clusterOf(info);
     try {
       const options = `-p ${info.port} -k ${info.socketDir} -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=200`;
@@ -146,11 +154,21 @@ async function startCluster(dir: string): Promise<ClusterInfo> {
   throw new Error(`could not start PostgreSQL in ${dir}: ${String(lastError)}\n${log}`);
 }
 
-/** A cluster of one's own, stopped (and its directory removed) by stop() or at process exit. */
-export async function privateCluster(): Promise<PgCluster> {
+/**
+ * A cluster of one's own in a new directory under os.tmpdir(), on 127.0.0.1:port
+ * (0: a free port), stopped (and its directory removed) by stop() or at process exit.
+ */
+export async function privateCluster(port = 0): Promise<PgCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tilelog-pg-'));
   fs.chmodSync(dir, 0o755);
-  const cluster = clusterOf(await startCluster(dir));
+  let info: ClusterInfo;
+  try {
+    info = await startCluster(dir, port);
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const cluster = clusterOf(info);
   let stopped = false;
   const stop = (): void => {
     if (stopped) return;
