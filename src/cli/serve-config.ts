@@ -156,6 +156,11 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
         `${db[0]} needs the public tree in a bucket (--tiles s3://<bucket>[/<prefix>]): a tiles directory cannot be shared between processes`,
       );
     }
+    if (s3.unconditional === true) {
+      throw new UsageError(
+        `${db[0]} cannot run with --s3-unconditional: with several processes only the conditional checkpoint write stops a paused ex-leader from moving the tree back; use a store with conditional writes`,
+      );
+    }
   }
   const roleValue = pick('role', 'TILELOG_ROLE');
   if (roleValue !== undefined && roleValue[1] !== 'candidate' && roleValue[1] !== 'frontend') {
@@ -168,10 +173,12 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
     throw new UsageError(`${roleValue![0]} frontend needs --log-key <verifier key> (the log's public key; a frontend holds no signing key)`);
   }
   if (role === 'frontend' && pick('key', 'TILELOG_KEY') !== undefined) throw new UsageError(`${roleValue![0]} frontend never signs: give --log-key <verifier key>, not --key`);
+  // A shorter ttl alone scales renew and margin down with it (30 % and 20 %, capped at the defaults).
+  const ttlMs = count('lease-ttl-ms', 'TILELOG_LEASE_TTL_MS', 100) ?? 10_000;
   const lease = {
-    ttlMs: count('lease-ttl-ms', 'TILELOG_LEASE_TTL_MS', 100) ?? 10_000,
-    renewMs: count('lease-renew-ms', 'TILELOG_LEASE_RENEW_MS', 1) ?? 3_000,
-    marginMs: count('lease-margin-ms', 'TILELOG_LEASE_MARGIN_MS', 1) ?? 2_000,
+    ttlMs,
+    renewMs: count('lease-renew-ms', 'TILELOG_LEASE_RENEW_MS', 1) ?? Math.min(3_000, Math.floor(ttlMs * 0.3)),
+    marginMs: count('lease-margin-ms', 'TILELOG_LEASE_MARGIN_MS', 1) ?? Math.min(2_000, Math.floor(ttlMs * 0.2)),
   };
   if (lease.marginMs >= lease.ttlMs || lease.renewMs >= lease.ttlMs - lease.marginMs) {
     throw new UsageError(

@@ -27,7 +27,7 @@ export interface SummaryFacts {
   witnesses: ServeWitnessConfig | null;
   registry: { config: RegistryConfig; submitterKey: string; apiKeys: number } | null;
   /** With --db: the database (user@host:port/db, never the password) and whether this process leads now. */
-  database?: { target: string; leading: boolean; epoch: number | null };
+  database?: { target: string; leading: boolean; epoch: number | null; role?: 'candidate' | 'frontend' };
 }
 
 /**
@@ -78,6 +78,11 @@ export function summaryJson(f: SummaryFacts): Record<string, unknown> {
   };
 }
 
+function signerLine(d: NonNullable<SummaryFacts['database']>): string {
+  if (d.role === 'frontend') return 'never this process (a frontend: sequences adds and serves reads, holds no key)';
+  return d.leading ? `this process leads (epoch ${d.epoch})` : 'another process leads; this one is a candidate (sequences adds, serves reads)';
+}
+
 export function summaryText(f: SummaryFacts): string {
   const lines = [
     `tilelog serving ${f.origin} at ${f.url}`,
@@ -89,7 +94,7 @@ export function summaryText(f: SummaryFacts): string {
       ? []
       : [
           `  database:     PostgreSQL ${f.database.target}`,
-          `  signer:       ${f.database.leading ? `this process leads (epoch ${f.database.epoch})` : 'another process leads; this one is a candidate (sequences adds, serves reads)'}`,
+          `  signer:       ${signerLine(f.database)}`,
         ]),
     `  public URL:   ${f.publicUrl}${f.publicUrl === f.url ? '' : ' (readers fetch checkpoint and tile/ there)'}`,
   ];

@@ -257,7 +257,7 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
     publicUrl: publicUrl(),
     witnesses: cfg.witnesses,
     registry: registry === null || registryCfg === null ? null : { config: registryCfg, submitterKey: registry.registry.key.kid, apiKeys: registry.apiKeys },
-    ...(cfg.db !== undefined && { database: { target: pgTarget(cfg.db), leading: log.leading(), epoch: log.stats().leader.epoch } }),
+    ...(cfg.db !== undefined && { database: { target: pgTarget(cfg.db), leading: log.leading(), epoch: log.stats().leader.epoch, role: cfg.role } }),
   };
   // On stderr in both modes: --json keeps stdout to the one summary line.
   if (createdKey) process.stderr.write(`created a new log: origin ${origin}, key in ${createdKey}\n`);

@@ -133,3 +133,20 @@ describe('serve --print-config origin', () => {
     expect(missing['origin-from']).toContain('does not exist');
   });
 });
+
+describe('serve --db settings', () => {
+  const base = { db: 'postgres://u@127.0.0.1:5432/d', tiles: 's3://bucket/log' };
+
+  it('a shorter --lease-ttl-ms alone scales renew and margin down with it; the defaults stay 10 s / 3 s / 2 s', () => {
+    expect(resolveServeConfig(base, {}).lease).toEqual({ ttlMs: 10_000, renewMs: 3_000, marginMs: 2_000 });
+    expect(resolveServeConfig({ ...base, 'lease-ttl-ms': '2000' }, {}).lease).toEqual({ ttlMs: 2_000, renewMs: 600, marginMs: 400 });
+    expect(resolveServeConfig({ ...base, 'lease-ttl-ms': '60000' }, {}).lease).toEqual({ ttlMs: 60_000, renewMs: 3_000, marginMs: 2_000 });
+    expect(() => resolveServeConfig({ ...base, 'lease-ttl-ms': '2000', 'lease-renew-ms': '1900' }, {})).toThrow(/renew < ttl - margin/);
+  });
+
+  it('refuses --s3-unconditional: several processes need the conditional checkpoint write', () => {
+    expect(() => resolveServeConfig({ ...base, 's3-unconditional': true }, {})).toThrow(UsageError);
+    expect(() => resolveServeConfig({ ...base, 's3-unconditional': true }, {})).toThrow(/conditional checkpoint write/);
+    expect(resolveServeConfig({ tiles: 's3://bucket/log', 's3-unconditional': true }, {}).s3.unconditional).toBe(true);
+  });
+});

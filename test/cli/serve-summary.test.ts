@@ -3,7 +3,7 @@
 // URL (fetched here, so the printed URL is the real one); and says which are off.
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeQuorum } from '../../src/cli/serve-summary.js';
+import { describeQuorum, summaryText, type SummaryFacts } from '../../src/cli/serve-summary.js';
 import { generateCosignerKey } from '../../src/note/cosignature.js';
 import { parsePolicy, simplePolicy } from '../../src/note/index.js';
 import { spawnCli, startJsonCli, tempDir } from './helpers.js';
@@ -78,5 +78,28 @@ describe('serve startup summary', () => {
       j.child.kill('SIGTERM');
       await j.exited;
     }
+  });
+});
+
+describe('the signer line with --db', () => {
+  const facts = (database: SummaryFacts['database']): SummaryFacts => ({
+    url: 'http://127.0.0.1:1',
+    origin: 'o.example/log',
+    verifierKey: 'o.example/log+00000000+AA',
+    treeSize: 0,
+    signedSize: 0,
+    stateDir: '/s',
+    tilesDir: 's3://b/p',
+    publicUrl: 'http://127.0.0.1:1',
+    witnesses: null,
+    registry: null,
+    database,
+  });
+  const signer = (d: SummaryFacts['database']) => /^ {2}signer: +(.*)$/m.exec(summaryText(facts(d)))![1];
+
+  it('says whether this candidate leads, and that a frontend never signs', () => {
+    expect(signer({ target: 'u@h:1/d', leading: true, epoch: 3, role: 'candidate' })).toBe('this process leads (epoch 3)');
+    expect(signer({ target: 'u@h:1/d', leading: false, epoch: null, role: 'candidate' })).toMatch(/this one is a candidate/);
+    expect(signer({ target: 'u@h:1/d', leading: false, epoch: null, role: 'frontend' })).toMatch(/^never this process \(a frontend/);
   });
 });
