@@ -8,6 +8,7 @@ import { SqliteSequenceDB } from '../log/index.js';
 import { parseCheckpoint, parseNote } from '../note/index.js';
 import { rebuildIndex, type LeafSource } from '../registry/reindex.js';
 import { pgTarget } from '../storage/pg-errors.js';
+import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 import { CliError, EXIT_OK, plural, UsageError } from './common.js';
 import { explainDbError, openLogStoreReadOnly, type Sourced } from './db-option.js';
 import { readKeyFile } from './key-file.js';
@@ -22,6 +23,8 @@ export async function reindex(stateDir: string, keyFile: string | undefined, ori
   const dbFile = path.join(stateDir, 'log.db');
   if (db === undefined && !fs.existsSync(dbFile)) throw new CliError(`no log in ${stateDir} (${dbFile} is missing; for a log in PostgreSQL give --db)`);
   const origin = originFlag ?? reindexOrigin(stateDir, keyFile, db);
+  // With --db the state dir holds only the registry's files: a new one is made here.
+  if (db !== undefined) makeDirSync(stateDir, STATE_DIR_MODE);
   const unlock = lockRegistry(stateDir);
   try {
     const source = db === undefined ? sqliteLeaves(dbFile, origin) : await pgLeaves(db, origin);
