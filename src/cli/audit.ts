@@ -32,6 +32,7 @@ bucket (by its HTTP URL, or s3:// with the --s3-* flags below).
   -h, --help           show this help
 
 ${HASH_FORMAT_HELP}
+
 With --db (a log served by 'tilelog serve --db'), the database is audited
 against the tree too: the bucket's checkpoint is not ahead of the database's
 signed state, the tree is recomputed up to the database's signed size and
