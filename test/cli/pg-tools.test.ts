@@ -132,7 +132,7 @@ describePg('audit and registry reindex with --db (PostgreSQL + bucket)', () => {
     expect(JSON.parse(alone.stdout).database).toBeUndefined();
   }, 60_000);
 
-  test('audit --db fails when an entry in the database differs from its bundle, or a recorded root from the checkpoint', async () => {
+  test('audit --db fails when an entry in the database differs from its bundle, a recorded root from the checkpoint, or the database is behind the bucket', async () => {
     const copy = await freshDatabase(await sharedCluster(), 'pgtoolscopy');
     // Tamper with a copy, so the other tests keep the original.
     await copySchema(dbUrl, copy);
@@ -147,6 +147,12 @@ describePg('audit and registry reindex with --db (PostgreSQL + bucket)', () => {
     await admin(copy, (c) => c.query(`UPDATE ${schema}.checkpoints SET root = decode(repeat('00', 32), 'hex') WHERE size = $1`, [ENTRIES + 1]));
     const badRoot = JSON.parse((await audit(['--db', copy])).stdout);
     expect(badRoot.mismatches.map((m: { problem: string }) => m.problem)).toContainEqual(expect.stringMatching(new RegExp(`^recorded root \\S+ for size ${ENTRIES + 1}, the bucket's checkpoint has`)));
+    // A database restored from before the log ever signed: behind the bucket.
+    await admin(copy, (c) => c.query(`UPDATE ${schema}.tree_state SET size = NULL, root = NULL, text = NULL, edge = NULL, prev_size = NULL, prev_edge = NULL`));
+    const rolledBack = JSON.parse((await audit(['--db', copy])).stdout);
+    expect(rolledBack.mismatches.map((m: { problem: string }) => m.problem)).toContainEqual(
+      `no signed state, behind the bucket's checkpoint (size ${ENTRIES + 1}): the database was rolled back, or belongs to another bucket`,
+    );
   }, 60_000);
 
   test('registry reindex --db rebuilds registry.db from the published entries, read-only', async () => {
