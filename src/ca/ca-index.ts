@@ -36,11 +36,14 @@ export class CaIndex {
   constructor(private readonly registry: Registry) {}
 
   /**
-   * Folds every leaf the registry index has applied since the last call:
-   * [next, registry.index.nextIndex). Concurrent callers share one pass (a
-   * leaf must be folded once), then a caller that came during it runs again.
+   * Brings the registry index up to the log's checkpoint, then folds every
+   * leaf it has applied since the last call: [next, registry.index.nextIndex).
+   * Concurrent callers share one pass (a leaf must be folded once), then a
+   * caller that came during it runs again.
    */
   async catchUp(): Promise<void> {
+    // The registry index first follows the log's published entries (other processes' too).
+    await this.registry.catchUp();
     while (this.#running !== null) await this.#running;
     this.#running = this.#fold().finally(() => (this.#running = null));
     return this.#running;

@@ -101,7 +101,14 @@ export class CertificateAuthority {
       const known = ca.index.caKey(toHex(spki));
       if (known?.retired) throw new TilelogError('CA_CONFIG', `ca: the ${role} key ${caKeySubject(spki)} is retired in the log`);
       if (known !== null) continue;
-      await ca.#submit({ type: 'ca.key.added', subject: caKeySubject(spki), seq: 0, prev: null, body: { role, spkiSha256: spki, der: u8(cert.rawData) } });
+      try {
+        await ca.#submit({ type: 'ca.key.added', subject: caKeySubject(spki), seq: 0, prev: null, body: { role, spkiSha256: spki, der: u8(cert.rawData) } });
+      } catch (err) {
+        // Processes sharing the CA keys (one log on PostgreSQL) may start at once: another one logged the key first.
+        if (!(err instanceof TilelogError && err.code === 'REGISTRY_CONFLICT')) throw err;
+        await ca.index.catchUp();
+        if (ca.index.caKey(toHex(spki)) === null) throw err;
+      }
     }
     return ca;
   }

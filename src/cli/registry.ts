@@ -12,6 +12,16 @@
 //   registry.secret     32 random bytes: HMAC key of the DNS challenge tokens
 //   registry-api-keys   "sha256:<hex> <owner>" per API key
 //   registry.lock       the pid of the server or reindex using the registry state
+//
+// On a log in PostgreSQL (serve --db), every process serving --registry keeps
+// its own registry.db (a fold of the published entries; reads fold what other
+// processes sequenced before they answer) and signs registry entries with
+// the SAME registry.key (and DNS tokens with the same registry.secret): copy
+// both into each --state, as the log key. The registry key is not the log's
+// signer key: a --role frontend process (no log key) holds it and submits
+// registry entries like any add; the leader signs the checkpoints. The CA's
+// keys (--registry-ca-dir) are shared the same way, so a certificate issued
+// through one process verifies through any other.
 
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -27,9 +37,9 @@ import { ApiKeyFile } from '../registry/http/api-key-file.js';
 import { createRegistryApp } from '../registry/http/app.js';
 import { Registry } from '../registry/registry.js';
 import { StateIndex } from '../registry/state-index.js';
-import { SqliteSequenceDB } from '../log/index.js';
-import { rebuildIndex } from '../registry/reindex.js';
-import { takeStateLock } from '../storage/state-lock.js';
+import { DB_FLAGS, DB_USAGE, resolveDb, serveSetting } from './db-option.js';
+import { lockRegistry } from './registry-lock.js';
+import { reindex } from './registry-reindex.js';
 import { CliError, EXIT_OK, parseBaseUrl, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { readKeyFile } from './key-file.js';
 import { writeAgentKey } from './agent-keygen.js';
@@ -73,6 +83,9 @@ export const REGISTRY_USAGE = `Agent name registry (spec/REGISTRY.md): the agent
   reloads <state>/registry-api-keys when it changes and on SIGHUP (no restart);
   a file that does not parse keeps the keys loaded before, and logs why.
   Rebuild the index: 'tilelog registry reindex --state <dir>' (server stopped).
+  With --db (several processes on one log): give every process the same
+  registry.key and registry.secret (and CA keys), copied into each --state;
+  a --role frontend process needs them too (it signs registry entries, not checkpoints).
 ${CA_USAGE}`;
 
 export interface RegistryConfig {
@@ -219,30 +232,24 @@ export async function openRegistry(
   } catch (err) {
     index.close();
     unlock();
-    if (err instanceof TilelogError && err.code === 'REGISTRY_CONFIG') throw new CliError(err.message);
+    if (err instanceof TilelogError && err.code === 'REGISTRY_CONFIG') throw new CliError(`${err.message}${sharedKeyHint(err, stateDir)}`);
     throw err;
   }
 }
 
-/**
- * Takes <state>/registry.lock (storage/state-lock.ts: released by the kernel
- * when its process dies) for the life of a registry server or a reindex.
- * Returns the release function.
- */
-export function lockRegistry(stateDir: string): () => void {
-  const lock = takeStateLock(path.join(stateDir, 'registry.lock'));
-  if ('heldBy' in lock) {
-    throw new CliError(
-      `the registry state in ${stateDir} is in use by ${lock.heldBy === null ? 'another process' : `pid ${lock.heldBy}`} ` +
-        `(a running 'tilelog serve --registry' or reindex?); stop it first`,
-    );
-  }
-  return lock.release;
+// Processes of one log (serve --db) must sign registry entries with one key:
+// a fresh state dir draws its own, which the log does not know.
+function sharedKeyHint(err: TilelogError, stateDir: string): string {
+  if (!/is not in the log/.test(err.message)) return '';
+  return (
+    `; if several processes serve this log (--db), each needs the same registry key: copy registry.key ` +
+    `(and registry.secret) from the state dir of a process whose registry runs into ${stateDir}`
+  );
 }
 
 const USAGE = `Usage: tilelog registry apikey --owner <owner> [--state <dir>]
        tilelog registry keygen --out <file> [--force] [--json]
-       tilelog registry reindex [--state <dir>] [--key <file>] [--origin <origin>] [--json]
+       tilelog registry reindex [--state <dir>] [--key <file>] [--origin <origin>] [--db <postgres://...>] [--json]
 
 apikey: makes an API key for registry writes on behalf of <owner>, appends
 its SHA-256 to <state>/registry-api-keys and prints the key once on stdout.
@@ -261,6 +268,11 @@ with progress on stderr and a summary on stdout. The server must be stopped:
 reindex takes <state>/registry.lock, which 'tilelog serve --registry' holds
 while it runs. The new index is built beside the old one and renamed over
 it at the end, so an interrupted reindex leaves the old index in place.
+With --db (a log kept in PostgreSQL by 'tilelog serve --db'), the entries
+covered by the last published checkpoint the database records are read,
+read-only; only the server using this --state must be stopped (every
+process keeps its own registry.db). A frontend's state has no log.key:
+give --origin.
 
   --state <dir>      the server's state dir   [$TILELOG_STATE, .tilelog]
   --owner <id>       apikey: owner the key acts for (a-z, 0-9, ._-)
@@ -271,7 +283,8 @@ it at the end, so an interrupted reindex leaves the old index in place.
   --origin <origin>  reindex: the log's origin (default: the key's name)
   --json             reindex: the summary as one JSON line;
                      keygen: {"publicKey", "keyFile"}
-`;
+reindex only:
+${DB_USAGE}`;
 
 export function run(argv: string[]): Promise<number> {
   return runVerb('registry', USAGE, argv, async (args) => {
@@ -285,12 +298,17 @@ export function run(argv: string[]): Promise<number> {
         json: { type: 'boolean' },
         out: { type: 'string' },
         force: { type: 'boolean' },
+        ...DB_FLAGS,
       },
       true,
     );
-    const stateDir = path.resolve(values.state ?? process.env.TILELOG_STATE ?? '.tilelog');
+    const reindexing = positionals[0] === 'reindex';
+    // reindex reads serve's settings (a --config file too); the other subcommands only --state / $TILELOG_STATE.
+    const setting = (flag: string, variable: string) => (reindexing ? serveSetting(values, process.env, flag, variable)?.value : undefined);
+    const stateDir = path.resolve(setting('state', 'TILELOG_STATE') ?? values.state ?? process.env.TILELOG_STATE ?? '.tilelog');
     if (positionals.length !== 1 || !['apikey', 'keygen', 'reindex'].includes(positionals[0]!)) throw new UsageError('the subcommands are apikey, keygen and reindex');
     if (positionals[0] !== 'keygen' && (values.out !== undefined || values.force !== undefined)) throw new UsageError('--out and --force are for keygen');
+    if (!reindexing && (values.db !== undefined || values.config !== undefined)) throw new UsageError('--db and --config are for reindex');
     if (positionals[0] === 'keygen') {
       if (values.state !== undefined || values.owner !== undefined || values.key !== undefined || values.origin !== undefined) {
         throw new UsageError('keygen takes only --out, --force and --json');
@@ -306,7 +324,7 @@ export function run(argv: string[]): Promise<number> {
     }
     if (positionals[0] === 'reindex') {
       if (values.owner !== undefined) throw new UsageError('--owner is for apikey');
-      return reindex(stateDir, values.key, values.origin, values.json === true);
+      return reindex(stateDir, setting('key', 'TILELOG_KEY'), setting('origin', 'TILELOG_ORIGIN'), values.json === true, resolveDb(values));
     }
     if (values.key !== undefined || values.origin !== undefined || values.json !== undefined) throw new UsageError('--key, --origin and --json are for reindex');
     if (values.owner === undefined) throw new UsageError('--owner is required');
@@ -322,32 +340,4 @@ export function run(argv: string[]): Promise<number> {
     process.stderr.write(`API key for owner ${values.owner} added to ${path.join(stateDir, 'registry-api-keys')}; a running server loads it within a second\n`);
     return EXIT_OK;
   });
-}
-
-function reindex(stateDir: string, keyFile: string | undefined, originFlag: string | undefined, json: boolean): number {
-  const dbFile = path.join(stateDir, 'log.db');
-  if (!fs.existsSync(dbFile)) throw new CliError(`no log in ${stateDir} (${dbFile} is missing)`);
-  const origin = originFlag ?? readKeyFile(keyFile ?? path.join(stateDir, 'log.key')).name;
-  const unlock = lockRegistry(stateDir);
-  try {
-    const db = new SqliteSequenceDB(dbFile, { origin });
-    try {
-      const size = db.state()?.size ?? 0;
-      const progress = new Progress({ total: size, unit: 'entries', silent: json && process.stderr.isTTY !== true });
-      const r = rebuildIndex(path.join(stateDir, 'registry.db'), origin, { size, read: (a, b) => db.readEntries(a, b) }, (done) => progress.update(done));
-      progress.finish();
-      if (json) process.stdout.write(`${JSON.stringify({ origin, ...r })}\n`);
-      else {
-        process.stdout.write(
-          `reindexed ${path.join(stateDir, 'registry.db')} from ${plural(r.leaves, 'published entry', 'published entries')} of ${origin}: ` +
-            `${r.applied} applied, ${r.skipped} skipped; ${plural(r.agents, 'agent')}, ${plural(r.keys, 'submitter key')}\n`,
-        );
-      }
-      return EXIT_OK;
-    } finally {
-      db.close();
-    }
-  } finally {
-    unlock();
-  }
 }

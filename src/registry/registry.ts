@@ -104,7 +104,15 @@ export class Registry {
       kid: o.key.kid,
       body: { publicKey: o.key.publicKey, label: o.keyLabel ?? 'tilelog registry' },
     };
-    await r.submit(encodeEntry(genesis, o.key));
+    try {
+      await r.submit(encodeEntry(genesis, o.key));
+    } catch (err) {
+      // Several processes of one log (PostgreSQL) sharing this key may start
+      // at once: another one's key.added came first. That is as good as ours.
+      if (!(err instanceof TilelogError && err.code === 'REGISTRY_CONFLICT')) throw err;
+      await r.catchUp();
+      if (r.index.key(o.key.kid)?.active !== true) throw err;
+    }
     return r;
   }
 

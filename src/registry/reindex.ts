@@ -13,12 +13,17 @@
 import * as fs from 'node:fs';
 import { StateIndex } from './state-index.js';
 
-/** Published leaves, as the trusted SequenceDB holds them. */
+/** Published leaves, as the trusted state (SQLite or PostgreSQL) holds them. */
 export interface LeafSource {
   /** Leaves [0, size) are covered by the last signed checkpoint. */
   readonly size: number;
-  /** Leaves [start, end) and their leaf hashes. */
-  read(start: number, end: number): { entries: Uint8Array[]; leafHashes: Uint8Array[] };
+  /** Leaves [start, end) and their leaf hashes (a promise for a networked store). */
+  read(start: number, end: number): LeafRange | Promise<LeafRange>;
+}
+
+export interface LeafRange {
+  entries: Uint8Array[];
+  leafHashes: Uint8Array[];
 }
 
 export interface RebuildResult {
@@ -31,7 +36,7 @@ export interface RebuildResult {
 
 const BATCH = 1000;
 
-export function rebuildIndex(indexPath: string, origin: string, source: LeafSource, onProgress?: (done: number) => void): RebuildResult {
+export async function rebuildIndex(indexPath: string, origin: string, source: LeafSource, onProgress?: (done: number) => void): Promise<RebuildResult> {
   const tmp = `${indexPath}.reindex`;
   const removeDb = (p: string) => {
     for (const s of ['', '-wal', '-shm']) fs.rmSync(`${p}${s}`, { force: true });
@@ -47,7 +52,7 @@ export function rebuildIndex(indexPath: string, origin: string, source: LeafSour
   try {
     for (let start = 0; start < source.size; start += BATCH) {
       const end = Math.min(start + BATCH, source.size);
-      const { entries, leafHashes } = source.read(start, end);
+      const { entries, leafHashes } = await source.read(start, end);
       for (let k = 0; k < entries.length; k++) {
         const o = index.apply(start + k, entries[k]!, leafHashes[k]!);
         if (o.applied) applied++;

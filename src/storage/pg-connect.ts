@@ -40,6 +40,11 @@ export interface PgConnectOptions {
   readonly statementTimeoutMs?: number;
   /** Time to open a connection, ms (default 10,000). */
   readonly connectTimeoutMs?: number;
+  /**
+   * Every transaction read-only (default_transaction_read_only): PostgreSQL
+   * itself refuses a write, for tools that must never change a log.
+   */
+  readonly readOnly?: boolean;
   /** The module specifier to import (tests: a missing package). */
   readonly pgModule?: string;
 }
@@ -61,6 +66,7 @@ export async function openPool(options: PgConnectOptions, applicationName: strin
     idle_in_transaction_session_timeout: 30_000,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     keepAlive: true,
+    ...(options.readOnly === true && { options: '-c default_transaction_read_only=on' }),
   });
   pool.on('error', () => undefined);
   return pool;

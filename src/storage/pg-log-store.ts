@@ -29,7 +29,7 @@ import type {
 } from './log-store.js';
 import { byteaArray } from './pg-binary.js';
 import { openPool, pgTarget, withClient, type PgConnectOptions, type PgPool, type PgPoolClient } from './pg-connect.js';
-import { assertSchemaName, migrate, safeInteger, schemaNameForOrigin } from './pg-schema.js';
+import { assertSchemaName, inspectSchema, migrate, safeInteger, schemaNameForOrigin } from './pg-schema.js';
 
 export interface PgLogStoreOptions extends PgConnectOptions {
   /** The log's origin; a schema created for another origin is refused. */
@@ -38,6 +38,12 @@ export interface PgLogStoreOptions extends PgConnectOptions {
   readonly schema?: string;
   /** Dedup for a new log (default true): a unique leaf-hash index. An existing log keeps what it was created with. */
   readonly dedup?: boolean;
+  /**
+   * Open an existing log for reading only (audit, reindex): nothing is
+   * created or migrated, every transaction is read-only, and a missing
+   * schema is LOG_NOT_FOUND.
+   */
+  readonly readOnly?: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -73,9 +79,14 @@ export class PgLogStore implements SequenceStore, TreeStateStore {
     const target = pgTarget(options.connectionString);
     const pool = await openPool(options, 'tilelog');
     try {
-      const info = await withClient(pool, target, 'opening the log schema', true, (c) =>
-        migrate(c, { schema, origin: options.origin, dedup: options.dedup ?? true }),
-      );
+      const info = await withClient(pool, target, 'opening the log schema', options.readOnly !== true, async (c) => {
+        if (options.readOnly !== true) return migrate(c, { schema, origin: options.origin, dedup: options.dedup ?? true });
+        const found = await inspectSchema(c, { schema, origin: options.origin });
+        if (found === null) {
+          throw new TilelogError('LOG_NOT_FOUND', `postgres: ${target} holds no log ${JSON.stringify(options.origin)} (no schema ${schema})`);
+        }
+        return found;
+      });
       return new PgLogStore(pool, options.origin, schema, info.dedup, target, options);
     } catch (err) {
       await pool.end().catch(() => undefined);

@@ -226,6 +226,19 @@ export async function migrate(db: PgQueryable, options: MigrateOptions): Promise
   }
 }
 
+// inspectSchema(db, options): the schema of an existing log, checked as
+// migrate() checks it, or null when there is none. Reads only: for tools
+// (audit, reindex) that must never create or change a log.
+export async function inspectSchema(db: PgQueryable, options: { schema: string; origin: string }): Promise<{ dedup: boolean } | null> {
+  assertSchemaName(options.schema);
+  const exists = await db.query(
+    "SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'meta'",
+    [options.schema],
+  );
+  if (exists.rows.length === 0) return null;
+  return checkMeta(db, options.schema, options.origin);
+}
+
 // checkMeta: refuse a schema of another origin (LOG_CONFIG, both named) or of
 // a version this code does not know (LOG_CORRUPT).
 async function checkMeta(db: PgQueryable, s: string, origin: string): Promise<{ dedup: boolean }> {

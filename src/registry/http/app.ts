@@ -119,7 +119,14 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Op
     await next();
   };
   const ownerOf = (c: Context): string => owners.get(c.req.raw)!;
-  const read = (route: RouteConfig, handler: RouteHandler) => serveRoute(app, route, handler);
+  // Reads first fold what the log published since (cheap when nothing was): the
+  // index then covers every checkpoint this process knows, including entries
+  // other processes of the log (PostgreSQL) or raw POST /add sequenced.
+  const followLog: MiddlewareHandler = async function followLog(_c, next) {
+    await registry.catchUp();
+    await next();
+  };
+  const read = (route: RouteConfig, handler: RouteHandler) => serveRoute(app, route, handler, { middleware: [followLog] });
   const writes = (route: RouteConfig, handler: RouteHandler) => serveRoute(app, route, handler, { middleware: [requireKey], maxBodyBytes: MAX_BODY, style: STYLE });
 
   const ownAgent = (c: Context, owner: string): AgentState => {
