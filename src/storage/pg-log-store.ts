@@ -42,6 +42,9 @@ export interface PgLogStoreOptions extends PgConnectOptions {
 
 type Row = Record<string, unknown>;
 
+/** The client's limit on creating or migrating the schema at open, ms. */
+const MIGRATE_DEADLINE_MS = 120_000;
+
 /** The NOTIFY channel of published checkpoints (every log; the payload names the schema). */
 const PUBLISHED_CHANNEL = 'tilelog_published';
 
@@ -73,8 +76,14 @@ export class PgLogStore implements SequenceStore, TreeStateStore {
     const target = pgTarget(options.connectionString);
     const pool = await openPool(options, 'tilelog');
     try {
-      const info = await withClient(pool, target, 'opening the log schema', true, (c) =>
-        migrate(c, { schema, origin: options.origin, dedup: options.dedup ?? true }),
+      // Several statements, perhaps waiting for another process's migration: a generous deadline of its own.
+      const info = await withClient(
+        pool,
+        target,
+        'opening the log schema',
+        true,
+        (c) => migrate(c, { schema, origin: options.origin, dedup: options.dedup ?? true }),
+        MIGRATE_DEADLINE_MS,
       );
       return new PgLogStore(pool, options.origin, schema, info.dedup, target, options);
     } catch (err) {
