@@ -308,13 +308,12 @@ export class Log {
     const closing = this.#closed !== null && isTilelogError(reason, 'LOG_CLOSED');
     // Fatal: refuse adds and waits at once, before the term's loops wind down.
     if (!stepDown && !closing) this.#stop(reason);
+    // Said when it happens: winding down may wait for calls a partition keeps unanswered (until their deadlines).
+    const rejoin = stepDown && this.#closed === null;
+    if (rejoin) this.#o.logger.warn(`stepped down: no longer leading log ${this.origin} (epoch ${term.leadership.fence.epoch}): ${reason.message}; now a candidate`);
     await term.stop();
     await term.leadership.release().catch(() => undefined);
-    if (stepDown && this.#closed === null) {
-      this.#o.logger.warn(`stepped down: no longer leading log ${this.origin} (epoch ${term.leadership.fence.epoch}): ${reason.message}; now a candidate`);
-      return true;
-    }
-    return false;
+    return rejoin && this.#closed === null;
   }
 
   // #leadLoop: candidate -> leader -> candidate ... until close() or a fatal error.

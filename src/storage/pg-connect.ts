@@ -42,7 +42,7 @@ export interface PgConnectOptions {
    * little later (callDeadlineMs) even when no answer can arrive at all.
    */
   readonly statementTimeoutMs?: number;
-  /** Time to open a connection, ms (default 10,000). */
+  /** Time to open a connection, ms (default: the URL's ?connect_timeout= in seconds, else 10,000). */
   readonly connectTimeoutMs?: number;
   /** The module specifier to import (tests: a missing package). */
   readonly pgModule?: string;
@@ -62,16 +62,16 @@ export async function openPool(options: PgConnectOptions, applicationName: strin
   if (!/^postgres(ql)?:\/\//.test(options.connectionString)) {
     throw new TilelogError('LOG_CONFIG', 'postgres: the database URL must start with postgres:// or postgresql://');
   }
-  const { connectionString, urlTimeoutMs } = splitStatementTimeout(options.connectionString);
-  const statementTimeoutMs = options.statementTimeoutMs ?? urlTimeoutMs ?? 30_000;
+  const fromUrl = urlTimeouts(options.connectionString);
+  const statementTimeoutMs = options.statementTimeoutMs ?? fromUrl.statementTimeoutMs ?? 30_000;
   const pg = await loadPg(options.pgModule);
   const pool = new pg.Pool({
-    connectionString,
+    connectionString: fromUrl.connectionString,
     max: options.poolSize ?? 4,
     application_name: applicationName,
     statement_timeout: statementTimeoutMs,
     idle_in_transaction_session_timeout: 30_000,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? fromUrl.connectTimeoutMs ?? 10_000,
     // Probes after 10 s idle: a peer gone without a FIN (a dropped network) is noticed by the OS, not in 2 hours.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
@@ -91,24 +91,36 @@ export function callDeadlineMs(statementMs: number): number {
   return statementMs + Math.min(5_000, Math.max(500, statementMs / 2));
 }
 
-// splitStatementTimeout(url): the URL without its statement_timeout query
-// parameter, and that parameter (ms), so the pool's explicit setting and the
-// client deadline agree (pg would otherwise let the URL override the config).
-export function splitStatementTimeout(url: string): { connectionString: string; urlTimeoutMs: number | undefined } {
+// urlTimeouts(url): the URL without the timeout query parameters tilelog
+// applies itself, and their values in ms: statement_timeout (ms, as
+// PostgreSQL's setting) and connect_timeout (seconds, as libpq's), so the
+// pool's explicit settings and the client deadlines agree (pg would
+// otherwise let the URL override the config).
+export function urlTimeouts(url: string): { connectionString: string; statementTimeoutMs?: number; connectTimeoutMs?: number } {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return { connectionString: url, urlTimeoutMs: undefined };
+    return { connectionString: url };
   }
-  const raw = parsed.searchParams.get('statement_timeout');
-  if (raw === null) return { connectionString: url, urlTimeoutMs: undefined };
-  const ms = Number(raw);
-  if (!(Number.isSafeInteger(ms) && ms >= 0)) {
-    throw new TilelogError('LOG_CONFIG', `postgres: statement_timeout=${raw} in the database URL must be a whole number of milliseconds`);
-  }
-  parsed.searchParams.delete('statement_timeout');
-  return { connectionString: parsed.toString(), urlTimeoutMs: ms };
+  const take = (name: string, unitMs: number): number | undefined => {
+    const raw = parsed.searchParams.get(name);
+    if (raw === null) return undefined;
+    const n = Number(raw);
+    if (!(Number.isSafeInteger(n) && n >= 0)) {
+      throw new TilelogError('LOG_CONFIG', `postgres: ${name}=${raw} in the database URL must be a whole number of ${unitMs === 1 ? 'milliseconds' : 'seconds'}`);
+    }
+    parsed.searchParams.delete(name);
+    return n * unitMs;
+  };
+  const statementTimeoutMs = take('statement_timeout', 1);
+  const connectTimeoutMs = take('connect_timeout', 1000);
+  if (statementTimeoutMs === undefined && connectTimeoutMs === undefined) return { connectionString: url };
+  return {
+    connectionString: parsed.toString(),
+    ...(statementTimeoutMs !== undefined && { statementTimeoutMs }),
+    ...(connectTimeoutMs !== undefined && { connectTimeoutMs }),
+  };
 }
 
 /**
