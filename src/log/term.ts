@@ -76,12 +76,17 @@ export async function startTerm(o: ResolvedOptions, ctx: TermContext, leadership
           `publishing size ${publishing} over it. Is a second process writing this log?`,
       ),
   });
-  // The term ends at the lease's local deadline even when PostgreSQL cannot be
-  // reached to say so (a partition): from then on this writer starts no write
-  // (a PUT already sent stays conditional on the version it saw).
-  const endWrites = (): void => publicCheckpoint.stop(notLeader(`publishing (the lease ended: ${reasonOf(leadership.lost)})`));
-  if (leadership.lost.aborted) endWrites();
-  else leadership.lost.addEventListener('abort', endWrites, { once: true });
+  // The term ends when the lease does (at its local deadline even when
+  // PostgreSQL cannot be reached to say so: a partition), whatever its loops
+  // are waiting for: from then on this writer starts no write (a PUT already
+  // sent stays conditional on the version it saw) and the Log steps down.
+  const leaseEnded = (): void => {
+    const err = notLeader(`leading (${reasonOf(leadership.lost)})`);
+    publicCheckpoint.stop(err);
+    endTerm(err);
+  };
+  if (leadership.lost.aborted) leaseEnded();
+  else leadership.lost.addEventListener('abort', leaseEnded, { once: true });
   const recovered = await recover(o, publicCheckpoint, leadership.fence);
   const { state, published } = recovered;
   // R4: what the bucket holds now is the published state (fenced; never moves it back).
