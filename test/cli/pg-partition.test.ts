@@ -89,44 +89,34 @@ describePg('a partition from PostgreSQL (a proxy black-holes the leader)', () =>
       const [old, other] = a.h.child.pid === pid ? [a, b] : [b, a];
       const oldEpoch = await leaseEpoch(dbUrl, schema);
       await waitFor('a checkpoint under load', async () => poller.latest() > 5);
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} await waitFor('a checkpoint under load',\n`);
 
       old.proxy.blackhole();
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} old.proxy.blackhole();\n`);
       // It stops on its own clock: nothing from PostgreSQL can reach it.
       await waitFor('the partitioned leader stepping down', async () => /stepped down.*the local deadline passed/.test(old.h.stderr()), 30_000);
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} await waitFor('the partitioned leader st\n`);
       const stoppedAt = s3.log.length;
       expect(old.h.stderr()).not.toMatch(/LOG_FORK|LOG_CORRUPT|the log stopped/);
 
       // An add to the partitioned process answers 503 (its call deadline or the pool's connect timeout), never an index.
       const cut = await add(old.h.url, 'during the partition', { timeoutMs: 45_000 });
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} const cut = await add(old.h.url, 'during\n`);
       expect(cut.status, cut.text).toBe(503);
       expect(cut.text).toMatch(/retry/);
 
       // The other takes over once the lease expired (by the database's clock) and publishes.
       await waitFor('the other process leading', async () => (await leaderPid(dbUrl, schema)) === other.h.child.pid, 30_000);
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} await waitFor('the other process leading\n`);
       expect(await leaseEpoch(dbUrl, schema)).toBeGreaterThan(oldEpoch);
       const retried = await add(other.h.url, 'during the partition', { wait: true });
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} const retried = await add(other.h.url, '\n`);
       expect(retried.status, retried.text).toBe(200);
       await waitFor('the new leader publishing', async () => poller.latest() > retried.index!);
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} await waitFor('the new leader publishing\n`);
       // Nothing the partitioned process sent to the bucket after it stepped down was a checkpoint write.
       const lateWrites = s3.log.slice(stoppedAt).filter((r) => r.verb === 'PUT' && r.key === 'log/checkpoint' && r.userAgent.includes(`proc-${old.name}`));
       expect(lateWrites).toEqual([]);
 
       old.proxy.heal();
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} old.proxy.heal();\n`);
       // Healed: a candidate. Its adds are acknowledged (the stored index for the one it could not answer) and published by the leader.
       const again = await add(old.h.url, 'during the partition', { wait: true, timeoutMs: 45_000 });
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} const again = await add(old.h.url, 'duri\n`);
       expect(again.status, again.text).toBe(200);
       expect(again.index).toBe(retried.index);
       const after = await add(old.h.url, 'after the heal', { wait: true, timeoutMs: 45_000 });
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} const after = await add(old.h.url, 'afte\n`);
       expect(after.status, after.text).toBe(200);
       acked.set('after the heal', after.index!);
       acked.set('during the partition', retried.index!);
@@ -138,14 +128,11 @@ describePg('a partition from PostgreSQL (a proxy black-holes the leader)', () =>
       const epochBefore = await leaseEpoch(dbUrl, schema);
       await other.h.stop('SIGKILL');
       await waitFor('the old leader leading again', async () => (await leaderPid(dbUrl, schema)) === old.h.child.pid, 30_000);
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} await waitFor('the old leader leading ag\n`);
       expect(await leaseEpoch(dbUrl, schema)).toBeGreaterThan(epochBefore);
       const last = await add(old.h.url, 'led again', { wait: true });
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} const last = await add(old.h.url, 'led a\n`);
       expect(last.status, last.text).toBe(200);
       acked.set('led again', last.index!);
       await waitFor('the last checkpoint', async () => poller.latest() > last.index!);
-      process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} await waitFor('the last checkpoint', asy\n`);
     } finally {
       stopLoad = true;
       await Promise.all(load);
@@ -153,7 +140,6 @@ describePg('a partition from PostgreSQL (a proxy black-holes the leader)', () =>
     const survivor = a.h.child.exitCode === null && a.h.child.signalCode === null ? a.h : b.h;
     const top = Math.max(...acked.values());
     await waitFor('a checkpoint covering every acknowledged entry', async () => poller.latest() > top, 30_000);
-    process.stderr.write(`T ${(performance.now()/1000).toFixed(1)} await waitFor('a checkpoint covering eve\n`);
     await poller.stop();
     expectNoShrinkNoFork(poller);
     for (const [body, index] of acked) expect(await entryAt(survivor.url, index)).toBe(body);

@@ -4,6 +4,10 @@
 // index and never a false "stored"; the retry stores the entry once.
 //   - a batch waiting for the sequencing row lock another session holds;
 //   - a batch slowed inside its inserts (a test-only pg_sleep trigger);
+//   - no answer at all (a black-holed connection): the client's own deadline
+//     resets the connection; a write is "may have been stored" (its bytes may
+//     still arrive), a read is unavailable; after the heal the retry finds
+//     the entry stored exactly once;
 //   - a log's add, and the signer's commit of the tree state blocked behind a
 //     lock on the tree_state row: retried, not fatal, no fork, published.
 
@@ -17,6 +21,7 @@ import { openS3TileStore } from '../../src/storage/s3-tile-store.js';
 import { ORIGIN, quietLogger, testSigner, utf8 } from '../log/helpers.js';
 import { admin, describePg, freshDatabase, sharedCluster } from '../support/postgres.js';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server.js';
+import { startPgProxy } from '../support/pg-proxy.js';
 import { item } from './log-store-contract.js';
 import { TEST_CREDENTIALS } from './s3-helpers.js';
 
@@ -99,6 +104,30 @@ describePg('PostgreSQL statement timeouts', () => {
       ]);
     } finally {
       await store.close();
+    }
+  });
+
+  test('no answer at all (black-holed): the call deadline resets the connection; unknown outcome for a write, unavailable for a read; stored once after the retry', async () => {
+    const proxy = await startPgProxy(Number(new URL(dbUrl).port));
+    const store = await PgLogStore.open({ connectionString: withTimeout(proxy.via(dbUrl)), origin: 'blackhole.test/log', connectTimeoutMs: 1_000 });
+    try {
+      await store.sequence([item('first')], true);
+      proxy.blackhole();
+      const write = await store.sequence([item('lost answer')], true).then(() => 'resolved', (e: unknown) => e);
+      expect(isOutcomeUnknown(write), String(write)).toBe(true);
+      expect((write as Error).message).toMatch(/no answer from the server within \d+ ms; the connection was reset.*may have been stored; retry/);
+      const read = await store.nextIndex().then(() => 'resolved', (e: unknown) => e);
+      expect(read).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      expect(isOutcomeUnknown(read)).toBe(false);
+      // Healed: the held bytes of the abandoned call may reach the server now, before or after the retry; either way once.
+      proxy.heal();
+      const retry = await store.sequence([item('lost answer')], true);
+      expect(retry[0]!.index).toBe(1);
+      const size = await admin(dbUrl, async (c) => Number((await c.query(`SELECT count(*) AS n FROM ${store.schema}.entries`)).rows[0].n));
+      expect(size).toBe(2);
+    } finally {
+      await store.close();
+      await proxy.close();
     }
   });
 
