@@ -339,6 +339,7 @@ export class Log {
       } catch (err) {
         await leadership.release().catch(() => undefined);
         if (isTilelogError(err) && FATAL_CODES.has(err.code)) {
+          this.#o.logger.error(`the log stopped: it signs nothing and refuses adds until the problem is fixed and the process restarted`, err);
           this.#stop(err);
           return;
         }
