@@ -374,10 +374,10 @@ export class Checkpointer {
   }
 
   // #readStateAfter(prev): the stored state after a commit whose outcome is
-  // unknown. While the store cannot answer (a partition, a restart), ask again
-  // (STORAGE_UNAVAILABLE) until it does or the term ends: guessing either way could sign a fork or
-  // stop a log that is fine. A term that ended steps down; the next leader's
-  // recovery reads what the commit left.
+  // unknown. While the store cannot answer (STORAGE_UNAVAILABLE: a partition,
+  // a restart), ask again until it does or the term ends: guessing either way
+  // could sign a fork or stop a log that is fine. A term that ended steps
+  // down; the next leader's recovery reads what the commit left.
   async #readStateAfter(prev: TreeState): Promise<TreeState | null> {
     for (let attempt = 0; ; attempt++) {
       if (this.#cfg.leadership.lost.aborted) {

@@ -106,8 +106,8 @@ export function urlTimeouts(url: string): { connectionString: string; statementT
   const take = (name: string, unitMs: number): number | undefined => {
     const raw = parsed.searchParams.get(name);
     if (raw === null) return undefined;
-    const n = Number(raw);
-    if (!(Number.isSafeInteger(n) && n >= 0)) {
+    const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n)) {
       throw new TilelogError('LOG_CONFIG', `postgres: ${name}=${raw} in the database URL must be a whole number of ${unitMs === 1 ? 'milliseconds' : 'seconds'}`);
     }
     parsed.searchParams.delete(name);

@@ -108,6 +108,7 @@ describePg('a partition from PostgreSQL (a proxy black-holes the leader)', () =>
       expect(retried.status, retried.text).toBe(200);
       await waitFor('the new leader publishing', async () => poller.latest() > retried.index!);
       // Nothing the partitioned process sent to the bucket after it stepped down was a checkpoint write.
+      expect(s3.log.some((r) => r.userAgent.includes(`proc-${old.name}`))).toBe(true);
       const lateWrites = s3.log.slice(stoppedAt).filter((r) => r.verb === 'PUT' && r.key === 'log/checkpoint' && r.userAgent.includes(`proc-${old.name}`));
       expect(lateWrites).toEqual([]);
 
