@@ -42,6 +42,8 @@ export interface PgConnectOptions {
    * little later (callDeadlineMs) even when no answer can arrive at all.
    */
   readonly statementTimeoutMs?: number;
+  /** How long the client waits for the answer to one call, ms (default callDeadlineMs(statement timeout)). */
+  readonly callDeadlineMs?: number;
   /** Time to open a connection, ms (default: the URL's ?connect_timeout= in seconds, else 10,000). */
   readonly connectTimeoutMs?: number;
   /** The module specifier to import (tests: a missing package). */
@@ -77,7 +79,7 @@ export async function openPool(options: PgConnectOptions, applicationName: strin
     keepAliveInitialDelayMillis: 10_000,
   });
   pool.on('error', () => undefined);
-  deadlines.set(pool, callDeadlineMs(statementTimeoutMs));
+  deadlines.set(pool, options.callDeadlineMs ?? callDeadlineMs(statementTimeoutMs));
   return pool;
 }
 
