@@ -13,7 +13,9 @@
 // recovery and starts the checkpointer, cosigner and collector with that
 // term's fence. A term that ends (the lease lapsed, a fenced write answered
 // 'lost', or the public checkpoint moved past this process) stops all three
-// (nothing more is signed or written with that fence). With a shared lease
+// (nothing more is signed or written with that fence); it ends when the
+// lease does, at its local deadline if the store cannot be reached, whatever
+// call its loops still wait for (each has a deadline). With a shared lease
 // (PostgreSQL: several processes) the process then goes back to being a
 // candidate and loops on acquire(); with the single-process lease (SQLite) a
 // lost term is final. LOG_FORK, foreign tiles, tile conflicts and corruption

@@ -136,7 +136,7 @@ describePg('a rolled-back PostgreSQL database (a dump restored over a live log)'
     expect(treeWrites()).toBe(putsBefore);
     await poller.stop();
     expectNoShrinkNoFork(poller);
-  });
+  }, 90_000);
 
   test('restored under a running follower: when it becomes leader, its recovery refuses to sign', async () => {
     const s = await setup();
