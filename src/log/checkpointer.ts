@@ -357,11 +357,7 @@ export class Checkpointer {
   async #afterFailedCommit(prev: TreeState, size: number, root: Uint8Array, err: unknown): Promise<TreeState> {
     let current: TreeState | null = null;
     if (!isTilelogError(err, 'LOG_FORK')) {
-      try {
-        current = await this.#cfg.store.state();
-      } catch {
-        current = null;
-      }
+      current = await this.#readStateAfter(prev);
       if (current !== null && current.size === size && hashEqual(current.root, root)) {
         return current;
       }
@@ -377,6 +373,28 @@ export class Checkpointer {
     throw fatal;
   }
 
+  // #readStateAfter(prev): the stored state after a commit whose outcome is
+  // unknown. While the store cannot answer (STORAGE_UNAVAILABLE: a partition,
+  // a restart), ask again until it does or the term ends: guessing either way
+  // could sign a fork or stop a log that is fine. A term that ended steps
+  // down; the next leader's recovery reads what the commit left.
+  async #readStateAfter(prev: TreeState): Promise<TreeState | null> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.#cfg.leadership.lost.aborted) {
+        this.#edge = TreeEdge.fromBytes(prev.size, prev.edge);
+        throw this.#stepDown('finding out whether a commit landed');
+      }
+      try {
+        return await this.#cfg.store.state();
+      } catch (err) {
+        // Anything but an unreachable store: the old answer (an unknown outcome is fatal).
+        if (!isTilelogError(err, 'STORAGE_UNAVAILABLE')) return null;
+        if (attempt === 0) this.#cfg.logger.warn('reading the tree state after a failed commit failed; asking again until it answers', err);
+        await sleep(Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(attempt, 10)));
+      }
+    }
+  }
+
   #fail(err: TilelogError, message = 'the log stopped: it will not sign anything more until restarted'): void {
     if (this.#fatal !== null) return;
     this.#fatal = err;
@@ -390,7 +408,8 @@ export class Checkpointer {
   // its own message. Returns the error to throw.
   #stepDown(doing: string): TilelogError {
     if (this.#fatal !== null) return this.#fatal;
-    const err = notLeader(doing);
+    const lost = this.#cfg.leadership.lost;
+    const err = notLeader(lost.aborted && lost.reason instanceof Error ? `${doing} (${lost.reason.message})` : doing);
     const after = this.#cfg.rejoins === true ? 'this term signs and publishes nothing more; the process becomes a candidate again' : 'this one signs and publishes nothing more until restarted';
     this.#fail(err, `lost leadership: another process signs this log now; ${after}`);
     return err;

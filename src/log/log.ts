@@ -13,7 +13,9 @@
 // recovery and starts the checkpointer, cosigner and collector with that
 // term's fence. A term that ends (the lease lapsed, a fenced write answered
 // 'lost', or the public checkpoint moved past this process) stops all three
-// (nothing more is signed or written with that fence). With a shared lease
+// (nothing more is signed or written with that fence); it ends when the
+// lease does, at its local deadline if the store cannot be reached, whatever
+// call its loops still wait for (each has a deadline). With a shared lease
 // (PostgreSQL: several processes) the process then goes back to being a
 // candidate and loops on acquire(); with the single-process lease (SQLite) a
 // lost term is final. LOG_FORK, foreign tiles, tile conflicts and corruption
@@ -308,13 +310,12 @@ export class Log {
     const closing = this.#closed !== null && isTilelogError(reason, 'LOG_CLOSED');
     // Fatal: refuse adds and waits at once, before the term's loops wind down.
     if (!stepDown && !closing) this.#stop(reason);
+    // Said when it happens: winding down may wait for calls a partition keeps unanswered (until their deadlines).
+    const rejoin = stepDown && this.#closed === null;
+    if (rejoin) this.#o.logger.warn(`stepped down: no longer leading log ${this.origin} (epoch ${term.leadership.fence.epoch}): ${reason.message}; now a candidate`);
     await term.stop();
     await term.leadership.release().catch(() => undefined);
-    if (stepDown && this.#closed === null) {
-      this.#o.logger.warn(`stepped down: no longer leading log ${this.origin} (epoch ${term.leadership.fence.epoch}): ${reason.message}; now a candidate`);
-      return true;
-    }
-    return false;
+    return rejoin && this.#closed === null;
   }
 
   // #leadLoop: candidate -> leader -> candidate ... until close() or a fatal error.
@@ -340,6 +341,7 @@ export class Log {
       } catch (err) {
         await leadership.release().catch(() => undefined);
         if (isTilelogError(err) && FATAL_CODES.has(err.code)) {
+          this.#o.logger.error(`the log stopped: it signs nothing and refuses adds until the problem is fixed and the process restarted`, err);
           this.#stop(err);
           return;
         }

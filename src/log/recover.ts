@@ -194,7 +194,10 @@ async function checkPublic(opts: ResolvedOptions, state: TreeState, text: string
   if (v.size > state.size) {
     throw corrupt(
       `the public checkpoint (size ${v.size}) is ahead of the last checkpoint the state database signed ` +
-        `(size ${state.size}); the database is stale or the tiles belong to another deployment of this log`,
+        `(size ${state.size}): the database was rolled back (restored from an older backup or dump, or a replica that lost ` +
+        `commits), or the tiles belong to another deployment of this log. Signing from it could publish a smaller or forked ` +
+        `tree, so this log signs nothing. Never restore a log's database onto a live log: bring back the database that ` +
+        `signed size ${v.size} (or a replica that has it); the entries acknowledged after the backup are only there`,
     );
   }
   if (v.kind === 'unsigned') {

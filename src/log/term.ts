@@ -24,7 +24,7 @@ import { Cosigner, witnessSizes } from './cosigner.js';
 import type { Observers } from './observer.js';
 import type { ResolvedOptions } from './options.js';
 import { PublicCheckpoint } from './public-checkpoint.js';
-import type { PublishedCheckpoint } from './publisher.js';
+import { notLeader, type PublishedCheckpoint } from './publisher.js';
 import { recover, type Recovered } from './recover.js';
 import type { StorageHealth } from './storage-health.js';
 import type { TileCache } from './tile-cache.js';
@@ -66,13 +66,27 @@ export async function startTerm(o: ResolvedOptions, ctx: TermContext, leadership
     origin: o.origin,
     verifier: parseVerifierKey(o.signer.verifierKey),
     verifierKey: o.signer.verifierKey,
-    onStopped: (err) => checkpointer?.stop(err),
+    // A lost lease stops the writer (below) and, by its own signal, the checkpointer: no fatal stop for it.
+    onStopped: (err) => {
+      if (err.code !== 'LOG_NOT_LEADER') checkpointer?.stop(err);
+    },
     onReconciled: (found, publishing) =>
       o.logger.warn(
         `the public checkpoint in ${o.tiles.description} changed under this process (now size ${found}, an older checkpoint of this log); ` +
           `publishing size ${publishing} over it. Is a second process writing this log?`,
       ),
   });
+  // The term ends when the lease does (at its local deadline even when
+  // PostgreSQL cannot be reached to say so: a partition), whatever its loops
+  // are waiting for: from then on this writer starts no write (a PUT already
+  // sent stays conditional on the version it saw) and the Log steps down.
+  const leaseEnded = (): void => {
+    const err = notLeader(`leading (${reasonOf(leadership.lost)})`);
+    publicCheckpoint.stop(err);
+    endTerm(err);
+  };
+  if (leadership.lost.aborted) leaseEnded();
+  else leadership.lost.addEventListener('abort', leaseEnded, { once: true });
   const recovered = await recover(o, publicCheckpoint, leadership.fence);
   const { state, published } = recovered;
   // R4: what the bucket holds now is the published state (fenced; never moves it back).
@@ -173,4 +187,8 @@ export async function startTerm(o: ResolvedOptions, ctx: TermContext, leadership
         endTerm(new TilelogError('LOG_CLOSED', 'log: this term of leadership was stopped'));
       })()),
   };
+}
+
+function reasonOf(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : 'the term ended';
 }

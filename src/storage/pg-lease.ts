@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { TilelogError } from '../errors.js';
 import type { Fence, LeaderLease, Leadership } from './log-store.js';
-import { openPool, pgTarget, withClient, type PgConnectOptions, type PgPool } from './pg-connect.js';
+import { callDeadlineMs, openPool, pgTarget, withClient, type PgConnectOptions, type PgPool } from './pg-connect.js';
 import { assertSchemaName, safeInteger, schemaNameForOrigin } from './pg-schema.js';
 
 export interface PgLeaseOptions extends PgConnectOptions {
@@ -86,7 +86,16 @@ export class PgLease implements LeaderLease {
     const schema = options.schema ?? schemaNameForOrigin(options.origin);
     assertSchemaName(schema);
     const target = pgTarget(options.connectionString);
-    const pool = await openPool({ ...options, poolSize: 2, statementTimeoutMs: Math.max(100, Math.floor(timing.renewMs)) }, 'tilelog-lease');
+    // A renewal answered before the local deadline still counts, so the client waits up to ttl - margin for one.
+    const pool = await openPool(
+      {
+        ...options,
+        poolSize: 2,
+        statementTimeoutMs: Math.max(100, Math.floor(timing.renewMs)),
+        callDeadlineMs: Math.max(callDeadlineMs(Math.max(100, Math.floor(timing.renewMs))), timing.ttlMs - timing.marginMs),
+      },
+      'tilelog-lease',
+    );
     const holder = options.holder ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     const lease = new PgLease(pool, schema, target, holder, timing);
     try {

@@ -48,6 +48,9 @@ export interface PgLogStoreOptions extends PgConnectOptions {
 
 type Row = Record<string, unknown>;
 
+/** The client's limit on creating or migrating the schema at open, ms. */
+const MIGRATE_DEADLINE_MS = 120_000;
+
 /** The NOTIFY channel of published checkpoints (every log; the payload names the schema). */
 const PUBLISHED_CHANNEL = 'tilelog_published';
 
@@ -79,14 +82,22 @@ export class PgLogStore implements SequenceStore, TreeStateStore {
     const target = pgTarget(options.connectionString);
     const pool = await openPool(options, 'tilelog');
     try {
-      const info = await withClient(pool, target, 'opening the log schema', options.readOnly !== true, async (c) => {
-        if (options.readOnly !== true) return migrate(c, { schema, origin: options.origin, dedup: options.dedup ?? true });
-        const found = await inspectSchema(c, { schema, origin: options.origin });
-        if (found === null) {
-          throw new TilelogError('LOG_NOT_FOUND', `postgres: ${target} holds no log ${JSON.stringify(options.origin)} (no schema ${schema})`);
-        }
-        return found;
-      });
+      // Several statements, perhaps waiting for another process's migration: a generous deadline of its own.
+      const info = await withClient(
+        pool,
+        target,
+        'opening the log schema',
+        options.readOnly !== true,
+        async (c) => {
+          if (options.readOnly !== true) return migrate(c, { schema, origin: options.origin, dedup: options.dedup ?? true });
+          const found = await inspectSchema(c, { schema, origin: options.origin });
+          if (found === null) {
+            throw new TilelogError('LOG_NOT_FOUND', `postgres: ${target} holds no log ${JSON.stringify(options.origin)} (no schema ${schema})`);
+          }
+          return found;
+        },
+        MIGRATE_DEADLINE_MS,
+      );
       return new PgLogStore(pool, options.origin, schema, info.dedup, target, options);
     } catch (err) {
       await pool.end().catch(() => undefined);

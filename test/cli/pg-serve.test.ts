@@ -12,10 +12,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { schemaNameForOrigin } from '../../src/storage/pg-schema.js';
-import { describePg, freshDatabase, sharedCluster } from '../support/postgres.js';
+import { admin, describePg, freshDatabase, sharedCluster } from '../support/postgres.js';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server.js';
 import { runCli, startServe, tempDir, type ServeHandle } from './helpers.js';
 
@@ -34,15 +33,6 @@ const running: ServeHandle[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function admin<T>(dbUrl: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: dbUrl });
-  await c.connect();
-  try {
-    return await f(c);
-  } finally {
-    await c.end();
-  }
-}
 
 /** One log setup: a database, a bucket prefix, and a key every process shares. */
 interface Setup {

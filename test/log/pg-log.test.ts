@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { openPgLog, type PgLog } from '../../src/log/pg-log.js';
 import { openS3TileStore } from '../../src/storage/s3-tile-store.js';
 import { schemaNameForOrigin } from '../../src/storage/pg-schema.js';
-import { describePg, freshDatabase, sharedCluster } from '../support/postgres.js';
+import { admin, describePg, freshDatabase, sharedCluster } from '../support/postgres.js';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server.js';
 import { TEST_CREDENTIALS } from '../storage/s3-helpers.js';
 import { ORIGIN, quietLogger, testSigner, utf8 } from './helpers.js';
@@ -50,15 +50,6 @@ async function open(dbUrl: string, prefix: string, extra: { dedup?: boolean; war
   return p;
 }
 
-async function admin<T>(dbUrl: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: dbUrl });
-  await c.connect();
-  try {
-    return await f(c);
-  } finally {
-    await c.end();
-  }
-}
 
 const schema = schemaNameForOrigin(ORIGIN);
 

@@ -10,22 +10,12 @@ import * as net from 'node:net';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { isOutcomeUnknown } from '../../src/storage/pg-errors.js';
 import { PgLogStore } from '../../src/storage/pg-log-store.js';
-import { describePg, freshDatabase, privateCluster, type PgCluster } from '../support/postgres.js';
+import { admin, describePg, freshDatabase, privateCluster, type PgCluster } from '../support/postgres.js';
 import { item } from './log-store-contract.js';
 
 let cluster: PgCluster;
 let url = '';
 
-async function admin<T>(fn: (c: import('pg').Client) => Promise<T>): Promise<T> {
-  const { default: pg } = await import('pg');
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 describePg('PostgreSQL faults', () => {
   beforeAll(async () => {
@@ -48,14 +38,14 @@ describePg('PostgreSQL faults', () => {
       const outcome = call.then(() => 'resolved', (e: unknown) => e);
       let pid: number | undefined;
       for (let k = 0; k < 200 && pid === undefined; k++) {
-        const r = await admin((c) =>
+        const r = await admin(url, (c) =>
           c.query("SELECT pid FROM pg_stat_activity WHERE application_name = 'tilelog' AND wait_event_type = 'Lock'"),
         );
         pid = r.rows[0]?.pid as number | undefined;
         if (pid === undefined) await new Promise((r2) => setTimeout(r2, 50));
       }
       expect(pid).toBeDefined();
-      await admin((c) => c.query('SELECT pg_terminate_backend($1)', [pid]));
+      await admin(url, (c) => c.query('SELECT pg_terminate_backend($1)', [pid]));
       const err = await outcome;
       expect(isOutcomeUnknown(err), String(err)).toBe(true);
       expect((err as Error).message).toMatch(/may have been stored; retry/);

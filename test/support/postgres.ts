@@ -3,6 +3,7 @@
 // describePg, which runs a suite only where PostgreSQL is available: under CI
 // its absence FAILS the run, elsewhere the suite is skipped with the reason.
 
+import pg from 'pg';
 import { describe, it } from 'vitest';
 import { pgUnavailable } from './postgres-cluster.js';
 
@@ -26,3 +27,14 @@ export function describePg(name: string, fn: () => void): void {
   describe.skip(`${name} (skipped: ${reason})`, fn);
 }
 
+
+/** Runs f on a connection of its own to dbUrl (an operator's session: inspect, lock, terminate), closed afterwards. */
+export async function admin<T>(dbUrl: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  try {
+    return await f(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
