@@ -134,7 +134,6 @@ export async function fill(dir: string, signer: NoteSigner & { verifierKey: stri
     tilesDir: path.join(dir, 'tiles'),
     batchMaxEntries: 16_384,
     maxPendingEntries: 1 << 20,
-    integrateMaxEntries: 65_536,
     logger: { info() {}, warn: console.warn, error: console.error },
   });
   const start = log.stats().sequenced;
