@@ -34,18 +34,23 @@ export interface Server {
   url: string;
   /** ms from spawn until /readyz answered 200. */
   startMs: number;
+  /** CPU ms (user + system) the server used until then: less sensitive than startMs to other load on the machine. */
+  startCpuMs: number;
 }
+
+/** The CLI the bench runs; BENCH_TILELOG_CLI points at another build (an A/B run against an older commit). */
+const CLI = process.env.BENCH_TILELOG_CLI ?? path.join(root, 'dist/cli/main.js');
 
 // startServer: spawns `tilelog serve` (the built CLI, as an operator runs it)
 // and polls /readyz every 5 ms; the restart time is spawn -> first 200.
-export async function startServer(dir: string): Promise<Server> {
+export async function startServer(dir: string, cli = CLI): Promise<Server> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
     [
-      path.join(root, 'dist/cli/main.js'),
+      cli,
       'serve',
       '--listen', `127.0.0.1:${port}`,
       '--state', path.join(dir, 'state'),
@@ -57,7 +62,9 @@ export async function startServer(dir: string): Promise<Server> {
   );
   for (;;) {
     if (child.exitCode !== null) throw new Error(`tilelog serve exited with ${child.exitCode}`);
-    if ((await getStatus(`${url}/readyz`)) === 200) return { child, url, startMs: performance.now() - t0 };
+    if ((await getStatus(`${url}/readyz`)) === 200) {
+      return { child, url, startMs: performance.now() - t0, startCpuMs: processCpuMs(child.pid!) };
+    }
     if (performance.now() - t0 > 600_000) throw new Error(`tilelog serve at ${url} was not ready within 10 min`);
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -85,6 +92,14 @@ export function processRss(pid: number): { rss: number; peak: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** CPU time (user + system, ms) a process has used so far (Linux /proc). */
+export function processCpuMs(pid: number): number {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 /** One keep-alive connection; get() resolves with the status, body and ms taken. */

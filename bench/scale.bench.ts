@@ -23,7 +23,7 @@ import { writeKeyFile } from '../src/cli/key-file.js';
 import { fromBase64Strict, verifyConsistency, verifyInclusion } from '../src/merkle/index.js';
 import { generateSignerKey, parseSignerKey } from '../src/note/index.js';
 import { closedLoop } from './closed-loop.js';
-import { fill, Getter, ORIGIN, processRss, sqliteBytes, startServer, stopServer, treeBytes, type Server } from './scale-server.js';
+import { fill, Getter, ORIGIN, processCpuMs, processRss, sqliteBytes, startServer, stopServer, treeBytes, type Server } from './scale-server.js';
 import { header, median, mib, quantile, rate } from './util.js';
 
 const N = Number(process.env.BENCH_ENTRIES ?? 200_000);
@@ -44,6 +44,9 @@ interface Point {
   fillSecs: number;
   fillAdded: number;
   restartMs: number[];
+  restartCpuMs: number[];
+  /** Server CPU ms per proof request (both kinds): the cost with the machine's other load taken out. */
+  proofCpuMs: number[];
   inclusion: { p50: number[]; p99: number[] };
   consistency: { p50: number[]; p99: number[] };
   adds: number[];
@@ -93,7 +96,7 @@ async function proofRound(s: Server): Promise<{ inclusion: number[]; consistency
 // measure: the server-side figures at the log's current size.
 async function measure(dir: string, runId: string, fillSecs: number, fillAdded: number): Promise<Point> {
   const p: Point = {
-    size: 0, fillSecs, fillAdded, restartMs: [], inclusion: { p50: [], p99: [] }, consistency: { p50: [], p99: [] },
+    size: 0, fillSecs, fillAdded, restartMs: [], restartCpuMs: [], proofCpuMs: [], inclusion: { p50: [], p99: [] }, consistency: { p50: [], p99: [] },
     adds: [], addP99: [], rss: 0, peak: 0, sqlite: 0, tiles: 0,
   };
   // Restarts: the first start after the fill is one of them.
@@ -102,6 +105,7 @@ async function measure(dir: string, runId: string, fillSecs: number, fillAdded: 
     if (s !== null) await stopServer(s);
     s = await startServer(dir);
     p.restartMs.push(s.startMs);
+    p.restartCpuMs.push(s.startCpuMs);
   }
   const server = s!;
   try {
@@ -123,8 +127,10 @@ async function measure(dir: string, runId: string, fillSecs: number, fillAdded: 
     // Proofs after the adds: the tree then has a partial right edge, as a live log does.
     await new Promise((r) => setTimeout(r, 200));
     for (let r = 0; r < RUNS; r++) {
+      const cpu0 = processCpuMs(server.child.pid!);
       const pr = await proofRound(server);
       if (pr.inclusion.length === 0) break;
+      p.proofCpuMs.push((processCpuMs(server.child.pid!) - cpu0) / (pr.inclusion.length + pr.consistency.length));
       p.inclusion.p50.push(quantile(pr.inclusion, 0.5));
       p.inclusion.p99.push(quantile(pr.inclusion, 0.99));
       p.consistency.p50.push(quantile(pr.consistency, 0.5));
@@ -143,10 +149,11 @@ function report(p: Point): void {
   const per = (bytes: number) => (p.size > 0 ? `${(bytes / p.size).toFixed(1)} B/entry` : '-');
   console.log(`\n## size ${rate(p.size)} (${p.size} entries)`);
   if (p.fillAdded > 0) console.log(`  fill: ${p.fillAdded} entries in ${p.fillSecs.toFixed(1)} s, ${rate(p.fillAdded / p.fillSecs)} entries/s (in process, batches of up to 16k)`);
-  console.log(`  restart (spawn -> /readyz 200)     ${spread(p.restartMs, 0)} ms`);
+  console.log(`  restart (spawn -> /readyz 200)     ${spread(p.restartMs, 0)} ms, server CPU ${spread(p.restartCpuMs, 0)} ms`);
   if (p.inclusion.p50.length > 0) {
     console.log(`  inclusion proof p50 / p99         ${spread(p.inclusion.p50, 2)} / ${spread(p.inclusion.p99, 2)} ms`);
     console.log(`  consistency proof p50 / p99       ${spread(p.consistency.p50, 2)} / ${spread(p.consistency.p99, 2)} ms`);
+    console.log(`  server CPU per proof request      ${spread(p.proofCpuMs, 3)} ms`);
   }
   console.log(`  durable adds (${CLIENTS} clients, HTTP)   ${spread(p.adds.map((x) => x / 1000), 2)}k/s, ack p99 ${spread(p.addP99, 1)} ms`);
   console.log(`  server RSS after load             ${mib(p.rss)} (peak ${mib(p.peak)})`);
