@@ -50,6 +50,8 @@ interface Point {
   inclusion: { p50: number[]; p99: number[] };
   consistency: { p50: number[]; p99: number[] };
   adds: number[];
+  /** Server CPU ms per acknowledged add. */
+  addCpuMs: number[];
   addP99: number[];
   rss: number;
   peak: number;
@@ -97,7 +99,7 @@ async function proofRound(s: Server, count = PROOFS): Promise<{ inclusion: numbe
 async function measure(dir: string, runId: string, fillSecs: number, fillAdded: number): Promise<Point> {
   const p: Point = {
     size: 0, fillSecs, fillAdded, restartMs: [], restartCpuMs: [], proofCpuMs: [], inclusion: { p50: [], p99: [] }, consistency: { p50: [], p99: [] },
-    adds: [], addP99: [], rss: 0, peak: 0, sqlite: 0, tiles: 0,
+    adds: [], addCpuMs: [], addP99: [], rss: 0, peak: 0, sqlite: 0, tiles: 0,
   };
   // Restarts: the first start after the fill is one of them.
   let s: Server | null = null;
@@ -115,6 +117,7 @@ async function measure(dir: string, runId: string, fillSecs: number, fillAdded: 
     p.tiles = treeBytes(path.join(dir, 'tiles'));
     let n = 0;
     for (let r = 0; r < RUNS; r++) {
+      const cpu0 = processCpuMs(server.child.pid!);
       const a = await closedLoop(
         { url: `${server.url}/add`, headers: { 'content-type': 'application/octet-stream' }, body: () => Buffer.from(`scale add ${runId} ${p.size} ${n++} padding-padding-padding-padding-padding-padding-padding-padding`) },
         CLIENTS,
@@ -122,6 +125,7 @@ async function measure(dir: string, runId: string, fillSecs: number, fillAdded: 
       );
       if (a.failed > 0) console.warn(`  ${a.failed} adds failed (${a.firstFailure})`);
       p.adds.push(a.rps);
+      p.addCpuMs.push((processCpuMs(server.child.pid!) - cpu0) / Math.max(1, a.ok));
       p.addP99.push(a.p99);
     }
     // Proofs after the adds: the tree then has a partial right edge, as a live log does.
@@ -157,7 +161,7 @@ function report(p: Point): void {
     console.log(`  consistency proof p50 / p99       ${spread(p.consistency.p50, 2)} / ${spread(p.consistency.p99, 2)} ms`);
     console.log(`  server CPU per proof request      ${spread(p.proofCpuMs, 3)} ms`);
   }
-  console.log(`  durable adds (${CLIENTS} clients, HTTP)   ${spread(p.adds.map((x) => x / 1000), 2)}k/s, ack p99 ${spread(p.addP99, 1)} ms`);
+  console.log(`  durable adds (${CLIENTS} clients, HTTP)   ${spread(p.adds.map((x) => x / 1000), 2)}k/s, ack p99 ${spread(p.addP99, 1)} ms, server CPU ${spread(p.addCpuMs, 3)} ms/add`);
   console.log(`  server RSS after load             ${mib(p.rss)} (peak ${mib(p.peak)})`);
   console.log(`  SQLite (db + WAL)                 ${mib(p.sqlite)}, ${per(p.sqlite)}`);
   console.log(`  public tree (tiles directory)     ${mib(p.tiles)}, ${per(p.tiles)}`);
