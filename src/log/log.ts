@@ -85,6 +85,7 @@ import { publishedHashReader } from './tile-reader.js';
 import { PublishedView } from './published-view.js';
 import { startTerm, type Term } from './term.js';
 import { TileCache } from './tile-cache.js';
+import { StoredHashMemo } from './hash-memo.js';
 import { parseVerifierKey } from '../note/keys.js';
 import type { ResolvedOptions } from './options.js';
 import { PublicationStoppedError, type PublicationStopReason } from './public-checkpoint.js';
@@ -148,6 +149,8 @@ export class Log {
   readonly #hasher: Hasher;
   readonly #sequencer: Sequencer;
   readonly #cache: TileCache;
+  /** Stored hashes proofs computed from tiles (hash-memo.ts): the high subtrees every proof needs. */
+  readonly #memo = new StoredHashMemo();
   readonly #onClose: (() => void) | null;
   readonly #observers: Observers;
   readonly #health: StorageHealth;
@@ -586,7 +589,7 @@ export class Log {
   }
 
   #reader(published: number) {
-    return publishedHashReader(published, this.#tiles, this.#hasher, this.#cache, () => this.#view.size);
+    return this.#memo.reader(publishedHashReader(published, this.#tiles, this.#hasher, this.#cache, () => this.#view.size));
   }
 }
 

@@ -112,7 +112,9 @@ export async function recover(opts: ResolvedOptions, checkpoint: PublicCheckpoin
     if (!hashEqual(step.root, state.root)) {
       throw corrupt(`replaying entries [${state.prevSize}, ${state.size}) does not reproduce the signed root`);
     }
-    for (const w of step.writes) {
+    // Up to REPAIR_CONCURRENCY objects at once: a step holds up to about
+    // 2·integrateMaxEntries/256 of them, and read one by one they made most of a restart.
+    await eachConcurrently(step.writes, REPAIR_CONCURRENCY, async (w) => {
       const path = tilePath(w.tile);
       const existing = await tiles.read(path);
       if (existing === null || !bytesEqual(existing, w.data)) {
@@ -120,7 +122,7 @@ export async function recover(opts: ResolvedOptions, checkpoint: PublicCheckpoin
         await tiles.overwrite(path, w.data);
         repaired.push(path);
       }
-    }
+    });
   }
 
   // 5. Publish the DB's checkpoint where the public one is missing or older.
@@ -141,6 +143,27 @@ export async function recover(opts: ResolvedOptions, checkpoint: PublicCheckpoin
     }
   }
   return { state, published, repaired };
+}
+
+/** Tiles and bundles of the replayed step compared (and repaired) at once in step 4. */
+const REPAIR_CONCURRENCY = 32;
+
+// eachConcurrently: fn for every item, at most `limit` at once; rejects with
+// the first failure once the others have settled (none is left running).
+async function eachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | null = null;
+  const worker = async (): Promise<void> => {
+    while (failure === null && next < items.length) {
+      try {
+        await fn(items[next++]!);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== null) throw (failure as { err: unknown }).err;
 }
 
 // checkState: step 2 (see the header).

@@ -11,21 +11,39 @@
 // than maxBytes is served but not kept); eviction drops least recently used
 // first (an insertion-ordered Map, re-inserted on each hit). Concurrent misses
 // of one path share one store read. Callers must not mutate returned bytes.
+//
+// Proofs (readForProof) also keep PARTIAL hash tiles, apart, in a few slots:
+// every proof and tree hash at the published size reads the right edge's
+// partial tiles, one per level, and reading them from the store each time
+// was most of a proof's cost. Their bytes never change either (the width is
+// in the path and the tree is append-only); they are kept for proofs only, so
+// a public read of a partial the collector (tile-gc.ts) deleted still misses.
+// At most PARTIAL_SLOTS of them (8 KiB each at most), least recently used first out.
 
 import type { TileStore } from '../storage/tile-store.js';
 
 /** Default bound of the cache: 64 MiB (8,192 full hash tiles, or 4+ full bundles of large entries). */
 export const DEFAULT_TILE_CACHE_BYTES = 64 * 1024 * 1024;
 
+/** Partial hash tiles kept for proofs: the right edge of a few recent published sizes (a level per 8 bits of size). */
+const PARTIAL_SLOTS = 32;
+
 /** True for a full tile or full bundle path (immutable); false for partials (`.p/W`) and `checkpoint`. */
 export function isFullTilePath(path: string): boolean {
   return path.startsWith('tile/') && !path.includes('.p/');
+}
+
+/** True for a partial hash tile path (`tile/<L>/<N>.p/<W>`), not a partial bundle. */
+function isPartialHashTilePath(path: string): boolean {
+  return path.startsWith('tile/') && !path.startsWith('tile/entries/') && path.includes('.p/');
 }
 
 export class TileCache {
   readonly #maxBytes: number;
   readonly #map = new Map<string, Uint8Array>();
   readonly #inFlight = new Map<string, Promise<Uint8Array | null>>();
+  /** Partial hash tiles for proofs, least recently used first (see the header). */
+  readonly #partials = new Map<string, Uint8Array>();
   #bytes = 0;
   readonly counters = { hits: 0, misses: 0 };
 
@@ -61,6 +79,29 @@ export class TileCache {
     const forget = (): void => void this.#inFlight.delete(path);
     read.then(forget, forget);
     return read;
+  }
+
+  /**
+   * Like read(), and a partial hash tile (`tile/<L>/<N>.p/<W>`, never an entry
+   * bundle) is kept in the proof slots (see the header). For the engine's proofs.
+   */
+  readForProof(store: TileStore, path: string): Promise<Uint8Array | null> {
+    if (this.#maxBytes === 0 || !isPartialHashTilePath(path)) return this.read(store, path);
+    const hit = this.#partials.get(path);
+    if (hit !== undefined) {
+      this.counters.hits++;
+      this.#partials.delete(path);
+      this.#partials.set(path, hit);
+      return Promise.resolve(hit);
+    }
+    this.counters.misses++;
+    return store.read(path).then((data) => {
+      if (data !== null && !this.#partials.has(path)) {
+        this.#partials.set(path, data);
+        if (this.#partials.size > PARTIAL_SLOTS) this.#partials.delete(this.#partials.keys().next().value as string);
+      }
+      return data;
+    });
   }
 
   #keep(path: string, data: Uint8Array): void {

@@ -5,8 +5,8 @@
 // Proofs for any size s <= the published size P read tiles at their width for
 // P: every stored hash of a tree of size s is also one of the tree of size P
 // (the tree is append-only), and all tiles of size P exist before P is
-// published. Full tiles are read through the log's TileCache (tile-cache.ts:
-// they are immutable); partial tiles are read from the store each time.
+// published. Tiles are read through the log's TileCache (tile-cache.ts):
+// full ones in its LRU, partial ones in its few proof slots (both immutable).
 
 import { TilelogError } from '../errors.js';
 import { HASH_SIZE, type Hasher } from '../merkle/hash.js';
@@ -28,7 +28,7 @@ export function publishedHashReader(
 ): HashReader {
   const readTile = async (t: TileId): Promise<Uint8Array> => {
     const path = tilePath(t);
-    let data = await cache.read(store, path);
+    let data = await cache.readForProof(store, path);
     if (data === null && t.width < TILE_WIDTH && widerSize !== undefined) data = await readWider(store, cache, t, widerSize());
     if (data === null || data.length !== t.width * HASH_SIZE) {
       throw new TilelogError(
@@ -46,7 +46,7 @@ export function publishedHashReader(
 async function readWider(store: TileStore, cache: TileCache, t: TileId, size: number): Promise<Uint8Array | null> {
   for (const width of [TILE_WIDTH, tileWidthAt(t.level, t.index, size)]) {
     if (width <= t.width) continue;
-    const data = await cache.read(store, tilePath({ ...t, width }));
+    const data = await cache.readForProof(store, tilePath({ ...t, width }));
     if (data !== null && data.length === width * HASH_SIZE) return data.subarray(0, t.width * HASH_SIZE);
   }
   return null;

@@ -118,11 +118,7 @@ export class SqliteSequenceDB implements SequenceDB {
     };
     const max = db.prepare('SELECT max(idx) FROM entries').pluck().get() as number | null;
     this.size = max === null ? 0 : max + 1;
-    const count = db.prepare('SELECT count(*) FROM entries').pluck().get() as number;
-    if (count !== this.size) {
-      this.db.close();
-      throw new TilelogError('LOG_CORRUPT', `sqlite: the sequence has gaps (${count} entries, highest index ${this.size - 1})`);
-    }
+    this.checkNoGaps();
     this.sequenceTx = db.transaction((batch: readonly SequencedEntry[], dedup: boolean) => this.sequenceInTx(batch, dedup));
     this.commitTx = db.transaction((expectedSize: number | null, next: TreeState) => this.commitInTx(expectedSize, next));
   }
@@ -302,6 +298,28 @@ export class SqliteSequenceDB implements SequenceDB {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  // checkNoGaps: the entries beyond the signed size must be exactly
+  // [signed, size), or the integrator would stop at the first hole. Only that
+  // tail is counted (a range scan of the rowid tree, O(tail)): counting every
+  // row made each open read the whole leaf-hash index (O(size) I/O). The signed
+  // prefix needs no count: the integrator read all of it (readEntries refuses
+  // a short range) before its root was signed, and a row deleted since is
+  // found by the read that needs it (LOG_CORRUPT or LOG_NOT_FOUND), as a row
+  // altered since would be, or by `tilelog audit` against the public bundles.
+  // A sequence shorter than the signed size is recovery's to refuse (recover.ts step 2).
+  private checkNoGaps(): void {
+    const signed = (this.db.prepare('SELECT size FROM tree_state WHERE id = 1').pluck().get() as number | undefined) ?? 0;
+    const from = Math.min(signed, this.size);
+    const tail = this.db.prepare('SELECT count(*) FROM entries WHERE idx >= ?').pluck().get(from) as number;
+    if (tail !== this.size - from) {
+      this.db.close();
+      throw new TilelogError(
+        'LOG_CORRUPT',
+        `sqlite: the sequence has gaps (${tail} entries from index ${from}, highest index ${this.size - 1}, signed size ${signed})`,
+      );
+    }
   }
 
   // checkMeta: stamp a new database with the origin and schema version, or

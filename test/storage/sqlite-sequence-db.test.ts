@@ -92,6 +92,26 @@ describe('SqliteSequenceDB', () => {
     again.close();
   });
 
+  test('refuses to open with a hole in the entries beyond the signed size', () => {
+    const db = new SqliteSequenceDB(file, { origin: ORIGIN });
+    db.commitState(null, st(0, 0));
+    db.sequence(['a', 'b', 'c', 'd'].map(item), true);
+    db.commitState(0, st(2, 1));
+    db.close();
+    new SqliteSequenceDB(file, { origin: ORIGIN }).close();
+    const raw = new Database(file);
+    raw.prepare('DELETE FROM entries WHERE idx = 2').run();
+    raw.close();
+    let err: unknown;
+    try {
+      new SqliteSequenceDB(file, { origin: ORIGIN });
+    } catch (e) {
+      err = e;
+    }
+    expect(isTilelogError(err, 'LOG_CORRUPT')).toBe(true);
+    expect(String(err)).toMatch(/gaps/);
+  });
+
   test('a failed batch stores nothing and leaves the size unchanged', () => {
     const db = new SqliteSequenceDB(file, { origin: ORIGIN });
     db.sequence([item('a')], true);
