@@ -289,6 +289,9 @@ async function openOrExplain<T>(cfg: ServeConfig, origin: string, open: () => Pr
     if (owner !== null) throw otherLogsDatabase(cfg, owner, origin);
     const disk = storageFailure(err);
     if (disk === null) throw err;
+    if (disk.component === 'signer') {
+      throw new CliError(`cannot start: the log's signing key cannot sign (${(err as Error).message}).\nBring the token back (or fix the HSM connection) and start again.`);
+    }
     if (disk.component !== 'state' && cfg.tiles.kind === 's3') {
       throw new CliError(
         `cannot start: the bucket ${cfg.tilesDir} refuses the writes recovery needs (${disk.code}: ${(err as Error).message}).\n` +

@@ -86,8 +86,8 @@ export function errorResponse(c: Context, raw: unknown, log: (msg: string, err: 
   }
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
   if (status === 503) {
-    // A full disk or a stopped log takes an operator, not a millisecond.
-    const disk = err instanceof PublicationStoppedError || (err instanceof TilelogError && err.code === 'STORAGE_UNAVAILABLE');
+    // A full disk, a missing token or a stopped log takes an operator, not a millisecond.
+    const disk = err instanceof PublicationStoppedError || (err instanceof TilelogError && (err.code === 'STORAGE_UNAVAILABLE' || err.code === 'SIGNER_UNAVAILABLE'));
     headers['Retry-After'] = String(disk ? STORAGE_RETRY_AFTER_SECONDS : PUSHBACK_RETRY_AFTER_SECONDS);
   }
   // The rest of an oversized body is never read: the connection cannot be reused.

@@ -306,6 +306,7 @@ export class Checkpointer {
     let committed: TreeState | 'lost';
     try {
       committed = await commitSigned(store, leadership.fence, prev.size, origin, signer, next);
+      this.#cfg.health?.ok('signer');
       this.#cfg.health?.ok('state');
     } catch (err) {
       this.#cfg.onAbandoned?.(target);
@@ -425,6 +426,13 @@ function tileConflict(err: TilelogError, store: string, signed: number): Publica
 }
 
 function stalledError(index: number, disk: StorageFailure): TilelogError {
+  if (disk.component === 'signer') {
+    return new TilelogError(
+      'SIGNER_UNAVAILABLE',
+      `log: entry ${index} is durable, but no checkpoint can be signed while the log's signing key is unavailable (token removed or HSM unreachable); ` +
+        `retry later (with deduplication, the default, a repeated add gets the same index) or fetch /v1/log/entry/${index} once the log is ready`,
+    );
+  }
   return new TilelogError(
     'STORAGE_UNAVAILABLE',
     `log: entry ${index} is durable, but no checkpoint can be published while the ${disk.component} store refuses writes ` +
