@@ -32,6 +32,7 @@ import { rebuildIndex } from '../registry/reindex.js';
 import { takeStateLock } from '../storage/state-lock.js';
 import { CliError, EXIT_OK, parseBaseUrl, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { readKeyFile } from './key-file.js';
+import { isPkcs11Uri } from './signing-key.js';
 import { writeAgentKey } from './agent-keygen.js';
 import { CA_FLAGS, CA_USAGE, openCa, resolveCaConfig, type CaConfig } from './ca.js';
 import { Progress } from './progress.js';
@@ -327,6 +328,9 @@ export function run(argv: string[]): Promise<number> {
 function reindex(stateDir: string, keyFile: string | undefined, originFlag: string | undefined, json: boolean): number {
   const dbFile = path.join(stateDir, 'log.db');
   if (!fs.existsSync(dbFile)) throw new CliError(`no log in ${stateDir} (${dbFile} is missing)`);
+  if (originFlag === undefined && keyFile !== undefined && isPkcs11Uri(keyFile)) {
+    throw new UsageError('a key in a PKCS#11 token carries no name: give --origin <origin> with --key pkcs11:...');
+  }
   const origin = originFlag ?? readKeyFile(keyFile ?? path.join(stateDir, 'log.key')).name;
   const unlock = lockRegistry(stateDir);
   try {
