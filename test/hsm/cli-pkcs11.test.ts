@@ -10,6 +10,9 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openCheckpoint, openNote, parseCosignatureVerifierKey, parseSignerKey, parseVerifierKey } from '../../src/note/index.js';
 import { runCli, startJsonCli, startServe, tempDir } from '../cli/helpers.js';
+import { importPkcs11Key } from '../../src/hsm/pkcs11-keygen.js';
+import { Pkcs11Module } from '../../src/hsm/pkcs11-module.js';
+import { decodeEntry, submitterKey, verifyEntrySignature } from '../../src/registry/index.js';
 import { body, SIGSUM_ORIGIN, SIGSUM_VKEY, sigsumNote } from '../witness/helpers.js';
 import { describeHsm, makeSoftHsm, USER_PIN, type SoftHsm } from '../support/softhsm.js';
 
@@ -23,6 +26,7 @@ describeHsm('the CLI with keys in SoftHSM2', () => {
     env = { SOFTHSM2_CONF: hsm.conf };
   });
   afterAll(() => {
+    Pkcs11Module.finalizeAll();
     hsm.remove();
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -117,5 +121,27 @@ describeHsm('the CLI with keys in SoftHSM2', () => {
       w.child.kill('SIGTERM');
       await w.exited;
     }
+  });
+
+  it('the registry signs its entries with a submitter key in the token (--registry-key)', async () => {
+    const seed = new Uint8Array(32).fill(0x5a);
+    (await importPkcs11Key(hsm.uri('registry-key'), seed)).close();
+    const logUri = hsm.uri('registry-log-key');
+    expect((await runCli(['keygen', '--origin', 'hsm.example/registry', '--key', logUri], { env })).code).toBe(0);
+    const srv = await startServe([...serveArgs('registry', logUri, 'hsm.example/registry'), '--registry', '--no-registry-dns-validation', '--registry-key', hsm.uri('registry-key')], {
+      env,
+    });
+    try {
+      // The registry's first entry adds its own key, signed by it.
+      const res = await fetch(`${srv.url}/v1/log/entry/0`);
+      expect(res.status).toBe(200);
+      const entry = decodeEntry(new Uint8Array(Buffer.from(((await res.json()) as { entry: string }).entry, 'base64')));
+      const want = submitterKey(seed);
+      expect(entry.kid).toBe(want.kid);
+      expect(verifyEntrySignature(entry, want.publicKey)).toBe(true);
+    } finally {
+      await srv.stop();
+    }
+    expect(fs.existsSync(path.join(dir, 'registry', 'state', 'registry.key'))).toBe(false);
   });
 });
