@@ -8,6 +8,7 @@ import { main as registry } from './registry.bench.js';
 import { main as tileReads } from './tile-read.bench.js';
 import { main as disk } from './disk.bench.js';
 import { main as s3 } from './s3.bench.js';
+import { main as signer } from './signer.bench.js';
 
 hashes();
 engine();
@@ -17,3 +18,4 @@ await registry();
 await tileReads();
 await disk();
 await s3();
+await signer();
