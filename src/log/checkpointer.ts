@@ -24,7 +24,10 @@
 // A failure in 2 or 3 restores the edge from the committed state and retries
 // with backoff; while a pass fails for a disk reason (full, I/O error),
 // waiters are answered at once with STORAGE_UNAVAILABLE (their entries are
-// durable) instead of waiting for a checkpoint that cannot come yet. A refused
+// durable) instead of waiting for a checkpoint that cannot come yet; so does a
+// signing key that cannot sign (SIGNER_UNAVAILABLE, a token removed: the
+// 'signer' component of storage-failure.ts), which throws inside step 4
+// before the compare-and-swap, so nothing is committed or published. A refused
 // compare-and-swap (LOG_FORK) or an unknown DB outcome is fatal: the log stops
 // rather than risk signing a fork. A lost leadership (the fenced commit
 // answered 'lost', or the lease's signal aborted) stops the loop the same way
