@@ -23,7 +23,7 @@ import { SqliteWitnessStore } from '../../src/witness/sqlite-store.js';
 import { createWitnessApp, Witness } from '../../src/witness/index.js';
 import { buildTlogcheck, goMissing, INSTALL_HINT, runTlogcheck } from '../interop/tlogcheck.js';
 import { quietLogger, tempDir, utf8 } from '../log/helpers.js';
-import { body, SIGSUM_ORIGIN, SIGSUM_VKEY, sigsumNote, WITNESS_NAME, witnessSigner } from '../witness/helpers.js';
+import { body, SIGSUM_ORIGIN, SIGSUM_PROOFS, SIGSUM_VKEY, sigsumNote, WITNESS_NAME, witnessSigner } from '../witness/helpers.js';
 import { describeHsm, makeSoftHsm, type SoftHsm } from '../support/softhsm.js';
 
 const ORIGIN = 'hsm.tilelog.example/log';
@@ -181,6 +181,18 @@ describeHsm('a log and a witness with keys in SoftHSM2', () => {
     expect(res.status).toBe(200);
     const note = sigsumNote(1).trimEnd() + '\n' + (await res.text());
     expect(openNote(note, [parseCosignatureVerifierKey(fresh.verifierKey)]).verified).toHaveLength(1);
+
+    // Token removed (its directory moved away, as in the log test above): 503 with Retry-After, nothing stored; back: cosigns.
+    const tokenDir = fs.readdirSync(hsm.tokenDir)[0]!;
+    const away = path.join(hsm.dir, 'witness-unplugged');
+    fs.renameSync(path.join(hsm.tokenDir, tokenDir), away);
+    const gone = await app.request('/add-checkpoint', { method: 'POST', body: body(1, SIGSUM_PROOFS['1-3'], sigsumNote(3)) });
+    expect(gone.status, await gone.clone().text()).toBe(503);
+    expect(gone.headers.get('retry-after')).toBe('5');
+    expect(store.latest(SIGSUM_ORIGIN)?.size).toBe(1);
+    fs.renameSync(away, path.join(hsm.tokenDir, tokenDir));
+    const back = await app.request('/add-checkpoint', { method: 'POST', body: body(1, SIGSUM_PROOFS['1-3'], sigsumNote(3)) });
+    expect(back.status, await back.clone().text()).toBe(200);
     store.close();
   });
 });
