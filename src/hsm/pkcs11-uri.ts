@@ -128,7 +128,7 @@ function split(part: string, sep: string, names: readonly string[], allowed: Reg
 // pinFileOf(source): the absolute path in a pin-source of the form
 // file:/abs/path or file:///abs/path (RFC 8089; an empty authority only).
 function pinFileOf(source: string): string {
-  const m = /^file:(\/\/)?(\/.*)$/i.exec(source);
+  const m = /^file:(\/\/)?(\/.*)$/is.exec(source);
   if (m === null || (m[1] === undefined && m[2]!.startsWith('//'))) {
     throw bad("pin-source must be a file: URI of an absolute path (pin-source=file:/etc/tilelog/pin); other sources are not supported");
   }
@@ -217,7 +217,8 @@ export function formatPkcs11Uri(uri: Pkcs11Uri): string {
     if (bytes !== undefined) parts.push(`${name}=${encode(bytes, PATH_CHAR)}`);
   }
   const query = [`module-path=${encode(te.encode(uri.modulePath), QUERY_CHAR)}`];
-  if (uri.pinFile !== undefined) query.push(`pin-source=${encode(te.encode(`file:${uri.pinFile}`), QUERY_CHAR)}`);
+  // file:// + path (an empty authority, RFC 8089), so a path that starts with '//' is not read as a host.
+  if (uri.pinFile !== undefined) query.push(`pin-source=${encode(te.encode(`file://${uri.pinFile}`), QUERY_CHAR)}`);
   return `pkcs11:${parts.join(';')}?${query.join('&')}`;
 }
 
