@@ -9,6 +9,7 @@ import { main as tileReads } from './tile-read.bench.js';
 import { main as disk } from './disk.bench.js';
 import { main as s3 } from './s3.bench.js';
 import { main as scale } from './scale.bench.js';
+import { main as signer } from './signer.bench.js';
 
 hashes();
 engine();
@@ -18,4 +19,5 @@ await registry();
 await tileReads();
 await disk();
 await s3();
+await signer();
 await scale();

@@ -41,6 +41,9 @@ export type ErrorCode =
   | 'STORAGE_UNSAFE_PATH' // a symlink or non-directory on the way to a file the store would write
   | 'STORAGE_LOCKED' // another process (or open) holds the state directory's lock
   | 'STORAGE_UNAVAILABLE' // the disk is full, read-only or failing (ENOSPC, EIO, EDQUOT, EROFS, SQLITE_FULL, SQLITE_IOERR); retry later (503)
+  // signer: private keys in files or PKCS#11 tokens (src/note/signer.ts, src/hsm)
+  | 'SIGNER_CONFIG' // a key that cannot be used: a bad pkcs11: URI, no such token or key, a wrong PIN, a missing module (refuse to start)
+  | 'SIGNER_UNAVAILABLE' // the key cannot sign right now (token removed, session lost); nothing was signed; retry later (503)
   // witness: c2sp.org/tlog-witness add-checkpoint answers (PROTOCOLS.md 6.1)
   | 'WITNESS_BAD_REQUEST' // a malformed add-checkpoint body, or old > size (400)
   | 'WITNESS_UNKNOWN_LOG' // the checkpoint's origin is not configured (404)

@@ -14,6 +14,7 @@ import { explainDbError, openLogStoreReadOnly, type Sourced } from './db-option.
 import { readKeyFile } from './key-file.js';
 import { Progress } from './progress.js';
 import { lockRegistry } from './registry-lock.js';
+import { isPkcs11Uri } from './signing-key.js';
 
 // reindex: the leaves covered by the last signed checkpoint, from
 // <state>/log.db, or with --db from PostgreSQL (read-only: the size is the
@@ -51,6 +52,9 @@ export async function reindex(stateDir: string, keyFile: string | undefined, ori
 
 /** The origin from --key, else <state>/log.key (a frontend's state has none: then --origin). */
 function reindexOrigin(stateDir: string, keyFile: string | undefined, db: Sourced | undefined): string {
+  if (keyFile !== undefined && isPkcs11Uri(keyFile)) {
+    throw new UsageError('a key in a PKCS#11 token carries no name: give --origin <origin> with --key pkcs11:...');
+  }
   const file = keyFile ?? path.join(stateDir, 'log.key');
   if (keyFile === undefined && db !== undefined && !fs.existsSync(file)) {
     throw new UsageError(`give --origin <origin> (or --key <the log's key file>): ${stateDir} holds no log.key to name the log`);

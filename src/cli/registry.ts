@@ -29,7 +29,7 @@ import * as path from 'node:path';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { TilelogError } from '../errors.js';
 import type { Log, LogLogger } from '../log/index.js';
-import { submitterKey } from '../registry/entries/index.js';
+import { submitterKey, submitterKeyOf } from '../registry/entries/index.js';
 import { AnsLookup, DEFAULT_RESOLVE_CACHE_ENTRIES, DEFAULT_RESOLVE_NEGATIVE_TTL_SECONDS } from '../registry/ans-lookup.js';
 import { DnsValidator } from '../registry/dns.js';
 import { newApiKey } from '../registry/http/auth.js';
@@ -42,6 +42,7 @@ import { lockRegistry } from './registry-lock.js';
 import { reindex } from './registry-reindex.js';
 import { CliError, EXIT_OK, parseBaseUrl, parseCount, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { readKeyFile } from './key-file.js';
+import { isPkcs11Uri, openTokenKey } from './signing-key.js';
 import { writeAgentKey } from './agent-keygen.js';
 import { CA_FLAGS, CA_USAGE, openCa, resolveCaConfig, type CaConfig } from './ca.js';
 import { Progress } from './progress.js';
@@ -52,6 +53,7 @@ export const REGISTRY_FLAGS = {
   'registry-dns-validation': { type: 'boolean' },
   'registry-dns-timeout-ms': { type: 'string' },
   'registry-public-url': { type: 'string' },
+  'registry-key': { type: 'string' },
   'registry-rate-per-minute': { type: 'string' },
   'registry-burst': { type: 'string' },
   'registry-resolve-dns': { type: 'boolean' },
@@ -71,6 +73,9 @@ export const REGISTRY_USAGE = `Agent name registry (spec/REGISTRY.md): the agent
                               a request's Host header)         [$TILELOG_REGISTRY_PUBLIC_URL,
                               http://<listen address>; required when listening on
                               all interfaces (--listen :port)]
+  --registry-key <pkcs11:URI> the registry's submitter key in a PKCS#11 token (RFC 7512,
+                              PIN in a file) for a new registry: an existing one keeps
+                              the key it started with   [$TILELOG_REGISTRY_KEY, <state>/registry.key]
   --registry-rate-per-minute  writes per API key and per address [$TILELOG_REGISTRY_RATE_PER_MINUTE, 60]
   --registry-burst <n>        writes allowed at once             [$TILELOG_REGISTRY_BURST, 20]
   --registry-resolve-dns      DNS-first resolve: read each agent's _ans TXT records
@@ -99,6 +104,8 @@ export interface RegistryConfig {
   resolveDns: { cacheEntries: number; negativeTtlSeconds: number } | null;
   /** The private CA (cli/ca.ts); null: none. */
   ca?: CaConfig | null;
+  /** A pkcs11: URI naming the submitter key in a token; undefined: <state>/registry.key. */
+  keyUri?: string;
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -128,7 +135,10 @@ export function resolveRegistryConfig(values: Values, env: NodeJS.ProcessEnv = p
   const dns = flag('registry-dns', 'TILELOG_REGISTRY_DNS');
   const servers = dns?.[1].split(',').map((s) => s.trim()).filter((s) => s !== '');
   const url = flag('registry-public-url', 'TILELOG_REGISTRY_PUBLIC_URL');
+  const key = flag('registry-key', 'TILELOG_REGISTRY_KEY');
+  if (key !== undefined && !isPkcs11Uri(key[1])) throw new UsageError(`${key[0]} must be a pkcs11: URI (the file key is always <state>/registry.key)`);
   return {
+    ...(key !== undefined && { keyUri: key[1] }),
     dnsServers: servers,
     ca: resolveCaConfig(values, env),
     dnsValidation: bool('registry-dns-validation', 'TILELOG_REGISTRY_DNS_VALIDATION') ?? true,
@@ -175,7 +185,7 @@ export async function openRegistry(
   listenUrl: () => string,
   logger: LogLogger = { info: (m) => console.error(m), warn: (m) => console.error(m), error: (m) => console.error(m) },
 ): Promise<OpenedRegistry> {
-  const key = submitterKey(secretFile(path.join(stateDir, 'registry.key')));
+  const key = cfg.keyUri !== undefined ? submitterKeyOf(await openTokenKey(cfg.keyUri)) : submitterKey(secretFile(path.join(stateDir, 'registry.key')));
   const unlock = lockRegistry(stateDir);
   let index: StateIndex;
   try {

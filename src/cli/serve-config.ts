@@ -38,6 +38,7 @@ import { formatPolicy, parsePolicy, simplePolicy, type WitnessPolicy } from '../
 import { parseBaseUrl, parseCount, UsageError } from './common.js';
 import { blameFile, hideSecrets, layerConfigFile, readConfigFile } from './config-file.js';
 import { readKeyFile } from './key-file.js';
+import { isPkcs11Uri, printableKey } from './signing-key.js';
 import { parseLogLevel, type LogLevel } from './logger.js';
 import { REGISTRY_FLAGS, resolveRegistryConfig, type RegistryConfig } from './registry.js';
 import { pgTarget } from '../storage/pg-errors.js';
@@ -269,7 +270,7 @@ export function effectiveConfig(s: ServeSettings): unknown {
     'public-url': c.publicUrl ?? defaultPublicUrl(c.tiles, c.s3) ?? "this server's own URL",
     listen: `${host}:${c.port}`,
     ...((o) => ({ origin: o.origin, 'origin-from': o.from }))(effectiveOrigin(c)),
-    key: c.keyFile ?? path.join(c.stateDir, 'log.key'),
+    key: printableKey(c.keyFile ?? path.join(c.stateDir, 'log.key')),
     'batch-max-entries': c.batchMaxEntries ?? 4096,
     'batch-max-delay-ms': c.batchMaxDelayMs ?? 1,
     dedup: c.dedup,
@@ -279,7 +280,7 @@ export function effectiveConfig(s: ServeSettings): unknown {
       w === null
         ? null
         : { source: w.source, policy: formatPolicy(w.policy), 'timeout-ms': w.timeoutMs ?? 5000, 'refresh-s': w.refreshMs / 1000, 'fail-open': w.failOpen },
-    registry: s.registry,
+    registry: s.registry?.keyUri === undefined ? s.registry : { ...s.registry, keyUri: printableKey(s.registry.keyUri) },
   });
 }
 
@@ -290,6 +291,7 @@ export function effectiveConfig(s: ServeSettings): unknown {
  */
 export function effectiveOrigin(c: ServeConfig): { origin: string | null; from: string } {
   if (c.origin !== undefined) return { origin: c.origin, from: '--origin, TILELOG_ORIGIN or the config file' };
+  if (c.keyFile !== undefined && isPkcs11Uri(c.keyFile)) return { origin: null, from: 'none: a key in a PKCS#11 token carries no name, so serve needs --origin' };
   const keyFile = c.keyFile ?? path.join(c.stateDir, 'log.key');
   if (fs.existsSync(keyFile)) {
     try {

@@ -31,6 +31,7 @@ import { formatPolicy, generateSignerKey, parseCheckpoint, parseNote, type Ed255
 import { CliError, EXIT_OK, parseFlags, runVerb, UsageError } from './common.js';
 import { openRegistry, REGISTRY_USAGE, type OpenedRegistry, type RegistryConfig } from './registry.js';
 import { readKeyFile, writeKeyFile } from './key-file.js';
+import { isPkcs11Uri, openTokenLogKey, printableKey } from './signing-key.js';
 import { createCliLogger, logLoggerFrom } from './logger.js';
 import { defaultOrigin, effectiveConfig, resolveServeSettings, SERVE_FLAGS, type ServeConfig } from './serve-config.js';
 import { summaryJson, summaryText, type SummaryFacts } from './serve-summary.js';
@@ -71,6 +72,9 @@ one with --origin) and a signing key in .tilelog/log.key.
                             <hostname>/tilelog-<random>, drawn on the first run]
   --key <file>              signer key file (from 'tilelog keygen')
                             [$TILELOG_KEY, <state>/log.key, created if absent]
+  --key 'pkcs11:token=<label>;object=<key>?module-path=<lib.so>&pin-source=file:<pin file>'
+                            ... or a key in a PKCS#11 token (RFC 7512 URI; needs
+                            --origin and the pkcs11js package; the PIN only in a file)
   --batch-max-entries <n>   commit a batch at n pooled entries [$TILELOG_BATCH_MAX_ENTRIES, 4096]
   --batch-max-delay-ms <ms> commit a batch ms after its first entry
                             [$TILELOG_BATCH_MAX_DELAY_MS, 1]
@@ -170,7 +174,7 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
     else await refuseForeignBucket(cfg, store);
   }
   const { signer, origin, createdKey }: { signer: NoteSigner & { readonly verifierKey: string }; origin: string; createdKey?: string } =
-    cfg.role === 'frontend' && cfg.logKey !== undefined ? frontendIdentity(cfg, cfg.logKey) : loadIdentity(cfg, fresh, logger);
+    cfg.role === 'frontend' && cfg.logKey !== undefined ? frontendIdentity(cfg, cfg.logKey) : await loadIdentity(cfg, fresh, logger);
   refuseSelfWitness(cfg, signer.verifierKey);
 
   let pgLog: PgLog | null = null;
@@ -295,6 +299,9 @@ async function openOrExplain<T>(cfg: ServeConfig, origin: string, open: () => Pr
     if (owner !== null) throw otherLogsDatabase(cfg, owner, origin);
     const disk = storageFailure(err);
     if (disk === null) throw err;
+    if (disk.component === 'signer') {
+      throw new CliError(`cannot start: the log's signing key cannot sign (${(err as Error).message}).\nBring the token back (or fix the HSM connection) and start again.`);
+    }
     if (disk.component !== 'state' && cfg.tiles.kind === 's3') {
       throw new CliError(
         `cannot start: the bucket ${cfg.tilesDir} refuses the writes recovery needs (${disk.code}: ${(err as Error).message}).\n` +
@@ -470,8 +477,13 @@ function frontendIdentity(cfg: ServeConfig, logKey: string): { signer: NoteSigne
   return { signer, origin: cfg.origin ?? signer.name };
 }
 
-/** The signer and origin, creating <state>/log.key on the first run. */
-function loadIdentity(cfg: ServeConfig, fresh: boolean, logger: Logger): { signer: Ed25519Signer; origin: string; createdKey?: string } {
+/** The signer and origin, creating <state>/log.key on the first run (a key in a token is never created here: 'tilelog keygen --key pkcs11:...'). */
+async function loadIdentity(cfg: ServeConfig, fresh: boolean, logger: Logger): Promise<{ signer: Ed25519Signer; origin: string; createdKey?: string }> {
+  if (cfg.keyFile !== undefined && isPkcs11Uri(cfg.keyFile)) {
+    const signer = await openTokenLogKey(cfg.keyFile, cfg.origin);
+    logger.info(`signing with ${printableKey(cfg.keyFile)} (${signer.verifierKey})`);
+    return { signer, origin: signer.name };
+  }
   const keyFile = cfg.keyFile ?? path.join(cfg.stateDir, KEY_FILE);
   let createdKey: string | undefined;
   if (cfg.keyFile === undefined && !fs.existsSync(keyFile)) {

@@ -13,10 +13,12 @@ import { blameFile, layerConfigFile, readConfigFile } from './config-file.js';
 import { UsageError } from './common.js';
 import { parseLogLevel, type LogLevel } from './logger.js';
 import { parseListen } from './serve-config.js';
+import { printableKey } from './signing-key.js';
 
 export const WITNESS_SERVE_FLAGS = {
   state: { type: 'string' },
   key: { type: 'string' },
+  name: { type: 'string' },
   listen: { type: 'string' },
   json: { type: 'boolean', default: false },
   'log-level': { type: 'string' },
@@ -31,6 +33,8 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 export interface WitnessServeSettings {
   stateDir: string;
   keyFile: string;
+  /** The witness name, for a key in a PKCS#11 token (a key file carries its name). */
+  name: string | undefined;
   host: string;
   port: number;
   logLevel: LogLevel;
@@ -69,6 +73,7 @@ export function resolveWitnessServeSettings(values: Values, env: NodeJS.ProcessE
     return {
       stateDir: state,
       keyFile: key,
+      name: typeof v.name === 'string' && v.name !== '' ? v.name : undefined,
       host,
       port,
       logLevel,
@@ -84,5 +89,5 @@ export function resolveWitnessServeSettings(values: Values, env: NodeJS.ProcessE
 /** What --print-config shows: the effective settings. The key is a file path, never its contents. */
 export function effectiveWitnessConfig(s: WitnessServeSettings): Record<string, unknown> {
   const host = s.host.includes(':') ? `[${s.host}]` : s.host;
-  return { configFile: s.configFile, state: s.stateDir, key: s.keyFile, listen: `${host}:${s.port}`, 'log-level': s.logLevel };
+  return { configFile: s.configFile, state: s.stateDir, key: printableKey(s.keyFile), ...(s.name !== undefined && { name: s.name }), listen: `${host}:${s.port}`, 'log-level': s.logLevel };
 }

@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isTilelogError } from '../errors.js';
 import {
+  cosignatureSigner,
   generateCosignerKey,
   KEY_TYPE_COSIGNATURE_V1,
   parseCosignerKey,
@@ -28,6 +29,7 @@ import { SqliteWitnessStore } from '../witness/sqlite-store.js';
 import { Witness } from '../witness/witness.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parseFlags, plural, runVerb, UsageError } from './common.js';
 import { readPrivateKeyFile, writeKeyFile } from './key-file.js';
+import { isPkcs11Uri, openTokenCosigner, printableKey } from './signing-key.js';
 import { createCliLogger } from './logger.js';
 import { effectiveWitnessConfig, resolveWitnessServeSettings, WITNESS_SERVE_FLAGS } from './witness-config.js';
 
@@ -54,6 +56,7 @@ Run 'tilelog witness <command> --help' for details.
 `;
 
 const KEYGEN_USAGE = `Usage: tilelog witness keygen --name <name> --out <file> [--force] [--json]
+       tilelog witness keygen --name <name> --key <pkcs11: URI> [--json]
 
 Makes a new Ed25519 cosigner key named <name> (e.g. witness.example.com/w1),
 writes the private key to <file> with mode 0600, and prints the witness's
@@ -65,6 +68,9 @@ refuses as a log key. (Go's note packages read only type 0x01 private keys.)
   --name <name>   the witness's name (no spaces or '+')
   --out <file>    where to write the private key; refuses to overwrite
   --force         overwrite <file> if it exists
+  --key <URI>     make the key inside a PKCS#11 token instead (RFC 7512
+                  pkcs11: URI with module-path and pin-source=file:...);
+                  not extractable; serve with --key <URI> --name <name>
   --json          print {"name", "verifierKey", "keyFile"} as JSON
   -h, --help      show this help
 `;
@@ -113,6 +119,9 @@ Serves the witness until SIGINT/SIGTERM:
   --state <dir>         the witness state directory (created if absent)
   --key <file>          cosigner key file (from 'tilelog witness keygen'); a
                         log's key is refused, a plain type 0x01 key warned about
+  --key <pkcs11:URI>    ... or a key in a PKCS#11 token (RFC 7512; the PIN in a
+                        file: pin-source=file:<path>); needs --name
+  --name <name>         the witness name, for a key in a token
   --listen <host:port>  address to listen on [127.0.0.1:7380]
   --log-level <level>   fatal, error, warn, info, debug, trace or silent; JSON
                         lines on stderr, readable on a terminal [$TILELOG_LOG_LEVEL, info]
@@ -150,11 +159,13 @@ async function keygen(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
     name: { type: 'string' },
     out: { type: 'string' },
+    key: { type: 'string' },
     force: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   });
   if (!values.name) throw new UsageError('--name is required (e.g. --name witness.example.com/w1)');
-  if (!values.out) throw new UsageError('--out is required (the file to write the private key to)');
+  if (values.key !== undefined) return tokenKeygen(values.key, values.name, values.out, values.json === true);
+  if (!values.out) throw new UsageError('--out is required (the file to write the private key to, or --key pkcs11:... for a token)');
   let pair;
   try {
     pair = generateCosignerKey(values.name, undefined, { signerKeyType: KEY_TYPE_COSIGNATURE_V1 });
@@ -167,6 +178,27 @@ async function keygen(argv: string[]): Promise<number> {
   } else {
     process.stderr.write(`wrote the private key to ${values.out} (keep it secret)\n`);
     process.stdout.write(`${pair.verifierKey}\n`);
+  }
+  return EXIT_OK;
+}
+
+// tokenKeygen: the witness key made inside a PKCS#11 token (sensitive, not
+// extractable); the verifier key is the cosignature/v1 one of its public key.
+async function tokenKeygen(uri: string, name: string, out: string | undefined, json: boolean): Promise<number> {
+  if (!isPkcs11Uri(uri)) throw new UsageError('--key must be a pkcs11: URI here (for a key file use --out <file>)');
+  if (out !== undefined) throw new UsageError('give --out <file> or --key pkcs11:..., not both');
+  try {
+    generateCosignerKey(name); // checks the name as for a key file
+  } catch (err) {
+    throw new CliError(`cannot use ${JSON.stringify(name)} as a witness name: ${(err as Error).message}`);
+  }
+  const key = await (await import('../hsm/pkcs11-keygen.js')).generatePkcs11Key(uri);
+  const signer = cosignatureSigner(name, key);
+  key.close();
+  if (json) process.stdout.write(`${JSON.stringify({ name, verifierKey: signer.verifierKey, key: printableKey(uri) })}\n`);
+  else {
+    process.stderr.write(`made the key inside the token (${key.description}); it cannot be exported\n`);
+    process.stdout.write(`${signer.verifierKey}\n`);
   }
   return EXIT_OK;
 }
@@ -246,11 +278,14 @@ async function serve(argv: string[]): Promise<number> {
   }
   const logger = createCliLogger({ level: settings.logLevel, base: { component: 'witness' } });
   const { stateDir, host, port } = settings;
-  const { signer, type } = readCosignerKeyFile(settings.keyFile);
+  const { signer, type } = isPkcs11Uri(settings.keyFile)
+    ? { signer: await openTokenCosigner(settings.keyFile, settings.name), type: KEY_TYPE_COSIGNATURE_V1 }
+    : readCosignerKeyFile(settings.keyFile);
+  if (settings.name !== undefined && settings.name !== signer.name) throw new UsageError(`--name ${settings.name} differs from the key's name ${signer.name}; leave out --name with a key file`);
   makeDirSync(stateDir, STATE_DIR_MODE);
   const store = new SqliteWitnessStore(path.join(stateDir, DB_FILE), { serving: true });
   try {
-    checkWitnessKeyRole(settings.keyFile, signer, type, store);
+    checkWitnessKeyRole(printableKey(settings.keyFile), signer, type, store);
   } catch (err) {
     store.close();
     throw err;

@@ -40,6 +40,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, 400 | 404 | 405 | 413 | 503>> = 
   LOG_UNKNOWN_OUTCOME: 503,
   LOG_NOT_LEADER: 503,
   STORAGE_UNAVAILABLE: 503,
+  SIGNER_UNAVAILABLE: 503,
 };
 
 // asDiskError(err): err as a STORAGE_UNAVAILABLE error when it (or its cause)
@@ -85,8 +86,8 @@ export function errorResponse(c: Context, raw: unknown, log: (msg: string, err: 
   }
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
   if (status === 503) {
-    // A full disk or a stopped log takes an operator, not a millisecond.
-    const disk = err instanceof PublicationStoppedError || (err instanceof TilelogError && err.code === 'STORAGE_UNAVAILABLE');
+    // A full disk, a missing token or a stopped log takes an operator, not a millisecond.
+    const disk = err instanceof PublicationStoppedError || (err instanceof TilelogError && (err.code === 'STORAGE_UNAVAILABLE' || err.code === 'SIGNER_UNAVAILABLE'));
     headers['Retry-After'] = String(disk ? STORAGE_RETRY_AFTER_SECONDS : PUSHBACK_RETRY_AFTER_SECONDS);
   }
   // The rest of an oversized body is never read: the connection cannot be reused.

@@ -63,6 +63,9 @@ export function readyzHandler(isReady: () => boolean, log?: LogApi) {
     if (fatal !== null) throw httpError('LOG_CLOSED', 'the log stopped and takes no more adds until an operator restarts it (see the server log)');
     if (typeof w?.writable === 'function' && !w.writable()) {
       const faults = typeof w.stats === 'function' ? w.stats().storage.faults : [];
+      if (faults.length > 0 && faults.every((f) => f.component === 'signer')) {
+        throw httpError('SIGNER_UNAVAILABLE', 'the log cannot sign checkpoints (its signing key is unavailable); reads are served and adds are sequenced, publication resumes once the key signs again');
+      }
       const what = faults.map((f) => `${f.component} ${f.code}`).join(', ') || 'a store';
       throw httpError('STORAGE_UNAVAILABLE', `the log cannot write (${what}: the disk is full or failing); reads are served, writes resume once space returns`);
     }

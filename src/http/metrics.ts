@@ -147,12 +147,12 @@ export function createLogMetrics(log: LogApi): AppMetrics {
   total('tilelog_checkpoint_reconciled_total', 'Checkpoint writes refused because the store held another version (an older checkpoint of this log), reconciled and retried since start; above 0, a second writer is likely.', () => stats().publication?.reconciled ?? 0);
   new Gauge({
     name: 'tilelog_storage_writable',
-    help: '1 while the store (state: the database, tiles: the public tree) takes writes, 0 while the disk refuses them.',
+    help: '1 while the store (state: the database, tiles: the public tree, signer: the signing key) takes writes (signatures), 0 while it refuses them.',
     labelNames: ['store'],
     registers: r,
     collect() {
       const faults = stats().storage?.faults ?? [];
-      for (const store of ['state', 'tiles']) this.set({ store }, faults.some((f) => f.component === store) ? 0 : 1);
+      for (const store of ['state', 'tiles', 'signer']) this.set({ store }, faults.some((f) => f.component === store) ? 0 : 1);
     },
   });
   total('tilelog_storage_failures_total', 'Writes refused for a disk reason (ENOSPC, EIO, EDQUOT, EROFS, SQLITE_FULL, SQLITE_IOERR) since start.', () => stats().storage?.failures ?? 0);

@@ -24,7 +24,10 @@
 // A failure in 2 or 3 restores the edge from the committed state and retries
 // with backoff; while a pass fails for a disk reason (full, I/O error),
 // waiters are answered at once with STORAGE_UNAVAILABLE (their entries are
-// durable) instead of waiting for a checkpoint that cannot come yet. A refused
+// durable) instead of waiting for a checkpoint that cannot come yet; so does a
+// signing key that cannot sign (SIGNER_UNAVAILABLE, a token removed: the
+// 'signer' component of storage-failure.ts), which throws inside step 4
+// before the compare-and-swap, so nothing is committed or published. A refused
 // compare-and-swap (LOG_FORK) or an unknown DB outcome is fatal: the log stops
 // rather than risk signing a fork. A lost leadership (the fenced commit
 // answered 'lost', or the lease's signal aborted) stops the loop the same way
@@ -306,6 +309,7 @@ export class Checkpointer {
     let committed: TreeState | 'lost';
     try {
       committed = await commitSigned(store, leadership.fence, prev.size, origin, signer, next);
+      this.#cfg.health?.ok('signer');
       this.#cfg.health?.ok('state');
     } catch (err) {
       this.#cfg.onAbandoned?.(target);
@@ -444,6 +448,13 @@ function tileConflict(err: TilelogError, store: string, signed: number): Publica
 }
 
 function stalledError(index: number, disk: StorageFailure): TilelogError {
+  if (disk.component === 'signer') {
+    return new TilelogError(
+      'SIGNER_UNAVAILABLE',
+      `log: entry ${index} is durable, but no checkpoint can be signed while the log's signing key is unavailable (token removed or HSM unreachable); ` +
+        `retry later (with deduplication, the default, a repeated add gets the same index) or fetch /v1/log/entry/${index} once the log is ready`,
+    );
+  }
   return new TilelogError(
     'STORAGE_UNAVAILABLE',
     `log: entry ${index} is durable, but no checkpoint can be published while the ${disk.component} store refuses writes ` +

@@ -63,12 +63,20 @@ export class StorageHealth {
     this.failures++;
     if (!this.#failing.has(f.component)) {
       this.#failing.set(f.component, { ...f, sinceMs: Date.now() });
-      const dir = f.component === 'state' ? 'state directory' : 'tiles directory';
-      this.#logger.error(
-        `cannot write the ${dir} (${f.code}): adds answer 503 and /readyz is not ready until writes succeed again; ` +
-          `free space (or fix the disk) and the log resumes by itself`,
-        err,
-      );
+      if (f.component === 'signer') {
+        this.#logger.error(
+          'the signing key cannot sign (token removed or HSM unreachable): entries are still sequenced, but no checkpoint is signed or published ' +
+            'and /readyz is not ready until a signature succeeds; bring the token back and the log resumes by itself',
+          err,
+        );
+      } else {
+        const dir = f.component === 'state' ? 'state directory' : 'tiles directory';
+        this.#logger.error(
+          `cannot write the ${dir} (${f.code}): adds answer 503 and /readyz is not ready until writes succeed again; ` +
+            `free space (or fix the disk) and the log resumes by itself`,
+          err,
+        );
+      }
     }
     this.#startProbing();
     return f;

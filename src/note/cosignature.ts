@@ -15,12 +15,13 @@ import {
   KEY_TYPE_COSIGNATURE_V1,
   KEY_TYPE_ED25519,
   checkNewKeyName,
+  checkKeyName,
   checkSeed,
-  ed25519Signer,
   ed25519Verifier,
   ed25519Verify,
   formatKeyId,
   keyId,
+  noteSigner,
   parseSignerKeyString,
   parseVerifierKeyString,
   prefixed,
@@ -29,6 +30,7 @@ import {
   type NoteVerifier,
 } from './keys.js';
 import { encodeBase64 } from './base64.js';
+import { seedSigner, type Signer } from './signer.js';
 import { utf8Encode } from './utf8.js';
 
 /** Largest cosignature timestamp the spec allows: 2^63 - 1 seconds. */
@@ -106,9 +108,19 @@ export function generateCosignerKey(name: string, seed?: Uint8Array, options: Co
 
 /** A cosignature/v1 signer from a signer key (type 0x01, or 0x04). Its keyId is the 0x04 ID. */
 export function parseCosignerKey(skey: string, options: CosignerOptions = {}): CosignatureSigner {
-  const { now = () => Math.floor(Date.now() / 1000) } = options;
   const parsed = parseSignerKeyString(skey);
-  const inner = ed25519Signer(parsed.name, parsed.seed, KEY_TYPE_COSIGNATURE_V1);
+  return cosignatureSigner(parsed.name, seedSigner(parsed.seed), options);
+}
+
+/**
+ * A cosignature/v1 signer for signer's key under the witness name `name`
+ * (a key in a file or in a token alike); its keyId and verifier key are the
+ * type 0x04 ones.
+ */
+export function cosignatureSigner(name: string, signer: Signer, options: CosignerOptions = {}): CosignatureSigner {
+  const { now = () => Math.floor(Date.now() / 1000) } = options;
+  checkKeyName(name, 'cosigner key');
+  const inner = noteSigner(name, signer, KEY_TYPE_COSIGNATURE_V1);
   const signAt = (message: Uint8Array, timestamp: number): Uint8Array => {
     const t = checkTimestamp(timestamp);
     const text = new TextDecoder('utf-8', { fatal: true }).decode(message);

@@ -10,11 +10,14 @@ export {
   generateSignerKey,
   isValidKeyName,
   keyId,
+  noteSigner,
   parseSignerKey,
   parseVerifierKey,
   signerKeyType,
 } from './keys.js';
 export type { Ed25519Signer, Ed25519Verifier, KeyPair, NoteSigner, NoteVerifier } from './keys.js';
+export { seedSigner } from './signer.js';
+export type { Signer } from './signer.js';
 
 export {
   MAX_NOTE_SIGNATURES,
@@ -34,6 +37,7 @@ export type { Checkpoint, OpenedCheckpoint } from './checkpoint.js';
 export {
   MAX_COSIGNATURE_TIMESTAMP,
   cosignatureMessage,
+  cosignatureSigner,
   generateCosignerKey,
   parseCosignature,
   parseCosignatureVerifierKey,

@@ -13,6 +13,7 @@ import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { TilelogError } from '../errors.js';
 import { decodeBase64Strict, encodeBase64 } from './base64.js';
 import { hasControlChar, isWellFormed, utf8Encode } from './utf8.js';
+import { seedSigner, type Signer } from './signer.js';
 
 // Synchronous Ed25519 needs a synchronous SHA-512 (noble v3 ships without one).
 ed.hashes.sha512 = sha512;
@@ -215,16 +216,28 @@ export function parseVerifierKeyString(vkey: string): ParsedVerifierKey {
 
 /** A signer for an Ed25519 seed whose key ID is computed under `type`. */
 export function ed25519Signer(name: string, seed: Uint8Array, type: number, id?: number): Ed25519Signer {
-  const secret = seed.slice();
-  const publicKey = ed.getPublicKey(secret);
-  const keyIdValue = id ?? keyId(name, type, publicKey);
-  const verifierKey = `${name}+${formatKeyId(keyIdValue)}+${encodeBase64(prefixed(type, publicKey))}`;
+  return noteSigner(name, seedSigner(seed), type, id);
+}
+
+/**
+ * A note signer: signer's key under the name `name`, its key ID computed
+ * from the public key with key type `type` (0x01: a log's note key), the same
+ * for a key in a file or in a token. `id`, when given (as read from a key
+ * string), must be the computed one.
+ */
+export function noteSigner(name: string, signer: Signer, type: number, id?: number): Ed25519Signer {
+  const publicKey = signer.publicKey.slice();
+  if (publicKey.length !== ED25519_KEY_SIZE) throw new RangeError(`note: public key is ${publicKey.length} bytes, want ${ED25519_KEY_SIZE}`);
+  const computed = keyId(name, type, publicKey);
+  if (id !== undefined && id !== computed) {
+    throw new Error(`note: bad math: key ID ${formatKeyId(id)} given for a key whose ID is ${formatKeyId(computed)}`);
+  }
   return {
     name,
-    keyId: keyIdValue,
-    verifierKey,
+    keyId: computed,
+    verifierKey: `${name}+${formatKeyId(computed)}+${encodeBase64(prefixed(type, publicKey))}`,
     publicKey: publicKey.slice(),
-    sign: (message: Uint8Array): Uint8Array => ed.sign(message, secret),
+    sign: (message: Uint8Array): Uint8Array => signer.sign(message),
   };
 }
 

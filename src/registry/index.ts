@@ -16,7 +16,7 @@ export { verifyResolution } from './verify.js';
 export type { EndpointJson, RecordJson } from './record.js';
 export { recordOf } from './record.js';
 export type { AgentEntryType, Entry, EntryType, KeyEntryType, SubmitterKey, UnsignedEntry } from './entries/envelope.js';
-export { AGENT_TYPES, ENTRY_VERSION, KEY_TYPES, decodeEntry, encodeEntry, keyIdOf, keySubject, submitterKey, verifyEntrySignature } from './entries/envelope.js';
+export { AGENT_TYPES, ENTRY_VERSION, KEY_TYPES, decodeEntry, encodeEntry, keyIdOf, keySubject, submitterKey, submitterKeyOf, verifyEntrySignature } from './entries/envelope.js';
 export type { AgentBody, Endpoint, EndpointProtocol, RevocationReason } from './entries/schema.js';
 export type { AnsName, NameRef } from './names.js';
 export { parseAlias, parseAnsName, parseNameRef } from './names.js';

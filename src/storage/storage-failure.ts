@@ -6,9 +6,15 @@
 // SQLITE_IOERR and its extended codes such as SQLITE_IOERR_WRITE) and the
 // public tiles (errno codes from node:fs). The error itself, or any error in
 // its `cause` chain, decides.
+//
+// The log's signing key is tracked the same way, as a third component: a key
+// in a PKCS#11 token that cannot sign now (SIGNER_UNAVAILABLE: the token was
+// removed, the HSM is unreachable) stops publication like a full disk does,
+// with the same answers (not ready, 503 and retry), and the log resumes by
+// itself once a signature succeeds.
 
-/** The store whose write failed: the SequenceDB (state) or the TileStore (tiles). */
-export type StorageComponent = 'state' | 'tiles';
+/** What refused: the SequenceDB (state), the TileStore (tiles), or the log's signing key (signer). */
+export type StorageComponent = 'state' | 'tiles' | 'signer';
 
 export interface StorageFailure {
   component: StorageComponent;
@@ -28,6 +34,7 @@ export function storageFailure(err: unknown): StorageFailure | null {
   for (let depth = 0; depth < 8 && typeof e === 'object' && e !== null; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') {
+      if (code === 'SIGNER_UNAVAILABLE') return { component: 'signer', code };
       if (FS_CODES.has(code)) return { component: 'tiles', code };
       if (SQLITE_CODES.test(code)) return { component: 'state', code };
     }

@@ -8,7 +8,7 @@ import { TilelogError, type ErrorCode } from '../errors.js';
 import { errorResponse } from '../http/errors.js';
 import { OldSizeError } from './witness.js';
 
-const STATUS_BY_CODE: Partial<Record<ErrorCode, 400 | 403 | 404 | 409 | 413 | 422>> = {
+const STATUS_BY_CODE: Partial<Record<ErrorCode, 400 | 403 | 404 | 409 | 413 | 422 | 503>> = {
   WITNESS_BAD_REQUEST: 400,
   NOTE_MALFORMED: 400,
   HTTP_BAD_REQUEST: 400,
@@ -17,6 +17,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, 400 | 403 | 404 | 409 | 413 | 42
   WITNESS_OLD_SIZE: 409,
   HTTP_TOO_LARGE: 413,
   WITNESS_INCONSISTENT: 422,
+  // The witness's key in a token cannot sign now (token removed): nothing was cosigned or stored; the log retries.
+  SIGNER_UNAVAILABLE: 503,
 };
 
 /** The status add-checkpoint answers for err: from the table, else 500. */
@@ -34,6 +36,10 @@ export function addCheckpointErrorResponse(err: unknown, logError: (msg: string,
   }
   // The rest of an oversized body is never read: the connection cannot be reused.
   if (status === 413) headers.Connection = 'close';
+  if (status === 503) {
+    logError('tilelog witness: the cosigning key cannot sign', err);
+    headers['Retry-After'] = '5';
+  }
   if (status === 500) {
     logError('tilelog witness: internal error', err);
     return new Response('internal server error; see the witness log\n', { status, headers });

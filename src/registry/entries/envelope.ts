@@ -15,6 +15,7 @@
 import * as ed from '@noble/ed25519';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { MAX_ENTRY_SIZE } from '../../merkle/layout.js';
+import { seedSigner, type Signer } from '../../note/signer.js';
 import { isCanonicalAnsName } from '../names.js';
 import { CborError, decodeCanonical, encodeCanonical, type CborMap } from './cbor.js';
 import { agentBody, agentBodyToCbor, bad, exactMembers, isMap, keyAddedBody, keyRevokedBody, type AgentBody, type KeyAddedBody, type KeyRevokedBody } from './schema.js';
@@ -106,9 +107,13 @@ export interface SubmitterKey {
 
 export function submitterKey(seed: Uint8Array): SubmitterKey {
   if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new TypeError('entry: submitter seed must be 32 bytes');
-  const s = seed.slice();
-  const publicKey = ed.getPublicKey(s);
-  return { kid: keyIdOf(publicKey), publicKey, sign: (m) => ed.sign(m, s) };
+  return submitterKeyOf(seedSigner(seed, 'the registry submitter key'));
+}
+
+/** The submitter key of any Ed25519 Signer: a seed, or a key in a PKCS#11 token (src/hsm). */
+export function submitterKeyOf(signer: Signer): SubmitterKey {
+  const publicKey = signer.publicKey.slice();
+  return { kid: keyIdOf(publicKey), publicKey, sign: (m) => signer.sign(m) };
 }
 
 /** Signs e with key (e.kid must be key.kid) and returns the leaf bytes. Checks e like decodeEntry would. */

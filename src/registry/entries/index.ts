@@ -13,6 +13,7 @@ export {
   keySubject,
   signedMessage,
   submitterKey,
+  submitterKeyOf,
   verifyEntrySignature,
 } from './envelope.js';
 export type { AgentEntryType, Entry, EntryType, KeyEntryType, SubmitterKey, UnsignedEntry } from './envelope.js';
