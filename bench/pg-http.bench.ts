@@ -31,7 +31,7 @@ import { schemaNameForOrigin } from '../src/storage/pg-schema.js';
 import { freshDatabase, pgUnavailable, privateCluster } from '../test/support/postgres-cluster.js';
 import { closedLoop, type LoadResult } from './closed-loop.js';
 import { pgFailovers, sqliteRestarts } from './failover.js';
-import { freePort, keygen, Serve, s3Args, startS3, type S3Child } from './serve-procs.js';
+import { freePort, keygen, Serve, s3Args, sleep, startS3, type S3Child } from './serve-procs.js';
 import { header, median, quantile, rate } from './util.js';
 
 const SECONDS = Number(process.env.BENCH_PG_HTTP_SECONDS ?? 3);
@@ -55,6 +55,8 @@ interface Setup {
   procs: Serve[];
   stateDirs: string[];
   prefix: string;
+  /** State bytes and entries right after the start (a fresh log), for the per-entry cost net of fixed overhead. */
+  empty: { bytes: number; entries: number };
 }
 
 const runId = Math.random().toString(36).slice(2, 8);
@@ -77,7 +79,9 @@ async function makeSetup(kind: Kind, dedup: boolean, s3: S3Child, dbUrl: string,
   }
   // One after the other: the first creates the schema (or the SQLite log) and its first checkpoint.
   for (const p of procs) await p.start();
-  return { kind, dedup, origin, procs, stateDirs, prefix };
+  const setup: Setup = { kind, dedup, origin, procs, stateDirs, prefix, empty: { bytes: 0, entries: 0 } };
+  setup.empty = await stateBytes(setup, dbUrl);
+  return setup;
 }
 
 /** CLIENTS (or `clients`) split over the setup's frontends, run side by side; latencies merged. */
@@ -117,13 +121,13 @@ const ms = (x: number) => x.toFixed(1);
 const perSec = (x: number) => rate(x);
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 
-/** Bytes per entry: the schema's tables (with indexes and TOAST) for PostgreSQL, log.db and its WAL for SQLite. */
-async function bytesPerEntry(s: Setup, dbUrl: string): Promise<{ bytes: number; entries: number }> {
+/** State bytes and entries: the schema's tables (with indexes and TOAST) for PostgreSQL, log.db and its WAL for SQLite. */
+async function stateBytes(s: Setup, dbUrl: string): Promise<{ bytes: number; entries: number }> {
   if (s.kind === 'sqlite') {
-    const info = (await (await fetch(`${s.procs[0]!.url}/v1/log/info`)).json()) as { treeSize: number };
     const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
     const db = path.join(s.stateDirs[0]!, 'log.db');
-    return { bytes: size(db) + size(`${db}-wal`), entries: info.treeSize };
+    const entries = ((await (await fetch(`${s.procs[0]!.url}/v1/log/info`)).json()) as { treeSize: number }).treeSize;
+    return { bytes: size(db) + size(`${db}-wal`), entries };
   }
   const schema = schemaNameForOrigin(s.origin);
   const c = new pg.Client({ connectionString: dbUrl });
@@ -138,6 +142,31 @@ async function bytesPerEntry(s: Setup, dbUrl: string): Promise<{ bytes: number; 
     return { bytes: Number(bytes.rows[0]!.n), entries: Number(entries.rows[0]!.next) };
   } finally {
     await c.end();
+  }
+}
+
+// reportBytes: bytes per entry, in all and net of the fresh log's size. The
+// SQLite processes are stopped first (SIGTERM: the WAL is checkpointed into
+// log.db); PostgreSQL's tables are measured live (its WAL is not counted).
+async function reportBytes(setups: readonly Setup[], dbUrl: string): Promise<void> {
+  await sleep(1500); // the last checkpoints (1 s apart on a bucket)
+  const end = new Map<Setup, { bytes: number; entries: number }>();
+  for (const s of setups) end.set(s, await stateBytes(s, dbUrl));
+  for (const s of setups.filter((x) => x.kind === 'sqlite')) {
+    await s.procs[0]!.kill('SIGTERM');
+    const db = path.join(s.stateDirs[0]!, 'log.db');
+    const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
+    end.set(s, { bytes: size(db) + size(`${db}-wal`), entries: end.get(s)!.entries });
+  }
+  console.log('\n## state bytes per entry (entries of ~60 bytes): all / net of a fresh log (sqlite: log.db + wal after a clean stop; postgres: the schema\'s tables with indexes)');
+  for (const dedup of [true, false]) {
+    const net = (s: Setup) => (end.get(s)!.bytes - s.empty.bytes) / Math.max(1, end.get(s)!.entries - s.empty.entries);
+    const all = (s: Setup) => end.get(s)!.bytes / Math.max(1, end.get(s)!.entries);
+    const base = setups.find((s) => s.kind === 'sqlite' && s.dedup === dedup)!;
+    for (const s of setups.filter((x) => x.dedup === dedup)) {
+      const ratio = s.kind === 'sqlite' ? '' : `   x${(net(s) / net(base)).toFixed(2)} sqlite net`;
+      console.log(`${LABEL[s.kind].padEnd(24)} dedup ${dedup ? 'on ' : 'off'}  ${all(s).toFixed(0).padStart(6)} / ${net(s).toFixed(0).padStart(5)} B/entry (${end.get(s)!.entries} entries)${ratio}`);
+    }
   }
 }
 
@@ -201,17 +230,6 @@ export async function main(): Promise<void> {
       console.log(`${LABEL[kind].padEnd(24)} p50 ${spread(rs.map((r) => r.p50), ms).padStart(24)}  p99 ${spread(rs.map((r) => r.p99), ms).padStart(24)}${ratio}`);
     }
 
-    console.log('\n## state bytes per entry (entries of ~60 bytes; all runs so far)');
-    for (const dedup of [true, false]) {
-      const b = await bytesPerEntry(find('sqlite', dedup), dbUrl);
-      const base = b.bytes / b.entries;
-      console.log(`sqlite log.db+wal, dedup ${dedup ? 'on ' : 'off'}   ${base.toFixed(0).padStart(6)} B/entry (${b.entries} entries)`);
-      for (const kind of ['pg1', 'pg2'] as const) {
-        const p = await bytesPerEntry(find(kind, dedup), dbUrl);
-        console.log(`postgres tables, ${kind}, dedup ${dedup ? 'on ' : 'off'} ${(p.bytes / p.entries).toFixed(0).padStart(6)} B/entry (${p.entries} entries)   x${(p.bytes / p.entries / base).toFixed(2)} sqlite`);
-      }
-    }
-
     if (CYCLES > 0) {
       console.log(`\n## failover, default lease (ttl 10 s, renew 3 s, margin 2 s): SIGKILL the leader, ${CYCLES} cycles, kill to next published checkpoint`);
       const two = find('pg2', true);
@@ -222,6 +240,7 @@ export async function main(): Promise<void> {
       console.log(`postgres, 2 candidates      ${s(times)}   x${(quantile(times, 0.99) / quantile(base, 0.99)).toFixed(2)} sqlite p99`);
       console.log(`  target failover p99 <= ${TARGET_FAILOVER_P99_MS / 1000} s: ${verdict(quantile(times, 0.99) <= TARGET_FAILOVER_P99_MS)} (p99 of ${CYCLES} is their maximum${CYCLES < 10 ? '; BENCH_PG_FAILOVER_CYCLES for more' : ''})`);
     }
+    await reportBytes(setups, dbUrl);
   } finally {
     await Promise.all(setups.flatMap((s) => s.procs.map((p) => p.kill('SIGTERM'))));
     await s3.close();

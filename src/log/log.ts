@@ -311,7 +311,8 @@ export class Log {
     await term.stop();
     await term.leadership.release().catch(() => undefined);
     if (stepDown && this.#closed === null) {
-      this.#o.logger.warn(`stepped down: no longer leading log ${this.origin} (epoch ${term.leadership.fence.epoch}): ${reason.message}; now a candidate`);
+      // The normal end of a term (another process leads now): one line, what happened and what comes next.
+      this.#o.logger.warn(`stepped down from leading log ${this.origin} (epoch ${term.leadership.fence.epoch}), now a candidate: ${reason.message.replace(/^log: /, '')}`);
       return true;
     }
     return false;

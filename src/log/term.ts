@@ -66,6 +66,7 @@ export async function startTerm(o: ResolvedOptions, ctx: TermContext, leadership
     origin: o.origin,
     verifier: parseVerifierKey(o.signer.verifierKey),
     verifierKey: o.signer.verifierKey,
+    shared: o.lease.shared === true,
     onStopped: (err) => checkpointer?.stop(err),
     onReconciled: (found, publishing) =>
       o.logger.warn(
