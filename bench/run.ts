@@ -1,5 +1,6 @@
 // npm run bench: every benchmark in sequence. Set BENCH_ENTRIES,
-// BENCH_HASHES or BENCH_SECONDS to shorten a run.
+// BENCH_HASHES or BENCH_SECONDS to shorten a run (each bench's header
+// names its own knobs; pg-http.bench.ts prints a skip line without PostgreSQL).
 import { main as hashes } from './hash.bench.js';
 import { main as engine } from './engine.bench.js';
 import { main as log } from './log.bench.js';
@@ -8,6 +9,7 @@ import { main as registry } from './registry.bench.js';
 import { main as tileReads } from './tile-read.bench.js';
 import { main as disk } from './disk.bench.js';
 import { main as s3 } from './s3.bench.js';
+import { main as pgHttp } from './pg-http.bench.js';
 
 hashes();
 engine();
@@ -17,3 +19,4 @@ await registry();
 await tileReads();
 await disk();
 await s3();
+await pgHttp();
