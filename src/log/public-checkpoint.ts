@@ -237,7 +237,7 @@ export class PublicCheckpoint {
 
   #halt(code: ErrorCode, reason: PublicationStopReason, why: string, cause?: unknown, byNewLeader = false): never {
     const err = byNewLeader
-      ? new PublicationStoppedError(code, reason, `log: this term stopped publishing: ${why}`, { byNewLeader })
+      ? new PublicationStoppedError(code, reason, `log: ${why}`, { byNewLeader })
       : new PublicationStoppedError(code, reason, `log: this process stopped publishing: ${why}`, cause === undefined ? undefined : { cause });
     this.stop(err);
     throw err;

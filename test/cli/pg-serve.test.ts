@@ -306,6 +306,8 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     for (let k = 1; k < poller.sizes.length; k++) expect(poller.sizes[k]!).toBeGreaterThan(poller.sizes[k - 1]!);
     expect(poller.conflicts).toEqual([]);
     expect(old.stderr()).not.toMatch(/LOG_FORK|STORAGE_CONFLICT/);
+    // The step-down is said as one: no line calls it a stop or asks for a restart.
+    expect(old.stderr()).not.toMatch(/stopped publishing|until restarted|restart this/);
   });
   test("a paused leader whose checkpoint PUT is held in flight: the new leader republishes over it, the late PUT is refused (412), the old one steps down", async () => {
     const s = await setup();
@@ -341,6 +343,8 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     for (let k = 1; k < poller.sizes.length; k++) expect(poller.sizes[k]!).toBeGreaterThan(poller.sizes[k - 1]!);
     expect(poller.conflicts).toEqual([]);
     expect(old.stderr()).not.toMatch(/LOG_FORK|STORAGE_CONFLICT/);
+    // The step-down is said as one: no line calls it a stop or asks for a restart.
+    expect(old.stderr()).not.toMatch(/stopped publishing|until restarted|restart this/);
     // It is a candidate again, not stopped: its adds still work and get published.
     const res = await fetch(`${old.url}/add?wait=checkpoint`, { method: 'POST', body: 'after', signal: AbortSignal.timeout(30_000) });
     expect(res.status).toBe(200);
