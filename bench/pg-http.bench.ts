@@ -127,7 +127,7 @@ const perSec = (x: number) => rate(x);
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 
 /** State bytes and entries: the schema's tables (with indexes and TOAST) for PostgreSQL, log.db and its WAL for SQLite. */
-async function stateBytes(s: Setup, dbUrl: string): Promise<{ bytes: number; entries: number }> {
+async function stateBytes(s: Setup, dbUrl: string): Promise<{ bytes: number; entries: number; tables?: string }> {
   if (s.kind === 'sqlite') {
     const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
     const db = path.join(s.stateDirs[0]!, 'log.db');
@@ -138,13 +138,17 @@ async function stateBytes(s: Setup, dbUrl: string): Promise<{ bytes: number; ent
   const c = new pg.Client({ connectionString: dbUrl });
   await c.connect();
   try {
-    const bytes = await c.query(
-      `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = $1 AND c.relkind = 'r'`,
+    const sizes = await c.query(
+      `SELECT c.relname, pg_relation_size(c.oid)::bigint AS heap, (pg_total_relation_size(c.oid) - pg_relation_size(c.oid))::bigint AS rest
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY pg_total_relation_size(c.oid) DESC`,
       [schema],
     );
+    const rows = sizes.rows as { relname: string; heap: string; rest: string }[];
+    const bytes = rows.reduce((a, r) => a + Number(r.heap) + Number(r.rest), 0);
+    const tables = rows.map((r) => `${r.relname} ${Math.round(Number(r.heap) / 1024)}+${Math.round(Number(r.rest) / 1024)} KiB`).join(', ');
     const entries = await c.query(`SELECT next FROM ${schema}.seq_coord WHERE id = 1`);
-    return { bytes: Number(bytes.rows[0]!.n), entries: Number(entries.rows[0]!.next) };
+    return { bytes, entries: Number(entries.rows[0]!.next), tables };
   } finally {
     await c.end();
   }
@@ -155,7 +159,7 @@ async function stateBytes(s: Setup, dbUrl: string): Promise<{ bytes: number; ent
 // log.db); PostgreSQL's tables are measured live (its WAL is not counted).
 async function reportBytes(setups: readonly Setup[], dbUrl: string): Promise<void> {
   await sleep(1500); // the last checkpoints (1 s apart on a bucket)
-  const end = new Map<Setup, { bytes: number; entries: number }>();
+  const end = new Map<Setup, { bytes: number; entries: number; tables?: string }>();
   for (const s of setups) end.set(s, await stateBytes(s, dbUrl));
   for (const s of setups.filter((x) => x.kind === 'sqlite')) {
     await s.procs[0]!.kill('SIGTERM');
@@ -171,6 +175,7 @@ async function reportBytes(setups: readonly Setup[], dbUrl: string): Promise<voi
     for (const s of setups.filter((x) => x.dedup === dedup)) {
       const ratio = s.kind === 'sqlite' ? '' : `   x${(net(s) / net(base)).toFixed(2)} sqlite net`;
       console.log(`${LABEL[s.kind].padEnd(24)} dedup ${dedup ? 'on ' : 'off'}  ${all(s).toFixed(0).padStart(6)} / ${net(s).toFixed(0).padStart(5)} B/entry (${end.get(s)!.entries} entries)${ratio}`);
+      if (end.get(s)!.tables !== undefined) console.log(`    tables (heap+indexes/TOAST): ${end.get(s)!.tables}`);
     }
   }
 }
