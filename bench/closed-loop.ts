@@ -14,6 +14,8 @@ export interface LoadResult {
   p50: number;
   p99: number;
   ok: number;
+  /** Every 2xx latency, ms (to merge several loops run side by side). */
+  latencies: number[];
   /** Non-2xx answers and transport errors. */
   failed: number;
   firstFailure: string | null;
@@ -67,5 +69,5 @@ export async function closedLoop(t: LoadTarget, clients: number, seconds: number
   const elapsed = (performance.now() - t0) / 1000;
   agent.destroy();
   const round = (x: number) => Math.round(x * 10) / 10;
-  return { rps: lat.length / elapsed, p50: round(quantile(lat, 0.5)), p99: round(quantile(lat, 0.99)), ok: lat.length, failed, firstFailure };
+  return { rps: lat.length / elapsed, p50: round(quantile(lat, 0.5)), p99: round(quantile(lat, 0.99)), ok: lat.length, latencies: lat, failed, firstFailure };
 }

@@ -17,6 +17,7 @@
 //   --key <file>          TILELOG_KEY                   <state>/log.key (created on first run)
 //   --batch-max-entries   TILELOG_BATCH_MAX_ENTRIES     engine default (4096)
 //   --batch-max-delay-ms  TILELOG_BATCH_MAX_DELAY_MS    engine default (1)
+//   --checkpoint-interval-ms TILELOG_CHECKPOINT_INTERVAL_MS  1000 with s3:// tiles (each checkpoint is a conditional PUT), else 0
 //   --no-dedup            TILELOG_DEDUP=0               dedup on
 //   --partial-grace-s <s> TILELOG_PARTIAL_GRACE_S       60 (keep a replaced checkpoint's partial tiles this long)
 //   --witness <url>,<vkey> TILELOG_WITNESSES (space-separated)  none: publish log-signed checkpoints
@@ -61,6 +62,7 @@ export const SERVE_FLAGS = {
   key: { type: 'string' },
   'batch-max-entries': { type: 'string' },
   'batch-max-delay-ms': { type: 'string' },
+  'checkpoint-interval-ms': { type: 'string' },
   dedup: { type: 'boolean' },
   'partial-grace-s': { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -75,6 +77,13 @@ export const SERVE_FLAGS = {
   'print-config': { type: 'boolean', default: false },
   ...REGISTRY_FLAGS,
 } as const;
+
+/**
+ * With the tree in a bucket, at most one checkpoint a second unless set: each
+ * is a conditional PUT of `checkpoint` (billed, and serialized by the store),
+ * and each one's partial tiles are more PUTs. A directory publishes at once.
+ */
+export const DEFAULT_S3_CHECKPOINT_INTERVAL_MS = 1000;
 
 export interface ServeWitnessConfig {
   policy: WitnessPolicy;
@@ -111,6 +120,8 @@ export interface ServeConfig {
   keyFile: string | undefined;
   batchMaxEntries: number | undefined;
   batchMaxDelayMs: number | undefined;
+  /** Least time between two published checkpoints (ms): the setting, else DEFAULT_S3_CHECKPOINT_INTERVAL_MS for a bucket, else 0. */
+  checkpointIntervalMs: number;
   dedup: boolean;
   /** Keep a replaced checkpoint's partial tiles and bundles this long (ms) before deleting them. */
   partialGraceMs: number;
@@ -203,6 +214,8 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
     keyFile: pick('key', 'TILELOG_KEY')?.[1],
     batchMaxEntries: count('batch-max-entries', 'TILELOG_BATCH_MAX_ENTRIES', 1),
     batchMaxDelayMs: count('batch-max-delay-ms', 'TILELOG_BATCH_MAX_DELAY_MS', 0),
+    checkpointIntervalMs:
+      count('checkpoint-interval-ms', 'TILELOG_CHECKPOINT_INTERVAL_MS', 0) ?? (tiles.kind === 's3' ? DEFAULT_S3_CHECKPOINT_INTERVAL_MS : 0),
     dedup: values.dedup ?? parseBool('TILELOG_DEDUP', env.TILELOG_DEDUP) ?? true,
     partialGraceMs: (count('partial-grace-s', 'TILELOG_PARTIAL_GRACE_S', 0) ?? DEFAULT_PARTIAL_GRACE_MS / 1000) * 1000,
     json: values.json === true,
@@ -273,6 +286,7 @@ export function effectiveConfig(s: ServeSettings): unknown {
     key: printableKey(c.keyFile ?? path.join(c.stateDir, 'log.key')),
     'batch-max-entries': c.batchMaxEntries ?? 4096,
     'batch-max-delay-ms': c.batchMaxDelayMs ?? 1,
+    'checkpoint-interval-ms': c.checkpointIntervalMs,
     dedup: c.dedup,
     'partial-grace-s': c.partialGraceMs / 1000,
     'log-level': c.logLevel,

@@ -78,6 +78,11 @@ one with --origin) and a signing key in .tilelog/log.key.
   --batch-max-entries <n>   commit a batch at n pooled entries [$TILELOG_BATCH_MAX_ENTRIES, 4096]
   --batch-max-delay-ms <ms> commit a batch ms after its first entry
                             [$TILELOG_BATCH_MAX_DELAY_MS, 1]
+  --checkpoint-interval-ms <ms>
+                            publish at most one checkpoint per ms (adds meanwhile
+                            join the next one)     [$TILELOG_CHECKPOINT_INTERVAL_MS,
+                            1000 with --tiles s3://... (each checkpoint is a
+                            conditional PUT), else 0: at once]
   --no-dedup                give identical entries new indexes [$TILELOG_DEDUP=0]
   --partial-grace-s <s>     keep a replaced checkpoint's partial tiles this long, then
                             delete them (clients fall back to full tiles)
@@ -182,6 +187,7 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
     origin,
     signer,
     dedup: cfg.dedup,
+      checkpointIntervalMs: cfg.checkpointIntervalMs,
       partialGraceMs: cfg.partialGraceMs,
       logger: logLoggerFrom(logger),
       ...(cfg.batchMaxEntries !== undefined && { batchMaxEntries: cfg.batchMaxEntries }),

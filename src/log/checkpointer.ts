@@ -32,8 +32,10 @@
 // rather than risk signing a fork. A lost leadership (the fenced commit
 // answered 'lost', or the lease's signal aborted) stops the loop the same way
 // but with LOG_NOT_LEADER, a retryable error: waiters are told to retry, and
-// nothing more is signed or published by this process (for now it stays
-// stopped until restarted; later it goes back to being a candidate). So is any sign of another writer on the
+// nothing more is signed or published in this term (with a shared lease, the
+// process is a candidate again; the Log logs one "stepped down" line, and this
+// loop logs nothing, as it does for a newer checkpoint published by the next
+// leader; with SQLite's lease it stays stopped). So is any sign of another writer on the
 // tile store, with no retry: a tile or bundle that exists with other bytes in
 // step 3 (STORAGE_CONFLICT: another writer, or a rolled-back database; never
 // sign over it), or a public checkpoint that the writer cannot reconcile in
@@ -402,7 +404,8 @@ export class Checkpointer {
   #fail(err: TilelogError, message = 'the log stopped: it will not sign anything more until restarted'): void {
     if (this.#fatal !== null) return;
     this.#fatal = err;
-    this.#cfg.logger.error(message, err);
+    // A term ending because another process leads is no stop: the Log says "stepped down" once, with err.
+    if (!this.#isStepDown(err)) this.#cfg.logger.error(message, err);
     this.#rejectWaiters(err);
     this.#cfg.onFatal(err);
   }
@@ -412,11 +415,17 @@ export class Checkpointer {
   // its own message. Returns the error to throw.
   #stepDown(doing: string): TilelogError {
     if (this.#fatal !== null) return this.#fatal;
-    const lost = this.#cfg.leadership.lost;
-    const err = notLeader(lost.aborted && lost.reason instanceof Error ? `${doing} (${lost.reason.message})` : doing);
-    const after = this.#cfg.rejoins === true ? 'this term signs and publishes nothing more; the process becomes a candidate again' : 'this one signs and publishes nothing more until restarted';
-    this.#fail(err, `lost leadership: another process signs this log now; ${after}`);
+    const lease = this.#cfg.leadership.lost.reason as unknown;
+    const err = notLeader(doing, this.#cfg.rejoins === true, this.#cfg.leadership.lost.aborted && lease instanceof Error ? lease.message : null);
+    this.#fail(err, 'lost leadership: another process signs this log now; this one signs and publishes nothing more until restarted');
     return err;
+  }
+
+  // #isStepDown(err): with a shared lease, the normal end of a term: the
+  // lease passed on, or the new leader's checkpoint replaced ours.
+  #isStepDown(err: TilelogError): boolean {
+    if (this.#cfg.rejoins !== true) return false;
+    return err.code === 'LOG_NOT_LEADER' || (err instanceof PublicationStoppedError && err.byNewLeader);
   }
 
   #markPublished(cp: PublishedCheckpoint): void {

@@ -315,7 +315,10 @@ export class Log {
     if (!stepDown && !closing) this.#stop(reason);
     // Said when it happens: winding down may wait for calls a partition keeps unanswered (until their deadlines).
     const rejoin = stepDown && this.#closed === null;
-    if (rejoin) this.#o.logger.warn(`stepped down: no longer leading log ${this.origin} (epoch ${term.leadership.fence.epoch}): ${reason.message}; now a candidate`);
+    // The normal end of a term (another process leads now): one line, what happened and what comes next.
+    if (rejoin) {
+      this.#o.logger.warn(`stepped down from leading log ${this.origin} (epoch ${term.leadership.fence.epoch}), now a candidate: ${reason.message.replace(/^log: /, '')}`);
+    }
     await term.stop();
     await term.leadership.release().catch(() => undefined);
     return rejoin && this.#closed === null;

@@ -42,10 +42,13 @@ export const PUBLICATION_STOP_REASONS: readonly PublicationStopReason[] = ['supe
 /** This process stopped publishing the log for good (until restarted); the message says why and what to do. */
 export class PublicationStoppedError extends TilelogError {
   readonly reason: PublicationStopReason;
-  constructor(code: ErrorCode, reason: PublicationStopReason, message: string, options?: { cause?: unknown }) {
+  /** With a shared lease: a newer checkpoint this log's database signed replaced ours (the next leader's): a step-down, not a fault. */
+  readonly byNewLeader: boolean;
+  constructor(code: ErrorCode, reason: PublicationStopReason, message: string, options?: { cause?: unknown; byNewLeader?: boolean }) {
     super(code, message, options);
     this.name = 'PublicationStoppedError';
     this.reason = reason;
+    this.byNewLeader = options?.byNewLeader ?? false;
   }
 }
 
@@ -114,6 +117,8 @@ export interface PublicCheckpointConfig {
   onStopped?(err: TilelogError): void;
   /** Called after each refused write that was reconciled and retried (a warning, metrics). */
   onReconciled?(found: number, publishing: number): void;
+  /** Several processes take turns leading (a shared lease): a newer checkpoint of ours means the next leader published. */
+  shared?: boolean;
 }
 
 export class PublicCheckpoint {
@@ -204,6 +209,15 @@ export class PublicCheckpoint {
         v.cause,
       );
     }
+    if (v.size > cp.size && v.kind === 'ours' && this.#cfg.shared === true) {
+      this.#halt(
+        'LOG_SUPERSEDED',
+        'superseded',
+        `another process leads now: it published a newer checkpoint of this log in ${where} (size ${v.size}; this term was publishing size ${cp.size})`,
+        undefined,
+        true,
+      );
+    }
     if (v.size > cp.size) {
       this.#halt('LOG_SUPERSEDED', 'superseded', `another writer published a newer checkpoint of this log in ${where} (size ${v.size}; this process was publishing size ${cp.size})${ONE_WRITER}`);
     }
@@ -221,8 +235,10 @@ export class PublicCheckpoint {
     return v.size;
   }
 
-  #halt(code: ErrorCode, reason: PublicationStopReason, why: string, cause?: unknown): never {
-    const err = new PublicationStoppedError(code, reason, `log: this process stopped publishing: ${why}`, cause === undefined ? undefined : { cause });
+  #halt(code: ErrorCode, reason: PublicationStopReason, why: string, cause?: unknown, byNewLeader = false): never {
+    const err = byNewLeader
+      ? new PublicationStoppedError(code, reason, `log: ${why}`, { byNewLeader })
+      : new PublicationStoppedError(code, reason, `log: this process stopped publishing: ${why}`, cause === undefined ? undefined : { cause });
     this.stop(err);
     throw err;
   }

@@ -57,11 +57,16 @@ export async function commitSigned(
   return outcome === 'lost' ? 'lost' : state;
 }
 
-/** This process's term of leadership ended (a fenced write answered 'lost'): it signs nothing more; clients retry (another process leads). */
-export function notLeader(doing: string): TilelogError {
-  return new TilelogError(
-    'LOG_NOT_LEADER',
-    `log: lost leadership while ${doing}: another process took over the signer lease, so this one signs and publishes nothing more; ` +
-      'retry (the new leader publishes your entries); restart this process to make it a candidate again',
-  );
+/**
+ * This process's term of leadership ended (a fenced write answered 'lost', or
+ * the lease lapsed: `why`): it signs nothing more in that term; clients retry
+ * (another process leads). With a shared lease (rejoins) the process is a
+ * candidate again at once; otherwise it stays stopped until restarted.
+ */
+export function notLeader(doing: string, rejoins = false, why: string | null = null): TilelogError {
+  const cause = why === null ? 'another process took over the signer lease' : why.replace(/^[a-z ]+: /, '');
+  const after = rejoins
+    ? 'this process signs nothing more in this term and is a candidate again'
+    : 'this one signs and publishes nothing more; restart this process to make it a candidate again';
+  return new TilelogError('LOG_NOT_LEADER', `log: lost leadership while ${doing} (${cause}): ${after}; retry: the leader publishes your entries`);
 }

@@ -66,6 +66,7 @@ export async function startTerm(o: ResolvedOptions, ctx: TermContext, leadership
     origin: o.origin,
     verifier: parseVerifierKey(o.signer.verifierKey),
     verifierKey: o.signer.verifierKey,
+    shared: o.lease.shared === true,
     // A lost lease stops the writer (below) and, by its own signal, the checkpointer: no fatal stop for it.
     onStopped: (err) => {
       if (err.code !== 'LOG_NOT_LEADER') checkpointer?.stop(err);

@@ -2,7 +2,10 @@
 // the log's tree_state row (SCALE-OUT.md 3.6).
 //
 // - acquire: when the lease has expired (by the DATABASE's clock), take it
-//   with epoch + 1. Candidates retry every ttl/2.
+//   with epoch + 1. A candidate that fails learns in the same statement when
+//   the lease it lost to lapses (lease_expires - now(), database clock) and
+//   tries again just then, or after pollMs (ttl/2) if that is sooner: so a
+//   dead leader is replaced when its lease lapses, not up to ttl/2 later.
 // - renew every ttl/3: extends lease_expires iff (leader, epoch) are still
 //   ours. 0 rows: another candidate took over; the term ends at once.
 // - local deadline: the send time of the last successful acquire/renew + ttl
@@ -35,7 +38,7 @@ export interface PgLeaseOptions extends PgConnectOptions {
   readonly renewMs?: number;
   /** Safety margin before the local deadline, ms (default 2,000, at most ttl/4). */
   readonly marginMs?: number;
-  /** How often a waiting candidate tries to acquire, ms (default ttl/2). */
+  /** The longest a waiting candidate waits between attempts, ms (default ttl/2); it tries sooner when the lease lapses sooner. */
   readonly pollMs?: number;
 }
 
@@ -116,22 +119,30 @@ export class PgLease implements LeaderLease {
       if (this.#closed) throw new TilelogError('LOG_CLOSED', 'postgres lease: closed');
       const sent = performance.now();
       let epoch: number | null = null;
+      let wait = this.timing.pollMs;
       try {
+        // `held` reads the row as the statement's snapshot saw it: a renewal
+        // racing this attempt only makes the next attempt come early.
         const rows = await this.#query(
-          `UPDATE ${this.#schema}.tree_state
-              SET leader = $1, epoch = epoch + 1, lease_expires = now() + $2 * interval '1 millisecond'
-            WHERE id = 1 AND (lease_expires IS NULL OR lease_expires <= now())
-           RETURNING epoch`,
+          `WITH held AS (SELECT lease_expires FROM ${this.#schema}.tree_state WHERE id = 1),
+                won AS (UPDATE ${this.#schema}.tree_state
+                           SET leader = $1, epoch = epoch + 1, lease_expires = now() + $2 * interval '1 millisecond'
+                         WHERE id = 1 AND (lease_expires IS NULL OR lease_expires <= now())
+                        RETURNING epoch)
+           SELECT (SELECT epoch FROM won) AS epoch,
+                  (SELECT extract(epoch FROM lease_expires - now()) * 1000 FROM held) AS lapses_in_ms`,
           [this.holder, this.timing.ttlMs],
           'acquiring the lease',
         );
-        if (rows.length === 1) epoch = safeInteger(rows[0]!.epoch, 'tree_state.epoch');
+        const row = rows[0];
+        if (row?.epoch != null) epoch = safeInteger(row.epoch, 'tree_state.epoch');
+        else wait = retryDelay(Number(row?.lapses_in_ms), this.timing.pollMs);
       } catch {
         // Unreachable or an unknown outcome: if it did land, the lease lapses
         // unrenewed after ttl and someone (perhaps us) takes it then.
       }
       if (epoch !== null) return this.#term({ epoch, holder: this.holder }, sent);
-      await sleep(this.timing.pollMs, signal);
+      await sleep(wait, signal);
     }
   }
 
@@ -202,6 +213,17 @@ export class PgLease implements LeaderLease {
   async #query(text: string, values: unknown[], what: string): Promise<Record<string, unknown>[]> {
     return withClient(this.#pool, this.#target, what, true, async (c) => (await c.query(text, values)).rows as Record<string, unknown>[]);
   }
+}
+
+/** Slack after the lease's end before the next attempt, ms: the attempt's own round trip may land a moment early. */
+const LAPSE_SLACK_MS = 20;
+
+// retryDelay(lapsesInMs, pollMs): how long a candidate that just failed waits:
+// until the lease it lost to lapses (plus LAPSE_SLACK_MS), within
+// [LAPSE_SLACK_MS, pollMs]; pollMs when the time is unknown (NaN).
+export function retryDelay(lapsesInMs: number, pollMs: number): number {
+  if (!Number.isFinite(lapsesInMs)) return pollMs;
+  return Math.min(pollMs, Math.max(LAPSE_SLACK_MS, lapsesInMs + LAPSE_SLACK_MS));
 }
 
 /** Opens a lease on the log's tree_state row (the schema must exist: open the PgLogStore first). */

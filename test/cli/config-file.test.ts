@@ -114,6 +114,7 @@ describe('--print-config', () => {
       key: path.join(state, 'log.key'),
       'batch-max-entries': 4096,
       'batch-max-delay-ms': 3,
+      'checkpoint-interval-ms': 0,
       dedup: true,
       'log-level': 'info',
       witnesses: null,

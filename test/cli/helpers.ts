@@ -97,12 +97,12 @@ export async function startJsonCli<T>(args: string[], opts: RunOptions = {}, sta
   return { child, summary, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-/** Starts `tilelog serve --json ...` and waits for its startup line. */
-export async function startServe(args: string[], opts: RunOptions = {}): Promise<ServeHandle> {
+/** Starts `tilelog serve --json ...` and waits (up to startMs) for its startup line. */
+export async function startServe(args: string[], opts: RunOptions = {}, startMs = 30_000): Promise<ServeHandle> {
   const { child, summary, stdout, stderr, exited } = await startJsonCli<{ url: string; verifierKey: string; origin: string }>(
     ['serve', '--json', ...args],
     opts,
-    30_000,
+    startMs,
   );
   return {
     child,

@@ -2,7 +2,8 @@
 // one PostgreSQL database and one bucket of the test S3 server.
 //   - two processes: adds to either are acknowledged and published; one leads;
 //   - failover under load: SIGKILL the leader, restart it, several cycles
-//     (TILELOG_PG_FAILOVER_CYCLES, default 8): every acknowledged entry is at
+//     (TILELOG_PG_FAILOVER_CYCLES; default 30 under CI, as issue 13 asks, 8
+//     elsewhere; a short lease keeps a cycle to a few seconds): every acknowledged entry is at
 //     its index, the checkpoint sizes a poller of the bucket saw never
 //     decrease, one root per size, the bucket audits; kill-to-next-checkpoint
 //     times are printed (p50/p99), never asserted (a shared 2-core machine);
@@ -22,8 +23,9 @@ const BUCKET = 'pgserve';
 const ORIGIN = 'pg-serve.test.example/log';
 const CREDS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' };
 const TTL_MS = 1500;
-const LEASE_FLAGS = ['--lease-ttl-ms', String(TTL_MS), '--lease-renew-ms', '400', '--lease-margin-ms', '300'];
-const CYCLES = Number(process.env.TILELOG_PG_FAILOVER_CYCLES ?? 8);
+// A checkpoint every 100 ms at most (the default for a bucket is 1 s): sequential ?wait=checkpoint adds stay quick.
+const LEASE_FLAGS = ['--lease-ttl-ms', String(TTL_MS), '--lease-renew-ms', '400', '--lease-margin-ms', '300', '--checkpoint-interval-ms', '100'];
+const CYCLES = Number(process.env.TILELOG_PG_FAILOVER_CYCLES ?? (process.env.CI ? 30 : 8));
 const schema = schemaNameForOrigin(ORIGIN);
 
 let s3: S3TestServer;
@@ -54,6 +56,8 @@ async function serveProcess(s: Setup, name: string, identity?: string[]): Promis
   const h = await startServe(
     ['--db', s.dbUrl, '--state', path.join(dir, `${s.prefix}-${name}`), ...(identity ?? ['--key', s.keyFile]), '--tiles', `s3://${BUCKET}/${s.prefix}`, '--s3-endpoint', s3.url, '--s3-force-path-style', '--listen', '127.0.0.1:0', ...LEASE_FLAGS],
     { env: CREDS },
+    // A loaded machine (CI, or cores shared with other jobs) can take long to load the S3 SDK and pg.
+    90_000,
   );
   running.push(h);
   return h;
@@ -189,6 +193,7 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
   });
 
   test(`failover under load: SIGKILL the leader ${CYCLES} times; nothing acknowledged is lost, no checkpoint shrinks or forks`, async () => {
+    const started = performance.now();
     const s = await setup();
     const procs: Record<'a' | 'b', ServeHandle> = { a: await serveProcess(s, 'a'), b: await serveProcess(s, 'b') };
     const poller = checkpointPoller(s);
@@ -211,6 +216,8 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
       }),
     );
     const failovers: number[] = [];
+    /** Per cycle: ms from the SIGKILL until the restarted process was serving again (it overlaps the takeover). */
+    const restarts: number[] = [];
     try {
       await waitFor('a first checkpoint', async () => poller.latest() > 0);
       for (let cycle = 0; cycle < CYCLES; cycle++) {
@@ -229,6 +236,9 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
         await waitFor('a checkpoint after the takeover', async () => poller.latest() > atTakeover, 60_000);
         failovers.push(performance.now() - t0);
         procs[name] = await restarting;
+        restarts.push(performance.now() - t0);
+        // One line a cycle: on a slow machine the log shows how far it got and where the time goes.
+        console.log(`pg failover cycle ${cycle + 1}/${CYCLES}: kill to next checkpoint ${failovers[cycle]!.toFixed(0)} ms, to the restarted process serving ${restarts[cycle]!.toFixed(0)} ms`);
       }
     } finally {
       stopLoad = true;
@@ -249,13 +259,14 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     // The bucket audits.
     const audit = await runCli(['audit', `${s3.url}/${BUCKET}/${s.prefix}`, '--log-key', survivor.verifierKey]);
     expect(audit.code, audit.stderr).toBe(0);
-    process.stdout.write(
-      `pg failover: ${CYCLES} SIGKILLs of the leader (lease ttl ${TTL_MS} ms), ${acked.size} adds acknowledged; ` +
+    console.log(
+      `pg failover: ${CYCLES} SIGKILLs of the leader (lease ttl ${TTL_MS} ms) in ${((performance.now() - started) / 1000).toFixed(0)} s, ${acked.size} adds acknowledged; ` +
         `kill to next checkpoint p50 ${percentile(failovers, 50).toFixed(0)} ms, p99 ${percentile(failovers, 99).toFixed(0)} ms ` +
-        `(all: ${failovers.map((x) => x.toFixed(0)).join(', ')})\n`,
+        `(all: ${failovers.map((x) => x.toFixed(0)).join(', ')}); kill to the restarted process serving p50 ${percentile(restarts, 50).toFixed(0)} ms`,
     );
-    // About 7 s a cycle on an idle machine; room for a loaded one (each wait inside has its own bound).
-  }, 60_000 + CYCLES * 30_000);
+    // A few seconds a cycle on an idle machine; a minute each for a heavily loaded one, where starting a
+    // process (the S3 SDK, pg) alone took over 15 s (each wait inside has its own bound).
+  }, 60_000 + CYCLES * 60_000);
 
   test('a paused leader: SIGSTOP for three lease lengths, the other leads and publishes; SIGCONT: it steps down, nobody sees the tree shrink', async () => {
     const s = await setup();
@@ -288,6 +299,8 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     for (let k = 1; k < poller.sizes.length; k++) expect(poller.sizes[k]!).toBeGreaterThan(poller.sizes[k - 1]!);
     expect(poller.conflicts).toEqual([]);
     expect(old.stderr()).not.toMatch(/LOG_FORK|STORAGE_CONFLICT/);
+    // The step-down is said as one: no line calls it a stop or asks for a restart.
+    expect(old.stderr()).not.toMatch(/stopped publishing|until restarted|restart this/);
   });
   test("a paused leader whose checkpoint PUT is held in flight: the new leader republishes over it, the late PUT is refused (412), the old one steps down", async () => {
     const s = await setup();
@@ -323,6 +336,8 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     for (let k = 1; k < poller.sizes.length; k++) expect(poller.sizes[k]!).toBeGreaterThan(poller.sizes[k - 1]!);
     expect(poller.conflicts).toEqual([]);
     expect(old.stderr()).not.toMatch(/LOG_FORK|STORAGE_CONFLICT/);
+    // The step-down is said as one: no line calls it a stop or asks for a restart.
+    expect(old.stderr()).not.toMatch(/stopped publishing|until restarted|restart this/);
     // It is a candidate again, not stopped: its adds still work and get published.
     const res = await fetch(`${old.url}/add?wait=checkpoint`, { method: 'POST', body: 'after', signal: AbortSignal.timeout(30_000) });
     expect(res.status).toBe(200);

@@ -103,6 +103,18 @@ describe('serve --partial-grace-s', () => {
   });
 });
 
+describe('serve --checkpoint-interval-ms', () => {
+  it('defaults to 1 s with the tree in a bucket (a conditional PUT per checkpoint) and 0 for a directory; the setting wins', () => {
+    const bucket = { tiles: 's3://bench-bucket/p', 's3-endpoint': 'http://127.0.0.1:9000' };
+    expect(resolveServeConfig({}, {}).checkpointIntervalMs).toBe(0);
+    expect(resolveServeConfig(bucket, {}).checkpointIntervalMs).toBe(1000);
+    expect(resolveServeConfig({ ...bucket, 'checkpoint-interval-ms': '0' }, {}).checkpointIntervalMs).toBe(0);
+    expect(resolveServeConfig(bucket, { TILELOG_CHECKPOINT_INTERVAL_MS: '250' }).checkpointIntervalMs).toBe(250);
+    expect(resolveServeConfig({ 'checkpoint-interval-ms': '40' }, {}).checkpointIntervalMs).toBe(40);
+    expect(() => resolveServeConfig({ 'checkpoint-interval-ms': 'often' }, {})).toThrow(/--checkpoint-interval-ms/);
+  });
+});
+
 describe('serve --print-config origin', () => {
   const printed = async (args: string[], cwd: string) => {
     const r = await runCli(['serve', '--print-config', ...args], { cwd, env: { TILELOG_ORIGIN: '', TILELOG_KEY: '', TILELOG_STATE: '', TILELOG_CONFIG: '' } });

@@ -34,7 +34,11 @@ async function bucketStore(prefix: string) {
   });
 }
 
-async function open(dbUrl: string, prefix: string, extra: { dedup?: boolean; warn?: (m: string) => void; publishedPollMs?: number } = {}): Promise<PgLog> {
+async function open(
+  dbUrl: string,
+  prefix: string,
+  extra: { dedup?: boolean; warn?: (m: string) => void; error?: (m: string) => void; publishedPollMs?: number } = {},
+): Promise<PgLog> {
   const p = await openPgLog({
     connectionString: dbUrl,
     origin: ORIGIN,
@@ -44,7 +48,7 @@ async function open(dbUrl: string, prefix: string, extra: { dedup?: boolean; war
     batchMaxDelayMs: 1,
     ...(extra.dedup !== undefined && { dedup: extra.dedup }),
     ...(extra.publishedPollMs !== undefined && { publishedPollMs: extra.publishedPollMs }),
-    logger: { ...quietLogger, warn: (m) => extra.warn?.(m) },
+    logger: { ...quietLogger, warn: (m) => extra.warn?.(m), ...(extra.error !== undefined && { error: extra.error }) },
   });
   opened.push(p);
   return p;
@@ -92,8 +96,9 @@ describePg('a log on PostgreSQL, several processes', () => {
   test('the lease taken from the leader: it steps down (not fatal), its fence changes nothing, a later epoch leads; both keep publishing', async () => {
     const { dbUrl, prefix } = await fresh();
     const warnings: string[] = [];
-    const a = await open(dbUrl, prefix, { warn: (m) => warnings.push(m) });
-    const b = await open(dbUrl, prefix, { warn: (m) => warnings.push(m) });
+    const errors: string[] = [];
+    const a = await open(dbUrl, prefix, { warn: (m) => warnings.push(m), error: (m) => errors.push(m) });
+    const b = await open(dbUrl, prefix, { warn: (m) => warnings.push(m), error: (m) => errors.push(m) });
     const first = a.log.leading() ? a : b;
     const oldEpoch = first.log.stats().leader.epoch!;
     await first.log.add(utf8('before'));
@@ -105,6 +110,9 @@ describePg('a log on PostgreSQL, several processes', () => {
     const deadline = Date.now() + 15_000;
     while (!warnings.some((m) => /stepped down/.test(m)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(warnings.some((m) => /stepped down/.test(m))).toBe(true);
+    // A step-down is said once, as what it is: no line calls it a stop or asks for a restart.
+    expect(warnings.find((m) => /stepped down/.test(m))).toMatch(/^stepped down from leading log .* now a candidate: lost leadership while .*\((epoch \d+ ended|another process)/);
+    expect([...warnings, ...errors].filter((m) => /stopped|until restarted|restart this/.test(m))).toEqual([]);
     expect(first.log.stats().fatal).toBeNull();
     // The old fence changes nothing.
     const state = await first.store.state();

@@ -5,7 +5,7 @@
 // lease over at once.
 
 import { afterEach, beforeAll, expect, test } from 'vitest';
-import { PgLease, leaseTiming } from '../../src/storage/pg-lease.js';
+import { PgLease, leaseTiming, retryDelay } from '../../src/storage/pg-lease.js';
 import { PgLogStore } from '../../src/storage/pg-log-store.js';
 import type { TreeState } from '../../src/storage/log-store.js';
 import { describePg, freshDatabase, sharedCluster } from '../support/postgres.js';
@@ -39,6 +39,34 @@ describePg('PgLease (PostgreSQL)', () => {
     expect(() => leaseTiming({ ttlMs: 1000, renewMs: 900, marginMs: 200 })).toThrow(/below ttl - margin/);
     expect(() => leaseTiming({ ttlMs: 1000, marginMs: 1000 })).toThrow(/margin/);
     expect(() => leaseTiming({ ttlMs: 10 })).toThrow(/ttl/);
+  });
+
+  test('a failed candidate waits until the lease lapses (plus a little), within [20 ms, pollMs]', () => {
+    expect(retryDelay(1000, 5000)).toBe(1020);
+    expect(retryDelay(9000, 5000)).toBe(5000);
+    expect(retryDelay(-300, 5000)).toBe(20);
+    expect(retryDelay(NaN, 5000)).toBe(5000);
+  });
+
+  test('a candidate takes over when a dead leader\'s lease lapses, not a whole poll period later', async () => {
+    const origin = 'lapse.test/log';
+    const store = await PgLogStore.open({ connectionString: url, origin });
+    const e = await PgLease.open({ connectionString: url, origin, holder: 'e', ttlMs: TTL_MS });
+    // Polling alone would next try a minute later, past the acquire's 20 s limit.
+    const f = await PgLease.open({ connectionString: url, origin, holder: 'f', ttlMs: TTL_MS, pollMs: 60_000 });
+    try {
+      const termE = await e.acquire(AbortSignal.timeout(10_000));
+      const waiting = f.acquire(AbortSignal.timeout(20_000));
+      await new Promise((r) => setTimeout(r, 300));
+      await e.close(); // it can no longer renew: a dead leader
+      const termF = await waiting;
+      expect(termF.fence).toEqual({ epoch: termE.fence.epoch + 1, holder: 'f' });
+      await termF.release();
+    } finally {
+      await e.close();
+      await f.close();
+      await store.close();
+    }
   });
 
   test('a paused leader is replaced by epoch + 1; its fence is refused; resumed, it learns it lost', async () => {
