@@ -88,7 +88,12 @@ function removeStaleSocket(socketPath: string): void {
 export async function startReadWorkers(app: FetchApp, log: PublishingLog, o: ReadWorkersOptions, logger: Logger): Promise<RunningServer> {
   const { socketPath, tempDir } = privateSocketPath(o.stateDir);
   removeStaleSocket(socketPath);
-  const upstream = await startListener(acceptForwarded(getRequestListener(app.fetch, { hostname: o.host })), { socketPath, host: o.host });
+  // A worker closes its connection only to abandon a request (its client left): that must abort the request here.
+  const upstream = await startListener(acceptForwarded(getRequestListener(app.fetch, { hostname: o.host })), {
+    socketPath,
+    host: o.host,
+    answerAfterHalfClose: false,
+  });
   fs.chmodSync(socketPath, 0o600);
 
   const cfg: ReadWorkerConfig = {

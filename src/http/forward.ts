@@ -68,7 +68,8 @@ export function forwardTo(socketPath: string, onUnreachable: (res: ServerRespons
       if (!answered && !res.headersSent) onUnreachable(res, err);
       else res.destroy();
     });
-    // The client left before its answer was complete: abandon the upstream request.
+    // The client left before its answer was complete: abandon the upstream request. The log's private
+    // listener reads the end of a worker's connection as an abort (serve-workers.ts: no half-close there).
     res.on('close', () => {
       if (!res.writableFinished) up.destroy();
     });

@@ -20,6 +20,12 @@ export interface StartServerOptions {
   closeGraceMs?: number;
   /** Upper bound on receiving one whole request, against slow clients (default 30000). */
   requestTimeoutMs?: number;
+  /**
+   * Answer requests in flight after the peer half-closes (default true:
+   * answer-in-flight.ts). False where the peer is our own forwarder, whose
+   * closing means it abandoned the request: Node then aborts it.
+   */
+  answerAfterHalfClose?: boolean;
 }
 
 export interface RunningServer {
@@ -52,7 +58,7 @@ export async function startListener(listener: RequestListener, options: StartSer
   server.requestTimeout = requestTimeoutMs;
   server.headersTimeout = Math.min(requestTimeoutMs, 10_000);
   // A request acted on (an entry added) is answered even after a half-close or pipelined garbage.
-  keepAnsweringInFlight(server);
+  if (options.answerAfterHalfClose !== false) keepAnsweringInFlight(server);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
