@@ -6,6 +6,7 @@ import { main as log } from './log.bench.js';
 import { main as http } from './http.bench.js';
 import { main as registry } from './registry.bench.js';
 import { main as tileReads } from './tile-read.bench.js';
+import { main as tileHttp } from './tile-http.bench.js';
 import { main as disk } from './disk.bench.js';
 import { main as s3 } from './s3.bench.js';
 
@@ -15,5 +16,6 @@ await log();
 await http();
 await registry();
 await tileReads();
+await tileHttp();
 await disk();
 await s3();
