@@ -4,8 +4,10 @@
 // (read-worker.ts) listen on the public address, answer /checkpoint and
 // /tile/... themselves and forward everything else to that socket. Node 20
 // has no SO_REUSEPORT option, so the port is shared through the cluster:
-// with SCHED_NONE each worker accepts its own connections (the kernel spreads
-// them), so the primary, busy hashing and signing, is never on a read's path.
+// with SCHED_RR the primary accepts each connection and hands it to the
+// workers in turn. It is on a connection's path once, at accept, never per
+// request; SCHED_NONE (each worker accepting for itself) left one worker with
+// most of a burst of connections and halved the throughput under load.
 //
 // Freshness: the primary sends each newly published checkpoint to every
 // worker from the publication event itself, which fires after the
@@ -105,7 +107,7 @@ export async function startReadWorkers(app: FetchApp, log: PublishingLog, o: Rea
     cacheBytes: o.cacheBytes ?? 64 * 1024 * 1024,
     closeGraceMs: CLOSE_GRACE_MS,
   };
-  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  cluster.schedulingPolicy = cluster.SCHED_RR;
   cluster.setupPrimary({ exec: workerEntry(), args: [], silent: false });
 
   const workers = new Set<Worker>();

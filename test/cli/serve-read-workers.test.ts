@@ -6,7 +6,7 @@
 // API, unknown paths) too. Then: adds through the workers are acknowledged,
 // visible in a fresh checkpoint whose tiles exist, and durable; a SIGKILLed
 // worker is replaced; SIGTERM lets an in-flight request finish and leaves no
-// process and no socket behind.
+// process and no socket behind; a SIGKILLed log process leaves no worker behind.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -215,6 +215,17 @@ describe('serve --read-workers', () => {
     const e = await fetch(`${srv.url}/v1/log/entry/${index}`);
     expect(e.status).toBe(200);
     expect(Buffer.from(((await e.json()) as { entry: string }).entry, 'base64').toString()).toBe('draining-add');
+  });
+
+  it('workers exit when the log process is SIGKILLed: no orphan keeps the port', async () => {
+    await srv!.stop();
+    srv = await startServe([...args(), '--read-workers', '2']);
+    const workers = await until('two workers', () => childrenOf(srv!.child.pid!), (c) => c.length === 2);
+    await srv.stop('SIGKILL');
+    await until('the workers to exit', () => workers.filter((pid) => fs.existsSync(`/proc/${pid}`)), (alive) => alive.length === 0);
+    // The next start finds the stale socket of the killed run and replaces it.
+    srv = await startServe([...args(), '--read-workers', '1']);
+    expect((await raw(srv.url, 'GET', '/tile/0/000')).status).toBe(200);
   });
 
   it('refuses --read-workers with a bucket, and more than 64', () => {
