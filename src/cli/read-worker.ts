@@ -9,8 +9,8 @@
 // primary's shutdown) or SIGTERM stops accepting, lets in-flight requests
 // finish, and exits 0. SIGINT is ignored: a terminal's Ctrl-C reaches the
 // whole process group, and the primary leads the shutdown. When the primary
-// is gone (its IPC channel closes) the worker exits at once, so no orphan
-// keeps the public port.
+// is gone (its IPC channel closes) node:cluster ends the worker at once, so
+// no orphan keeps the public port.
 
 import { TileCache } from '../log/index.js';
 import { fromBase64Strict } from '../merkle/index.js';
@@ -73,7 +73,6 @@ process.on('message', (m: unknown) => {
     gotFirst();
   }
 });
-process.on('disconnect', () => process.exit(0));
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => void drain());
 void tell({ t: 'hello' });
