@@ -17,7 +17,8 @@ export default async function setup(): Promise<void> {
   fs.rmSync(path.dirname(CLI_BUNDLE), { recursive: true, force: true });
   await build({
     absWorkingDir: REPO_ROOT,
-    entryPoints: [path.join(REPO_ROOT, 'src/cli/main.ts')],
+    // read-worker.ts: the process serve --read-workers starts beside main.js (serve-workers.ts).
+    entryPoints: [path.join(REPO_ROOT, 'src/cli/main.ts'), path.join(REPO_ROOT, 'src/cli/read-worker.ts')],
     outdir: path.dirname(CLI_BUNDLE),
     bundle: true,
     // One chunk per verb: a child loads only the verb it runs and the npm

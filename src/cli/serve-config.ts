@@ -20,6 +20,7 @@
 //   --checkpoint-interval-ms TILELOG_CHECKPOINT_INTERVAL_MS  1000 with s3:// tiles (each checkpoint is a conditional PUT), else 0
 //   --no-dedup            TILELOG_DEDUP=0               dedup on
 //   --partial-grace-s <s> TILELOG_PARTIAL_GRACE_S       60 (keep a replaced checkpoint's partial tiles this long)
+//   --read-workers <n>    TILELOG_READ_WORKERS          0 (n > 0: n processes serve tile reads; tiles directory only)
 //   --witness <url>,<vkey> TILELOG_WITNESSES (space-separated)  none: publish log-signed checkpoints
 //   --witness-quorum <K>  TILELOG_WITNESS_QUORUM        all the --witness entries
 //   --witness-policy <f>  TILELOG_WITNESS_POLICY        (c2sp tlog-policy file; instead of the two above)
@@ -46,6 +47,9 @@ import { pgTarget } from '../storage/pg-errors.js';
 import { formatTileLocation, type S3Settings, type TileLocation } from '../storage/tile-location.js';
 import { defaultPublicUrl, hasS3Settings, parseTreeLocation, resolveS3Settings, S3_FLAGS } from './s3-options.js';
 
+/** Upper bound of --read-workers. */
+const MAX_READ_WORKERS = 64;
+
 export const SERVE_FLAGS = {
   state: { type: 'string' },
   tiles: { type: 'string' },
@@ -65,6 +69,7 @@ export const SERVE_FLAGS = {
   'checkpoint-interval-ms': { type: 'string' },
   dedup: { type: 'boolean' },
   'partial-grace-s': { type: 'string' },
+  'read-workers': { type: 'string' },
   json: { type: 'boolean', default: false },
   witness: { type: 'string', multiple: true },
   'witness-quorum': { type: 'string' },
@@ -125,6 +130,8 @@ export interface ServeConfig {
   dedup: boolean;
   /** Keep a replaced checkpoint's partial tiles and bundles this long (ms) before deleting them. */
   partialGraceMs: number;
+  /** Processes serving the public tree's reads beside the log's own (0: the log's process serves everything). */
+  readWorkers: number;
   json: boolean;
   logLevel: LogLevel;
   /** null: no witnesses (checkpoints are published as the log signs them). */
@@ -198,6 +205,13 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
         '(e.g. --lease-ttl-ms 10000 --lease-renew-ms 3000 --lease-margin-ms 2000)',
     );
   }
+  const readWorkers = count('read-workers', 'TILELOG_READ_WORKERS', 0) ?? 0;
+  if (readWorkers > MAX_READ_WORKERS) throw new UsageError(`--read-workers must be at most ${MAX_READ_WORKERS} (one or two per core is plenty), got ${readWorkers}`);
+  if (readWorkers > 0 && tiles.kind === 's3') {
+    throw new UsageError(
+      `--read-workers serves the tree from a tiles directory; with ${tilesValue[0]} ${tilesValue[1]} readers fetch the bucket (--public-url) instead`,
+    );
+  }
   return {
     db: db?.[1],
     role,
@@ -218,6 +232,7 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
       count('checkpoint-interval-ms', 'TILELOG_CHECKPOINT_INTERVAL_MS', 0) ?? (tiles.kind === 's3' ? DEFAULT_S3_CHECKPOINT_INTERVAL_MS : 0),
     dedup: values.dedup ?? parseBool('TILELOG_DEDUP', env.TILELOG_DEDUP) ?? true,
     partialGraceMs: (count('partial-grace-s', 'TILELOG_PARTIAL_GRACE_S', 0) ?? DEFAULT_PARTIAL_GRACE_MS / 1000) * 1000,
+    readWorkers,
     json: values.json === true,
     logLevel: ((v) => (v === undefined ? 'info' : parseLogLevel(v[0], v[1])))(pick('log-level', 'TILELOG_LOG_LEVEL')),
     witnesses: resolveWitnesses(values, env, pick, count),
@@ -289,6 +304,7 @@ export function effectiveConfig(s: ServeSettings): unknown {
     'checkpoint-interval-ms': c.checkpointIntervalMs,
     dedup: c.dedup,
     'partial-grace-s': c.partialGraceMs / 1000,
+    'read-workers': c.readWorkers,
     'log-level': c.logLevel,
     witnesses:
       w === null

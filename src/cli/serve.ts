@@ -35,6 +35,7 @@ import { isPkcs11Uri, openTokenLogKey, printableKey } from './signing-key.js';
 import { createCliLogger, logLoggerFrom } from './logger.js';
 import { defaultOrigin, effectiveConfig, resolveServeSettings, SERVE_FLAGS, type ServeConfig } from './serve-config.js';
 import { summaryJson, summaryText, type SummaryFacts } from './serve-summary.js';
+import { startReadWorkers } from './serve-workers.js';
 
 const USAGE = `Usage: tilelog serve [flags]
 
@@ -87,6 +88,8 @@ one with --origin) and a signing key in .tilelog/log.key.
   --partial-grace-s <s>     keep a replaced checkpoint's partial tiles this long, then
                             delete them (clients fall back to full tiles)
                             [$TILELOG_PARTIAL_GRACE_S, 60]
+  --read-workers <n>        n more processes answer /checkpoint and /tile/... on --listen
+                            (using more cores) and pass the rest to this one [$TILELOG_READ_WORKERS, 0]
 
 The tree in a bucket (--tiles s3://...): at start tilelog proves the store
 refuses a second create and a stale replace (If-None-Match / If-Match), so a
@@ -235,7 +238,10 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
   });
   let server;
   try {
-    server = await startServer(app, { host: cfg.host, port: cfg.port });
+    server =
+      cfg.readWorkers > 0
+        ? await startReadWorkers(app, log, { count: cfg.readWorkers, host: cfg.host, port: cfg.port, tilesDir: cfg.tilesDir, stateDir: cfg.stateDir, logLevel: cfg.logLevel }, logger)
+        : await startServer(app, { host: cfg.host, port: cfg.port });
   } catch (err) {
     await log.close();
     registry?.close();

@@ -18,9 +18,9 @@ import type { LogApi } from './log-api.js';
 import { createLogMetrics, metricsHandler } from './metrics.js';
 import { observeRequests, type HttpLogger } from './observe.js';
 import { serveApiDocs, type ApiInfo } from './openapi/document.js';
-import { createApiApp, describeRoute, honoPath, serveRoute, type RouteConfig, type RouteHandler } from './openapi/routes.js';
+import { createApiApp, honoPath, serveRoute, type RouteConfig, type RouteHandler } from './openapi/routes.js';
 import { consistencyHandler, entryHandler, inclusionHandler, lookupHandler } from './proofs.js';
-import { checkpointHandler, tileHandler } from './tiles.js';
+import { mountTreeRoutes } from './tree-routes.js';
 import { logSignedCheckpointHandler, witnessesHandler } from './witnesses.js';
 import * as routes from './schemas.js';
 
@@ -69,12 +69,8 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): OpenAPIH
     app.all(path, methodNotAllowed(GET));
   };
 
-  // C2SP tlog-tiles. Tile paths are checked by the layout module (LAYOUT_BAD_PATH), not by a schema.
-  get(routes.checkpointRoute, checkpointHandler(log));
-  describeRoute(app, routes.tileRoute);
-  describeRoute(app, routes.entriesTileRoute);
-  app.get('/tile/*', tileHandler(log));
-  app.all('/tile/*', methodNotAllowed(GET));
+  // C2SP tlog-tiles (tree-routes.ts, shared with read workers).
+  mountTreeRoutes(app, log);
 
   // Writes. The body is read from the node stream by the handler, never by a validator (the hot path).
   serveRoute(app, routes.addRoute, addHandler(log, { waitTimeoutMs }));

@@ -61,10 +61,14 @@ export function answeredRoute(c: Context, self: MiddlewareHandler): string {
   return r === undefined || r.handler === self || r.path === '/*' || r.path === '*' ? UNMATCHED_ROUTE : r.path;
 }
 
+/** The request ID for a request that sent `given` (its X-Request-Id): echoed if short and plain, else a new UUID. */
+export function requestIdFor(given: string | undefined): string {
+  return given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 export function observeRequests({ counts, logger, onAnswer }: ObserveOptions = {}): MiddlewareHandler {
   return async function observeRequests(c: Context, next: Next): Promise<void> {
-    const given = c.req.header('x-request-id');
-    const id = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+    const id = requestIdFor(c.req.header('x-request-id'));
     c.set('requestId' as never, id as never);
     await next();
     const status = c.res.status;

@@ -8,7 +8,10 @@ import { CACHE_IMMUTABLE, CACHE_LATEST, CACHE_PARTIAL } from './cache.js';
 import { httpError } from './errors.js';
 import type { LogApi } from './log-api.js';
 
-export function checkpointHandler(log: LogApi) {
+/** What the tree's routes read: the log itself, or a read worker's view of its public tree. */
+export type PublicTree = Pick<LogApi, 'checkpoint' | 'readPublic'>;
+
+export function checkpointHandler(log: PublicTree) {
   return function checkpoint(c: Context): Response {
     return c.body(log.checkpoint().text, 200, {
       'Content-Type': 'text/plain; charset=utf-8',
@@ -17,7 +20,7 @@ export function checkpointHandler(log: LogApi) {
   };
 }
 
-export function tileHandler(log: LogApi) {
+export function tileHandler(log: PublicTree) {
   return async function tile(c: Context): Promise<Response> {
     // The raw path, before any percent-decoding: only canonical paths pass.
     const url = c.req.url;

@@ -12,5 +12,5 @@ export { storageFailure, type StorageFailure, type StorageComponent } from '../s
 export type { StorageFault } from './storage-health.js';
 export type { TileGcRun, TileGcCounters } from './tile-gc.js';
 export { DEFAULT_PARTIAL_GRACE_MS } from './options.js';
-export { DEFAULT_TILE_CACHE_BYTES } from './tile-cache.js';
+export { DEFAULT_TILE_CACHE_BYTES, TileCache } from './tile-cache.js';
 export { PublicationStoppedError, PUBLICATION_STOP_REASONS, type PublicationStopReason } from './public-checkpoint.js';

@@ -58,16 +58,21 @@ export class TileCache {
     return this.#bytes;
   }
 
-  /** path's bytes from store, through the cache when path is a full tile or bundle; null when absent. */
-  read(store: TileStore, path: string): Promise<Uint8Array | null> {
-    if (this.#maxBytes === 0 || !isFullTilePath(path)) return store.read(path);
+  /** path's bytes if they are cached now (a hit, counted), else undefined; never reads the store. */
+  cached(path: string): Uint8Array | undefined {
     const hit = this.#map.get(path);
-    if (hit !== undefined) {
-      this.counters.hits++;
-      this.#map.delete(path);
-      this.#map.set(path, hit);
-      return Promise.resolve(hit);
-    }
+    if (hit === undefined) return undefined;
+    this.counters.hits++;
+    this.#map.delete(path);
+    this.#map.set(path, hit);
+    return hit;
+  }
+
+  /** path's bytes from store, through the cache when path is a full tile or bundle; null when absent. */
+  read(store: Pick<TileStore, 'read'>, path: string): Promise<Uint8Array | null> {
+    if (this.#maxBytes === 0 || !isFullTilePath(path)) return store.read(path);
+    const hit = this.cached(path);
+    if (hit !== undefined) return Promise.resolve(hit);
     const pending = this.#inFlight.get(path);
     if (pending !== undefined) return pending;
     this.counters.misses++;

@@ -6,6 +6,7 @@
 // before the handlers (REGISTRY_BAD_REQUEST naming the member). Errors use
 // the log's JSON error shape; this app's own onError adds the registry's statuses.
 
+import type { IncomingMessage } from 'node:http';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AnsLookup } from '../ans-lookup.js';
@@ -16,6 +17,7 @@ import { createApiApp, serveRoute, type RouteConfig, type RouteHandler } from '.
 import type { ValidationStyle } from '../../http/openapi/validation.js';
 import { CACHE_NONE } from '../../http/cache.js';
 import { errorResponse, methodNotAllowed } from '../../http/errors.js';
+import { clientAddressOf } from '../../http/forwarded-for.js';
 import { toBase64 } from '../../merkle/encoding.js';
 import { challengeName, challengeToken, dnsRecords, zoneSnippet, type DnsValidator } from '../dns.js';
 import { parseAnsName, parseNameRef } from '../names.js';
@@ -284,9 +286,9 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Op
   return app;
 }
 
+// Behind read workers (serve --read-workers) the peer is a worker: the client's address is the one it forwarded.
 function clientAddress(c: Context): string {
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress ?? 'unknown';
+  return clientAddressOf((c.env as { incoming?: IncomingMessage } | undefined)?.incoming);
 }
 
 function registryError(c: Context, err: unknown, log: (m: string, e: unknown) => void): Response {
