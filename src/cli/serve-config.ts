@@ -42,7 +42,7 @@ import { blameFile, hideSecrets, layerConfigFile, readConfigFile } from './confi
 import { readKeyFile } from './key-file.js';
 import { isPkcs11Uri, printableKey } from './signing-key.js';
 import { parseLogLevel, type LogLevel } from './logger.js';
-import { REGISTRY_FLAGS, resolveRegistryConfig, type RegistryConfig } from './registry.js';
+import { REGISTRY_FLAGS, resolveRegistryConfig, type RegistryConfig } from './registry-config.js';
 import { pgTarget } from '../storage/pg-errors.js';
 import { formatTileLocation, type S3Settings, type TileLocation } from '../storage/tile-location.js';
 import { defaultPublicUrl, hasS3Settings, parseTreeLocation, resolveS3Settings, S3_FLAGS } from './s3-options.js';

@@ -5,7 +5,7 @@
 
 import { formatPolicy, type WitnessPolicy } from '../note/index.js';
 import { plural } from './common.js';
-import type { RegistryConfig } from './registry.js';
+import type { RegistryConfig } from './registry-config.js';
 import type { ServeWitnessConfig } from './serve-config.js';
 
 /** Where the registry's routes live (src/registry/http). */

@@ -29,7 +29,8 @@ import { defaultPublicUrl, S3_USAGE, unconditionalWarning } from './s3-options.j
 import { packageVersion } from './version.js';
 import { formatPolicy, generateSignerKey, parseCheckpoint, parseNote, type Ed25519Signer } from '../note/index.js';
 import { CliError, EXIT_OK, parseFlags, runVerb, UsageError } from './common.js';
-import { openRegistry, REGISTRY_USAGE, type OpenedRegistry, type RegistryConfig } from './registry.js';
+import type { OpenedRegistry } from './registry.js';
+import { REGISTRY_USAGE, type RegistryConfig } from './registry-config.js';
 import { readKeyFile, writeKeyFile } from './key-file.js';
 import { isPkcs11Uri, openTokenLogKey, printableKey } from './signing-key.js';
 import { createCliLogger, logLoggerFrom } from './logger.js';
@@ -224,6 +225,8 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
   // (--listen :port requires the flag: serve-config.ts).
   if (registryCfg !== null) {
     try {
+      // Loaded only here: the registry and CA code is a large part of a start's CPU.
+      const { openRegistry } = await import('./registry.js');
       registry = await openRegistry(log, cfg.stateDir, registryCfg, () => listenUrl, logLoggerFrom(logger));
     } catch (err) {
       await log.close();
