@@ -82,7 +82,7 @@ export async function startTerm(o: ResolvedOptions, ctx: TermContext, leadership
   // are waiting for: from then on this writer starts no write (a PUT already
   // sent stays conditional on the version it saw) and the Log steps down.
   const leaseEnded = (): void => {
-    const err = notLeader(`leading (${reasonOf(leadership.lost)})`);
+    const err = notLeader('leading', o.lease.shared === true, reasonOf(leadership.lost));
     publicCheckpoint.stop(err);
     endTerm(err);
   };
