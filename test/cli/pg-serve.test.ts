@@ -18,6 +18,7 @@ import { schemaNameForOrigin } from '../../src/storage/pg-schema.js';
 import { admin, describePg, freshDatabase, sharedCluster } from '../support/postgres.js';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server.js';
 import { runCli, startServe, tempDir, type ServeHandle } from './helpers.js';
+import { checkpointPoller, entryAt, expectNoShrinkNoFork, leaderPid, sleep, waitFor } from './pg-processes.js';
 
 const BUCKET = 'pgserve';
 const ORIGIN = 'pg-serve.test.example/log';
@@ -32,9 +33,6 @@ let s3: S3TestServer;
 let dir: string;
 let n = 0;
 const running: ServeHandle[] = [];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 
 /** One log setup: a database, a bucket prefix, and a key every process shares. */
 interface Setup {
@@ -61,71 +59,6 @@ async function serveProcess(s: Setup, name: string, identity?: string[]): Promis
   );
   running.push(h);
   return h;
-}
-
-async function leaderPid(dbUrl: string): Promise<number | null> {
-  const row = (await admin(dbUrl, (c) => c.query(`SELECT leader, lease_expires > now() AS live FROM ${schema}.tree_state`))).rows[0];
-  if (row?.leader == null || row.live !== true) return null;
-  return Number(String(row.leader).split(':')[1]);
-}
-
-async function waitFor<T>(what: string, f: () => Promise<T | null>, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => null);
-    if (v !== null && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-/** Reads the bucket's checkpoint every few ms: sizes seen in order, and the root of every size. */
-function checkpointPoller(s: Setup) {
-  const sizes: number[] = [];
-  const roots = new Map<number, string>();
-  const conflicts: string[] = [];
-  const seen: { size: number; at: number }[] = [];
-  let stop = false;
-  const done = (async () => {
-    while (!stop) {
-      try {
-        const res = await fetch(`${s3.url}/${BUCKET}/${s.prefix}/checkpoint`);
-        if (res.status === 200) {
-          const lines = (await res.text()).split('\n');
-          const size = Number(lines[1]);
-          const root = lines[2]!;
-          if (sizes.length === 0 || sizes[sizes.length - 1] !== size) {
-            sizes.push(size);
-            seen.push({ size, at: performance.now() });
-          }
-          const known = roots.get(size);
-          if (known !== undefined && known !== root) conflicts.push(`size ${size}: ${known} vs ${root}`);
-          roots.set(size, root);
-        }
-      } catch {
-        // the server is up for the whole test; a failed read is just skipped
-      }
-      await sleep(20);
-    }
-  })();
-  return {
-    sizes,
-    roots,
-    conflicts,
-    seen,
-    latest: () => sizes[sizes.length - 1] ?? -1,
-    async stop() {
-      stop = true;
-      await done;
-    },
-  };
-}
-
-/** The entry at index as text, from /v1/log/entry (JSON, the entry in base64). */
-async function entryAt(url: string, index: number): Promise<string> {
-  const res = await fetch(`${url}/v1/log/entry/${index}`);
-  expect(res.status).toBe(200);
-  return Buffer.from(((await res.json()) as { entry: string }).entry, 'base64').toString('utf8');
 }
 
 function percentile(xs: number[], p: number): number {
@@ -167,7 +100,7 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
       indexes.push(((await res.json()) as { index: number }).index);
     }
     expect(new Set(indexes).size).toBe(21);
-    const pid = await leaderPid(s.dbUrl);
+    const pid = await leaderPid(s.dbUrl, schema);
     expect([a.child.pid, b.child.pid]).toContain(pid);
     // The frontend never leads, even with both candidates gone: it keeps sequencing, nothing is signed.
     expect((c as unknown as { leading: boolean }).leading).toBe(false);
@@ -196,7 +129,7 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     const started = performance.now();
     const s = await setup();
     const procs: Record<'a' | 'b', ServeHandle> = { a: await serveProcess(s, 'a'), b: await serveProcess(s, 'b') };
-    const poller = checkpointPoller(s);
+    const poller = checkpointPoller(s3, BUCKET, s.prefix);
     const acked = new Map<string, number>();
     let stopLoad = false;
     let seq = 0;
@@ -221,7 +154,7 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     try {
       await waitFor('a first checkpoint', async () => poller.latest() > 0);
       for (let cycle = 0; cycle < CYCLES; cycle++) {
-        const pid = await waitFor('a leader', () => leaderPid(s.dbUrl));
+        const pid = await waitFor('a leader', () => leaderPid(s.dbUrl, schema));
         const name = procs.a.child.pid === pid ? 'a' : 'b';
         expect(procs[name].child.pid).toBe(pid);
         await sleep(300);
@@ -231,7 +164,7 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
         // Restart it at once (as a supervisor would); meanwhile a live process takes over.
         const restarting = serveProcess(s, `${name}${cycle}`);
         // A checkpoint PUT the dead leader had sent may still land: count from the takeover's first publication.
-        await waitFor('a new leader', async () => ((await leaderPid(s.dbUrl)) ?? pid) !== pid, 60_000);
+        await waitFor('a new leader', async () => ((await leaderPid(s.dbUrl, schema)) ?? pid) !== pid, 60_000);
         const atTakeover = poller.latest();
         await waitFor('a checkpoint after the takeover', async () => poller.latest() > atTakeover, 60_000);
         failovers.push(performance.now() - t0);
@@ -254,8 +187,7 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
       expect(await entryAt(survivor.url, index)).toBe(body);
     }
     // Sizes never decreased; one root per size.
-    for (let k = 1; k < poller.sizes.length; k++) expect(poller.sizes[k]!).toBeGreaterThan(poller.sizes[k - 1]!);
-    expect(poller.conflicts).toEqual([]);
+    expectNoShrinkNoFork(poller);
     // The bucket audits.
     const audit = await runCli(['audit', `${s3.url}/${BUCKET}/${s.prefix}`, '--log-key', survivor.verifierKey]);
     expect(audit.code, audit.stderr).toBe(0);
@@ -272,8 +204,8 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     const s = await setup();
     const a = await serveProcess(s, 'a');
     const b = await serveProcess(s, 'b');
-    const poller = checkpointPoller(s);
-    const pid = await waitFor('a leader', () => leaderPid(s.dbUrl));
+    const poller = checkpointPoller(s3, BUCKET, s.prefix);
+    const pid = await waitFor('a leader', () => leaderPid(s.dbUrl, schema));
     const [old, other] = a.child.pid === pid ? [a, b] : [b, a];
     const oldEpoch = Number((await admin(s.dbUrl, (c) => c.query(`SELECT epoch FROM ${schema}.tree_state`))).rows[0]!.epoch);
     await fetch(`${old.url}/add?wait=checkpoint`, { method: 'POST', body: 'before the pause' });
@@ -283,7 +215,7 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
       const res = await fetch(`${other.url}/add?wait=checkpoint`, { method: 'POST', body: 'during the pause', signal: AbortSignal.timeout(30_000) });
       expect(res.status).toBe(200);
       const during = ((await res.json()) as { index: number }).index;
-      expect(await leaderPid(s.dbUrl)).toBe(other.child.pid);
+      expect(await leaderPid(s.dbUrl, schema)).toBe(other.child.pid);
       await waitFor('the new leader publishing', async () => poller.latest() > during);
     } finally {
       old.child.kill('SIGCONT');
@@ -296,8 +228,7 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     expect(res.status).toBe(200);
     await sleep(500);
     await poller.stop();
-    for (let k = 1; k < poller.sizes.length; k++) expect(poller.sizes[k]!).toBeGreaterThan(poller.sizes[k - 1]!);
-    expect(poller.conflicts).toEqual([]);
+    expectNoShrinkNoFork(poller);
     expect(old.stderr()).not.toMatch(/LOG_FORK|STORAGE_CONFLICT/);
     // The step-down is said as one: no line calls it a stop or asks for a restart.
     expect(old.stderr()).not.toMatch(/stopped publishing|until restarted|restart this/);
@@ -306,8 +237,8 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     const s = await setup();
     const a = await serveProcess(s, 'a');
     const b = await serveProcess(s, 'b');
-    const poller = checkpointPoller(s);
-    const pid = await waitFor('a leader', () => leaderPid(s.dbUrl));
+    const poller = checkpointPoller(s3, BUCKET, s.prefix);
+    const pid = await waitFor('a leader', () => leaderPid(s.dbUrl, schema));
     const [old, other] = a.child.pid === pid ? [a, b] : [b, a];
     const key = `${s.prefix}/checkpoint`;
     const hold = s3.hold({ verb: 'PUT', key });
@@ -333,8 +264,7 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     await waitFor('the old leader stepping down', async () => /stepped down/.test(old.stderr()), 20_000);
     await sleep(500);
     await poller.stop();
-    for (let k = 1; k < poller.sizes.length; k++) expect(poller.sizes[k]!).toBeGreaterThan(poller.sizes[k - 1]!);
-    expect(poller.conflicts).toEqual([]);
+    expectNoShrinkNoFork(poller);
     expect(old.stderr()).not.toMatch(/LOG_FORK|STORAGE_CONFLICT/);
     // The step-down is said as one: no line calls it a stop or asks for a restart.
     expect(old.stderr()).not.toMatch(/stopped publishing|until restarted|restart this/);
