@@ -16,10 +16,10 @@ import { Progress } from './progress.js';
 import { lockRegistry } from './registry-lock.js';
 import { isPkcs11Uri } from './signing-key.js';
 
-// reindex: the leaves covered by the last signed checkpoint, from
-// <state>/log.db, or with --db from PostgreSQL (read-only: the size is the
-// published checkpoint the database records, which is what a server's
-// registry folds up to).
+// reindex: the leaves covered by the last public checkpoint, from
+// <state>/log.db, or with --db from PostgreSQL (read-only). Either way the
+// size is the published checkpoint the database records, which is what a
+// server's registry folds up to.
 export async function reindex(stateDir: string, keyFile: string | undefined, originFlag: string | undefined, json: boolean, db: Sourced | undefined): Promise<number> {
   const dbFile = path.join(stateDir, 'log.db');
   if (db === undefined && !fs.existsSync(dbFile)) throw new CliError(`no log in ${stateDir} (${dbFile} is missing; for a log in PostgreSQL give --db)`);
@@ -64,9 +64,15 @@ function reindexOrigin(stateDir: string, keyFile: string | undefined, db: Source
 
 type ClosableLeaves = LeafSource & { close(): void | Promise<void> };
 
+// The public size the server recorded, never its signed size: with witnesses
+// pending, leaves past the public checkpoint are signed but not served, and an
+// index that had applied them would be ahead of the server's registry (which
+// refuses it at start). A database from before the record falls back to the
+// signed size, as before.
 function sqliteLeaves(dbFile: string, origin: string): ClosableLeaves {
   const db = new SqliteSequenceDB(dbFile, { origin });
-  return { size: db.state()?.size ?? 0, read: (a, b) => db.readEntries(a, b), close: () => db.close() };
+  const signed = db.state()?.size ?? 0;
+  return { size: Math.min(db.publishedSize() ?? signed, signed), read: (a, b) => db.readEntries(a, b), close: () => db.close() };
 }
 
 async function pgLeaves(db: Sourced, origin: string): Promise<ClosableLeaves> {

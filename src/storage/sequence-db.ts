@@ -128,6 +128,21 @@ export interface SequenceDB {
   /** Moves the collector's cursor (it never needs to move back). Durable when it returns. */
   setGcCursor(size: number): void;
 
+  /**
+   * Tells the database that a checkpoint of this size is public. It costs no
+   * write of its own: the next commitState records the largest size noted,
+   * in the same transaction, so the record may lag the public tree by one
+   * checkpoint but is never ahead of it.
+   */
+  notePublished(size: number): void;
+
+  /**
+   * The largest public size recorded by a commitState (null: none recorded,
+   * e.g. a database from before the record existed). Offline tools that must
+   * not run ahead of what the server will serve (registry reindex) stop here.
+   */
+  publishedSize(): number | null;
+
   /** The size the witness (by its verifier key) last cosigned for this log, or null if unknown. */
   witnessSize(witness: string): number | null;
 

@@ -8,7 +8,9 @@
 //     (LOG_FORK) exactly as SqliteSequenceDB.commitState does;
 //   - nextIndex() is the database's own count (no other process inserts);
 //   - the published state is kept in memory: no other process reads it, and
-//     recovery finds the public checkpoint in the tile store at every open.
+//     recovery finds the public checkpoint in the tile store at every open;
+//     its size also rides along with the next tree state's commit, so that
+//     `registry reindex` (offline, without the tile store) can stop there.
 // Every method is async, so a throw of the synchronous call becomes a
 // rejection; the work itself still runs at once (better-sqlite3 blocks), so
 // an idle SQLite log pays one microtask per call, not a thread hop.
@@ -43,6 +45,8 @@ export class SqliteLogStore implements SequenceStore, TreeStateStore, LeaderLeas
 
   async setPublished(_fence: Fence, p: PublishedState): Promise<'ok' | 'lost'> {
     if (this.#published === null || this.#published.size <= p.size) this.#published = { size: p.size, text: p.text, etag: p.etag };
+    // Recorded with the next tree state (no fsync of its own), for registry reindex.
+    this.#db.notePublished(p.size);
     return 'ok';
   }
 

@@ -4,7 +4,9 @@
 // before returning; a batch of entries is one transaction, hence one fsync.
 // Schema:
 //   meta(key, value)                     origin, schema version, gc_cursor (the partial-tile
-//                                        collector's cursor; absent means 0)
+//                                        collector's cursor; absent means 0), published_size
+//                                        (a public size, written with each tree state; absent
+//                                        in databases from before it existed)
 //   entries(idx PK, leaf_hash, data)     the durable sequence; index on leaf_hash
 //   tree_state(one row)                  size, root, text, edge, prev_size, prev_edge
 //   checkpoints(size PK, root, time)     every signed (size, root) and its commit time
@@ -62,6 +64,8 @@ export class SqliteSequenceDB implements SequenceDB {
   readonly origin: string;
   private readonly db: Database.Database;
   private size: number;
+  /** The largest public size noted since open, recorded with the next tree state. */
+  #publishedNoted: number | null = null;
   private readonly stmt: {
     insert: Database.Statement;
     findHash: Database.Statement;
@@ -239,6 +243,7 @@ export class SqliteSequenceDB implements SequenceDB {
       throw new TilelogError('LOG_FORK', `sqlite: refusing a second root for size ${next.size}`);
     }
     this.stmt.putCheckpoint.run(next.size, asBuffer(next.root), Date.now());
+    if (this.#publishedNoted !== null) this.stmt.putMeta.run('published_size', String(this.#publishedNoted));
     this.stmt.putState.run(
       next.size,
       asBuffer(next.root),
@@ -281,6 +286,17 @@ export class SqliteSequenceDB implements SequenceDB {
     return Number.isSafeInteger(n) && n >= 0 ? n : 0;
   }
 
+  notePublished(size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`sqlite: published size ${size} is not a size`);
+    if (this.#publishedNoted === null || size > this.#publishedNoted) this.#publishedNoted = size;
+  }
+
+  publishedSize(): number | null {
+    const v = this.stmt.getMeta.get('published_size') as string | undefined;
+    const n = v === undefined ? NaN : Number(v);
+    return Number.isSafeInteger(n) && n >= 0 ? n : null;
+  }
+
   setGcCursor(size: number): void {
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`sqlite: gc cursor ${size} is not a size`);
     this.stmt.putMeta.run('gc_cursor', String(size));
@@ -297,7 +313,12 @@ export class SqliteSequenceDB implements SequenceDB {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    // A clean stop records the exact public size (a crash leaves it one checkpoint behind, never ahead).
+    if (this.#publishedNoted !== null && !this.db.readonly && this.#publishedNoted > (this.publishedSize() ?? -1)) {
+      this.stmt.putMeta.run('published_size', String(this.#publishedNoted));
+    }
+    this.db.close();
   }
 
   // checkNoGaps: the entries beyond the signed size must be exactly

@@ -137,6 +137,12 @@ class FaultyDB implements SequenceDB {
   entryBytes(start: number, end: number) {
     return this.inner.entryBytes(start, end);
   }
+  notePublished(size: number) {
+    this.inner.notePublished(size);
+  }
+  publishedSize() {
+    return this.inner.publishedSize();
+  }
   gcCursor() {
     return this.inner.gcCursor();
   }

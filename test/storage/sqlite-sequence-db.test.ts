@@ -29,6 +29,26 @@ beforeEach(() => {
 afterEach(() => tmp.cleanup());
 
 describe('SqliteSequenceDB', () => {
+  test('records a noted public size with the next tree state and at a clean close, never ahead of it', () => {
+    let db = new SqliteSequenceDB(file, { origin: ORIGIN });
+    expect(db.publishedSize()).toBeNull();
+    db.commitState(null, st(0, 0));
+    db.notePublished(0);
+    expect(db.publishedSize()).toBeNull(); // noting writes nothing by itself
+    db.commitState(0, st(5, 1));
+    expect(db.publishedSize()).toBe(0); // rode along with size 5's commit
+    db.notePublished(5);
+    db.notePublished(3); // out of order: the record never moves back
+    db.commitState(5, st(9, 2));
+    expect(db.publishedSize()).toBe(5);
+    db.notePublished(9);
+    expect(() => db.notePublished(-1)).toThrow(RangeError);
+    db.close();
+    db = new SqliteSequenceDB(file, { origin: ORIGIN });
+    expect(db.publishedSize()).toBe(9);
+    db.close();
+  });
+
   test('sequences batches, dedups against the DB and within a batch, survives reopen', () => {
     const db = new SqliteSequenceDB(file, { origin: ORIGIN });
     expect(db.sequencedSize()).toBe(0);
