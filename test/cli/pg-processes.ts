@@ -3,11 +3,32 @@
 // database directly, never through a test proxy), condition waits, a poller
 // of the bucket's checkpoint (every size seen, one root per size), entries.
 
+import * as path from 'node:path';
 import { expect } from 'vitest';
-import { admin } from '../support/postgres.js';
+import { admin, freshDatabase, sharedCluster } from '../support/postgres.js';
 import type { S3TestServer } from '../support/s3-server.js';
+import { runCli } from './helpers.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One log for a test: a fresh database, a bucket prefix, and a key every process shares. */
+export interface PgLogSetup {
+  dbUrl: string;
+  prefix: string;
+  keyFile: string;
+}
+
+/** A fresh database named <dbName><k>, prefix log<k> and a new log key in dir (k counts calls per dbName). */
+export async function pgLogSetup(dir: string, origin: string, dbName: string): Promise<PgLogSetup> {
+  const k = (setups.get(dbName) ?? 0) + 1;
+  setups.set(dbName, k);
+  const dbUrl = await freshDatabase(await sharedCluster(), `${dbName}${k}`);
+  const keyFile = path.join(dir, `key${k}`);
+  const r = await runCli(['keygen', '--origin', origin, '--out', keyFile]);
+  expect(r.code, r.stderr).toBe(0);
+  return { dbUrl, prefix: `log${k}`, keyFile };
+}
+const setups = new Map<string, number>();
 
 /** The pid of the process holding a live lease on the log in schema, or null. */
 export async function leaderPid(dbUrl: string, schema: string): Promise<number | null> {

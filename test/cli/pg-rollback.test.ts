@@ -15,10 +15,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { schemaNameForOrigin } from '../../src/storage/pg-schema.js';
-import { admin, describePg, freshDatabase, pgBin, sharedCluster } from '../support/postgres.js';
+import { admin, describePg, pgBin } from '../support/postgres.js';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server.js';
-import { runCli, startServe, tempDir, type ServeHandle } from './helpers.js';
-import { add, checkpointPoller, expectNoShrinkNoFork, leaderPid, waitFor } from './pg-processes.js';
+import { startServe, tempDir, type ServeHandle } from './helpers.js';
+import { add, checkpointPoller, expectNoShrinkNoFork, leaderPid, waitFor, pgLogSetup, type PgLogSetup } from './pg-processes.js';
 
 const BUCKET = 'pgrollback';
 const ORIGIN = 'pg-rollback.test.example/log';
@@ -28,22 +28,10 @@ const REFUSAL = /the public checkpoint \(size (\d+)\) is ahead of the last check
 
 let s3: S3TestServer;
 let dir: string;
-let n = 0;
 const running: ServeHandle[] = [];
 
-interface Setup {
-  dbUrl: string;
-  prefix: string;
-  keyFile: string;
-}
-
-async function setup(): Promise<Setup> {
-  const k = n++;
-  const dbUrl = await freshDatabase(await sharedCluster(), `pgrollback${k}`);
-  const keyFile = path.join(dir, `key${k}`);
-  expect((await runCli(['keygen', '--origin', ORIGIN, '--out', keyFile])).code).toBe(0);
-  return { dbUrl, prefix: `log${k}`, keyFile };
-}
+type Setup = PgLogSetup;
+const setup = (): Promise<Setup> => pgLogSetup(dir, ORIGIN, 'pgrollback');
 
 async function serve(s: Setup, name: string, ttlMs: number): Promise<ServeHandle> {
   const lease = ['--lease-ttl-ms', String(ttlMs), '--lease-renew-ms', String(Math.floor(ttlMs / 4)), '--lease-margin-ms', String(Math.floor(ttlMs / 5))];

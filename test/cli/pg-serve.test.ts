@@ -15,10 +15,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { schemaNameForOrigin } from '../../src/storage/pg-schema.js';
-import { admin, describePg, freshDatabase, sharedCluster } from '../support/postgres.js';
+import { admin, describePg } from '../support/postgres.js';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server.js';
 import { runCli, startServe, tempDir, type ServeHandle } from './helpers.js';
-import { checkpointPoller, entryAt, expectNoShrinkNoFork, leaderPid, sleep, waitFor } from './pg-processes.js';
+import { checkpointPoller, entryAt, expectNoShrinkNoFork, leaderPid, leaseEpoch, sleep, waitFor, pgLogSetup, type PgLogSetup } from './pg-processes.js';
 
 const BUCKET = 'pgserve';
 const ORIGIN = 'pg-serve.test.example/log';
@@ -31,24 +31,10 @@ const schema = schemaNameForOrigin(ORIGIN);
 
 let s3: S3TestServer;
 let dir: string;
-let n = 0;
 const running: ServeHandle[] = [];
 
-/** One log setup: a database, a bucket prefix, and a key every process shares. */
-interface Setup {
-  dbUrl: string;
-  prefix: string;
-  keyFile: string;
-}
-
-async function setup(): Promise<Setup> {
-  const k = n++;
-  const dbUrl = await freshDatabase(await sharedCluster(), `pgserve${k}`);
-  const keyFile = path.join(dir, `key${k}`);
-  const r = await runCli(['keygen', '--origin', ORIGIN, '--out', keyFile]);
-  expect(r.code, r.stderr).toBe(0);
-  return { dbUrl, prefix: `log${k}`, keyFile };
-}
+type Setup = PgLogSetup;
+const setup = (): Promise<Setup> => pgLogSetup(dir, ORIGIN, 'pgserve');
 
 async function serveProcess(s: Setup, name: string, identity?: string[]): Promise<ServeHandle> {
   const h = await startServe(
@@ -207,7 +193,7 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
     const poller = checkpointPoller(s3, BUCKET, s.prefix);
     const pid = await waitFor('a leader', () => leaderPid(s.dbUrl, schema));
     const [old, other] = a.child.pid === pid ? [a, b] : [b, a];
-    const oldEpoch = Number((await admin(s.dbUrl, (c) => c.query(`SELECT epoch FROM ${schema}.tree_state`))).rows[0]!.epoch);
+    const oldEpoch = await leaseEpoch(s.dbUrl, schema);
     await fetch(`${old.url}/add?wait=checkpoint`, { method: 'POST', body: 'before the pause' });
     old.child.kill('SIGSTOP');
     try {
@@ -221,7 +207,7 @@ describePg('tilelog serve --db (PostgreSQL + bucket, real processes)', () => {
       old.child.kill('SIGCONT');
     }
     await waitFor('the old leader stepping down', async () => /stepped down/.test(old.stderr()), 20_000);
-    const epoch = Number((await admin(s.dbUrl, (c) => c.query(`SELECT epoch FROM ${schema}.tree_state`))).rows[0]!.epoch);
+    const epoch = await leaseEpoch(s.dbUrl, schema);
     expect(epoch).toBeGreaterThan(oldEpoch);
     // Both keep working: the resumed one sequences, the leader publishes, both waits resolve.
     const res = await fetch(`${old.url}/add?wait=checkpoint`, { method: 'POST', body: 'after the pause', signal: AbortSignal.timeout(30_000) });
