@@ -151,7 +151,7 @@ export class Log {
   readonly #cache: TileCache;
   /** Stored hashes proofs computed from tiles (hash-memo.ts): the high subtrees every proof needs. */
   readonly #memo = new StoredHashMemo();
-  readonly #onClose: (() => void) | null;
+  readonly #onClose: (() => void | Promise<void>) | null;
   readonly #observers: Observers;
   readonly #health: StorageHealth;
   readonly #view: PublishedView;
@@ -172,7 +172,7 @@ export class Log {
   #closed: Promise<void> | null = null;
 
   /** Use openLog(). */
-  private constructor(o: ResolvedOptions, durableAtOpen: number, onClose: (() => void) | null) {
+  private constructor(o: ResolvedOptions, durableAtOpen: number, onClose: (() => void | Promise<void>) | null) {
     this.#o = o;
     this.origin = o.origin;
     this.dedup = o.dedup;
@@ -203,7 +203,7 @@ export class Log {
   }
 
   /** @internal Opens the log: with a single-process lease, leads at once (recovery, then the loops); with a shared one, leads or follows. */
-  static async open(opts: LogOptions, onClose: (() => void) | null = null): Promise<Log> {
+  static async open(opts: LogOptions, onClose: (() => void | Promise<void>) | null = null): Promise<Log> {
     const o = resolveOptions(opts);
     const log = new Log(o, await o.store.nextIndex(), onClose);
     try {
@@ -571,7 +571,7 @@ export class Log {
       await this.#recording;
       this.#view.fail(this.#fatal ?? new TilelogError('LOG_CLOSED', 'log: the log is closed'));
       this.#health.close();
-      this.#onClose?.();
+      await this.#onClose?.();
     })();
     return this.#closed;
   }
