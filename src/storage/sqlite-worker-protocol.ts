@@ -100,7 +100,11 @@ export function unpackEntries(buf: ArrayBuffer): { entries: Uint8Array[]; leafHa
   if (buf.byteLength < 4) throw new Error('sqlite-worker: bad math: a packed range shorter than its count');
   const n = new Uint32Array(buf, 0, 1)[0]!;
   const head = 4 + 4 * n;
+  if (head + HASH_SIZE * n > buf.byteLength) throw new Error(`sqlite-worker: bad math: ${n} entries in a packed range of ${buf.byteLength} bytes`);
   const lengths = new Uint32Array(buf, 4, n);
+  let end = head + HASH_SIZE * n;
+  for (let k = 0; k < n; k++) end += lengths[k]!;
+  if (end !== buf.byteLength) throw new Error(`sqlite-worker: bad math: a packed range of ${buf.byteLength} bytes holds ${end}`);
   const entries: Uint8Array[] = new Array(n);
   const leafHashes: Hash[] = new Array(n);
   let dataAt = head + HASH_SIZE * n;
@@ -109,7 +113,6 @@ export function unpackEntries(buf: ArrayBuffer): { entries: Uint8Array[]; leafHa
     entries[k] = new Uint8Array(buf, dataAt, lengths[k]!);
     dataAt += lengths[k]!;
   }
-  if (dataAt !== buf.byteLength) throw new Error(`sqlite-worker: bad math: a packed range of ${buf.byteLength} bytes holds ${dataAt}`);
   return { entries, leafHashes };
 }
 
