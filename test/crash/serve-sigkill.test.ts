@@ -11,7 +11,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { startServe, tempDir } from '../cli/helpers.js';
 
 const CLIENTS = 16;
-const ROUNDS = 3;
+const ROUNDS = 2;
 
 interface Acked {
   index: number;
