@@ -31,6 +31,9 @@
 //   S2. COMMITted, acknowledgements not (all) sent: the entries are durable.
 //       Recovery: the checkpointer integrates them; a retried add is answered
 //       with the same index (dedup on).
+//   With the SQLite state in a worker thread (SqliteWorkerStore) S1 and S2
+//   are the same points: the worker posts its reply only after the COMMIT,
+//   and a SIGKILL ends both threads at once.
 //   C1. Some tiles/bundles for the next size T written, DB state still at the
 //       old size S: the tiles are beyond every checkpoint, invisible to
 //       verifiers. Recovery: the checkpointer re-integrates [S, T') and
