@@ -19,7 +19,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { openLoop, type OpenLoopResult } from './open-loop.js';
 import { cpuBetween, cpuSample, loopDelay, LOOP_DELAY_PRELOAD, type LoopDelay } from './proc-stats.js';
 import { header, line, median, rate } from './util.js';
 
@@ -31,8 +30,6 @@ const RUNS = Number(process.env.BENCH_HTTP_RUNS ?? 3);
 /** Issue 14's target 2: durable adds at least this fraction of the bare handler's, ack p99 at most ACK_P99_MS. */
 const TARGET_RATIO = 0.8;
 const ACK_P99_MS = 50;
-/** The offered rate of the open-loop case: a load the servers keep up with, so latency is the add's own. */
-const OPEN_RATE = Number(process.env.BENCH_HTTP_RATE ?? 500);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -233,11 +230,6 @@ export async function main(): Promise<void> {
     }
     const waits = [];
     for (const s of servers.slice(1)) waits.push(await measure(s, '/add?wait=checkpoint'));
-    // Open loop: each server at a fixed offered rate, latency from the scheduled send time.
-    const open: OpenLoopResult[] = [];
-    for (const s of servers) {
-      open.push(await openLoop([`${s.url}/add`], OPEN_RATE, SECONDS, (n) => Buffer.from(`open ${runId} ${s.name} ${n} padding-padding-padding`)));
-    }
     const sizes = [];
     for (const s of servers.slice(1)) sizes.push(((await (await fetch(`${s.url}/v1/log/info`)).json()) as { treeSize?: number }).treeSize);
 
@@ -257,11 +249,6 @@ export async function main(): Promise<void> {
       const w = waits[i - 1]!;
       line(`time-to-checkpoint p50 / p99 (${short})`, `${w.load.p50} / ${w.load.p99} ms`, 'ack p99', `${p99} ms`, w.load.p99 / Math.max(p99, 1));
     }
-    console.log(`  open loop at ${OPEN_RATE} adds/s (a load every server keeps up with), latency from the scheduled send:`);
-    servers.forEach((s, i) => {
-      const o = open[i]!;
-      console.log(`    ${s.name}: ${rate(o.rps)}/s answered, p50 ${o.p50.toFixed(1)} ms, p99 ${o.p99.toFixed(1)} ms${o.failed ? `, ${o.failed} failed (${o.firstFailure})` : ''}`);
-    });
     console.log(`  tree sizes after the runs: ${sizes.map((x) => x ?? '?').join(', ')}`);
   } finally {
     for (const s of servers) await stop(s.child);
