@@ -17,8 +17,13 @@ export default async function setup(): Promise<void> {
   fs.rmSync(path.dirname(CLI_BUNDLE), { recursive: true, force: true });
   await build({
     absWorkingDir: REPO_ROOT,
-    // read-worker.ts: the process serve --read-workers starts beside main.js (serve-workers.ts).
-    entryPoints: [path.join(REPO_ROOT, 'src/cli/main.ts'), path.join(REPO_ROOT, 'src/cli/read-worker.ts')],
+    // read-worker.ts: the process serve --read-workers starts beside main.js (serve-workers.ts);
+    // sqlite-worker.ts: the thread that holds the SQLite state, also beside it (sqlite-worker-store.ts).
+    entryPoints: [
+      { in: path.join(REPO_ROOT, 'src/cli/main.ts'), out: 'main' },
+      { in: path.join(REPO_ROOT, 'src/cli/read-worker.ts'), out: 'read-worker' },
+      { in: path.join(REPO_ROOT, 'src/storage/sqlite-worker.ts'), out: 'sqlite-worker' },
+    ],
     outdir: path.dirname(CLI_BUNDLE),
     bundle: true,
     // One chunk per verb: a child loads only the verb it runs and the npm

@@ -19,6 +19,7 @@
 //   --batch-max-delay-ms  TILELOG_BATCH_MAX_DELAY_MS    engine default (1)
 //   --checkpoint-interval-ms TILELOG_CHECKPOINT_INTERVAL_MS  1000 with s3:// tiles (each checkpoint is a conditional PUT), else 0
 //   --no-dedup            TILELOG_DEDUP=0               dedup on
+//   --no-sqlite-worker    TILELOG_SQLITE_WORKER=0       on (the SQLite state in a worker thread; without --db)
 //   --partial-grace-s <s> TILELOG_PARTIAL_GRACE_S       60 (keep a replaced checkpoint's partial tiles this long)
 //   --read-workers <n>    TILELOG_READ_WORKERS          0 (n > 0: n processes serve tile reads; tiles directory only)
 //   --witness <url>,<vkey> TILELOG_WITNESSES (space-separated)  none: publish log-signed checkpoints
@@ -47,6 +48,12 @@ import { pgTarget } from '../storage/pg-errors.js';
 import { formatTileLocation, type S3Settings, type TileLocation } from '../storage/tile-location.js';
 import { defaultPublicUrl, hasS3Settings, parseTreeLocation, resolveS3Settings, S3_FLAGS } from './s3-options.js';
 
+/**
+ * Whether the SQLite state runs in a worker thread by default: measured with
+ * bench/http.bench.ts (both variants in one run), see bench/README.md.
+ */
+const DEFAULT_SQLITE_WORKER = true;
+
 /** Upper bound of --read-workers. */
 const MAX_READ_WORKERS = 64;
 
@@ -68,6 +75,7 @@ export const SERVE_FLAGS = {
   'batch-max-delay-ms': { type: 'string' },
   'checkpoint-interval-ms': { type: 'string' },
   dedup: { type: 'boolean' },
+  'sqlite-worker': { type: 'boolean' },
   'partial-grace-s': { type: 'string' },
   'read-workers': { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -128,6 +136,8 @@ export interface ServeConfig {
   /** Least time between two published checkpoints (ms): the setting, else DEFAULT_S3_CHECKPOINT_INTERVAL_MS for a bucket, else 0. */
   checkpointIntervalMs: number;
   dedup: boolean;
+  /** The SQLite state in a worker thread, so COMMITs block it instead of the request loop (ignored with --db). */
+  sqliteWorker: boolean;
   /** Keep a replaced checkpoint's partial tiles and bundles this long (ms) before deleting them. */
   partialGraceMs: number;
   /** Processes serving the public tree's reads beside the log's own (0: the log's process serves everything). */
@@ -231,6 +241,7 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
     checkpointIntervalMs:
       count('checkpoint-interval-ms', 'TILELOG_CHECKPOINT_INTERVAL_MS', 0) ?? (tiles.kind === 's3' ? DEFAULT_S3_CHECKPOINT_INTERVAL_MS : 0),
     dedup: values.dedup ?? parseBool('TILELOG_DEDUP', env.TILELOG_DEDUP) ?? true,
+    sqliteWorker: values['sqlite-worker'] ?? parseBool('TILELOG_SQLITE_WORKER', env.TILELOG_SQLITE_WORKER) ?? DEFAULT_SQLITE_WORKER,
     partialGraceMs: (count('partial-grace-s', 'TILELOG_PARTIAL_GRACE_S', 0) ?? DEFAULT_PARTIAL_GRACE_MS / 1000) * 1000,
     readWorkers,
     json: values.json === true,
@@ -303,6 +314,7 @@ export function effectiveConfig(s: ServeSettings): unknown {
     'batch-max-delay-ms': c.batchMaxDelayMs ?? 1,
     'checkpoint-interval-ms': c.checkpointIntervalMs,
     dedup: c.dedup,
+    ...(c.db === undefined && { 'sqlite-worker': c.sqliteWorker }),
     'partial-grace-s': c.partialGraceMs / 1000,
     'read-workers': c.readWorkers,
     'log-level': c.logLevel,

@@ -86,6 +86,9 @@ one with --origin) and a signing key in .tilelog/log.key.
                             1000 with --tiles s3://... (each checkpoint is a
                             conditional PUT), else 0: at once]
   --no-dedup                give identical entries new indexes [$TILELOG_DEDUP=0]
+  --no-sqlite-worker        keep the SQLite state on the request thread instead of
+                            a worker thread (whose COMMITs and fsyncs then do not
+                            hold up requests)          [$TILELOG_SQLITE_WORKER=0, on]
   --partial-grace-s <s>     keep a replaced checkpoint's partial tiles this long, then
                             delete them (clients fall back to full tiles)
                             [$TILELOG_PARTIAL_GRACE_S, 60]
@@ -207,7 +210,12 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
   };
   const log = await openOrExplain(cfg, origin, async () => {
     if (cfg.db === undefined || store === null) {
-      return openFileLog({ ...engineOptions, stateDir: cfg.stateDir, ...(store === null ? { tilesDir: cfg.tilesDir } : { tileStore: store }) });
+      return openFileLog({
+        ...engineOptions,
+        stateDir: cfg.stateDir,
+        sqliteWorker: cfg.sqliteWorker,
+        ...(store === null ? { tilesDir: cfg.tilesDir } : { tileStore: store }),
+      });
     }
     pgLog = await openPgLog({ ...engineOptions, connectionString: cfg.db, tileStore: store, lease: cfg.lease, role: cfg.role });
     return pgLog.log;

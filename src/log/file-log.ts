@@ -1,5 +1,6 @@
 // openFileLog: the embedded default, a log on a SQLite database (through
-// SqliteLogStore, which is also its always-held lease) in a state
+// SqliteLogStore, which is also its always-held lease; or, with sqliteWorker,
+// SqliteWorkerStore: the same database in a worker thread) in a state
 // directory and plain files in a tiles directory (or, given `tileStore`, any
 // other TileStore such as a bucket). It owns what is specific to directories:
 // their modes, the state directory's lock (one open per state directory,
@@ -13,6 +14,8 @@ import { FileTileStore, TILE_DIR_MODE } from '../storage/file-tile-store.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 import { SqliteLogStore } from '../storage/sqlite-log-store.js';
 import { SqliteSequenceDB } from '../storage/sqlite-sequence-db.js';
+import { SqliteWorkerStore } from '../storage/sqlite-worker-store.js';
+import type { LeaderLease, SequenceStore, TreeStateStore } from '../storage/log-store.js';
 import { takeStateLock } from '../storage/state-lock.js';
 import type { TileStore } from '../storage/tile-store.js';
 import { Log } from './log.js';
@@ -26,6 +29,12 @@ export interface FileLogOptions extends Omit<LogOptions, 'db' | 'store' | 'lease
   tilesDir?: string;
   /** The public tree in another store (an S3 bucket); the caller owns it. */
   tileStore?: TileStore;
+  /**
+   * Run the SQLite database in a worker thread (SqliteWorkerStore), so a
+   * batch's COMMIT and fsync block that thread instead of this one's event
+   * loop. Same guarantees; costs a message hop per store call. Default false.
+   */
+  sqliteWorker?: boolean;
 }
 
 /** The lock file in stateDir held while a log is open on it (storage/state-lock.ts). */
@@ -38,17 +47,21 @@ export const LOG_LOCK_FILE = 'log.lock';
  * anything is written.
  */
 export async function openFileLog(opts: FileLogOptions): Promise<Log> {
-  const { stateDir, tilesDir, tileStore, ...rest } = opts;
+  const { stateDir, tilesDir, tileStore, sqliteWorker = false, ...rest } = opts;
   if (tileStore === undefined && tilesDir === undefined) {
     throw new TilelogError('LOG_CONFIG', 'log: give a tiles directory (tilesDir) or a tile store (tileStore)');
   }
   makeDirSync(stateDir, STATE_DIR_MODE);
   const lock = takeStateLock(nodePath.join(stateDir, LOG_LOCK_FILE));
   if ('heldBy' in lock) throw lockedError(stateDir, lock.heldBy);
-  let db: SqliteSequenceDB | null = null;
+  let store: (SequenceStore & TreeStateStore & LeaderLease & { close(): Promise<void> }) | null = null;
   try {
     if (tileStore === undefined && tilesDir !== undefined) makeDirSync(tilesDir, TILE_DIR_MODE);
-    db = new SqliteSequenceDB(nodePath.join(stateDir, 'log.db'), { origin: opts.origin });
+    const dbPath = nodePath.join(stateDir, 'log.db');
+    // The state lock makes this process the only one on the database: the SQLite lease is always held.
+    store = sqliteWorker
+      ? await SqliteWorkerStore.open(dbPath, { origin: opts.origin })
+      : new SqliteLogStore(new SqliteSequenceDB(dbPath, { origin: opts.origin }));
     const logger = rest.logger ?? stderrLogger;
     const tiles =
       tileStore ??
@@ -59,15 +72,17 @@ export async function openFileLog(opts: FileLogOptions): Promise<Log> {
     // STORAGE_UNAVAILABLE) tell the health tracker when it refuses writes.
     const tilesProbe = tileStore === undefined ? { tiles: () => probeWritable(tilesDir as string) } : {};
     const storageProbes = { state: () => probeWritable(stateDir), ...tilesProbe, ...rest.storageProbes };
-    const opened = db;
-    // The state lock makes this process the only one on the database: the SQLite lease is always held.
-    const store = new SqliteLogStore(db);
-    return await Log.open({ ...rest, store, lease: store, tiles, storageProbes }, () => {
-      opened.close();
-      lock.release();
+    const opened = store;
+    return await Log.open({ ...rest, store, lease: store, tiles, storageProbes }, async () => {
+      // The lock goes only once the database is closed (the worker's too): then another open may start.
+      try {
+        await opened.close();
+      } finally {
+        lock.release();
+      }
     });
   } catch (err) {
-    db?.close();
+    await store?.close();
     lock.release();
     if (err instanceof ForeignTilesError) {
       const tilesWhere = tileStore?.description ?? `the tiles directory ${tilesDir}`;

@@ -7,7 +7,7 @@ export { nodeSha256 } from './options.js';
 export type { AddResult } from './sequencer.js';
 export type { PublishedCheckpoint } from './publisher.js';
 export type { TileStore, SequenceDB, TreeState, SequenceStore, TreeStateStore, LeaderLease, Leadership, Fence } from '../storage/index.js';
-export { FileTileStore, MemoryTileStore, SqliteSequenceDB, SqliteLogStore, HeldLease } from '../storage/index.js';
+export { FileTileStore, MemoryTileStore, SqliteSequenceDB, SqliteLogStore, SqliteWorkerStore, HeldLease } from '../storage/index.js';
 export { storageFailure, type StorageFailure, type StorageComponent } from '../storage/storage-failure.js';
 export type { StorageFault } from './storage-health.js';
 export type { TileGcRun, TileGcCounters } from './tile-gc.js';

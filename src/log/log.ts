@@ -31,6 +31,9 @@
 //   S2. COMMITted, acknowledgements not (all) sent: the entries are durable.
 //       Recovery: the checkpointer integrates them; a retried add is answered
 //       with the same index (dedup on).
+//   With the SQLite state in a worker thread (SqliteWorkerStore) S1 and S2
+//   are the same points: the worker posts its reply only after the COMMIT,
+//   and a SIGKILL ends both threads at once.
 //   C1. Some tiles/bundles for the next size T written, DB state still at the
 //       old size S: the tiles are beyond every checkpoint, invisible to
 //       verifiers. Recovery: the checkpointer re-integrates [S, T') and
@@ -151,7 +154,7 @@ export class Log {
   readonly #cache: TileCache;
   /** Stored hashes proofs computed from tiles (hash-memo.ts): the high subtrees every proof needs. */
   readonly #memo = new StoredHashMemo();
-  readonly #onClose: (() => void) | null;
+  readonly #onClose: (() => void | Promise<void>) | null;
   readonly #observers: Observers;
   readonly #health: StorageHealth;
   readonly #view: PublishedView;
@@ -172,7 +175,7 @@ export class Log {
   #closed: Promise<void> | null = null;
 
   /** Use openLog(). */
-  private constructor(o: ResolvedOptions, durableAtOpen: number, onClose: (() => void) | null) {
+  private constructor(o: ResolvedOptions, durableAtOpen: number, onClose: (() => void | Promise<void>) | null) {
     this.#o = o;
     this.origin = o.origin;
     this.dedup = o.dedup;
@@ -203,7 +206,7 @@ export class Log {
   }
 
   /** @internal Opens the log: with a single-process lease, leads at once (recovery, then the loops); with a shared one, leads or follows. */
-  static async open(opts: LogOptions, onClose: (() => void) | null = null): Promise<Log> {
+  static async open(opts: LogOptions, onClose: (() => void | Promise<void>) | null = null): Promise<Log> {
     const o = resolveOptions(opts);
     const log = new Log(o, await o.store.nextIndex(), onClose);
     try {
@@ -571,7 +574,7 @@ export class Log {
       await this.#recording;
       this.#view.fail(this.#fatal ?? new TilelogError('LOG_CLOSED', 'log: the log is closed'));
       this.#health.close();
-      this.#onClose?.();
+      await this.#onClose?.();
     })();
     return this.#closed;
   }

@@ -6,6 +6,7 @@ export type { SequenceDB, SequencedEntry, SequenceResult, TreeState, EntryRange,
 export { SqliteSequenceDB, type SqliteSequenceDBOptions } from './sqlite-sequence-db.js';
 export type { SequenceStore, TreeStateStore, LeaderLease, Leadership, Fence } from './log-store.js';
 export { SqliteLogStore, HeldLease } from './sqlite-log-store.js';
+export { SqliteWorkerStore, type SqliteWorkerStoreOptions } from './sqlite-worker-store.js';
 // The S3 store's module imports the AWS SDK only inside openS3TileStore.
 export {
   S3TileStore,

@@ -13,7 +13,9 @@
 //     `registry reindex` (offline, without the tile store) can stop there.
 // Every method is async, so a throw of the synchronous call becomes a
 // rejection; the work itself still runs at once (better-sqlite3 blocks), so
-// an idle SQLite log pays one microtask per call, not a thread hop.
+// an idle SQLite log pays one microtask per call, not a thread hop, but each
+// COMMIT's fsync blocks the caller's event loop (SqliteWorkerStore moves the
+// same database to a worker thread for that).
 
 import type { Hash } from '../merkle/hash.js';
 import type { Fence, LeaderLease, Leadership, PublishedState, SequenceStore, TreeStateStore } from './log-store.js';

@@ -4,13 +4,14 @@
 //   ready                       after open
 //   ack <index> <entry>         after an add resolved (the entry is durable)
 //   cp <size> <root-b64>        after a checkpoint was published
-// It runs until killed.
+// It runs until killed. A third argument `worker` puts the SQLite state in
+// its worker thread (openFileLog's sqliteWorker).
 import { openFileLog } from '../../src/log/index.js';
 import { generateSignerKey, parseSignerKey } from '../../src/note/keys.js';
 import { toBase64 } from '../../src/merkle/encoding.js';
 
-const [dir, run] = process.argv.slice(2);
-if (dir === undefined || run === undefined) throw new Error('usage: child.ts <dir> <run>');
+const [dir, run, mode] = process.argv.slice(2);
+if (dir === undefined || run === undefined) throw new Error('usage: child.ts <dir> <run> [worker]');
 const ORIGIN = 'crash.tilelog.example/log';
 const signer = parseSignerKey(generateSignerKey(ORIGIN, new Uint8Array(32).fill(9)).signerKey);
 const out = (line: string): void => {
@@ -24,6 +25,7 @@ const log = await openFileLog({
   tilesDir: `${dir}/tiles`,
   batchMaxEntries: 256,
   batchMaxDelayMs: 2,
+  sqliteWorker: mode === 'worker',
   logger: { info: () => undefined, warn: () => undefined, error: (m) => process.stderr.write(`${m}\n`) },
 });
 let cp = log.checkpoint();

@@ -30,8 +30,8 @@ interface Observed {
 
 // runChild: start the child, kill it killAfterMs after it is ready, and
 // return its complete stdout lines and the checkpoints seen on disk meanwhile.
-async function runChild(dir: string, run: number, killAfterMs: number): Promise<{ lines: string[]; polled: Observed[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(run)], {
+async function runChild(dir: string, run: number, killAfterMs: number, mode: string): Promise<{ lines: string[]; polled: Observed[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(run), mode], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -73,7 +73,10 @@ async function runChild(dir: string, run: number, killAfterMs: number): Promise<
   return { lines: complete.split('\n').filter((l) => l.length > 0), polled };
 }
 
-describe('SIGKILL at random moments', () => {
+describe.each([
+  ['on the log thread', 'inline'],
+  ['in a worker thread', 'worker'],
+])('SIGKILL at random moments, the SQLite state %s', (_name, mode) => {
   const tmp = tempDir('tilelog-crash-');
   afterAll(() => tmp.cleanup());
 
@@ -84,7 +87,7 @@ describe('SIGKILL at random moments', () => {
     let totalAcks = 0;
     for (let run = 0; run < ITERATIONS; run++) {
       const killAfter = 50 + Math.floor(Math.random() * 400);
-      const { lines, polled } = await runChild(tmp.dir, run, killAfter);
+      const { lines, polled } = await runChild(tmp.dir, run, killAfter, mode);
       for (const line of lines) {
         const [tag, a, b] = line.split(' ');
         if (tag === 'ack') {
@@ -101,6 +104,7 @@ describe('SIGKILL at random moments', () => {
         stateDir: path.join(tmp.dir, 'state'),
         tilesDir: path.join(tmp.dir, 'tiles'),
         logger: quietLogger,
+        sqliteWorker: mode === 'worker',
       });
       const cp = log.checkpoint();
       observed.push({ size: cp.size, root: toBase64(cp.root), from: `reopen after run ${run}` });
