@@ -35,6 +35,7 @@ export type SqliteOp =
   | 'commitState'
   | 'gcCursor'
   | 'setGcCursor'
+  | 'notePublished'
   | 'witnessSize'
   | 'setWitnessSize'
   | 'close';

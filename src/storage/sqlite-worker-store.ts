@@ -141,6 +141,9 @@ export class SqliteWorkerStore implements SequenceStore, TreeStateStore, LeaderL
 
   async setPublished(_fence: Fence, p: PublishedState): Promise<'ok' | 'lost'> {
     if (this.#published === null || this.#published.size <= p.size) this.#published = { size: p.size, text: p.text, etag: p.etag };
+    // Recorded with the next tree state (registry reindex stops there). Calls run in
+    // order, so it reaches the worker before that commit; a dead worker fails the commit.
+    this.#call('notePublished', [p.size]).catch(() => undefined);
     return 'ok';
   }
 

@@ -93,6 +93,9 @@ function answer(db: SqliteSequenceDB, { op, args }: SqliteCall): [unknown, Array
     case 'setGcCursor':
       db.setGcCursor(args[0] as number);
       return [null, []];
+    case 'notePublished':
+      db.notePublished(args[0] as number);
+      return [null, []];
     case 'witnessSize':
       return [db.witnessSize(args[0] as string), []];
     case 'setWitnessSize':
