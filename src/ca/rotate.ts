@@ -23,6 +23,7 @@ import { TilelogError } from '../errors.js';
 import { caKeySubject } from '../registry/entries/index.js';
 import type { CertificateAuthority } from './ca.js';
 import type { Intermediate } from './intermediates.js';
+import type { CaSigner } from './signer.js';
 import { newIntermediateKey, nextGeneration, signIntermediate, writeIntermediateCertificate } from './intermediate-keys.js';
 import { spkiSha256, toHex, u8, x509 } from './x509.js';
 
@@ -47,8 +48,7 @@ export async function rotateIntermediate(ca: CertificateAuthority): Promise<Rota
     const old = ca.intermediates.issuing();
     if (old === null) throw new TilelogError('CA_CONFIG', 'ca: the log has no intermediate CA key to rotate');
     // R1, R2
-    const generation = nextGeneration(ca.dir);
-    const { signer, keyRef } = await newIntermediateKey(ca.dir, generation);
+    const { generation, signer, keyRef } = await freshKey(ca.dir);
     const cert = await signIntermediate(ca.root, signer, nameOf(old.certificate, generation), ca.now());
     const certFile = writeIntermediateCertificate(ca.dir, generation, cert);
     const spki = spkiSha256(cert);
@@ -78,6 +78,18 @@ export async function rotateIntermediate(ca: CertificateAuthority): Promise<Rota
     };
   } finally {
     rotating.delete(ca);
+  }
+}
+
+/** A key in the next free generation: another process rotating in a shared dir may take one first. */
+async function freshKey(dir: string): Promise<{ generation: number; signer: CaSigner; keyRef: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const generation = nextGeneration(dir);
+    try {
+      return { generation, ...(await newIntermediateKey(dir, generation)) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 5) throw err;
+    }
   }
 }
 
