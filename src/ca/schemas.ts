@@ -33,7 +33,7 @@ export const VerifyResult = z
 
 export const VerifyBody = z.object({ certificate: z.string().openapi({ description: 'PEM, the leaf first (a chain is fine).' }) }).openapi('VerifyCertificateRequest');
 
-const IssuerKeyHash = z.string().regex(/^[0-9a-f]{64}$/);
+const IssuerKeyHash = z.string().regex(/^[0-9a-f]{64}$/, "issuer must be an intermediate's key hash: 64 hex digits, as GET /v1/ca/intermediates lists it");
 
 export const chainRoute = createRoute({
   method: 'get',
@@ -92,7 +92,8 @@ export const crlRoute = createRoute({
   request: {
     query: z.object({
       issuer: z
-        .union([z.enum(['intermediate', 'root']), IssuerKeyHash])
+        .string()
+        .regex(/^(intermediate|root|[0-9a-f]{64})$/, 'issuer must be one of "intermediate", "root", or an intermediate\'s key hash (64 hex digits, as GET /v1/ca/intermediates lists it)')
         .optional()
         .openapi({ description: "intermediate: the issuing intermediate's CRL (default); an intermediate's SPKI SHA-256 (hex): that one's, retired or not, until its certificates expire; root: the root's CRL (covers the intermediates)." }),
       format: z.enum(['pem']).optional().openapi({ description: 'pem: PEM text instead of DER.' }),
