@@ -117,8 +117,8 @@ export class CertificateAuthority {
     await ca.#addIfMissing('root', o.keys.root.certificate);
     if (ca.index.caKeys('intermediate').length === 0) await ca.#addIfMissing('intermediate', o.keys.intermediate.certificate);
     await ca.intermediates.reload();
-    const issuing = ca.intermediates.issuing()!;
-    if (ca.intermediates.hasSigner(issuing)) {
+    const issuing = ca.intermediates.issuing();
+    if (issuing !== null && ca.intermediates.hasSigner(issuing)) {
       for (const old of ca.intermediates.unfinished()) await ca.retireKey(old.keyHash, 'superseded', { ifActive: true });
     }
     return ca;
@@ -141,7 +141,8 @@ export class CertificateAuthority {
 
   /** The root and the issuing intermediate (CA_KEY_UNAVAILABLE when this process lacks the latter's key). */
   get keys(): CaKeys {
-    const i = this.intermediates.issuing()!;
+    const i = this.intermediates.issuing();
+    if (i === null) throw new TilelogError('CA_CONFIG', 'ca: every intermediate in the log is retired');
     const signer = this.intermediates.heldSigner(i);
     if (signer === null) throw new TilelogError('CA_KEY_UNAVAILABLE', `ca: this process has no key for the issuing intermediate ca:${i.keyHashHex}`);
     return { root: this.root, intermediate: { signer, certificate: i.certificate } };
@@ -151,7 +152,7 @@ export class CertificateAuthority {
   async issuingKey(): Promise<{ intermediate: Intermediate; signer: CaSigner }> {
     await this.index.catchUp();
     const intermediate = this.intermediates.issuing();
-    if (intermediate === null) throw new TilelogError('CA_CONFIG', 'ca: the log has no intermediate CA key');
+    if (intermediate === null) throw new TilelogError('CA_CONFIG', 'ca: every intermediate in the log is retired (by a ca.key.retired written outside a rotation); this CA cannot issue');
     return { intermediate, signer: await this.intermediates.signer(intermediate) };
   }
 

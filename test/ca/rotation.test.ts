@@ -16,6 +16,7 @@ import { createCaApp } from '../../src/ca/http.js';
 import { newIntermediateKey, signIntermediate, writeIntermediateCertificate } from '../../src/ca/intermediate-keys.js';
 import { loadCaKeys } from '../../src/ca/keys.js';
 import { answerOcsp } from '../../src/ca/ocsp.js';
+import { verifyCertificate } from '../../src/ca/verify-cert.js';
 import { rotateIntermediate } from '../../src/ca/rotate.js';
 import { spkiSha256, toHex, u8 } from '../../src/ca/x509.js';
 import { isTilelogError } from '../../src/errors.js';
@@ -147,5 +148,17 @@ describe('rotation in process', () => {
     const err = await f.ca.submitEntry({ type: 'cert.issued', subject: 'cert:42', seq: 0, prev: null, body: forged as never }).catch((e) => e);
     expect(isTilelogError(err, 'REGISTRY_CONFLICT'), String(err)).toBe(true);
     expect(err.message).toMatch(/is retired/);
+  });
+
+  it("verify-cert accepts only intermediates the root signed, whatever the log's ca.key.added says", async () => {
+    // Another CA's intermediate, logged as if it were ours (a submitter key can write ca.key.added).
+    const foreign = await loadCaKeys({ dir: path.join(f.dir, 'foreign') });
+    for (const ext of ['key', 'crt']) fs.copyFileSync(path.join(f.dir, 'foreign', `ca-intermediate.${ext}`), path.join(f.caDir, `ca-intermediate-2.${ext}`));
+    const cert = foreign.intermediate.certificate;
+    const spki = spkiSha256(cert);
+    await f.ca.submitEntry({ type: 'ca.key.added', subject: caKeySubject(spki), seq: 0, prev: null, body: { role: 'intermediate', spkiSha256: spki, der: u8(cert.rawData) } });
+    const c = await issue(f.ca);
+    expect(c.issuer.keyHashHex).toBe(toHex(spki));
+    expect(await verifyCertificate(f.ca, u8(c.certificate.rawData))).toMatchObject({ valid: false, reason: 'unknown-issuer' });
   });
 });
