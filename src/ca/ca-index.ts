@@ -25,6 +25,8 @@ export interface CaKeyState {
   addedIndex: number;
   retired: boolean;
   retiredIndex: number | null;
+  /** The ca.key.retired entry's time (Unix seconds). */
+  retiredTime: number | null;
 }
 
 /** What one CA key issued: how many certificates, and when the last of them expires (Unix seconds). */
@@ -79,12 +81,13 @@ export class CaIndex {
           this.#certs.get(toHex(e.body.serial))!.revoked = { index: i, reason: e.body.reason, time: e.time };
           break;
         case 'ca.key.added':
-          this.#caKeys.set(toHex(e.body.spkiSha256), { spkiSha256: toHex(e.body.spkiSha256), role: e.body.role, der: e.body.der, addedIndex: i, retired: false, retiredIndex: null });
+          this.#caKeys.set(toHex(e.body.spkiSha256), { spkiSha256: toHex(e.body.spkiSha256), role: e.body.role, der: e.body.der, addedIndex: i, retired: false, retiredIndex: null, retiredTime: null });
           break;
         case 'ca.key.retired': {
           const k = this.#caKeys.get(e.subject.slice('ca:'.length))!;
           k.retired = true;
           k.retiredIndex = i;
+          k.retiredTime = e.time;
           break;
         }
         default:

@@ -68,9 +68,10 @@ export class Intermediates {
     return this.all().filter((i) => !i.retired).slice(0, -1);
   }
 
-  /** Until when its CRL and OCSP answers are served (ms): forever while active, else until its last certificate expires. */
+  /** Until when its CRL and OCSP answers are served (ms): forever while active, else until its last certificate expires (at least until its retirement). */
   servedUntilMs(i: Intermediate): number {
-    return i.retired ? this.index.issuedBy(i.keyHashHex).lastNotAfter * 1000 : Number.POSITIVE_INFINITY;
+    if (!i.retired) return Number.POSITIVE_INFINITY;
+    return Math.max(this.index.issuedBy(i.keyHashHex).lastNotAfter, this.index.caKey(i.keyHashHex)!.retiredTime!) * 1000;
   }
 
   hasSigner(i: Intermediate): boolean {

@@ -140,9 +140,11 @@ describe('rotation in process', () => {
     expect((await buildCrl(f.ca)).length).toBeGreaterThan(0);
   });
 
-  it('a retired intermediate never issues again: the rules refuse a cert.issued under it', async () => {
+  it('a retired intermediate never issues again (the rules refuse a cert.issued under it); one that issued nothing is served until its retirement', async () => {
     const a = f.ca.intermediates.issuing()!;
     await rotateIntermediate(f.ca);
+    // It issued nothing: its status is served until its retirement only.
+    expect(f.ca.intermediates.servedUntilMs(f.ca.intermediates.byKeyHash(a.keyHashHex)!)).toBe(f.clock.now * 1000);
     const c = await issue(f.ca);
     const forged = { ...(f.registry.index.head(`cert:${c.serial}`)!.entry.body as object), issuerKeyHash: a.keyHash, serial: new Uint8Array([0x42]) };
     const err = await f.ca.submitEntry({ type: 'cert.issued', subject: 'cert:42', seq: 0, prev: null, body: forged as never }).catch((e) => e);
