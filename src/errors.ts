@@ -90,6 +90,11 @@ export type ErrorCode =
   | 'CA_BAD_CSR' // a CSR that does not parse, whose signature does not verify, or with an unsupported key (400)
   | 'CA_BAD_REQUEST' // a malformed certificate, chain or OCSP request (400)
   | 'CA_CONFIG' // CA keys or certificates that do not load or do not match
+  | 'CA_UNAUTHORIZED' // a CA admin request without a known admin key (401)
+  | 'CA_FORBIDDEN' // a CA admin request with a key that is not an admin key (a registry API key) (403)
+  | 'CA_ROTATION_CONFLICT' // another rotation of the intermediate is running, or won (409)
+  | 'CA_NOT_FOUND' // no such intermediate, or a retired one no longer served (every certificate it issued expired) (404)
+  | 'CA_KEY_UNAVAILABLE' // this process lacks the key of a logged intermediate (another process rotated): copy the files (503)
   // http
   | 'HTTP_BAD_REQUEST'
   | 'HTTP_NOT_FOUND'

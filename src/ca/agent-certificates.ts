@@ -1,7 +1,9 @@
 // The CA behind the registry routes' certificate hook
 // (src/registry/http/certificates.ts): register and rotate with a CSR issue
 // through CertificateAuthority.issue (logged first); revoking an agent
-// revokes its certificates. CSR errors become the registry's 400.
+// revokes its certificates. CSR errors become the registry's 400; a process
+// without the issuing intermediate's key answers 503 (CA_KEY_UNAVAILABLE)
+// before the agent entry is written.
 
 import { TilelogError } from '../errors.js';
 import { encodeBundleJson } from '../client/bundle.js';
@@ -19,6 +21,8 @@ export function agentCertificates(ca: CertificateAuthority): AgentCertificates {
         if (err instanceof TilelogError && err.code === 'CA_BAD_CSR') throw new TilelogError('REGISTRY_BAD_REQUEST', `request: csr: ${err.message}`);
         throw err;
       }
+      // A process without the issuing intermediate's key (another one rotated) refuses before anything is written.
+      await ca.issuingKey();
       return {
         ed25519: prepared.ed25519,
         issue: async (name, o) => issuedJson(ca, await ca.issue(name, prepared, { supersede: o.supersede }), o.bundle),
@@ -32,7 +36,7 @@ export function agentCertificates(ca: CertificateAuthority): AgentCertificates {
 export async function issuedJson(ca: CertificateAuthority, c: IssuedCert, withBundle: boolean): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {
     pem: c.pem,
-    chain: ca.chainPem(),
+    chain: ca.chainPem(c.issuer),
     serial: c.serial,
     notBefore: c.certificate.notBefore.toISOString(),
     notAfter: c.certificate.notAfter.toISOString(),

@@ -4,7 +4,8 @@
 // the CRL, OCSP answers and /v1/verify/cert read only this.
 //   certs      serial hex -> issuance (entry index, body) and revocation (index, reason, time)
 //   byAgent    agent name -> serials, in issuance order
-//   caKeys     SPKI SHA-256 hex -> role, certificate DER, retired?
+//   caKeys     SPKI SHA-256 hex -> role, certificate DER, added/retired indexes
+//   issuedBy   issuing key's SPKI SHA-256 hex -> certificates logged, last notAfter
 
 import { leafHash } from '../merkle/hash.js';
 import { decodeEntry, type CertIssuedBody, type RevocationReason } from '../registry/entries/index.js';
@@ -23,6 +24,15 @@ export interface CaKeyState {
   der: Uint8Array;
   addedIndex: number;
   retired: boolean;
+  retiredIndex: number | null;
+  /** The ca.key.retired entry's time (Unix seconds). */
+  retiredTime: number | null;
+}
+
+/** What one CA key issued: how many certificates, and when the last of them expires (Unix seconds). */
+export interface IssuedByKey {
+  count: number;
+  lastNotAfter: number;
 }
 
 export class CaIndex {
@@ -30,6 +40,7 @@ export class CaIndex {
   readonly #byAgent = new Map<string, string[]>();
   readonly #bySha = new Map<string, string>();
   readonly #caKeys = new Map<string, CaKeyState>();
+  readonly #issuedBy = new Map<string, IssuedByKey>();
   #next = 0;
   #running: Promise<void> | null = null;
 
@@ -62,17 +73,23 @@ export class CaIndex {
           this.#certs.set(serial, { serial, issued: { index: i, leafHash: leafHash(leaf), time: e.time, body: e.body }, revoked: null });
           this.#byAgent.set(e.body.agent, [...(this.#byAgent.get(e.body.agent) ?? []), serial]);
           this.#bySha.set(toHex(e.body.sha256), serial);
+          const by = this.#issuedBy.get(toHex(e.body.issuerKeyHash)) ?? { count: 0, lastNotAfter: 0 };
+          this.#issuedBy.set(toHex(e.body.issuerKeyHash), { count: by.count + 1, lastNotAfter: Math.max(by.lastNotAfter, e.body.notAfter) });
           break;
         }
         case 'cert.revoked':
           this.#certs.get(toHex(e.body.serial))!.revoked = { index: i, reason: e.body.reason, time: e.time };
           break;
         case 'ca.key.added':
-          this.#caKeys.set(toHex(e.body.spkiSha256), { spkiSha256: toHex(e.body.spkiSha256), role: e.body.role, der: e.body.der, addedIndex: i, retired: false });
+          this.#caKeys.set(toHex(e.body.spkiSha256), { spkiSha256: toHex(e.body.spkiSha256), role: e.body.role, der: e.body.der, addedIndex: i, retired: false, retiredIndex: null, retiredTime: null });
           break;
-        case 'ca.key.retired':
-          this.#caKeys.get(e.subject.slice('ca:'.length))!.retired = true;
+        case 'ca.key.retired': {
+          const k = this.#caKeys.get(e.subject.slice('ca:'.length))!;
+          k.retired = true;
+          k.retiredIndex = i;
+          k.retiredTime = e.time;
           break;
+        }
         default:
           break;
       }
@@ -102,6 +119,16 @@ export class CaIndex {
 
   caKey(spkiSha256Hex: string): CaKeyState | null {
     return this.#caKeys.get(spkiSha256Hex) ?? null;
+  }
+
+  /** The CA keys of a role, retired or not, in the order the log added them. */
+  caKeys(role: CaKeyState['role']): CaKeyState[] {
+    return [...this.#caKeys.values()].filter((k) => k.role === role).sort((a, b) => a.addedIndex - b.addedIndex);
+  }
+
+  /** What the key with this SPKI hash issued (count 0 when nothing). */
+  issuedBy(spkiSha256Hex: string): IssuedByKey {
+    return this.#issuedBy.get(spkiSha256Hex) ?? { count: 0, lastNotAfter: 0 };
   }
 
   /** The highest log index folded so far + 1 (the CRL number). */

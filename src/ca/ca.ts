@@ -5,6 +5,9 @@
 // sequenced the entry durably and a checkpoint covers it. Revocations are
 // `cert.revoked` entries; CRL and OCSP (crl.ts, ocsp.ts) read the CaIndex,
 // a fold of the log, so they can be rebuilt from the log alone.
+// Several intermediates can be in the log (rotate.ts adds one and retires
+// the one before); intermediates.ts says which one issues and which keys
+// this process holds.
 //
 // One issuance:
 //   1. prepareCsr: parse the PKCS#10 request and verify its signature with
@@ -29,7 +32,7 @@
 // its certificate); SKI, AKI; validity [now - 60 s, now + validity).
 
 import { randomBytes } from 'node:crypto';
-import { TilelogError } from '../errors.js';
+import { isTilelogError, TilelogError } from '../errors.js';
 import {
   caKeySubject,
   certSubject,
@@ -41,12 +44,18 @@ import {
 import { parseAnsName } from '../registry/names.js';
 import type { Registry, WriteResult } from '../registry/registry.js';
 import { CaIndex, type CertState } from './ca-index.js';
-import type { CaKeys } from './keys.js';
+import { Intermediates, type Intermediate } from './intermediates.js';
+import { intermediateFiles } from './intermediate-keys.js';
+import type { CaKey, CaKeys } from './keys.js';
+import type { CaSigner } from './signer.js';
 import { derSha256, ECDSA_P256, pemOrBase64, serialBytes, spkiSha256, toHex, u8, x509 } from './x509.js';
 
 export interface CaOptions {
   registry: Registry;
+  /** The root and the first intermediate (keys.ts). */
   keys: CaKeys;
+  /** The CA dir: rotations write their keys there, and keys of later intermediates are read from it. Absent: no rotation. */
+  dir?: string;
   /** Agent certificate lifetime. Default 86400 (one day). */
   validitySeconds?: number;
   /** CRL nextUpdate - thisUpdate, and OCSP nextUpdate - thisUpdate. Default 3600. */
@@ -67,55 +76,89 @@ export interface IssuedCert {
   write: WriteResult;
   /** Earlier certificates revoked as superseded. */
   superseded: string[];
+  /** The intermediate that signed it. */
+  issuer: Intermediate;
 }
 
 const CLOCK_SKEW_MS = 60_000;
 
 export class CertificateAuthority {
   readonly registry: Registry;
-  readonly keys: CaKeys;
+  readonly root: CaKey;
+  readonly dir: string | null;
   readonly index: CaIndex;
+  readonly intermediates: Intermediates;
   readonly validitySeconds: number;
   readonly statusValiditySeconds: number;
   readonly now: () => number;
-  /** SHA-256 of the intermediate's SPKI: the issuerKeyHash of its certificates. */
-  readonly issuerKeyHash: Uint8Array;
 
   private constructor(o: CaOptions) {
     this.registry = o.registry;
-    this.keys = o.keys;
+    this.root = o.keys.root;
+    this.dir = o.dir ?? null;
     this.index = new CaIndex(o.registry);
+    const first = o.keys.intermediate;
+    const keyFile = this.dir === null ? undefined : intermediateFiles(this.dir, 1).key;
+    this.intermediates = new Intermediates(this.index, this.dir, { ...first, keyHashHex: toHex(spkiSha256(first.certificate)), ...(keyFile !== undefined && { keyFile }) });
     this.validitySeconds = o.validitySeconds ?? 86_400;
     this.statusValiditySeconds = o.statusValiditySeconds ?? 3600;
     this.now = o.nowMs ?? Date.now;
-    this.issuerKeyHash = spkiSha256(o.keys.intermediate.certificate);
   }
 
-  /** Folds the log, then logs `ca.key.added` for the root and the intermediate if the log lacks them. */
+  /**
+   * Folds the log, logs `ca.key.added` for the root, and for the first
+   * intermediate when the log has no intermediate yet; reads the CA dir's
+   * later intermediate keys; finishes a rotation that stopped between its
+   * two entries (retires the older intermediates once the issuing one's key is here).
+   */
   static async open(o: CaOptions): Promise<CertificateAuthority> {
     const ca = new CertificateAuthority(o);
     await ca.index.catchUp();
-    for (const role of ['root', 'intermediate'] as const) {
-      const cert = o.keys[role].certificate;
-      const spki = spkiSha256(cert);
-      const known = ca.index.caKey(toHex(spki));
-      if (known?.retired) throw new TilelogError('CA_CONFIG', `ca: the ${role} key ${caKeySubject(spki)} is retired in the log`);
-      if (known !== null) continue;
-      try {
-        await ca.#submit({ type: 'ca.key.added', subject: caKeySubject(spki), seq: 0, prev: null, body: { role, spkiSha256: spki, der: u8(cert.rawData) } });
-      } catch (err) {
-        // Processes sharing the CA keys (one log on PostgreSQL) may start at once: another one logged the key first.
-        if (!(err instanceof TilelogError && err.code === 'REGISTRY_CONFLICT')) throw err;
-        await ca.index.catchUp();
-        if (ca.index.caKey(toHex(spki)) === null) throw err;
-      }
+    await ca.#addIfMissing('root', o.keys.root.certificate);
+    if (ca.index.caKeys('intermediate').length === 0) await ca.#addIfMissing('intermediate', o.keys.intermediate.certificate);
+    await ca.intermediates.reload();
+    const issuing = ca.intermediates.issuing();
+    if (issuing !== null && ca.intermediates.hasSigner(issuing)) {
+      for (const old of ca.intermediates.unfinished()) await ca.retireKey(old.keyHash, 'superseded', { ifActive: true });
     }
     return ca;
   }
 
-  /** The issuing CA certificate, then the root (PEM). */
-  chainPem(): string {
-    return this.keys.intermediate.certificate.toString('pem') + '\n' + this.keys.root.certificate.toString('pem') + '\n';
+  async #addIfMissing(role: 'root' | 'intermediate', cert: x509.X509Certificate): Promise<void> {
+    const spki = spkiSha256(cert);
+    const known = this.index.caKey(toHex(spki));
+    if (known?.retired) throw new TilelogError('CA_CONFIG', `ca: the ${role} key ${caKeySubject(spki)} is retired in the log`);
+    if (known !== null) return;
+    try {
+      await this.submitEntry({ type: 'ca.key.added', subject: caKeySubject(spki), seq: 0, prev: null, body: { role, spkiSha256: spki, der: u8(cert.rawData) } });
+    } catch (err) {
+      // Processes sharing the CA keys (one log on PostgreSQL) may start at once: another one logged the key first.
+      if (!(err instanceof TilelogError && err.code === 'REGISTRY_CONFLICT')) throw err;
+      await this.index.catchUp();
+      if (this.index.caKey(toHex(spki)) === null) throw err;
+    }
+  }
+
+  /** The root and the issuing intermediate (CA_KEY_UNAVAILABLE when this process lacks the latter's key). */
+  get keys(): CaKeys {
+    const i = this.intermediates.issuing();
+    if (i === null) throw new TilelogError('CA_CONFIG', 'ca: every intermediate in the log is retired');
+    const signer = this.intermediates.heldSigner(i);
+    if (signer === null) throw new TilelogError('CA_KEY_UNAVAILABLE', `ca: this process has no key for the issuing intermediate ca:${i.keyHashHex}`);
+    return { root: this.root, intermediate: { signer, certificate: i.certificate } };
+  }
+
+  /** The issuing intermediate and its key, after following the log (another process may have rotated). */
+  async issuingKey(): Promise<{ intermediate: Intermediate; signer: CaSigner }> {
+    await this.index.catchUp();
+    const intermediate = this.intermediates.issuing();
+    if (intermediate === null) throw new TilelogError('CA_CONFIG', 'ca: every intermediate in the log is retired (by a ca.key.retired written outside a rotation); this CA cannot issue');
+    return { intermediate, signer: await this.intermediates.signer(intermediate) };
+  }
+
+  /** An intermediate's certificate (default: the issuing one), then the root (PEM). */
+  chainPem(intermediate: Intermediate | null = this.intermediates.issuing()): string {
+    return (intermediate === null ? '' : intermediate.certificate.toString('pem') + '\n') + this.root.certificate.toString('pem') + '\n';
   }
 
   /** Step 1: parse a PEM (or base64 DER) CSR and check proof of possession. */
@@ -145,29 +188,40 @@ export class CertificateAuthority {
   /** Steps 2-5. */
   async issue(agent: string, prepared: PreparedCsr, o: { supersede?: boolean } = {}): Promise<IssuedCert> {
     const host = parseAnsName(agent).host;
-    const certificate = await this.#sign(agent, host, prepared.csr);
-    const body: CertIssuedBody = {
-      agent,
-      issuerKeyHash: this.issuerKeyHash,
-      serial: serialBytes(certificate),
-      sha256: derSha256(certificate),
-      spkiSha256: spkiSha256(certificate),
-      uris: [agent],
-      dnsNames: [host],
-      notBefore: Math.floor(certificate.notBefore.getTime() / 1000),
-      notAfter: Math.floor(certificate.notAfter.getTime() / 1000),
-      der: u8(certificate.rawData),
-    };
-    // 3. Durable and checkpointed before anything is returned.
-    const write = await this.#submit({ type: 'cert.issued', subject: certSubject(body.serial), seq: 0, prev: null, body });
-    const serial = toHex(body.serial);
-    const superseded: string[] = [];
-    if (o.supersede === true) {
-      for (const c of this.index.agentCerts(agent)) {
-        if (c.serial !== serial && c.revoked === null) (await this.revoke(c.serial, 'superseded'), superseded.push(c.serial));
+    for (let attempt = 1; ; attempt++) {
+      const { intermediate, signer } = await this.issuingKey();
+      const certificate = await this.#sign(agent, host, prepared.csr, intermediate, signer);
+      const body: CertIssuedBody = {
+        agent,
+        issuerKeyHash: intermediate.keyHash,
+        serial: serialBytes(certificate),
+        sha256: derSha256(certificate),
+        spkiSha256: spkiSha256(certificate),
+        uris: [agent],
+        dnsNames: [host],
+        notBefore: Math.floor(certificate.notBefore.getTime() / 1000),
+        notAfter: Math.floor(certificate.notAfter.getTime() / 1000),
+        der: u8(certificate.rawData),
+      };
+      let write: WriteResult;
+      try {
+        // 3. Durable and checkpointed before anything is returned.
+        write = await this.submitEntry({ type: 'cert.issued', subject: certSubject(body.serial), seq: 0, prev: null, body });
+      } catch (err) {
+        // A rotation retired the intermediate while this certificate was being signed: sign again with the new one.
+        await this.index.catchUp();
+        if (attempt < 3 && isTilelogError(err, 'REGISTRY_CONFLICT') && this.intermediates.issuing()?.keyHashHex !== intermediate.keyHashHex) continue;
+        throw err;
       }
+      const serial = toHex(body.serial);
+      const superseded: string[] = [];
+      if (o.supersede === true) {
+        for (const c of this.index.agentCerts(agent)) {
+          if (c.serial !== serial && c.revoked === null) (await this.revoke(c.serial, 'superseded'), superseded.push(c.serial));
+        }
+      }
+      return { certificate, pem: certificate.toString('pem') + '\n', serial, write, superseded, issuer: intermediate };
     }
-    return { certificate, pem: certificate.toString('pem') + '\n', serial, write, superseded };
   }
 
   /**
@@ -204,8 +258,37 @@ export class CertificateAuthority {
     return out;
   }
 
-  async #sign(agent: string, host: string, csr: x509.Pkcs10CertificateRequest): Promise<x509.X509Certificate> {
-    const inter = this.keys.intermediate;
+  /**
+   * Logs `ca.key.retired` for a CA key, built from its newest head during
+   * admission. Already retired: CA_ROTATION_CONFLICT (another rotation came
+   * first), or nothing with ifActive.
+   */
+  async retireKey(keyHash: Uint8Array, reason: RevocationReason, o: { ifActive?: boolean } = {}): Promise<WriteResult | null> {
+    const subject = caKeySubject(keyHash);
+    const retired = () => new TilelogError('CA_ROTATION_CONFLICT', `ca: ${subject} is already retired (another rotation retired it first)`);
+    let r: WriteResult | null;
+    try {
+      r = await this.registry.write<null>((view) => {
+        const head = view.head(subject);
+        if (head === null || head.entry.type !== 'ca.key.added') {
+          if (head !== null && o.ifActive === true) return { answer: null };
+          throw head === null ? new TilelogError('CA_NOT_FOUND', `ca: no CA key ${subject} in the log`) : retired();
+        }
+        return { leaf: this.#encode({ type: 'ca.key.retired', subject, seq: head.seq + 1, prev: head.leafHash, body: { reason } }, head.time), signatureVerified: true };
+      });
+    } catch (err) {
+      // Another process's retirement reached the log around ours: the fold refused ours.
+      if (!isTilelogError(err, 'REGISTRY_CONFLICT')) throw err;
+      await this.index.catchUp();
+      if (o.ifActive === true && this.index.caKey(toHex(keyHash))?.retired === true) return null;
+      throw retired();
+    }
+    await this.index.catchUp();
+    return r;
+  }
+
+  async #sign(agent: string, host: string, csr: x509.Pkcs10CertificateRequest, issuer: Intermediate, signer: CaSigner): Promise<x509.X509Certificate> {
+    const inter = { certificate: issuer.certificate, signer };
     const serial = randomBytes(16);
     serial[0] = (serial[0]! & 0x7f) | 0x01; // positive, 16 octets, no leading zero
     const now = this.now();
@@ -233,7 +316,8 @@ export class CertificateAuthority {
     );
   }
 
-  async #submit(e: Pick<UnsignedEntry, 'type' | 'subject' | 'seq' | 'prev' | 'body'>): Promise<WriteResult> {
+  /** Signs an entry with the registry's key and submits it; returns once it is applied and folded. */
+  async submitEntry(e: Pick<UnsignedEntry, 'type' | 'subject' | 'seq' | 'prev' | 'body'>): Promise<WriteResult> {
     const r = await this.registry.submit(this.#encode(e));
     await this.index.catchUp();
     return r;

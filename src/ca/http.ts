@@ -1,17 +1,22 @@
 // createCaApp: the CA's routes under /v1, mounted next to the registry's.
-//   GET  /v1/ca/chain           the issuing CA then the root, PEM
-//   GET  /v1/ca/crl             DER CRL (application/pkix-crl); ?format=pem;
-//                               ?issuer=root for the root's CRL (covers the intermediate)
+//   GET  /v1/ca/chain           the issuing CA then the root, PEM; ?issuer=<key hash> another intermediate's
+//   GET  /v1/ca/crl             DER CRL (application/pkix-crl) of the issuing intermediate; ?format=pem;
+//                               ?issuer=<key hash> another intermediate's (retired: until its
+//                               certificates expire); ?issuer=root the root's CRL
+//   GET  /v1/ca/intermediates   every intermediate in the log, its status and key hash
 //   POST /v1/ca/ocsp            RFC 6960: body application/ocsp-request
 //   GET  /v1/ca/ocsp/<base64>   RFC 6960 A.1.1 GET form (URL-encoded base64)
 //   POST /v1/verify/cert        {certificate: PEM (leaf first; a chain is fine)}
 //   GET  /v1/ca/certs/<serial>  the issuance and revocation of one serial, with bundles
-// Reads only (no API key): every answer derives from the log. Routes and
+//   POST /v1/ca/rotate          admin: rotate the intermediate (rotate.ts)
+// Reads need no key: every answer derives from the log. The rotation needs a
+// CA admin key (Authorization: Bearer; 401 without a known one, 403 for a
+// registry API key, which acts for an agent owner, not for the CA). Routes and
 // answers are described in schemas.ts; OCSP's GET form has a regex path
 // and is only described there.
 
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { TilelogError } from '../errors.js';
 import { encodeBundleJson } from '../client/bundle.js';
 import { readBodyCapped } from '../http/body-limit.js';
@@ -20,19 +25,38 @@ import { errorResponse, methodNotAllowed } from '../http/errors.js';
 import { rejectBadEscapes } from '../http/percent-escapes.js';
 import { createApiApp, describeRoute, serveRoute } from '../http/openapi/routes.js';
 import type { ValidationStyle } from '../http/openapi/validation.js';
+import type { ApiKeyLookup } from '../registry/http/auth.js';
 import type { CertificateAuthority } from './ca.js';
 import type { CertState } from './ca-index.js';
 import { buildCrl } from './crl.js';
+import type { Intermediate } from './intermediates.js';
+import { rotateIntermediate } from './rotate.js';
 import { answerOcsp } from './ocsp.js';
 import { verifyCertificate } from './verify-cert.js';
 import * as routes from './schemas.js';
 import { pemCertificates, toPem, u8 } from './x509.js';
 
 const MAX_BODY = 64 * 1024;
-const STATUS: Partial<Record<string, number>> = { CA_BAD_REQUEST: 400, CA_BAD_CSR: 400, REGISTRY_NOT_FOUND: 404 };
+const STATUS: Partial<Record<string, number>> = {
+  CA_BAD_REQUEST: 400,
+  CA_BAD_CSR: 400,
+  CA_UNAUTHORIZED: 401,
+  CA_FORBIDDEN: 403,
+  REGISTRY_NOT_FOUND: 404,
+  CA_NOT_FOUND: 404,
+  CA_ROTATION_CONFLICT: 409,
+};
+
+export interface CaAppOptions {
+  logError?: (m: string, e: unknown) => void;
+  /** Keys that may rotate the intermediate; absent or null: nobody may (401). */
+  adminKeys?: ApiKeyLookup | null;
+  /** The registry's API keys, only to answer 403 (not 401) to one of them. */
+  apiKeys?: ApiKeyLookup | null;
+}
 const STYLE: ValidationStyle = { code: 'CA_BAD_REQUEST', prefix: 'request: ' };
 
-export function createCaApp(ca: CertificateAuthority, o: { logError?: (m: string, e: unknown) => void } = {}): OpenAPIHono {
+export function createCaApp(ca: CertificateAuthority, o: CaAppOptions = {}): OpenAPIHono {
   const logError = o.logError ?? ((m, e) => console.error(m, e));
   const app = createApiApp(STYLE);
   app.onError((err, c) => {
@@ -53,11 +77,64 @@ export function createCaApp(ca: CertificateAuthority, o: { logError?: (m: string
     ...(s.revoked !== null && { revocationBundle: await bundleOf(s.revoked.index) }),
   });
 
-  serveRoute(app, routes.chainRoute, (c) => c.body(ca.chainPem(), 200, { 'Content-Type': 'application/pem-certificate-chain', 'Cache-Control': CACHE_NONE }));
+  app.openAPIRegistry.registerComponent('securitySchemes', 'caAdminKey', routes.caAdminScheme);
+
+  serveRoute(app, routes.chainRoute, async (c) => {
+    await ca.index.catchUp();
+    const issuer = c.req.query('issuer');
+    const inter = issuer === undefined ? ca.intermediates.issuing() : ca.intermediates.byKeyHash(issuer);
+    if (inter === null) throw new TilelogError('CA_NOT_FOUND', `ca: no intermediate ${issuer} in the log (GET /v1/ca/intermediates lists them)`);
+    return c.body(ca.chainPem(inter), 200, { 'Content-Type': 'application/pem-certificate-chain', 'Cache-Control': CACHE_NONE });
+  });
+
+  const intermediateJson = (i: Intermediate, issuing: Intermediate | null) => {
+    const issued = ca.index.issuedBy(i.keyHashHex);
+    return {
+      keyHash: i.keyHashHex,
+      subject: i.certificate.subject,
+      status: i.retired ? 'retired' : i.keyHashHex === issuing?.keyHashHex ? 'issuing' : 'unfinished',
+      addedIndex: i.addedIndex,
+      retiredIndex: i.retiredIndex,
+      notBefore: i.certificate.notBefore.toISOString(),
+      notAfter: i.certificate.notAfter.toISOString(),
+      certificatesIssued: issued.count,
+      statusServedUntil: i.retired ? new Date(ca.intermediates.servedUntilMs(i)).toISOString() : null,
+      keyHere: ca.intermediates.hasSigner(i),
+      pem: i.certificate.toString('pem') + '\n',
+    };
+  };
+  serveRoute(app, routes.intermediatesRoute, async (c) => {
+    await ca.index.catchUp();
+    const issuing = ca.intermediates.issuing();
+    return c.json({ intermediates: ca.intermediates.all().map((i) => intermediateJson(i, issuing)) }, 200, { 'Cache-Control': CACHE_NONE });
+  });
+
+  const requireAdmin: MiddlewareHandler = async function requireAdmin(c, next) {
+    const m = /^Bearer (\S+)$/.exec(c.req.header('Authorization') ?? '');
+    const key = m?.[1];
+    if (key === undefined || o.adminKeys == null || o.adminKeys.ownerOf(key) === null) {
+      if (key !== undefined && o.apiKeys?.ownerOf(key) != null) throw new TilelogError('CA_FORBIDDEN', 'ca: a registry API key cannot rotate the CA; use a CA admin key (tilelog ca adminkey)');
+      throw new TilelogError('CA_UNAUTHORIZED', 'ca: rotating the intermediate needs a CA admin key: Authorization: Bearer <key> (tilelog ca adminkey makes one)');
+    }
+    await next();
+  };
+  serveRoute(
+    app,
+    routes.rotateRoute,
+    async (c) => {
+      const r = await rotateIntermediate(ca);
+      const issuing = ca.intermediates.issuing();
+      return c.json(
+        { added: intermediateJson(r.added, issuing), retired: intermediateJson(r.retired, issuing), addedIndex: r.addedIndex, retiredIndex: r.retiredIndex, chain: ca.chainPem(r.added) },
+        200,
+        { 'Cache-Control': CACHE_NONE },
+      );
+    },
+    { middleware: [requireAdmin] },
+  );
 
   serveRoute(app, routes.crlRoute, async (c) => {
-    const issuer = (c.req.query('issuer') ?? 'intermediate') as 'intermediate' | 'root';
-    const der = await buildCrl(ca, issuer);
+    const der = await buildCrl(ca, c.req.query('issuer') ?? 'intermediate');
     if (c.req.query('format') === 'pem') return c.text(toPem(der, 'X509 CRL'), 200, { 'Cache-Control': CACHE_NONE });
     return c.body(u8(der), 200, { 'Content-Type': 'application/pkix-crl', 'Cache-Control': CACHE_NONE });
   });
@@ -100,7 +177,8 @@ export function createCaApp(ca: CertificateAuthority, o: { logError?: (m: string
     return c.json(await certJson(s), 200, { 'Cache-Control': CACHE_NONE });
   });
 
-  for (const p of ['/v1/ca/chain', '/v1/ca/crl', '/v1/ca/certs/:serial']) app.all(p, methodNotAllowed(['GET', 'HEAD']));
+  for (const p of ['/v1/ca/chain', '/v1/ca/crl', '/v1/ca/certs/:serial', '/v1/ca/intermediates']) app.all(p, methodNotAllowed(['GET', 'HEAD']));
+  app.all('/v1/ca/rotate', methodNotAllowed(['POST']));
   app.all('/v1/ca/ocsp', methodNotAllowed(['POST']));
   app.all('/v1/verify/cert', methodNotAllowed(['POST']));
   return app;

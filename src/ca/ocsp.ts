@@ -1,11 +1,15 @@
 // The OCSP responder (RFC 6960) of the issuing CA, answering from the log
 // (status.ts). Requests come as DER (POST body, or base64 in the GET path);
 // each single request is matched by CertID: the hash algorithm (SHA-1 or
-// SHA-256), the issuer name hash and key hash must be the intermediate's,
-// else the answer is `unknown`; so is a serial the log never saw (nothing is
-// issued without a `cert.issued` entry). Responses are BasicOCSPResponse
-// signed by the intermediate key itself (so no delegated responder
-// certificate), responder ID by key hash, thisUpdate = now, nextUpdate =
+// SHA-256), the issuer name hash and key hash must be those of an
+// intermediate in the log whose status is still served (intermediates.ts:
+// the issuing one, or a retired one until its certificates expire), and the
+// serial one that intermediate issued; else the answer is `unknown`, as for a
+// serial the log never saw (nothing is issued without a `cert.issued`
+// entry). A response is signed by the issuer of its first single request
+// itself (so no delegated responder certificate; single requests for
+// another issuer in the same request are `unknown`), responder ID by key
+// hash, thisUpdate = now, nextUpdate =
 // now + statusValiditySeconds, the request's nonce echoed. A request that
 // does not parse gets `malformedRequest` (still HTTP 200, per RFC 6960 A.1).
 
@@ -29,8 +33,9 @@ import {
   SingleResponse,
 } from '@peculiar/asn1-ocsp';
 import type { CertificateAuthority } from './ca.js';
+import type { Intermediate } from './intermediates.js';
 import { reasonCode, seconds, statusOfSerial, type CertStatusKind } from './status.js';
-import { u8 } from './x509.js';
+import { toHex, u8 } from './x509.js';
 
 const HASHES: Record<string, string> = { '1.3.14.3.2.26': 'sha1', '2.16.840.1.101.3.4.2.1': 'sha256' };
 const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
@@ -52,13 +57,13 @@ export async function answerOcsp(ca: CertificateAuthority, request: Uint8Array):
     return { der: u8(AsnConvert.serialize(new OCSPResponse({ responseStatus: OCSPResponseStatus.malformedRequest }))), statuses: [] };
   }
   await ca.index.catchUp();
-  const inter = AsnConvert.parse(ca.keys.intermediate.certificate.rawData, Certificate);
-  const nameDer = AsnConvert.serialize(inter.tbsCertificate.subject);
-  const keyBits = inter.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey;
   const now = ca.now();
+  const issuers = servedIssuers(ca, now);
+  const first = issuers.find((i) => matches(req.tbsRequest.requestList[0]!.reqCert, i)) ?? issuers.find((i) => !i.inter.retired);
+  if (first === undefined) return { der: u8(AsnConvert.serialize(new OCSPResponse({ responseStatus: OCSPResponseStatus.unauthorized }))), statuses: [] };
   const statuses: CertStatusKind[] = [];
   const responses = req.tbsRequest.requestList.map(({ reqCert }) => {
-    const status = statusOf(ca, reqCert, nameDer, keyBits);
+    const status = statusOf(ca, reqCert, first);
     statuses.push(status.kind);
     return new SingleResponse({
       certID: reqCert,
@@ -69,13 +74,13 @@ export async function answerOcsp(ca: CertificateAuthority, request: Uint8Array):
   });
   const nonce = req.tbsRequest.requestExtensions?.find((e) => e.extnID === id_pkix_ocsp_nonce);
   const data = new ResponseData({
-    responderID: new ResponderID({ byKey: new KeyHash(hash('sha1', keyBits)) }),
+    responderID: new ResponderID({ byKey: new KeyHash(hash('sha1', first.keyBits)) }),
     producedAt: seconds(now),
     responses,
     ...(nonce !== undefined && { responseExtensions: [new Extension({ extnID: id_pkix_ocsp_nonce, critical: false, extnValue: nonce.extnValue })] }),
   });
   const tbs = u8(AsnConvert.serialize(data));
-  const signature = await ca.keys.intermediate.signer.sign(tbs);
+  const signature = await (await ca.intermediates.signer(first.inter)).sign(tbs);
   const basic = new BasicOCSPResponse({
     tbsResponseData: data,
     signatureAlgorithm: new AlgorithmIdentifier({ algorithm: ECDSA_WITH_SHA256 }),
@@ -88,16 +93,37 @@ export async function answerOcsp(ca: CertificateAuthority, request: Uint8Array):
   return { der: u8(AsnConvert.serialize(response)), statuses };
 }
 
-function statusOf(ca: CertificateAuthority, id: CertID, nameDer: ArrayBuffer, keyBits: ArrayBuffer): { kind: CertStatusKind; cert: CertStatus } {
-  const unknown = { kind: 'unknown' as const, cert: new CertStatus({ unknown: null }) };
+interface Issuer {
+  inter: Intermediate;
+  nameDer: ArrayBuffer;
+  keyBits: ArrayBuffer;
+}
+
+/** The intermediates whose status is served now, with the DER a CertID hashes. */
+function servedIssuers(ca: CertificateAuthority, nowMs: number): Issuer[] {
+  return ca.intermediates
+    .all()
+    .filter((inter) => nowMs <= ca.intermediates.servedUntilMs(inter))
+    .map((inter) => {
+      const c = AsnConvert.parse(inter.certificate.rawData, Certificate);
+      return { inter, nameDer: AsnConvert.serialize(c.tbsCertificate.subject), keyBits: c.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey };
+    });
+}
+
+function matches(id: CertID, issuer: Issuer): boolean {
   const alg = HASHES[id.hashAlgorithm.algorithm];
-  if (alg === undefined) return unknown;
+  if (alg === undefined) return false;
   const same = (a: OctetString, b: Buffer) => Buffer.from(a.buffer).equals(b);
-  if (!same(id.issuerNameHash, hash(alg, nameDer)) || !same(id.issuerKeyHash, hash(alg, keyBits))) return unknown;
+  return same(id.issuerNameHash, hash(alg, issuer.nameDer)) && same(id.issuerKeyHash, hash(alg, issuer.keyBits));
+}
+
+function statusOf(ca: CertificateAuthority, id: CertID, issuer: Issuer): { kind: CertStatusKind; cert: CertStatus } {
+  const unknown = { kind: 'unknown' as const, cert: new CertStatus({ unknown: null }) };
+  if (!matches(id, issuer)) return unknown;
   let serial = Buffer.from(id.serialNumber);
   while (serial.length > 1 && serial[0] === 0) serial = serial.subarray(1);
   const s = statusOfSerial(ca.index, serial.toString('hex'));
-  if (s.status === 'unknown') return unknown;
+  if (s.status === 'unknown' || toHex(s.cert!.issued.body.issuerKeyHash) !== issuer.inter.keyHashHex) return unknown;
   if (s.status === 'good') return { kind: 'good', cert: new CertStatus({ good: null }) };
   const r = s.cert!.revoked!;
   return {

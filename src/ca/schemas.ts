@@ -33,13 +33,56 @@ export const VerifyResult = z
 
 export const VerifyBody = z.object({ certificate: z.string().openapi({ description: 'PEM, the leaf first (a chain is fine).' }) }).openapi('VerifyCertificateRequest');
 
+const IssuerKeyHash = z.string().regex(/^[0-9a-f]{64}$/, "issuer must be an intermediate's key hash: 64 hex digits, as GET /v1/ca/intermediates lists it");
+
 export const chainRoute = createRoute({
   method: 'get',
   path: '/v1/ca/chain',
   tags: ['ca'],
   summary: 'The issuing CA certificate, then the root (PEM)',
-  responses: { 200: raw('PEM certificates.', PEM_CHAIN) },
+  request: {
+    query: z.object({ issuer: IssuerKeyHash.optional().openapi({ description: "An intermediate's SPKI SHA-256 (hex, as /v1/ca/intermediates lists it): that intermediate's chain. Default the issuing one." }) }),
+  },
+  responses: { 200: raw('PEM certificates.', PEM_CHAIN), ...errorResponses(400, 404) },
 });
+
+export const Intermediate = z
+  .object({
+    keyHash: z.string().openapi({ description: "SHA-256 of the intermediate's SubjectPublicKeyInfo (hex): its ca:<hex> subject in the log." }),
+    subject: z.string(),
+    status: z.enum(['issuing', 'retired', 'unfinished']).openapi({ description: 'issuing: signs new certificates; retired: never issues again; unfinished: an older one a stopped rotation has not retired yet.' }),
+    addedIndex: Count,
+    retiredIndex: Count.nullable(),
+    notBefore: z.string(),
+    notAfter: z.string(),
+    certificatesIssued: Count,
+    statusServedUntil: z.string().nullable().openapi({ description: 'Until when its CRL and OCSP answers are served (the last certificate it issued expires); null while it is not retired.' }),
+    keyHere: z.boolean().openapi({ description: 'This server holds its key (it can sign its CRL and OCSP answers).' }),
+    pem: z.string(),
+  })
+  .openapi('CaIntermediate');
+
+export const intermediatesRoute = createRoute({
+  method: 'get',
+  path: '/v1/ca/intermediates',
+  tags: ['ca'],
+  summary: 'Every intermediate the log shows, oldest first',
+  responses: { 200: json(z.object({ intermediates: z.array(Intermediate) }), 'The intermediates.') },
+});
+
+export const rotateRoute = createRoute({
+  method: 'post',
+  path: '/v1/ca/rotate',
+  tags: ['ca'],
+  summary: 'Rotate the intermediate (admin): a new one signed by the root, the old one retired',
+  security: [{ caAdminKey: [] }],
+  responses: {
+    200: json(z.object({ added: Intermediate, retired: Intermediate, addedIndex: Count, retiredIndex: Count, chain: z.string() }), 'The new issuing intermediate and the retired one, with their log indexes.'),
+    ...errorResponses(401, 403, 409, 503),
+  },
+});
+
+export const caAdminScheme = { type: 'http', scheme: 'bearer', description: 'A CA admin key, tlk_... (tilelog ca adminkey), kept apart from the registry API keys.' } as const;
 
 export const crlRoute = createRoute({
   method: 'get',
@@ -48,11 +91,15 @@ export const crlRoute = createRoute({
   summary: 'The certificate revocation list',
   request: {
     query: z.object({
-      issuer: z.enum(['intermediate', 'root']).optional().openapi({ description: "root: the root's CRL (covers the intermediate). Default intermediate." }),
+      issuer: z
+        .string()
+        .regex(/^(intermediate|root|[0-9a-f]{64})$/, 'issuer must be one of "intermediate", "root", or an intermediate\'s key hash (64 hex digits, as GET /v1/ca/intermediates lists it)')
+        .optional()
+        .openapi({ description: "intermediate: the issuing intermediate's CRL (default); an intermediate's SPKI SHA-256 (hex): that one's, retired or not, until its certificates expire; root: the root's CRL (covers the intermediates)." }),
       format: z.enum(['pem']).optional().openapi({ description: 'pem: PEM text instead of DER.' }),
     }),
   },
-  responses: { 200: { description: 'A DER CRL, or PEM with format=pem.', content: { 'application/pkix-crl': { schema: Binary }, 'text/plain; charset=UTF-8': { schema: z.string() } } }, ...errorResponses(400) },
+  responses: { 200: { description: 'A DER CRL, or PEM with format=pem.', content: { 'application/pkix-crl': { schema: Binary }, 'text/plain; charset=UTF-8': { schema: z.string() } } }, ...errorResponses(400, 404, 503) },
 });
 
 export const ocspPostRoute = createRoute({

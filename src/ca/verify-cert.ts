@@ -1,8 +1,11 @@
 // verifyCertificate: the answer of POST /v1/verify/cert. A certificate is
 // accepted only if every check passes, in this order (the first failure is
 // the reason):
-//   1. unknown-issuer  its signature does not verify with the issuing CA's key
-//                      (the intermediate this CA logged with ca.key.added)
+//   1. unknown-issuer  its signature does not verify with the key of an
+//                      intermediate the log shows (ca.key.added; retired or
+//                      not: certificates issued before a rotation stay valid),
+//                      or the issuer name is not that intermediate's, or that
+//                      intermediate's certificate is not signed by the root
 //   2. never-logged    no applied cert.issued entry has its exact DER (SHA-256)
 //   3. revoked         a cert.revoked entry for its serial (reason given:
 //                      superseded after a rotation, or the agent's reason)
@@ -40,12 +43,18 @@ export async function verifyCertificate(ca: CertificateAuthority, der: Uint8Arra
     cert: c,
     agentStatus,
   });
-  const inter = ca.keys.intermediate.certificate;
   let signed = false;
-  try {
-    signed = cert.issuer === inter.subject && (await cert.verify({ publicKey: inter.publicKey, signatureOnly: true }));
-  } catch {
-    signed = false;
+  for (const inter of ca.intermediates.all()) {
+    if (cert.issuer !== inter.certificate.subject) continue;
+    try {
+      // The log's ca.key.added says which intermediates exist; the root's signature says they are this CA's.
+      signed =
+        (await cert.verify({ publicKey: inter.certificate.publicKey, signatureOnly: true })) &&
+        (await inter.certificate.verify({ publicKey: ca.root.certificate.publicKey, signatureOnly: true }));
+    } catch {
+      signed = false;
+    }
+    if (signed) break;
   }
   if (!signed) return out('unknown-issuer');
   const c = ca.index.certBySha256(sha);

@@ -13,6 +13,7 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: s
   verify: { summary: 'check a proof bundle offline with pinned keys', load: () => import('./verify.js') },
   witness: { summary: 'run a witness that cosigns consistent checkpoints of other logs', load: () => import('./witness.js') },
   registry: { summary: 'API keys and reindex for the agent name registry (serve --registry)', load: () => import('./registry.js') },
+  ca: { summary: "admin keys and intermediate rotation for the registry's CA (serve --registry-ca)", load: () => import('./ca-command.js') },
   tiles: { summary: "copy a log's public tree between directories and buckets, verifying it", load: () => import('./tiles.js') },
   monitor: { summary: 'watch a log: verify, prove consistency, audit every entry, alert on lies', load: () => import('./monitor.js') },
 };

@@ -21,7 +21,10 @@
 // signer key: a --role frontend process (no log key) holds it and submits
 // registry entries like any add; the leader signs the checkpoints. The CA's
 // keys (--registry-ca-dir) are shared the same way, so a certificate issued
-// through one process verifies through any other.
+// through one process verifies through any other. A rotation of the
+// intermediate (tilelog ca rotate) is done through one process; the others
+// follow the log and refuse to issue (503, naming the files) until its new
+// ca-intermediate-<n>.key and .crt are copied into their CA dir.
 
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -102,7 +105,7 @@ export async function openRegistry(
           secret: secretFile(path.join(stateDir, 'registry.secret')),
         }
       : null;
-    const ca = cfg.ca == null ? null : await openCa(registry, stateDir, cfg.ca);
+    const ca = cfg.ca == null ? null : await openCa(registry, stateDir, cfg.ca, { apiKeys, info: (m) => logger.info(m), error: (m, e) => logger.error(m, e) });
     const app = createRegistryApp(registry, {
       certificates: ca?.certificates ?? null,
       apiKeys,
@@ -121,7 +124,10 @@ export async function openRegistry(
     });
     if (ca !== null) app.route('/', ca.app);
     apiKeys.watch();
-    const onHangup = () => apiKeys.reload();
+    const onHangup = () => {
+      apiKeys.reload();
+      ca?.reload();
+    };
     process.on('SIGHUP', onHangup);
     return {
       app,
@@ -130,6 +136,7 @@ export async function openRegistry(
       close: () => {
         process.off('SIGHUP', onHangup);
         apiKeys.close();
+        ca?.close();
         index.close();
         unlock();
       },

@@ -41,6 +41,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, 400 | 404 | 405 | 413 | 503>> = 
   LOG_NOT_LEADER: 503,
   STORAGE_UNAVAILABLE: 503,
   SIGNER_UNAVAILABLE: 503,
+  CA_KEY_UNAVAILABLE: 503,
 };
 
 // asDiskError(err): err as a STORAGE_UNAVAILABLE error when it (or its cause)

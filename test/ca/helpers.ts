@@ -21,7 +21,7 @@ export async function openCaFixture(o: { validitySeconds?: number } = {}): Promi
   f.clock.now = Math.floor(Date.now() / 1000);
   const caDir = path.join(f.dir, 'ca');
   const keys = await loadCaKeys({ dir: caDir });
-  const ca = await CertificateAuthority.open({ registry: f.registry, keys, nowMs: () => f.clock.now * 1000, ...(o.validitySeconds !== undefined && { validitySeconds: o.validitySeconds }) });
+  const ca = await CertificateAuthority.open({ registry: f.registry, keys, dir: caDir, nowMs: () => f.clock.now * 1000, ...(o.validitySeconds !== undefined && { validitySeconds: o.validitySeconds }) });
   return Object.assign(f, { ca, caDir });
 }
 

@@ -6,7 +6,10 @@
 // published, verified offline with the SDK and pinned keys; a certificate
 // issued through A verifies through B, and B's revocation of the agent shows
 // through A; `registry reindex --db` rebuilds the same index; a process with
-// a registry key of its own is refused with what to copy.
+// a registry key of its own is refused with what to copy. The intermediate
+// rotated through A: B follows the log and refuses to issue (503, naming the
+// files) until A's new ca-intermediate-2 files are copied into its state,
+// then issues under the new intermediate without a restart.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -35,6 +38,9 @@ let keyFile: string;
 let vkey: string;
 let apiKey: string;
 const running: ServeHandle[] = [];
+let procA: ServeHandle;
+let procB: ServeHandle;
+let stateB: string;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -89,13 +95,14 @@ describePg('registry and CA on a PostgreSQL log: two processes, one a frontend',
   test('register through either, resolve and verify certificates through the other; reindex --db agrees', async () => {
     const a = await serve(path.join(dir, 'a'), ['--key', keyFile]);
     // B: a frontend with A's registry and CA files (copied, as the log key would be to another candidate).
-    const stateB = path.join(dir, 'b');
+    stateB = path.join(dir, 'b');
     fs.mkdirSync(stateB, { mode: 0o700 });
     const shared = fs.readdirSync(path.join(dir, 'a')).filter((f) => SHARED.test(f));
     expect(shared).toEqual(expect.arrayContaining(['registry.key', 'registry-api-keys', 'ca-root.key', 'ca-intermediate.key']));
     for (const f of shared) fs.copyFileSync(path.join(dir, 'a', f), path.join(stateB, f));
     const b = await serve(stateB, ['--role', 'frontend', '--log-key', vkey]);
     expect(fs.existsSync(path.join(stateB, 'log.key'))).toBe(false);
+    [procA, procB] = [a, b];
 
     const infoA = await getWhenPublished(a.url, '/v1/registry');
     const infoB = await getWhenPublished(b.url, '/v1/registry');
@@ -165,4 +172,47 @@ describePg('registry and CA on a PostgreSQL log: two processes, one a frontend',
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/submitter key \S+ is not in the log.*copy registry\.key \(and registry\.secret\) from the state dir of a process whose registry runs into/);
   }, 90_000);
+
+  test('rotating the intermediate through A: B refuses to issue until the new files are copied, then issues under the new intermediate', async () => {
+    const made = await runCli(['ca', 'adminkey', '--state', path.join(dir, 'a'), '--owner', 'ops']);
+    expect(made.code, made.stderr).toBe(0);
+    const admin = made.stdout.trim();
+    // A re-reads its admin keys within about a second.
+    let rot = await callApi(procA.url, admin, 'POST', '/v1/ca/rotate');
+    for (const until = Date.now() + 10_000; rot.status === 401 && Date.now() < until; ) {
+      await sleep(200);
+      rot = await callApi(procA.url, admin, 'POST', '/v1/ca/rotate');
+    }
+    expect(rot.status, JSON.stringify(rot.json)).toBe(200);
+    const added: string = rot.json.added.keyHash;
+
+    const register = (label: string) =>
+      callApi(procB.url, apiKey, 'POST', '/v1/agents', { name: `ans://v1.0.0.${label}.acme.example`, endpoints: [{ protocol: 'A2A', url: `https://${label}.acme.example/` }], csr: makeCsr(dir, label).csr });
+    // B learns of the rotation from the log (within a poll), and refuses before writing anything.
+    let r = await register('early-bot');
+    for (const until = Date.now() + 30_000; r.status === 201 && Date.now() < until; r = await register(`early-bot-${Date.now()}`)) await sleep(200);
+    expect(r.status, JSON.stringify(r.json)).toBe(503);
+    expect(r.json.error).toMatchObject({ code: 'CA_KEY_UNAVAILABLE', message: expect.stringMatching(/copy its ca-intermediate-<n>\.key and \.crt/) });
+
+    for (const ext of ['key', 'crt']) fs.copyFileSync(path.join(dir, 'a', `ca-intermediate-2.${ext}`), path.join(stateB, `ca-intermediate-2.${ext}`));
+    const ok = await register('late-bot');
+    expect(ok.status, JSON.stringify(ok.json)).toBe(201);
+    const chain: string = ok.json.certificate.chain;
+    expect(chain.startsWith(rot.json.added.pem.trim())).toBe(true);
+    const checkA = await getWhenVerified(procA.url, ok.json.certificate.pem);
+    expect(checkA).toMatchObject({ valid: true });
+    const list = (await callApi(procB.url, apiKey, 'GET', '/v1/ca/intermediates')).json.intermediates;
+    expect(list.map((i: { keyHash: string; status: string; keyHere: boolean }) => [i.status, i.keyHere])).toEqual([['retired', true], ['issuing', true]]);
+    expect(list[1].keyHash).toBe(added);
+  }, 120_000);
 });
+
+/** POST /v1/verify/cert until the issuance is published there (never-logged before). */
+async function getWhenVerified(url: string, pem: string): Promise<any> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const r = await callApi(url, apiKey, 'POST', '/v1/verify/cert', { certificate: pem });
+    if (r.json.reason !== 'never-logged' || Date.now() > until) return r.json;
+    await sleep(100);
+  }
+}

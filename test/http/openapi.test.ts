@@ -42,7 +42,7 @@ beforeAll(async () => {
   // Composed as src/cli/serve.ts and src/cli/registry.ts do.
   app = createLogApp(f.log, { logError: () => {} });
   const registry = createRegistryApp(f.registry, { apiKeys: new ApiKeys([acme.line]), dns: null, publicUrl: 'https://registry.example', certificates: agentCertificates(f.ca), logError: () => {} });
-  registry.route('/', createCaApp(f.ca, { logError: () => {} }));
+  registry.route('/', createCaApp(f.ca, { logError: () => {}, apiKeys: new ApiKeys([acme.line]) }));
   app.route('/', registry);
   mountExplorer(app, { assetsDir: path.join(VECTORS, 'no-explorer-build') });
   doc = (await (await app.request('/openapi.json')).json()) as ApiDoc;
@@ -176,10 +176,10 @@ describe('answers match the documented schemas', () => {
     });
     expect(reg.status).toBe(201);
     await f.log.waitForCheckpoint(reg.json.index);
-    for (const p of ['/v1/log/info', '/healthz', '/readyz', `/v1/log/entry/0`, `/v1/log/inclusion/0/${reg.json.index + 1}`, '/v1/registry', '/v1/agents', `/v1/agents/${ENC}`, `/v1/agents/${ENC}/dns`, `/v1/resolve/${ENC}`]) {
+    for (const p of ['/v1/log/info', '/healthz', '/readyz', `/v1/log/entry/0`, `/v1/log/inclusion/0/${reg.json.index + 1}`, '/v1/registry', '/v1/agents', `/v1/agents/${ENC}`, `/v1/agents/${ENC}/dns`, `/v1/resolve/${ENC}`, '/v1/ca/intermediates']) {
       expect((await documented(app, 'GET', p)).status, p).toBe(200);
     }
-    const errors = ['/v1/log/entry/999', '/v1/log/inclusion/01/1', '/v1/agents/nobody.acme', '/v1/ca/certs/00'];
+    const errors = ['/v1/log/entry/999', '/v1/log/inclusion/01/1', '/v1/agents/nobody.acme', '/v1/ca/certs/00', `/v1/ca/crl?issuer=${'0'.repeat(64)}`, `/v1/ca/chain?issuer=${'0'.repeat(64)}`];
     for (const p of errors) expect((await documented(app, 'GET', p)).status, p).toBeGreaterThanOrEqual(400);
     const upd = await documented(app, 'PATCH', `/v1/agents/${ENC}`, { headers: auth, body: JSON.stringify({ capabilities: ['orders', 'refunds'] }) });
     expect(upd.status).toBe(200);
@@ -187,6 +187,8 @@ describe('answers match the documented schemas', () => {
     expect((await documented(app, 'POST', `/v1/agents/${ENC}/revoke`, { headers: auth, body: JSON.stringify({ reason: 'superseded' }) })).status).toBe(200);
     const v = await documented(app, 'POST', '/v1/verify/cert', { headers: auth, body: JSON.stringify({ certificate: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }) });
     expect(v.status).toBe(400);
+    expect((await documented(app, 'POST', '/v1/ca/rotate', { headers: auth })).status).toBe(403);
+    expect((await documented(app, 'POST', '/v1/ca/rotate')).status).toBe(401);
     expect((await documented(w.app, 'GET', '/evidence')).status).toBe(200);
   });
 });
@@ -208,6 +210,7 @@ describe('failed checks are coded 400s that name the field', () => {
     ['POST', '/v1/agents', [1, 2], 'REGISTRY_BAD_REQUEST', /^request: the body must be a JSON object/],
     ['POST', `/v1/agents/${ENC}/revoke`, { reason: 'bored' }, 'REGISTRY_BAD_REQUEST', /^request: reason must be one of/],
     ['GET', '/v1/ca/crl?issuer=leaf', undefined, 'CA_BAD_REQUEST', /^request: issuer must be one of "intermediate", "root"/],
+    ['GET', '/v1/ca/chain?issuer=root', undefined, 'CA_BAD_REQUEST', /^request: issuer must be an intermediate's key hash/],
     ['POST', '/v1/verify/cert', { pem: 'x' }, 'CA_BAD_REQUEST', /^request: certificate is required/],
   ] as const)('%s %s', async (method, p, body, code, message) => {
     const init: RequestInit = { method, headers: auth };
