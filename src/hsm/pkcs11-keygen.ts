@@ -11,7 +11,8 @@ import * as crypto from 'node:crypto';
 import type * as P from 'pkcs11js';
 import { TilelogError } from '../errors.js';
 import { CKK_EC_EDWARDS, CKM_EC_EDWARDS_KEY_PAIR_GEN, ED25519_EC_PARAMS, ckr, loadPkcs11js, Pkcs11Module, type Handle } from './pkcs11-module.js';
-import { keyTemplate, nameOf, Pkcs11Signer, type Pkcs11SignerOptions } from './pkcs11-signer.js';
+import { Pkcs11Signer, type Pkcs11SignerOptions } from './pkcs11-signer.js';
+import { keyTemplate, nameOf } from './pkcs11-token-key.js';
 import { parsePkcs11Uri, type Pkcs11Uri } from './pkcs11-uri.js';
 
 /** Generates a new Ed25519 key pair in the token named by uri and opens a signer on it. */
