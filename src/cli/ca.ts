@@ -4,7 +4,9 @@
 // resolveCaConfig and openCa.
 //
 // Files in the CA dir (default: the state dir), created on first run:
-//   ca-root.key, ca-intermediate.key   PKCS#8 PEM, mode 0600
+//   ca-root.key, ca-intermediate.key   PKCS#8 PEM, mode 0600 (unless
+//                                      --registry-ca-root-key / -intermediate-key
+//                                      name a key in a token or elsewhere)
 //   ca-root.crt, ca-intermediate.crt   PEM
 
 import * as path from 'node:path';
@@ -31,11 +33,16 @@ export interface OpenedCa {
 /** Loads (or creates) the CA keys, logs them if the log lacks them, and builds the routes. */
 export async function openCa(registry: Registry, stateDir: string, cfg: CaConfig): Promise<OpenedCa> {
   try {
-    const keys = await loadCaKeys({ dir: path.resolve(cfg.dir ?? stateDir), rootName: `tilelog agent root CA (${registry.log.origin})`.slice(0, 64) });
+    const keys = await loadCaKeys({
+      dir: path.resolve(cfg.dir ?? stateDir),
+      rootName: `tilelog agent root CA (${registry.log.origin})`.slice(0, 64),
+      ...(cfg.rootKey !== undefined && { rootKey: cfg.rootKey }),
+      ...(cfg.intermediateKey !== undefined && { intermediateKey: cfg.intermediateKey }),
+    });
     const ca = await CertificateAuthority.open({ registry, keys, validitySeconds: cfg.validitySeconds, statusValiditySeconds: cfg.statusValiditySeconds });
     return { ca, app: createCaApp(ca), certificates: agentCertificates(ca) };
   } catch (err) {
-    if (err instanceof TilelogError && err.code === 'CA_CONFIG') throw new CliError(err.message);
+    if (err instanceof TilelogError && (err.code === 'CA_CONFIG' || err.code === 'SIGNER_CONFIG')) throw new CliError(err.message);
     throw err;
   }
 }
