@@ -79,8 +79,3 @@ export async function openCaSigner(ref: string): Promise<CaSigner> {
   if (isPkcs11Uri(ref)) return (await import('./token-signer.js')).openTokenCaSigner(ref);
   return readKeyFile(ref);
 }
-
-/** True when ref names a key in a PKCS#11 token rather than a file. */
-export function isTokenKeyRef(ref: string): boolean {
-  return isPkcs11Uri(ref);
-}
