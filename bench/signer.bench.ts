@@ -3,7 +3,10 @@
 //   1. latency of signing one checkpoint note (signTreeHead), p50 and p99;
 //   2. the publishing rate of a log that signs one checkpoint per entry
 //      (add, then wait for its checkpoint, one at a time), which is where a
-//      slower signer would show.
+//      slower signer would show;
+//   3. the CA's ECDSA P-256 signature (CaSigner.sign, as for an OCSP
+//      response: a 512-byte TBS, DER signature out) through PKCS#11
+//      (CKM_ECDSA, then verified in process) beside a PKCS#8 file key.
 // The token lives in a temporary directory with its own SOFTHSM2_CONF.
 // Needs softhsm2 (apt-get install softhsm2) and the pkcs11js package.
 //
@@ -12,6 +15,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { generateSigner, type CaSigner } from '../src/ca/signer.js';
+import { openTokenCaSigner } from '../src/ca/token-signer.js';
+import { generatePkcs11EcdsaKey } from '../src/hsm/pkcs11-ecdsa.js';
 import { importPkcs11Key } from '../src/hsm/pkcs11-keygen.js';
 import { Pkcs11Module } from '../src/hsm/pkcs11-module.js';
 import { openFileLog } from '../src/log/index.js';
@@ -33,6 +39,18 @@ function latenciesMs(signer: Ed25519Signer, n: number): number[] {
     root[i & 31] = i & 0xff;
     const t0 = process.hrtime.bigint();
     signTreeHead(ORIGIN, i + 1, root, signer);
+    out.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return out;
+}
+
+async function caLatenciesMs(signer: CaSigner, n: number): Promise<number[]> {
+  const tbs = new Uint8Array(512);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    tbs[i & 511] = i & 0xff;
+    const t0 = process.hrtime.bigint();
+    await signer.sign(tbs);
     out.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   return out;
@@ -95,6 +113,28 @@ export async function main(): Promise<void> {
     const tr = median(rates.token);
     const fr = median(rates.file);
     line('publish 1 entry/checkpoint pkcs11', `${tr.toFixed(0)} cp/s`, 'file key', `${fr.toFixed(0)} cp/s`, tr / fr);
+
+    const caUri = `pkcs11:token=bench;object=ca?module-path=${MODULE}&pin-source=file:${path.join(dir, 'pin')}`;
+    (await generatePkcs11EcdsaKey(caUri)).close();
+    const caToken = await openTokenCaSigner(caUri);
+    const caFile = (await generateSigner()).signer;
+    header('CA signing (ECDSA P-256): PKCS#11 (SoftHSM2) vs a key file', `${SIGNATURES} signatures per run, ${RUNS} runs`);
+    await caLatenciesMs(caFile, 200);
+    await caLatenciesMs(caToken, 200); // warm-up
+    const cf: number[] = [];
+    const ct: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      cf.push(...(await caLatenciesMs(caFile, SIGNATURES)));
+      ct.push(...(await caLatenciesMs(caToken, SIGNATURES)));
+    }
+    for (const [q, label] of [
+      [0.5, 'p50'],
+      [0.99, 'p99'],
+    ] as const) {
+      const tq = quantile(ct, q);
+      const fq = quantile(cf, q);
+      line(`CA sign ECDSA ${label} pkcs11`, `${(tq * 1000).toFixed(0)} µs`, 'file key', `${(fq * 1000).toFixed(0)} µs`, tq / fq);
+    }
   } finally {
     Pkcs11Module.finalizeAll();
     fs.rmSync(dir, { recursive: true, force: true });

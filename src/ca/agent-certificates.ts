@@ -1,15 +1,23 @@
 // The CA behind the registry routes' certificate hook
 // (src/registry/http/certificates.ts): register and rotate with a CSR issue
 // through CertificateAuthority.issue (logged first); revoking an agent
-// revokes its certificates. CSR errors become the registry's 400; a process
-// without the issuing intermediate's key answers 503 (CA_KEY_UNAVAILABLE)
-// before the agent entry is written.
+// revokes its certificates. CSR errors become the registry's 400.
+// Register writes the agent entry before the certificate is signed, so
+// prepare first checks the issuing intermediate: a process without its key
+// (another one rotated) answers 503 (CA_KEY_UNAVAILABLE), and a key in a
+// token that cannot sign now (a probe signature; SIGNER_UNAVAILABLE, 503)
+// refuses the request before anything is logged, rather than leaving a
+// registered agent without the certificate it asked for. (A token lost
+// between the two steps still leaves that: the agent is registered, the
+// answer is 503, rotate with the CSR issues it.)
 
 import { TilelogError } from '../errors.js';
 import { encodeBundleJson } from '../client/bundle.js';
 import { toBase64 } from '../merkle/encoding.js';
 import type { AgentCertificates } from '../registry/http/certificates.js';
 import type { CertificateAuthority, IssuedCert } from './ca.js';
+
+const PROBE = new TextEncoder().encode('tilelog CA signer check');
 
 export function agentCertificates(ca: CertificateAuthority): AgentCertificates {
   return {
@@ -21,8 +29,9 @@ export function agentCertificates(ca: CertificateAuthority): AgentCertificates {
         if (err instanceof TilelogError && err.code === 'CA_BAD_CSR') throw new TilelogError('REGISTRY_BAD_REQUEST', `request: csr: ${err.message}`);
         throw err;
       }
-      // A process without the issuing intermediate's key (another one rotated) refuses before anything is written.
-      await ca.issuingKey();
+      // A process without the issuing intermediate's key (another one rotated), or whose token cannot sign, refuses before anything is written.
+      const { signer } = await ca.issuingKey();
+      await signer.sign(PROBE);
       return {
         ed25519: prepared.ed25519,
         issue: async (name, o) => issuedJson(ca, await ca.issue(name, prepared, { supersede: o.supersede }), o.bundle),

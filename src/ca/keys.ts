@@ -7,11 +7,17 @@
 // A key file without its certificate (a key brought from elsewhere) gets a
 // fresh certificate; a certificate whose public key is not the key's is refused.
 // The root key would ideally live offline; here it only signs the intermediate.
+// Either key may instead be named by a reference (rootKey, intermediateKey):
+// a pkcs11: URI of an ECDSA P-256 key in a token ('tilelog keygen --ca
+// --key ...' makes one), or another key file. Its public key is read from
+// the token; the certificates stay files in the directory, made on first
+// run (signed in the token) and refused when they hold another public key.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TilelogError } from '../errors.js';
-import { generateSigner, readKeyFile, type CaSigner } from './signer.js';
+import { redactPkcs11Uri } from '../hsm/pkcs11-uri.js';
+import { generateSigner, openCaSigner, readKeyFile, type CaSigner } from './signer.js';
 import { u8, x509 } from './x509.js';
 
 export interface CaKey {
@@ -30,10 +36,20 @@ export interface CaKeyOptions {
   /** Common names; default from the log origin. */
   rootName?: string;
   intermediateName?: string;
+  /** The root key: a pkcs11: URI or a key file; default <dir>/ca-root.key (made on first run). */
+  rootKey?: string;
+  /** The intermediate key, likewise; default <dir>/ca-intermediate.key. */
+  intermediateKey?: string;
   nowMs?: number;
 }
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+/** The signer of ref, or of the default key file (made when missing); with what to call it in messages. */
+async function signerOf(ref: string | undefined, file: string, role: string): Promise<{ signer: CaSigner; what: string }> {
+  if (ref === undefined) return { signer: await keyFile(file), what: `the ${role} key in ${file}` };
+  return { signer: await openCaSigner(ref), what: `the ${role} key ${redactPkcs11Uri(ref)}` };
+}
 
 async function keyFile(file: string): Promise<CaSigner> {
   if (!fs.existsSync(file)) {
@@ -48,10 +64,15 @@ async function samePublicKey(cert: x509.X509Certificate, signer: CaSigner): Prom
   return Buffer.from(spki).equals(Buffer.from(u8(cert.publicKey.rawData)));
 }
 
-async function certFile(file: string, signer: CaSigner, make: () => Promise<x509.X509Certificate>): Promise<x509.X509Certificate> {
+async function certFile(file: string, key: { signer: CaSigner; what: string }, make: () => Promise<x509.X509Certificate>): Promise<x509.X509Certificate> {
   if (!fs.existsSync(file)) fs.writeFileSync(file, (await make()).toString('pem') + '\n', { flag: 'wx' });
   const cert = new x509.X509Certificate(fs.readFileSync(file, 'utf8'));
-  if (!(await samePublicKey(cert, signer))) throw new TilelogError('CA_CONFIG', `ca: ${file} is not the certificate of its key`);
+  if (!(await samePublicKey(cert, key.signer))) {
+    throw new TilelogError(
+      'CA_CONFIG',
+      `ca: ${file} is not the certificate of ${key.what}: it holds another public key; give the key it was made for (a new CA: remove ${file} to have one made)`,
+    );
+  }
   return cert;
 }
 
@@ -61,8 +82,9 @@ export async function loadCaKeys(o: CaKeyOptions): Promise<CaKeys> {
   const now = o.nowMs ?? Date.now();
   const rootName = `CN=${o.rootName ?? 'tilelog agent root CA'}`;
   const interName = `CN=${o.intermediateName ?? 'tilelog agent issuing CA'}`;
-  const rootSigner = await keyFile(path.join(o.dir, 'ca-root.key'));
-  const rootCert = await certFile(path.join(o.dir, 'ca-root.crt'), rootSigner, async () =>
+  const root = await signerOf(o.rootKey, path.join(o.dir, 'ca-root.key'), 'root');
+  const rootSigner = root.signer;
+  const rootCert = await certFile(path.join(o.dir, 'ca-root.crt'), root, async () =>
     x509.X509CertificateGenerator.createSelfSigned(
       {
         name: rootName,
@@ -79,8 +101,9 @@ export async function loadCaKeys(o: CaKeyOptions): Promise<CaKeys> {
       rootSigner.crypto,
     ),
   );
-  const interSigner = await keyFile(path.join(o.dir, 'ca-intermediate.key'));
-  const interCert = await certFile(path.join(o.dir, 'ca-intermediate.crt'), interSigner, async () =>
+  const inter = await signerOf(o.intermediateKey, path.join(o.dir, 'ca-intermediate.key'), 'intermediate');
+  const interSigner = inter.signer;
+  const interCert = await certFile(path.join(o.dir, 'ca-intermediate.crt'), inter, async () =>
     x509.X509CertificateGenerator.create(
       {
         subject: interName,

@@ -1,13 +1,15 @@
 // CaSigner: what the CA needs from a signing key. The key may live in this
-// process (FileCaSigner: a PKCS#8 file, mode 0600) or in an HSM: a PKCS#11
-// WebCrypto provider (such as node-webcrypto-p11) gives a Crypto whose
-// CryptoKey is a handle, and the same interface holds. X.509 certificates
-// and CRLs are signed through @peculiar/x509 with (crypto, privateKey);
-// OCSP responses through sign().
+// process (a PKCS#8 file, mode 0600) or in a PKCS#11 token (token-signer.ts:
+// a Crypto whose subtle.sign asks the token, and whose private CryptoKey is
+// only a handle). X.509 certificates and CRLs are signed through
+// @peculiar/x509 with (crypto, privateKey); OCSP responses through sign().
+// openCaSigner() turns a key reference (a file path or a pkcs11: URI) into
+// one; the PKCS#11 code is imported only for a URI.
 
 import * as fs from 'node:fs';
 import { TilelogError } from '../errors.js';
 import { webcrypto } from 'node:crypto';
+import { isPkcs11Uri } from '../hsm/pkcs11-uri.js';
 import { ECDSA_P256, pemOrBase64, toPem, u8, x509 } from './x509.js';
 
 export interface CaSigner {
@@ -23,7 +25,8 @@ export interface CaSigner {
 
 const crypto = webcrypto as unknown as Crypto;
 
-class WebCryptoSigner implements CaSigner {
+/** A CaSigner on a WebCrypto provider (Node's for a file key, the token shim for a PKCS#11 key). */
+export class WebCryptoSigner implements CaSigner {
   readonly algorithm = ECDSA_P256;
   constructor(
     readonly crypto: Crypto,
@@ -57,7 +60,22 @@ export async function signerFromPkcs8(pem: string): Promise<CaSigner> {
 
 /** Reads a PKCS#8 key file, refusing one that others can read (it must be mode 0600 or stricter). */
 export async function readKeyFile(file: string): Promise<CaSigner> {
-  const st = fs.statSync(file);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (err) {
+    throw new TilelogError('CA_CONFIG', `ca: cannot read the key file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+  }
   if ((st.mode & 0o077) !== 0) throw new TilelogError('CA_CONFIG', `ca: ${file} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
   return signerFromPkcs8(fs.readFileSync(file, 'utf8'));
+}
+
+/**
+ * The CaSigner of a key reference: a pkcs11: URI names an ECDSA P-256 key in
+ * a token (SIGNER_CONFIG saying what is wrong when it cannot be opened), any
+ * other text a PKCS#8 key file (CA_CONFIG when it cannot be read).
+ */
+export async function openCaSigner(ref: string): Promise<CaSigner> {
+  if (isPkcs11Uri(ref)) return (await import('./token-signer.js')).openTokenCaSigner(ref);
+  return readKeyFile(ref);
 }

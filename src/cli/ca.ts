@@ -4,7 +4,9 @@
 // resolveCaConfig and openCa.
 //
 // Files in the CA dir (default: the state dir), created on first run:
-//   ca-root.key, ca-intermediate.key   PKCS#8 PEM, mode 0600
+//   ca-root.key, ca-intermediate.key   PKCS#8 PEM, mode 0600 (unless
+//                                      --registry-ca-root-key / -intermediate-key
+//                                      name a key in a token or elsewhere)
 //   ca-root.crt, ca-intermediate.crt   PEM
 //   ca-intermediate-<n>.key/.crt       each rotation's intermediate (src/ca/intermediate-keys.ts)
 // and in the state dir <state>/ca-admin-keys: the keys that may rotate
@@ -46,7 +48,12 @@ export async function openCa(
 ): Promise<OpenedCa> {
   try {
     const dir = path.resolve(cfg.dir ?? stateDir);
-    const keys = await loadCaKeys({ dir, rootName: `tilelog agent root CA (${registry.log.origin})`.slice(0, 64) });
+    const keys = await loadCaKeys({
+      dir,
+      rootName: `tilelog agent root CA (${registry.log.origin})`.slice(0, 64),
+      ...(cfg.rootKey !== undefined && { rootKey: cfg.rootKey }),
+      ...(cfg.intermediateKey !== undefined && { intermediateKey: cfg.intermediateKey }),
+    });
     const ca = await CertificateAuthority.open({ registry, keys, dir, validitySeconds: cfg.validitySeconds, statusValiditySeconds: cfg.statusValiditySeconds });
     const file = path.join(stateDir, CA_ADMIN_KEYS_FILE);
     const adminKeys = new ApiKeyFile(file, {
@@ -62,7 +69,7 @@ export async function openCa(
       close: () => adminKeys.close(),
     };
   } catch (err) {
-    if (err instanceof TilelogError && (err.code === 'CA_CONFIG' || err.code === 'REGISTRY_CONFIG')) throw new CliError(err.message);
+    if (err instanceof TilelogError && (err.code === 'CA_CONFIG' || err.code === 'REGISTRY_CONFIG' || err.code === 'SIGNER_CONFIG')) throw new CliError(err.message);
     throw err;
   }
 }

@@ -9,6 +9,7 @@ import { isPkcs11Uri, printableKey } from './signing-key.js';
 
 const USAGE = `Usage: tilelog keygen --origin <origin> --out <file> [--force] [--json]
        tilelog keygen --origin <origin> --key <pkcs11: URI> [--from <key file>] [--json]
+       tilelog keygen --ca --key <pkcs11: URI> [--json]
 
 Makes a new Ed25519 signing key for a log whose origin (and key name) is
 <origin>, e.g. example.com/mylog. Writes the private key to <file> with mode
@@ -27,7 +28,11 @@ the same --key and --origin. An existing key of that label is never replaced.
   --from <key file>  with --key: move this existing log key file's key into
                      the token (an existing log keeps its key: the key is its
                      identity); then delete the file yourself
+  --ca               with --key: make an ECDSA P-256 key for the private CA
+                     (serve --registry-ca-root-key / --registry-ca-intermediate-key)
+                     and print its public key (PEM)
   --json             print {"origin", "verifierKey", "keyFile" or "key"} as JSON
+                     (with --ca: {"publicKey", "spkiSha256", "key"})
   -h, --help         show this help
 `;
 
@@ -39,8 +44,13 @@ export function run(argv: string[]): Promise<number> {
       key: { type: 'string' },
       from: { type: 'string' },
       force: { type: 'boolean', default: false },
+      ca: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     });
+    if (values.ca === true) {
+      const { caTokenKeygen } = await import('./ca-keygen.js');
+      return caTokenKeygen(values.key, { origin: values.origin, out: values.out, from: values.from, json: values.json === true });
+    }
     if (values.key !== undefined) return tokenKeygen(values.key, values.origin, values.from, values.out, values.json === true);
     if (values.from !== undefined) throw new UsageError('--from moves a key file into a token: give --key pkcs11:... too');
     if (!values.origin) throw new UsageError('--origin is required (e.g. --origin example.com/mylog)');

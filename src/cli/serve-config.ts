@@ -322,8 +322,19 @@ export function effectiveConfig(s: ServeSettings): unknown {
       w === null
         ? null
         : { source: w.source, policy: formatPolicy(w.policy), 'timeout-ms': w.timeoutMs ?? 5000, 'refresh-s': w.refreshMs / 1000, 'fail-open': w.failOpen },
-    registry: s.registry?.keyUri === undefined ? s.registry : { ...s.registry, keyUri: printableKey(s.registry.keyUri) },
+    registry: printableRegistry(s.registry),
   });
+}
+
+/** The registry settings with every key reference printable (a PIN given in a URI by mistake hidden). */
+function printableRegistry(r: RegistryConfig | null): RegistryConfig | null {
+  if (r === null) return r;
+  const ca = r.ca == null ? r.ca : {
+    ...r.ca,
+    ...(r.ca.rootKey !== undefined && { rootKey: printableKey(r.ca.rootKey) }),
+    ...(r.ca.intermediateKey !== undefined && { intermediateKey: printableKey(r.ca.intermediateKey) }),
+  };
+  return { ...r, ...(r.keyUri !== undefined && { keyUri: printableKey(r.keyUri) }), ...(ca !== undefined && { ca }) };
 }
 
 /**

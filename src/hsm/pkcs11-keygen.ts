@@ -11,12 +11,13 @@ import * as crypto from 'node:crypto';
 import type * as P from 'pkcs11js';
 import { TilelogError } from '../errors.js';
 import { CKK_EC_EDWARDS, CKM_EC_EDWARDS_KEY_PAIR_GEN, ED25519_EC_PARAMS, ckr, loadPkcs11js, Pkcs11Module, type Handle } from './pkcs11-module.js';
-import { keyTemplate, nameOf, Pkcs11Signer, type Pkcs11SignerOptions } from './pkcs11-signer.js';
+import { Pkcs11Signer, type Pkcs11SignerOptions } from './pkcs11-signer.js';
+import { keyTemplate, nameOf } from './pkcs11-token-key.js';
 import { parsePkcs11Uri, type Pkcs11Uri } from './pkcs11-uri.js';
 
 /** Generates a new Ed25519 key pair in the token named by uri and opens a signer on it. */
 export async function generatePkcs11Key(uri: string | Pkcs11Uri, options: Pkcs11SignerOptions = {}): Promise<Pkcs11Signer> {
-  return create(uri, options, (module, session, priv, pub) => {
+  return openEd25519(await makeKeyObjects(uri, options, ED25519_EC_PARAMS, (module, session, priv, pub) => {
     try {
       module.lib.C_GenerateKeyPair(session, { mechanism: CKM_EC_EDWARDS_KEY_PAIR_GEN }, pub, priv);
     } catch (err) {
@@ -24,14 +25,14 @@ export async function generatePkcs11Key(uri: string | Pkcs11Uri, options: Pkcs11
         cause: err,
       });
     }
-  });
+  }));
 }
 
 /** Stores the Ed25519 key of a 32-byte seed in the token named by uri (not extractable from then on) and opens a signer on it. */
 export async function importPkcs11Key(uri: string | Pkcs11Uri, seed: Uint8Array, options: Pkcs11SignerOptions = {}): Promise<Pkcs11Signer> {
   if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new RangeError('pkcs11: an Ed25519 seed is 32 bytes');
   const publicKey = ed25519PublicKey(seed);
-  return create(uri, options, (module, session, priv, pub) => {
+  return openEd25519(await makeKeyObjects(uri, options, ED25519_EC_PARAMS, (module, session, priv, pub) => {
     const { lib, js } = module;
     lib.C_CreateObject(session, [
       { type: js.CKA_CLASS, value: js.CKO_PUBLIC_KEY },
@@ -46,12 +47,27 @@ export async function importPkcs11Key(uri: string | Pkcs11Uri, seed: Uint8Array,
       { type: js.CKA_EC_PARAMS, value: Buffer.from(ED25519_EC_PARAMS) },
       { type: js.CKA_VALUE, value: Buffer.from(seed) },
     ]);
-  });
+  }));
 }
 
-type Make = (module: Pkcs11Module, session: Handle, privateTemplate: P.Template, publicTemplate: P.Template) => void;
+function openEd25519(made: { module: Pkcs11Module; uri: Pkcs11Uri }): Pkcs11Signer {
+  return Pkcs11Signer.open(made.module, made.uri);
+}
 
-async function create(uri: string | Pkcs11Uri, options: Pkcs11SignerOptions, make: Make): Promise<Pkcs11Signer> {
+export type MakeKeyObjects = (module: Pkcs11Module, session: Handle, privateTemplate: P.Template, publicTemplate: P.Template) => void;
+
+/**
+ * Runs make in a read-write session on uri's token with the templates of a
+ * new key pair (token objects labelled from object=, the private one
+ * private, sensitive and not extractable, the public one carrying
+ * ecParams); refuses a label already in use. Returns where it made them.
+ */
+export async function makeKeyObjects(
+  uri: string | Pkcs11Uri,
+  options: Pkcs11SignerOptions,
+  ecParams: Uint8Array,
+  make: MakeKeyObjects,
+): Promise<{ module: Pkcs11Module; uri: Pkcs11Uri }> {
   const parsed = typeof uri === 'string' ? parsePkcs11Uri(uri) : uri;
   if (parsed.path.object === undefined) throw new TilelogError('SIGNER_CONFIG', 'pkcs11: a new key needs a label: add object=<name> to the URI');
   if (parsed.type !== undefined && parsed.type !== 'private') throw new TilelogError('SIGNER_CONFIG', `pkcs11: type=${parsed.type} is not a key pair; leave type out`);
@@ -81,7 +97,7 @@ async function create(uri: string | Pkcs11Uri, options: Pkcs11SignerOptions, mak
       { type: js.CKA_EXTRACTABLE, value: false },
       { type: js.CKA_SIGN, value: true },
     ];
-    const pub: P.Template = [...common, { type: js.CKA_PRIVATE, value: false }, { type: js.CKA_VERIFY, value: true }, { type: js.CKA_EC_PARAMS, value: Buffer.from(ED25519_EC_PARAMS) }];
+    const pub: P.Template = [...common, { type: js.CKA_PRIVATE, value: false }, { type: js.CKA_VERIFY, value: true }, { type: js.CKA_EC_PARAMS, value: Buffer.from(ecParams) }];
     make(module, session, priv, pub);
   } finally {
     try {
@@ -90,7 +106,7 @@ async function create(uri: string | Pkcs11Uri, options: Pkcs11SignerOptions, mak
       // gone already
     }
   }
-  return Pkcs11Signer.open(module, parsed);
+  return { module, uri: parsed };
 }
 
 function ed25519PublicKey(seed: Uint8Array): Buffer {
