@@ -122,6 +122,10 @@ Serves the witness until SIGINT/SIGTERM:
   --key <pkcs11:URI>    ... or a key in a PKCS#11 token (RFC 7512; the PIN in a
                         file: pin-source=file:<path>); needs --name
   --name <name>         the witness name, for a key in a token
+  --next-key <file|URI> a second cosigner key, with a new name, during a key
+                        transition: each answer carries a cosignature line per
+                        key (see the README's witness section for the steps)
+  --next-name <name>    the next key's name, for a key in a token
   --listen <host:port>  address to listen on [127.0.0.1:7380]
   --log-level <level>   fatal, error, warn, info, debug, trace or silent; JSON
                         lines on stderr, readable on a terminal [$TILELOG_LOG_LEVEL, info]
@@ -278,19 +282,22 @@ async function serve(argv: string[]): Promise<number> {
   }
   const logger = createCliLogger({ level: settings.logLevel, base: { component: 'witness' } });
   const { stateDir, host, port } = settings;
-  const { signer, type } = isPkcs11Uri(settings.keyFile)
-    ? { signer: await openTokenCosigner(settings.keyFile, settings.name), type: KEY_TYPE_COSIGNATURE_V1 }
-    : readCosignerKeyFile(settings.keyFile);
-  if (settings.name !== undefined && settings.name !== signer.name) throw new UsageError(`--name ${settings.name} differs from the key's name ${signer.name}; leave out --name with a key file`);
+  const { signer, type } = await openCosigner(settings.keyFile, settings.name, '--name');
+  const next = settings.nextKeyFile === undefined ? null : await openCosigner(settings.nextKeyFile, settings.nextName, '--next-name');
+  if (next !== null && next.signer.name === signer.name) {
+    throw new UsageError(`--next-key has the name ${signer.name} of --key; a new witness key comes with a new name (tilelog witness keygen --name <new name>)`);
+  }
   makeDirSync(stateDir, STATE_DIR_MODE);
   const store = new SqliteWitnessStore(path.join(stateDir, DB_FILE), { serving: true });
+  let witness: Witness;
   try {
     checkWitnessKeyRole(printableKey(settings.keyFile), signer, type, store);
+    if (next !== null) checkWitnessKeyRole(printableKey(settings.nextKeyFile!), next.signer, next.type, store);
+    witness = new Witness({ store, signer, ...(next !== null && { nextSigner: next.signer }) });
   } catch (err) {
     store.close();
     throw err;
   }
-  const witness = new Witness({ store, signer });
   let server;
   try {
     const [{ startServer }, { createWitnessApp }] = await Promise.all([import('../http/server.js'), import('../witness/app.js')]);
@@ -310,11 +317,13 @@ async function serve(argv: string[]): Promise<number> {
   });
   const logs = store.listLogs().length;
   if (settings.json) {
-    process.stdout.write(`${JSON.stringify({ url: server.url, name: signer.name, verifierKey: signer.verifierKey, logs, state: stateDir })}\n`);
+    const nextKey = next === null ? {} : { nextName: next.signer.name, nextVerifierKey: next.signer.verifierKey };
+    process.stdout.write(`${JSON.stringify({ url: server.url, name: signer.name, verifierKey: signer.verifierKey, ...nextKey, logs, state: stateDir })}\n`);
   } else {
     process.stdout.write(
       `tilelog witness ${signer.name} at ${server.url}\n` +
         `  verifier key: ${signer.verifierKey}\n` +
+        (next === null ? '' : `  next key:     ${next.signer.verifierKey} (cosigns too)\n`) +
         `  logs:         ${logs}${logs === 0 ? " (add one with 'tilelog witness add-log')" : ''}\n` +
         `  state:        ${stateDir}\n`,
     );
@@ -331,6 +340,13 @@ async function serve(argv: string[]): Promise<number> {
   store.close();
   logger.info('stopped');
   return EXIT_OK;
+}
+
+// A cosigner from a key file or a token; a file key carries its name, a token key takes it from nameFlag.
+async function openCosigner(key: string, name: string | undefined, nameFlag: string): Promise<{ signer: CosignatureSigner; type: number }> {
+  const opened = isPkcs11Uri(key) ? { signer: await openTokenCosigner(key, name), type: KEY_TYPE_COSIGNATURE_V1 } : readCosignerKeyFile(key);
+  if (name !== undefined && name !== opened.signer.name) throw new UsageError(`${nameFlag} ${name} differs from the key's name ${opened.signer.name}; leave out ${nameFlag} with a key file`);
+  return opened;
 }
 
 function requireState(state: string | undefined): string {
