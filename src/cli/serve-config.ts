@@ -310,7 +310,14 @@ export function effectiveConfig(s: ServeSettings): unknown {
       w === null
         ? null
         : { source: w.source, policy: formatPolicy(w.policy), 'timeout-ms': w.timeoutMs ?? 5000, 'refresh-s': w.refreshMs / 1000, 'fail-open': w.failOpen },
-    registry: s.registry?.keyUri === undefined ? s.registry : { ...s.registry, keyUri: printableKey(s.registry.keyUri) },
+    registry:
+      s.registry == null
+        ? s.registry
+        : {
+            ...s.registry,
+            ...(s.registry.keyUri !== undefined && { keyUri: printableKey(s.registry.keyUri) }),
+            ...(s.registry.nextKeyUri !== undefined && { nextKeyUri: printableKey(s.registry.nextKeyUri) }),
+          },
   });
 }
 
