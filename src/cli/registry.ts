@@ -96,7 +96,7 @@ export async function openRegistry(
   }
   try {
     const registry = await Registry.open({ log, index, key, ...(nextKey !== undefined && { nextKey }) });
-    if (nextKey !== undefined) finishRotation(stateDir, cfg, key.kid, nextKey.kid, logger);
+    if (nextKey !== undefined) finishRotation(stateDir, cfg, { from: key.kid, to: nextKey.kid, now: registry.rotatedAtOpen !== null }, logger);
     // Live: re-read on change and on SIGHUP; a broken file keeps the keys in force.
     const apiKeys = new ApiKeyFile(path.join(stateDir, 'registry-api-keys'), {
       onReload: (n) => logger.info(`registry: loaded ${plural(n, 'API key')} from ${path.join(stateDir, 'registry-api-keys')}`),
@@ -167,7 +167,7 @@ function makeNextKey(stateDir: string): number {
 // The rotation is in the log: the next key becomes the key. A file key is
 // renamed over registry.key (the old seed is gone: it can sign nothing the
 // log accepts any more); a token key is the operator's to name from now on.
-function finishRotation(stateDir: string, cfg: RegistryConfig, oldKid: string, newKid: string, logger: LogLogger): void {
+function finishRotation(stateDir: string, cfg: RegistryConfig, r: { from: string; to: string; now: boolean }, logger: LogLogger): void {
   if (cfg.nextKeyUri === undefined) {
     fs.renameSync(path.join(stateDir, 'registry.key.next'), path.join(stateDir, 'registry.key'));
     const dfd = fs.openSync(stateDir, 'r');
@@ -178,7 +178,8 @@ function finishRotation(stateDir: string, cfg: RegistryConfig, oldKid: string, n
     }
   }
   const then = cfg.nextKeyUri === undefined ? 'registry.key.next is now registry.key' : 'start with --registry-key <the next key\'s URI> from now on';
-  logger.info(`registry: submitter key rotated from ${oldKid} to ${newKid} (key.added and key.revoked are in the log); ${then}`);
+  const what = r.now ? `submitter key rotated from ${r.from} to ${r.to} (key.added and key.revoked are in the log)` : `the log already has the rotation from ${r.from} to ${r.to}`;
+  logger.info(`registry: ${what}; ${then}`);
   if (cfg.keyUri !== undefined && cfg.nextKeyUri === undefined) logger.warn('registry: --registry-key names the retired key in the token: drop it so registry.key is used');
 }
 

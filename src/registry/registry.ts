@@ -95,6 +95,13 @@ export class Registry {
     this.#pipeline = new WritePipeline(o.log, o.index, o.waitTimeoutMs ?? 30_000);
   }
 
+  #rotatedAtOpen: { added: WriteResult | null; revoked: WriteResult | null } | null = null;
+
+  /** What open's rotation to nextKey wrote (null: none, or found done before). */
+  get rotatedAtOpen(): { added: WriteResult | null; revoked: WriteResult | null } | null {
+    return this.#rotatedAtOpen;
+  }
+
   /** The submitter key that signs the entries this registry builds. */
   get key(): SubmitterKey {
     return this.#key;
@@ -113,7 +120,7 @@ export class Registry {
       return r;
     }
     await r.#ensureKey(o.key);
-    if (next !== undefined) await r.rotateKey(next);
+    if (next !== undefined) r.#rotatedAtOpen = await r.rotateKey(next);
     return r;
   }
 
@@ -124,7 +131,9 @@ export class Registry {
     if (k !== null || this.index.keyCount() > 0) {
       throw new TilelogError(
         'REGISTRY_CONFIG',
-        `registry: submitter key ${key.kid} is ${k === null ? 'not in the log' : 'revoked'}; an active submitter key must add it (key.added, POST /v1/entries)`,
+        k === null
+          ? `registry: submitter key ${key.kid} is not in the log; an active submitter key must add it (key.added, POST /v1/entries)`
+          : `registry: submitter key ${key.kid} is revoked; if it was rotated out, start with the key it was rotated to`,
       );
     }
     const genesis: UnsignedEntry = {

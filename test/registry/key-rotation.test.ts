@@ -138,6 +138,12 @@ describe('registry submitter key rotation', () => {
       monitor.close();
     }
 
+    // The same through the CLI, from a fresh state: a FINDING line, exit 0 (not an alert).
+    const cli = await runCli(['monitor', '--once', '--url', serve.url, '--log-key', serve.verifierKey, '--state', tempDir(), '--registry', '--registry-key', oldPub]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(new RegExp(`FINDING MONITOR_REGISTRY_SIGNER entry ${forgedBundle.index} \\(agent.registered ${FORGED}\\): .*retired by key.revoked`));
+    expect(cli.stdout.match(/FINDING/g)).toHaveLength(1);
+
     // Reindex rebuilds the same index; a restart keeps signing with the new key.
     await serve.stop();
     serve = null;
