@@ -13,24 +13,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isTilelogError } from '../errors.js';
-import {
-  cosignatureSigner,
-  generateCosignerKey,
-  KEY_TYPE_COSIGNATURE_V1,
-  parseCosignerKey,
-  parseVerifierKey,
-  signerKeyType,
-  type CosignatureSigner,
-} from '../note/index.js';
+import { cosignatureSigner, generateCosignerKey, KEY_TYPE_COSIGNATURE_V1, parseVerifierKey } from '../note/index.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 // The HTTP stack (hono, zod, prom-client) is loaded by `serve` only, so the
 // state commands (add-log, list-logs, remove-log, keygen) start quickly.
 import { SqliteWitnessStore } from '../witness/sqlite-store.js';
 import { Witness } from '../witness/witness.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parseFlags, plural, runVerb, UsageError } from './common.js';
-import { readPrivateKeyFile, writeKeyFile } from './key-file.js';
-import { isPkcs11Uri, openTokenCosigner, printableKey } from './signing-key.js';
+import { writeKeyFile } from './key-file.js';
+import { isPkcs11Uri, printableKey } from './signing-key.js';
 import { createCliLogger } from './logger.js';
+import { checkWitnessKeyRole, openCosigner } from './witness-keys.js';
 import { effectiveWitnessConfig, resolveWitnessServeSettings, WITNESS_SERVE_FLAGS } from './witness-config.js';
 
 const DB_FILE = 'witness.db';
@@ -342,13 +335,6 @@ async function serve(argv: string[]): Promise<number> {
   return EXIT_OK;
 }
 
-// A cosigner from a key file or a token; a file key carries its name, a token key takes it from nameFlag.
-async function openCosigner(key: string, name: string | undefined, nameFlag: string): Promise<{ signer: CosignatureSigner; type: number }> {
-  const opened = isPkcs11Uri(key) ? { signer: await openTokenCosigner(key, name), type: KEY_TYPE_COSIGNATURE_V1 } : readCosignerKeyFile(key);
-  if (name !== undefined && name !== opened.signer.name) throw new UsageError(`${nameFlag} ${name} differs from the key's name ${opened.signer.name}; leave out ${nameFlag} with a key file`);
-  return opened;
-}
-
 function requireState(state: string | undefined): string {
   if (!state) throw new UsageError('--state is required (the witness state directory)');
   return state;
@@ -377,35 +363,4 @@ function withStore(stateDir: string, create: boolean, fn: (store: SqliteWitnessS
   } finally {
     store.close();
   }
-}
-
-/** The cosigner and the type byte of its key string (its role: see checkWitnessKeyRole). */
-function readCosignerKeyFile(file: string): { signer: CosignatureSigner; type: number } {
-  return readPrivateKeyFile(file, (skey) => ({ signer: parseCosignerKey(skey), type: signerKeyType(skey) }), `tilelog witness keygen --name <name> --out ${file}`);
-}
-
-const NEW_WITNESS_KEY = "make the witness its own key with 'tilelog witness keygen --name <name> --out <file>' and configure logs with the verifier key it prints";
-
-/**
- * A witness must not sign with a log's key: its cosignatures would then
- * vouch for nothing. Refused when the key is one the witness trusts as a
- * log's (same Ed25519 public key); a plain type 0x01 key otherwise gets a
- * loud warning, since that is what 'tilelog keygen' makes for logs (and also
- * what other witness software writes); a type 0x04 key is a witness key.
- */
-function checkWitnessKeyRole(file: string, signer: CosignatureSigner, type: number, store: SqliteWitnessStore): void {
-  for (const { origin, keys } of store.listLogs()) {
-    for (const vkey of keys) {
-      const logKey = parseVerifierKey(vkey);
-      if (Buffer.from(logKey.publicKey).equals(Buffer.from(signer.publicKey))) {
-        throw new CliError(`${file} is the signing key of log ${origin} (${vkey}), which this witness cosigns; a witness needs a key of its own: ${NEW_WITNESS_KEY}`);
-      }
-    }
-  }
-  if (type === KEY_TYPE_COSIGNATURE_V1) return;
-  process.stderr.write(
-    `WARNING: ${file} is a plain Ed25519 note key (type 0x01), the kind 'tilelog keygen' makes for logs, not a witness key (type 0x04).\n` +
-      `WARNING: if it is a log's key, stop: cosignatures made with a log's own key prove nothing; ${NEW_WITNESS_KEY}.\n` +
-      `WARNING: keys made by other witness software are type 0x01 too; for those this warning is expected.\n`,
-  );
 }
