@@ -71,6 +71,8 @@ export type ErrorCode =
   | 'MONITOR_TILE_MISMATCH' // a hash tile does not hash to its parent tile or to the signed root
   | 'MONITOR_BUNDLE_MISMATCH' // an entry bundle's leaf hashes differ from the authenticated hash tile
   | 'MONITOR_INCONSISTENT' // the new checkpoint is not consistent with the one trusted before (fork)
+  | 'MONITOR_REGISTRY_SIGNER' // a registry entry signed by a key that was not an active submitter key at its index (a finding: the audit goes on)
+  | 'MONITOR_REGISTRY_KEY' // a registry key entry the index skips (added twice, revoked twice, out of chain) (a finding)
   | 'MONITOR_FETCH' // the log could not be reached, or a checkpointed tile or bundle is missing
   | 'MONITOR_STATE' // the state directory is unreadable or belongs to another log
   // registry: the agent name registry (spec/ENTRIES.md, spec/REGISTRY.md)

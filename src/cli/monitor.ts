@@ -38,6 +38,12 @@ evidence under <state>/evidence/<time>-<code>/, and an optional webhook POST.
                          /checkpoint (repeatable)
   --compare-witness <url>  a witness whose monitoring endpoint
                          <url>/<hex sha256(origin)>/checkpoint to compare with (repeatable)
+  --registry             also follow the registry's submitter keys through their
+                         key.added / key.revoked entries and report (FINDING, evidence,
+                         webhook) each registry entry signed by a key that was not
+                         active there, e.g. a retired key; the audit goes on
+  --registry-key <b64>   a submitter public key to trust from the start (repeatable;
+                         default: the log's first key.added, signed by itself)
   --json                 one JSON object per poll on stdout
   -h, --help             show this help
 
@@ -63,6 +69,8 @@ export function run(argv: string[]): Promise<number> {
       compare: { type: 'string', multiple: true },
       'compare-witness': { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
+      registry: { type: 'boolean', default: false },
+      'registry-key': { type: 'string', multiple: true },
       's3-endpoint': S3_FLAGS['s3-endpoint'],
       's3-region': S3_FLAGS['s3-region'],
       's3-force-path-style': S3_FLAGS['s3-force-path-style'],
@@ -80,6 +88,9 @@ export function run(argv: string[]): Promise<number> {
     const intervalS = values.interval === undefined ? 60 : parseCount('--interval', values.interval, 1);
     const webhook = values.webhook === undefined ? undefined : parseBaseUrl('--webhook', values.webhook);
     const json = values.json === true;
+    const pinned = values['registry-key'] ?? [];
+    if (pinned.length > 0 && values.registry !== true) throw new UsageError('--registry-key needs --registry');
+    for (const k of pinned) if (!/^[A-Za-z0-9+/]{43}=$/.test(k)) throw new UsageError(`--registry-key ${JSON.stringify(k)} must be a 32-byte public key in base64`);
 
     const origin = values.origin ?? parseVerifierKey(logKey).name;
     const compare: CompareSource[] = [
@@ -105,6 +116,7 @@ export function run(argv: string[]): Promise<number> {
         stateDir: values.state,
         webhook,
         compare,
+        ...(values.registry === true && { registry: { pinnedKeys: pinned } }),
         progress: (total) => new Progress({ total, unit: 'entries', silent: json && process.stderr.isTTY !== true }),
         warn: (line) => process.stderr.write(`${line}\n`),
       });
@@ -165,6 +177,7 @@ function report(r: PollResult, json: boolean): void {
     return;
   }
   const time = new Date().toISOString();
+  for (const f of r.findings) process.stdout.write(`${time} FINDING ${f.code} entry ${f.index} (${f.type} ${f.subject}): ${f.message}\n`);
   if (r.status === 'alert' && r.alert !== null) {
     process.stdout.write(`${time} ALERT ${r.alert.code}: ${r.alert.message}\n  evidence: ${r.alert.evidencePath ?? '(not saved)'}\n`);
     return;

@@ -14,6 +14,7 @@ export const REGISTRY_FLAGS = {
   'registry-dns-timeout-ms': { type: 'string' },
   'registry-public-url': { type: 'string' },
   'registry-key': { type: 'string' },
+  'registry-next-key': { type: 'string' },
   'registry-rate-per-minute': { type: 'string' },
   'registry-burst': { type: 'string' },
   'registry-resolve-dns': { type: 'boolean' },
@@ -36,6 +37,11 @@ export const REGISTRY_USAGE = `Agent name registry (spec/REGISTRY.md): the agent
   --registry-key <pkcs11:URI> the registry's submitter key in a PKCS#11 token (RFC 7512,
                               PIN in a file) for a new registry: an existing one keeps
                               the key it started with   [$TILELOG_REGISTRY_KEY, <state>/registry.key]
+  --registry-next-key <pkcs11:URI>  rotate the submitter key to this one at start
+                              (key.added signed by the current key, then key.revoked
+                              of the current key signed by this one); afterwards give
+                              it as --registry-key.  A file key rotates with
+                              'tilelog registry rotate-key'          [$TILELOG_REGISTRY_NEXT_KEY]
   --registry-rate-per-minute  writes per API key and per address [$TILELOG_REGISTRY_RATE_PER_MINUTE, 60]
   --registry-burst <n>        writes allowed at once             [$TILELOG_REGISTRY_BURST, 20]
   --registry-resolve-dns      DNS-first resolve: read each agent's _ans TXT records
@@ -66,6 +72,8 @@ export interface RegistryConfig {
   ca?: CaConfig | null;
   /** A pkcs11: URI naming the submitter key in a token; undefined: <state>/registry.key. */
   keyUri?: string;
+  /** A pkcs11: URI of the key to rotate to at start; undefined: <state>/registry.key.next if it exists. */
+  nextKeyUri?: string;
 }
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -97,8 +105,13 @@ export function resolveRegistryConfig(values: Values, env: NodeJS.ProcessEnv = p
   const url = flag('registry-public-url', 'TILELOG_REGISTRY_PUBLIC_URL');
   const key = flag('registry-key', 'TILELOG_REGISTRY_KEY');
   if (key !== undefined && !isPkcs11Uri(key[1])) throw new UsageError(`${key[0]} must be a pkcs11: URI (the file key is always <state>/registry.key)`);
+  const next = flag('registry-next-key', 'TILELOG_REGISTRY_NEXT_KEY');
+  if (next !== undefined && !isPkcs11Uri(next[1])) {
+    throw new UsageError(`${next[0]} must be a pkcs11: URI (a file key rotates with 'tilelog registry rotate-key', which writes <state>/registry.key.next)`);
+  }
   return {
     ...(key !== undefined && { keyUri: key[1] }),
+    ...(next !== undefined && { nextKeyUri: next[1] }),
     dnsServers: servers,
     ca: resolveCaConfig(values, env),
     dnsValidation: bool('registry-dns-validation', 'TILELOG_REGISTRY_DNS_VALIDATION') ?? true,

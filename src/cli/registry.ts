@@ -9,6 +9,8 @@
 //   registry.db         the state index (derived: delete it and restart to
 //                       rebuild it from the log)
 //   registry.key        the registry's submitter key: 32-byte Ed25519 seed, base64
+//   registry.key.next   the key to rotate to at the next start (`registry rotate-key`);
+//                       renamed over registry.key once the rotation is in the log
 //   registry.secret     32 random bytes: HMAC key of the DNS challenge tokens
 //   registry-api-keys   "sha256:<hex> <owner>" per API key
 //   registry.lock       the pid of the server or reindex using the registry state
@@ -84,6 +86,9 @@ export async function openRegistry(
   logger: LogLogger = { info: (m) => console.error(m), warn: (m) => console.error(m), error: (m) => console.error(m) },
 ): Promise<OpenedRegistry> {
   const key = cfg.keyUri !== undefined ? submitterKeyOf(await openTokenKey(cfg.keyUri)) : submitterKey(secretFile(path.join(stateDir, 'registry.key')));
+  const nextFile = path.join(stateDir, 'registry.key.next');
+  const nextKey =
+    cfg.nextKeyUri !== undefined ? submitterKeyOf(await openTokenKey(cfg.nextKeyUri)) : fs.existsSync(nextFile) ? submitterKey(secretFile(nextFile)) : undefined;
   const unlock = lockRegistry(stateDir);
   let index: StateIndex;
   try {
@@ -93,7 +98,8 @@ export async function openRegistry(
     throw err;
   }
   try {
-    const registry = await Registry.open({ log, index, key });
+    const registry = await Registry.open({ log, index, key, ...(nextKey !== undefined && { nextKey }) });
+    if (nextKey !== undefined) finishRotation(stateDir, cfg, { from: key.kid, to: nextKey.kid, now: registry.rotatedAtOpen !== null }, logger);
     // Live: re-read on change and on SIGHUP; a broken file keeps the keys in force.
     const apiKeys = new ApiKeyFile(path.join(stateDir, 'registry-api-keys'), {
       onReload: (n) => logger.info(`registry: loaded ${plural(n, 'API key')} from ${path.join(stateDir, 'registry-api-keys')}`),
@@ -149,6 +155,41 @@ export async function openRegistry(
   }
 }
 
+// rotate-key: the seed of the next key, written once (a pending rotation is not replaced).
+function makeNextKey(stateDir: string): number {
+  const file = path.join(stateDir, 'registry.key.next');
+  if (!fs.existsSync(path.join(stateDir, 'registry.key'))) throw new CliError(`${stateDir} has no registry.key: start 'tilelog serve --registry' once first`);
+  const seed = randomBytes(32);
+  try {
+    fs.writeFileSync(file, `${seed.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new CliError(`${file} exists: a rotation is pending; restart 'tilelog serve --registry' to carry it out`);
+  }
+  process.stdout.write(`${submitterKey(new Uint8Array(seed)).kid}\n`);
+  process.stderr.write(`wrote the next submitter key to ${file}; restart 'tilelog serve --registry' to rotate to it\n`);
+  return EXIT_OK;
+}
+
+// The rotation is in the log: the next key becomes the key. A file key is
+// renamed over registry.key (the old seed is gone: it can sign nothing the
+// log accepts any more); a token key is the operator's to name from now on.
+function finishRotation(stateDir: string, cfg: RegistryConfig, r: { from: string; to: string; now: boolean }, logger: LogLogger): void {
+  if (cfg.nextKeyUri === undefined) {
+    fs.renameSync(path.join(stateDir, 'registry.key.next'), path.join(stateDir, 'registry.key'));
+    const dfd = fs.openSync(stateDir, 'r');
+    try {
+      fs.fsyncSync(dfd);
+    } finally {
+      fs.closeSync(dfd);
+    }
+  }
+  const then = cfg.nextKeyUri === undefined ? 'registry.key.next is now registry.key' : 'start with --registry-key <the next key\'s URI> from now on';
+  const what = r.now ? `submitter key rotated from ${r.from} to ${r.to} (key.added and key.revoked are in the log)` : `the log already has the rotation from ${r.from} to ${r.to}`;
+  logger.info(`registry: ${what}; ${then}`);
+  if (cfg.keyUri !== undefined && cfg.nextKeyUri === undefined) logger.warn('registry: --registry-key names the retired key in the token: drop it so registry.key is used');
+}
+
 // Processes of one log (serve --db) must sign registry entries with one key:
 // a fresh state dir draws its own, which the log does not know.
 function sharedKeyHint(err: TilelogError, stateDir: string): string {
@@ -161,6 +202,7 @@ function sharedKeyHint(err: TilelogError, stateDir: string): string {
 
 const USAGE = `Usage: tilelog registry apikey --owner <owner> [--state <dir>]
        tilelog registry keygen --out <file> [--force] [--json]
+       tilelog registry rotate-key [--state <dir>]
        tilelog registry reindex [--state <dir>] [--key <file>] [--origin <origin>] [--db <postgres://...>] [--json]
 
 apikey: makes an API key for registry writes on behalf of <owner>, appends
@@ -173,6 +215,15 @@ keygen: makes an agent's Ed25519 key pair. Writes the private key to
 does, so 'openssl req -new -key <file>' makes the agent's CSR) and prints
 the public key as the registry takes it: 32 raw bytes in base64, the
 "publicKey" of register and rotate.
+
+rotate-key: makes the next submitter key, <state>/registry.key.next (mode
+0600), and prints its key ID. The next 'tilelog serve --registry' start
+rotates to it: key.added of the new key signed by the current one, then
+key.revoked of the current one (superseded) signed by the new one; from then
+on the server signs with the new key and registry.key.next replaces
+registry.key. Verifiers that pinned the old key follow with GET
+/v1/registry/keys (verifyKeyChain). With --db, copy the new registry.key to
+every other process's --state. A key in a token: serve --registry-next-key.
 
 reindex: rebuilds <state>/registry.db from the log's published entries
 alone (the entries covered by the last signed checkpoint in <state>/log.db),
@@ -218,7 +269,9 @@ export function run(argv: string[]): Promise<number> {
     // reindex reads serve's settings (a --config file too); the other subcommands only --state / $TILELOG_STATE.
     const setting = (flag: string, variable: string) => (reindexing ? serveSetting(values, process.env, flag, variable)?.value : undefined);
     const stateDir = path.resolve(setting('state', 'TILELOG_STATE') ?? values.state ?? process.env.TILELOG_STATE ?? '.tilelog');
-    if (positionals.length !== 1 || !['apikey', 'keygen', 'reindex'].includes(positionals[0]!)) throw new UsageError('the subcommands are apikey, keygen and reindex');
+    if (positionals.length !== 1 || !['apikey', 'keygen', 'reindex', 'rotate-key'].includes(positionals[0]!)) {
+      throw new UsageError('the subcommands are apikey, keygen, rotate-key and reindex');
+    }
     if (positionals[0] !== 'keygen' && (values.out !== undefined || values.force !== undefined)) throw new UsageError('--out and --force are for keygen');
     if (!reindexing && (values.db !== undefined || values.config !== undefined)) throw new UsageError('--db and --config are for reindex');
     if (positionals[0] === 'keygen') {
@@ -233,6 +286,12 @@ export function run(argv: string[]): Promise<number> {
         process.stdout.write(`${publicKey}\n`);
       }
       return EXIT_OK;
+    }
+    if (positionals[0] === 'rotate-key') {
+      if (values.owner !== undefined || values.key !== undefined || values.origin !== undefined || values.json !== undefined) {
+        throw new UsageError('rotate-key takes only --state');
+      }
+      return makeNextKey(stateDir);
     }
     if (positionals[0] === 'reindex') {
       if (values.owner !== undefined) throw new UsageError('--owner is for apikey');

@@ -334,7 +334,12 @@ function printableRegistry(r: RegistryConfig | null): RegistryConfig | null {
     ...(r.ca.rootKey !== undefined && { rootKey: printableKey(r.ca.rootKey) }),
     ...(r.ca.intermediateKey !== undefined && { intermediateKey: printableKey(r.ca.intermediateKey) }),
   };
-  return { ...r, ...(r.keyUri !== undefined && { keyUri: printableKey(r.keyUri) }), ...(ca !== undefined && { ca }) };
+  return {
+    ...r,
+    ...(r.keyUri !== undefined && { keyUri: printableKey(r.keyUri) }),
+    ...(r.nextKeyUri !== undefined && { nextKeyUri: printableKey(r.nextKeyUri) }),
+    ...(ca !== undefined && { ca }),
+  };
 }
 
 /**

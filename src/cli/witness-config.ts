@@ -19,6 +19,8 @@ export const WITNESS_SERVE_FLAGS = {
   state: { type: 'string' },
   key: { type: 'string' },
   name: { type: 'string' },
+  'next-key': { type: 'string' },
+  'next-name': { type: 'string' },
   listen: { type: 'string' },
   json: { type: 'boolean', default: false },
   'log-level': { type: 'string' },
@@ -35,6 +37,9 @@ export interface WitnessServeSettings {
   keyFile: string;
   /** The witness name, for a key in a PKCS#11 token (a key file carries its name). */
   name: string | undefined;
+  /** A second key (file or pkcs11: URI) that cosigns too during a key transition, and its name for a token. */
+  nextKeyFile: string | undefined;
+  nextName: string | undefined;
   host: string;
   port: number;
   logLevel: LogLevel;
@@ -60,6 +65,7 @@ export function resolveWitnessServeSettings(values: Values, env: NodeJS.ProcessE
     if (typeof state !== 'string' || state === '') throw new UsageError('--state is required (the witness state directory)');
     const key = v.key;
     if (typeof key !== 'string' || key === '') throw new UsageError("--key is required (a cosigner key file from 'tilelog witness keygen')");
+    if (v['next-name'] !== undefined && v['next-key'] === undefined) throw new UsageError('--next-name needs --next-key (the name of a next key in a token)');
     const listen = typeof v.listen === 'string' ? v.listen : WITNESS_DEFAULT_LISTEN;
     const { host, port } = parseListen('--listen', listen);
     const levelFlag = v['log-level'];
@@ -74,6 +80,8 @@ export function resolveWitnessServeSettings(values: Values, env: NodeJS.ProcessE
       stateDir: state,
       keyFile: key,
       name: typeof v.name === 'string' && v.name !== '' ? v.name : undefined,
+      nextKeyFile: typeof v['next-key'] === 'string' && v['next-key'] !== '' ? v['next-key'] : undefined,
+      nextName: typeof v['next-name'] === 'string' && v['next-name'] !== '' ? v['next-name'] : undefined,
       host,
       port,
       logLevel,
@@ -89,5 +97,5 @@ export function resolveWitnessServeSettings(values: Values, env: NodeJS.ProcessE
 /** What --print-config shows: the effective settings. The key is a file path, never its contents. */
 export function effectiveWitnessConfig(s: WitnessServeSettings): Record<string, unknown> {
   const host = s.host.includes(':') ? `[${s.host}]` : s.host;
-  return { configFile: s.configFile, state: s.stateDir, key: printableKey(s.keyFile), ...(s.name !== undefined && { name: s.name }), listen: `${host}:${s.port}`, 'log-level': s.logLevel };
+  return { configFile: s.configFile, state: s.stateDir, key: printableKey(s.keyFile), ...(s.name !== undefined && { name: s.name }), ...(s.nextKeyFile !== undefined && { 'next-key': printableKey(s.nextKeyFile) }), ...(s.nextName !== undefined && { 'next-name': s.nextName }), listen: `${host}:${s.port}`, 'log-level': s.logLevel };
 }

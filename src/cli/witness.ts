@@ -13,24 +13,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isTilelogError } from '../errors.js';
-import {
-  cosignatureSigner,
-  generateCosignerKey,
-  KEY_TYPE_COSIGNATURE_V1,
-  parseCosignerKey,
-  parseVerifierKey,
-  signerKeyType,
-  type CosignatureSigner,
-} from '../note/index.js';
+import { cosignatureSigner, generateCosignerKey, KEY_TYPE_COSIGNATURE_V1, parseVerifierKey } from '../note/index.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
 // The HTTP stack (hono, zod, prom-client) is loaded by `serve` only, so the
 // state commands (add-log, list-logs, remove-log, keygen) start quickly.
 import { SqliteWitnessStore } from '../witness/sqlite-store.js';
 import { Witness } from '../witness/witness.js';
 import { CliError, EXIT_OK, EXIT_USAGE, parseFlags, plural, runVerb, UsageError } from './common.js';
-import { readPrivateKeyFile, writeKeyFile } from './key-file.js';
-import { isPkcs11Uri, openTokenCosigner, printableKey } from './signing-key.js';
+import { writeKeyFile } from './key-file.js';
+import { isPkcs11Uri, printableKey } from './signing-key.js';
 import { createCliLogger } from './logger.js';
+import { checkWitnessKeyRole, openCosigner } from './witness-keys.js';
 import { effectiveWitnessConfig, resolveWitnessServeSettings, WITNESS_SERVE_FLAGS } from './witness-config.js';
 
 const DB_FILE = 'witness.db';
@@ -122,6 +115,10 @@ Serves the witness until SIGINT/SIGTERM:
   --key <pkcs11:URI>    ... or a key in a PKCS#11 token (RFC 7512; the PIN in a
                         file: pin-source=file:<path>); needs --name
   --name <name>         the witness name, for a key in a token
+  --next-key <file|URI> a second cosigner key, with a new name, during a key
+                        transition: each answer carries a cosignature line per
+                        key (see the README's witness section for the steps)
+  --next-name <name>    the next key's name, for a key in a token
   --listen <host:port>  address to listen on [127.0.0.1:7380]
   --log-level <level>   fatal, error, warn, info, debug, trace or silent; JSON
                         lines on stderr, readable on a terminal [$TILELOG_LOG_LEVEL, info]
@@ -278,19 +275,22 @@ async function serve(argv: string[]): Promise<number> {
   }
   const logger = createCliLogger({ level: settings.logLevel, base: { component: 'witness' } });
   const { stateDir, host, port } = settings;
-  const { signer, type } = isPkcs11Uri(settings.keyFile)
-    ? { signer: await openTokenCosigner(settings.keyFile, settings.name), type: KEY_TYPE_COSIGNATURE_V1 }
-    : readCosignerKeyFile(settings.keyFile);
-  if (settings.name !== undefined && settings.name !== signer.name) throw new UsageError(`--name ${settings.name} differs from the key's name ${signer.name}; leave out --name with a key file`);
+  const { signer, type } = await openCosigner(settings.keyFile, settings.name, '--name');
+  const next = settings.nextKeyFile === undefined ? null : await openCosigner(settings.nextKeyFile, settings.nextName, '--next-name');
+  if (next !== null && next.signer.name === signer.name) {
+    throw new UsageError(`--next-key has the name ${signer.name} of --key; a new witness key comes with a new name (tilelog witness keygen --name <new name>)`);
+  }
   makeDirSync(stateDir, STATE_DIR_MODE);
   const store = new SqliteWitnessStore(path.join(stateDir, DB_FILE), { serving: true });
+  let witness: Witness;
   try {
     checkWitnessKeyRole(printableKey(settings.keyFile), signer, type, store);
+    if (next !== null) checkWitnessKeyRole(printableKey(settings.nextKeyFile!), next.signer, next.type, store);
+    witness = new Witness({ store, signer, ...(next !== null && { nextSigner: next.signer }) });
   } catch (err) {
     store.close();
     throw err;
   }
-  const witness = new Witness({ store, signer });
   let server;
   try {
     const [{ startServer }, { createWitnessApp }] = await Promise.all([import('../http/server.js'), import('../witness/app.js')]);
@@ -310,11 +310,13 @@ async function serve(argv: string[]): Promise<number> {
   });
   const logs = store.listLogs().length;
   if (settings.json) {
-    process.stdout.write(`${JSON.stringify({ url: server.url, name: signer.name, verifierKey: signer.verifierKey, logs, state: stateDir })}\n`);
+    const nextKey = next === null ? {} : { nextName: next.signer.name, nextVerifierKey: next.signer.verifierKey };
+    process.stdout.write(`${JSON.stringify({ url: server.url, name: signer.name, verifierKey: signer.verifierKey, ...nextKey, logs, state: stateDir })}\n`);
   } else {
     process.stdout.write(
       `tilelog witness ${signer.name} at ${server.url}\n` +
         `  verifier key: ${signer.verifierKey}\n` +
+        (next === null ? '' : `  next key:     ${next.signer.verifierKey} (cosigns too)\n`) +
         `  logs:         ${logs}${logs === 0 ? " (add one with 'tilelog witness add-log')" : ''}\n` +
         `  state:        ${stateDir}\n`,
     );
@@ -361,35 +363,4 @@ function withStore(stateDir: string, create: boolean, fn: (store: SqliteWitnessS
   } finally {
     store.close();
   }
-}
-
-/** The cosigner and the type byte of its key string (its role: see checkWitnessKeyRole). */
-function readCosignerKeyFile(file: string): { signer: CosignatureSigner; type: number } {
-  return readPrivateKeyFile(file, (skey) => ({ signer: parseCosignerKey(skey), type: signerKeyType(skey) }), `tilelog witness keygen --name <name> --out ${file}`);
-}
-
-const NEW_WITNESS_KEY = "make the witness its own key with 'tilelog witness keygen --name <name> --out <file>' and configure logs with the verifier key it prints";
-
-/**
- * A witness must not sign with a log's key: its cosignatures would then
- * vouch for nothing. Refused when the key is one the witness trusts as a
- * log's (same Ed25519 public key); a plain type 0x01 key otherwise gets a
- * loud warning, since that is what 'tilelog keygen' makes for logs (and also
- * what other witness software writes); a type 0x04 key is a witness key.
- */
-function checkWitnessKeyRole(file: string, signer: CosignatureSigner, type: number, store: SqliteWitnessStore): void {
-  for (const { origin, keys } of store.listLogs()) {
-    for (const vkey of keys) {
-      const logKey = parseVerifierKey(vkey);
-      if (Buffer.from(logKey.publicKey).equals(Buffer.from(signer.publicKey))) {
-        throw new CliError(`${file} is the signing key of log ${origin} (${vkey}), which this witness cosigns; a witness needs a key of its own: ${NEW_WITNESS_KEY}`);
-      }
-    }
-  }
-  if (type === KEY_TYPE_COSIGNATURE_V1) return;
-  process.stderr.write(
-    `WARNING: ${file} is a plain Ed25519 note key (type 0x01), the kind 'tilelog keygen' makes for logs, not a witness key (type 0x04).\n` +
-      `WARNING: if it is a log's key, stop: cosignatures made with a log's own key prove nothing; ${NEW_WITNESS_KEY}.\n` +
-      `WARNING: keys made by other witness software are type 0x01 too; for those this warning is expected.\n`,
-  );
 }

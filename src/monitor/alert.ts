@@ -15,6 +15,8 @@ export type AlertCode = Extract<
   | 'MONITOR_TILE_MISMATCH'
   | 'MONITOR_BUNDLE_MISMATCH'
   | 'MONITOR_INCONSISTENT'
+  | 'MONITOR_REGISTRY_SIGNER'
+  | 'MONITOR_REGISTRY_KEY'
 >;
 
 export const ALERT_CODES: readonly AlertCode[] = [

@@ -35,6 +35,8 @@ export interface AuditOptions {
   onProgress?: (done: number) => void;
   /** Called after each batch: persist the edge if due. */
   onBatch?: () => void;
+  /** Called with each entry once it is checked and appended to the edge, in index order. */
+  onEntry?: (index: number, entry: Uint8Array, leafHash: Hash) => void;
   batchBundles?: number;
 }
 
@@ -63,11 +65,13 @@ export async function auditTo(edge: TreeEdge, o: AuditOptions): Promise<AuditRun
     for (let k = k0; k < k1; k++) {
       const first = k * TILE_WIDTH;
       const width = tileWidthAt(ENTRIES_LEVEL, k, size);
-      const leaves = bundleLeafHashes(o, k, width, raw[k - k0]!);
+      const { entries, leaves } = bundleLeafHashes(o, k, width, raw[k - k0]!);
       const want = hashes.slice(first - lo, first - lo + width);
       checkBundle(o, k, leaves, want, raw[k - k0]!);
       checkAuditedPrefix(o, edge, k, leaves);
-      edge.append(leaves.slice(edge.size - first));
+      const from = edge.size;
+      edge.append(leaves.slice(from - first));
+      if (o.onEntry !== undefined) for (let i = from; i < edge.size; i++) o.onEntry(i, entries[i - first]!, leaves[i - first]!);
       bundles++;
     }
     o.onProgress?.(edge.size - start);
@@ -128,7 +132,7 @@ async function fetchBundle(o: AuditOptions, k: number): Promise<{ url: string; d
   throw new ClientError('CLIENT_NOT_FOUND', `fetch: ${o.baseUrl}/${tilePath(tries[0]!)}: 404 (and no full bundle)`);
 }
 
-function bundleLeafHashes(o: AuditOptions, k: number, width: number, b: { url: string; data: Uint8Array; count: number }): Hash[] {
+function bundleLeafHashes(o: AuditOptions, k: number, width: number, b: { url: string; data: Uint8Array; count: number }): { entries: Uint8Array[]; leaves: Hash[] } {
   let entries: Uint8Array[];
   try {
     entries = decodeBundle(b.data, b.count).slice(0, width);
@@ -139,7 +143,7 @@ function bundleLeafHashes(o: AuditOptions, k: number, width: number, b: { url: s
       details: { bundle: k },
     });
   }
-  return entries.map((e) => leafHash(e));
+  return { entries, leaves: entries.map((e) => leafHash(e)) };
 }
 
 // Every entry's leaf hash must be the authenticated one from the tiles.

@@ -13,6 +13,9 @@
 //   5. Audit entries [audited, size): bundles against authenticated tiles, the
 //      root recomputed from the entries; the edge is saved every few seconds
 //      and at the end                          MONITOR_BUNDLE_MISMATCH / MONITOR_TILE_MISMATCH
+//      With a registry watch, each audited entry also goes through the
+//      submitter key history (registry-watch.ts); what it refuses is reported
+//      as a finding (evidence, webhook) and the audit goes on.
 //
 // A crash anywhere leaves state.json as of the last save: at worst one batch
 // of bundles is downloaded again. An alert saves evidence, posts the webhook,
@@ -27,6 +30,8 @@ import { saveEvidence } from './evidence.js';
 import { FetchRecorder } from './recorder.js';
 import { StateStore, type MonitorState } from './state.js';
 import { postWebhook } from './webhook.js';
+import { RegistryWatch, type RegistryFinding, type RegistryWatchOptions } from './registry-watch.js';
+import { TilelogError } from '../errors.js';
 
 export interface MonitorOptions {
   /** The log's tlog-tiles URL prefix. */
@@ -51,6 +56,8 @@ export interface MonitorOptions {
   progress?: (total: number) => { update(done: number): void; finish(): void };
   /** Warnings (webhook failures and the like), one line each. */
   warn?: (line: string) => void;
+  /** Follow the registry's submitter keys and report entries they refuse (registry-watch.ts). */
+  registry?: RegistryWatchOptions;
 }
 
 export type PollStatus = 'ok' | 'alert' | 'unreachable' | 'interrupted';
@@ -72,6 +79,8 @@ export interface PollResult {
   /** Why the log could not be checked (status unreachable). */
   error: string | null;
   webhookError: string | null;
+  /** Registry entries refused for their signer, found in this poll (registry watch only). */
+  findings: RegistryFinding[];
 }
 
 export class Monitor {
@@ -83,6 +92,7 @@ export class Monitor {
   readonly #recorder: FetchRecorder;
   readonly #client: TileClient;
   readonly #logOnly: TrustPolicy;
+  readonly #watch: RegistryWatch | null;
   // The last alert raised, so one that repeats unchanged poll after poll is
   // saved and posted once.
   #lastAlert: { key: string; report: AlertReport; webhookError: string | null } | null = null;
@@ -96,6 +106,8 @@ export class Monitor {
     this.#recorder = new FetchRecorder(o.fetch);
     this.#client = new TileClient({ baseUrl: this.#base, fetch: this.#recorder.fetch, policy });
     this.#logOnly = logOnlyPolicy(policy);
+    this.#watch = o.registry === undefined ? null : (state.registryKeys == null ? RegistryWatch.fresh(o.registry) : new RegistryWatch(state.registryKeys));
+    if (this.#watch !== null) state.registryKeys = this.#watch.history;
   }
 
   /** Validates the policy (CLIENT_BAD_POLICY), locks and loads the state (MONITOR_STATE). */
@@ -104,7 +116,11 @@ export class Monitor {
     const store = new StateStore(o.stateDir);
     store.lock();
     try {
-      return new Monitor(o, policy, store, store.load(policy.origin, policy.logKey));
+      const state = store.load(policy.origin, policy.logKey);
+      if (o.registry !== undefined && state.registryKeys == null && state.edge.size > 0) {
+        throw new TilelogError('MONITOR_STATE', `${store.dir} audited ${state.edge.size} entries without the registry watch, which reads the key entries from entry 0; use a new --state`);
+      }
+      return new Monitor(o, policy, store, state);
     } catch (err) {
       store.unlock();
       throw err;
@@ -131,6 +147,7 @@ export class Monitor {
     const previousSize = this.trustedSize;
     const auditedBefore = this.audited;
     const compare: CompareOutcome[] = [];
+    const findings: RegistryFinding[] = [];
     const result = (status: PollStatus, extra: Partial<PollResult> = {}): PollResult => ({
       status,
       origin: this.policy.origin,
@@ -145,6 +162,7 @@ export class Monitor {
       alert: null,
       error: null,
       webhookError: null,
+      findings,
       ...extra,
     });
     try {
@@ -154,7 +172,7 @@ export class Monitor {
         compare.push(await compareWith(source, { ours: latest, primary: this.#client, recorder: this.#recorder, logOnly: this.#logOnly })); // 3
       }
       this.#trust(latest); // 4
-      const complete = await this.#audit(latest, signal); // 5
+      const complete = await this.#audit(latest, signal, findings); // 5
       this.#lastAlert = null;
       return result(complete ? 'ok' : 'interrupted');
     } catch (err) {
@@ -226,7 +244,7 @@ export class Monitor {
   }
 
   // Step 5: returns false when interrupted before the end.
-  async #audit(latest: VerifiedCheckpoint, signal: AbortSignal | undefined): Promise<boolean> {
+  async #audit(latest: VerifiedCheckpoint, signal: AbortSignal | undefined, findings: RegistryFinding[]): Promise<boolean> {
     const s = this.#state;
     if (s.edge.size >= latest.size) return true;
     const total = latest.size - s.edge.size;
@@ -242,6 +260,12 @@ export class Monitor {
         note: latest.note,
         signal,
         onProgress: (done) => bar?.update(done),
+        ...(this.#watch !== null && {
+          onEntry: (index: number, entry: Uint8Array, leafHash: Uint8Array) => {
+            const f = this.#watch!.observe(index, entry, leafHash);
+            if (f !== null) findings.push(f);
+          },
+        }),
         onBatch: () => {
           if (performance.now() - lastSave < saveEveryMs) return;
           this.#store.save(s);
@@ -252,7 +276,24 @@ export class Monitor {
     } finally {
       bar?.finish();
       this.#saveQuietly();
+      for (const f of findings) await this.#reportFinding(f);
     }
+  }
+
+  // A finding: evidence and the webhook, like an alert, but the poll goes on.
+  async #reportFinding(f: RegistryFinding): Promise<void> {
+    const at = new Date();
+    const alert = new MonitorAlert(f.code, f.message, { details: { ...f } });
+    const base = { code: f.code, message: f.message, origin: this.policy.origin, url: this.#base, time: at.toISOString(), checkpoints: {}, details: { ...f } };
+    let evidencePath: string | null = null;
+    try {
+      evidencePath = await saveEvidence(this.#store.dir, alert, base, at);
+    } catch (err) {
+      this.#o.warn?.(`warning: could not save the evidence: ${(err as Error).message}`);
+    }
+    if (this.#o.webhook === undefined) return;
+    const webhookError = await postWebhook(this.#o.webhook, { ...base, evidencePath });
+    if (webhookError !== null) this.#o.warn?.(`warning: webhook ${this.#o.webhook} failed: ${webhookError}`);
   }
 
   // Saves the state, e.g. after a failure stopped the audit mid-way; the edge

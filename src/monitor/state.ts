@@ -1,7 +1,8 @@
 // The monitor's durable state, <state>/state.json, and its lock.
 //
 //   {"version":1, "origin":..., "logKey":..., "trusted":<note>|null,
-//    "audited":<n>, "edge":"<b64>", "updatedAt":<iso>}
+//    "audited":<n>, "edge":"<b64>", "updatedAt":<iso>,
+//    "registryKeys":<KeyHistoryJson>}          (with a registry watch only)
 //
 // trusted  the newest checkpoint whose log signature, cosignature quorum,
 //          consistency with the one trusted before and agreement with the
@@ -13,6 +14,8 @@
 //          bytes: the hashes of every level's partial tile, < 8 KiB), so the
 //          audit resumes without downloading a single audited bundle again
 //          and recomputes each new root from entries alone.
+// registryKeys  the submitter keys folded from entries [0, audited)
+//          (registry-watch.ts); saved with the edge, so they move together.
 //
 // Writes are atomic: the JSON goes to state.json.tmp, is fsynced, renamed over
 // state.json, and the directory fsynced. A crash leaves the old or the new
@@ -25,6 +28,7 @@ import { TilelogError } from '../errors.js';
 import { fromBase64Strict, toBase64, TreeEdge } from '../merkle/index.js';
 import { openCheckpoint, parseVerifierKey, type Checkpoint } from '../note/index.js';
 import { takeStateLock } from '../storage/state-lock.js';
+import { KeyHistory, type KeyHistoryJson } from '../registry/key-history.js';
 
 export const STATE_VERSION = 1;
 
@@ -37,6 +41,8 @@ export interface MonitorState {
   trustedCheckpoint: Checkpoint | null;
   /** The audit's right edge; edge.size = entries audited. */
   edge: TreeEdge;
+  /** The registry watch's key history, or null when the state has none. */
+  registryKeys?: KeyHistory | null;
 }
 
 interface StateFile {
@@ -47,6 +53,7 @@ interface StateFile {
   audited: number;
   edge: string;
   updatedAt: string;
+  registryKeys?: KeyHistoryJson;
 }
 
 function stateError(message: string, cause?: unknown): TilelogError {
@@ -95,7 +102,7 @@ export class StateStore {
     try {
       raw = fs.readFileSync(this.#file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { origin, logKey, trusted: null, trustedCheckpoint: null, edge: TreeEdge.empty() };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { origin, logKey, trusted: null, trustedCheckpoint: null, edge: TreeEdge.empty(), registryKeys: null };
       throw stateError(`cannot read ${this.#file}: ${(err as Error).message}`, err);
     }
     let f: StateFile;
@@ -110,7 +117,9 @@ export class StateStore {
     }
     let trustedCheckpoint: Checkpoint | null = null;
     let edge: TreeEdge;
+    let registryKeys: KeyHistory | null = null;
     try {
+      if (f.registryKeys !== undefined) registryKeys = KeyHistory.fromJSON(f.registryKeys);
       if (f.trusted !== null) trustedCheckpoint = openCheckpoint(f.trusted, origin, [parseVerifierKey(logKey)]).checkpoint;
       const bytes = fromBase64Strict(f.edge);
       if (!Number.isSafeInteger(f.audited) || f.audited < 0 || f.audited > (trustedCheckpoint?.size ?? 0)) throw new Error(`audited ${f.audited} is beyond the trusted size`);
@@ -118,7 +127,7 @@ export class StateStore {
     } catch (err) {
       throw stateError(`${this.#file} does not check out (${(err as Error).message}); move it away to start over`, err);
     }
-    return { origin, logKey, trusted: f.trusted, trustedCheckpoint, edge };
+    return { origin, logKey, trusted: f.trusted, trustedCheckpoint, edge, registryKeys };
   }
 
   /** Writes the state atomically (temp file, fsync, rename, fsync of the directory). */
@@ -131,6 +140,7 @@ export class StateStore {
       audited: state.edge.size,
       edge: toBase64(state.edge.toBytes()),
       updatedAt: now.toISOString(),
+      ...(state.registryKeys != null && { registryKeys: state.registryKeys.toJSON() }),
     };
     const tmp = `${this.#file}.tmp`;
     const fd = fs.openSync(tmp, 'w');

@@ -3,6 +3,7 @@
 // @noble/* only; test/registry/imports.test.ts walks the graph).
 //
 //   verifyResolution()     the offline check of a resolve (or write) answer
+//   verifyKeyChain()       the submitter keys from pinned ones, through rotations
 //   recordOf()             the record an agent's head entry sets
 //   decode/encodeEntry()   the signed entry envelope (spec/ENTRIES.md)
 //   parseAnsName() ...     ANS v2 names and aliases
@@ -11,8 +12,10 @@
 // The server side (Registry, StateIndex, the HTTP app, DNS validation) is
 // run by `tilelog serve --registry` and is not exported.
 
-export type { ResolutionPolicy, VerifiedResolution } from './verify.js';
-export { verifyResolution } from './verify.js';
+export type { KeyChainAnswer, ResolutionPolicy, VerifiedResolution } from './verify.js';
+export { verifyKeyChain, verifyResolution } from './verify.js';
+export type { KeyHistoryJson, KeyRecord } from './key-history.js';
+export { KeyHistory } from './key-history.js';
 export type { EndpointJson, RecordJson } from './record.js';
 export { recordOf } from './record.js';
 export type { AgentEntryType, Entry, EntryType, KeyEntryType, SubmitterKey, UnsignedEntry } from './entries/envelope.js';

@@ -16,6 +16,15 @@
 // the next catch-up applies it. The registry's submitter key is added to the
 // log by a self-signed key.added at the first start (the log's first
 // registry entry).
+//
+// Key rotation (rotateKey, or open with nextKey), each step resumable:
+//   1. key.added(next), signed by the current key (skipped if next is in);
+//   2. from here on every entry is signed by next;
+//   3. key.revoked(current, superseded), signed by next (skipped if done).
+// A crash after 1 leaves both keys active: open with the same nextKey does 3.
+// A crash after 3 leaves the old key revoked: open with nextKey signs with next.
+// The index and every KeyHistory (key-history.ts) refuse an entry signed by
+// the old key after step 3.
 
 import { TilelogError } from '../errors.js';
 import type { Hash } from '../merkle/hash.js';
@@ -53,6 +62,8 @@ export interface RegistryOptions {
   key: SubmitterKey;
   /** Label of the key in its key.added entry. Default 'tilelog registry'. */
   keyLabel?: string;
+  /** A key to rotate to at open (see the header); key is the current one. */
+  nextKey?: SubmitterKey;
   /** Clock in Unix seconds (the time claim). Default Date.now. */
   nowSeconds?: () => number;
   /** Longest wait for a checkpoint covering a new entry. Default 30000. */
@@ -70,50 +81,118 @@ export interface WriteResult {
 export class Registry {
   readonly log: RegistryLog;
   readonly index: StateIndex;
-  readonly key: SubmitterKey;
+  #key: SubmitterKey;
+  readonly #label: string;
   readonly #now: () => number;
   readonly #pipeline: WritePipeline;
 
   private constructor(o: RegistryOptions) {
     this.log = o.log;
     this.index = o.index;
-    this.key = o.key;
+    this.#key = o.key;
+    this.#label = o.keyLabel ?? 'tilelog registry';
     this.#now = o.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
     this.#pipeline = new WritePipeline(o.log, o.index, o.waitTimeoutMs ?? 30_000);
   }
 
-  /** Catches the index up with the log and makes sure the registry key is an active submitter key. */
+  #rotatedAtOpen: { added: WriteResult | null; revoked: WriteResult | null } | null = null;
+
+  /** What open's rotation to nextKey wrote (null: none, or found done before). */
+  get rotatedAtOpen(): { added: WriteResult | null; revoked: WriteResult | null } | null {
+    return this.#rotatedAtOpen;
+  }
+
+  /** The submitter key that signs the entries this registry builds. */
+  get key(): SubmitterKey {
+    return this.#key;
+  }
+
+  /**
+   * Catches the index up with the log and makes sure the registry key is an
+   * active submitter key; with nextKey, rotates to it (or finds it done).
+   */
   static async open(o: RegistryOptions): Promise<Registry> {
     const r = new Registry(o);
     await r.catchUp();
-    const k = r.index.key(o.key.kid);
-    if (k?.active) return r;
-    if (k !== null || r.index.keyCount() > 0) {
+    const next = o.nextKey;
+    if (next !== undefined && r.index.key(next.kid)?.active === true && r.index.key(o.key.kid)?.active !== true) {
+      r.#key = next; // the rotation finished before a restart
+      return r;
+    }
+    await r.#ensureKey(o.key);
+    if (next !== undefined) r.#rotatedAtOpen = await r.rotateKey(next);
+    return r;
+  }
+
+  // The first start adds key with a self-signed key.added; later ones find it active.
+  async #ensureKey(key: SubmitterKey): Promise<void> {
+    const k = this.index.key(key.kid);
+    if (k?.active) return;
+    if (k !== null || this.index.keyCount() > 0) {
       throw new TilelogError(
         'REGISTRY_CONFIG',
-        `registry: submitter key ${o.key.kid} is ${k === null ? 'not in the log' : 'revoked'}; an active submitter key must add it (key.added, POST /v1/entries)`,
+        k === null
+          ? `registry: submitter key ${key.kid} is not in the log; an active submitter key must add it (key.added, POST /v1/entries)`
+          : `registry: submitter key ${key.kid} is revoked; if it was rotated out, start with the key it was rotated to`,
       );
     }
     const genesis: UnsignedEntry = {
       v: 1,
       type: 'key.added',
-      subject: keySubject(o.key.kid),
+      subject: keySubject(key.kid),
       seq: 0,
       prev: null,
-      time: r.#now(),
-      kid: o.key.kid,
-      body: { publicKey: o.key.publicKey, label: o.keyLabel ?? 'tilelog registry' },
+      time: this.#now(),
+      kid: key.kid,
+      body: { publicKey: key.publicKey, label: this.#label },
     };
     try {
-      await r.submit(encodeEntry(genesis, o.key));
+      await this.submit(encodeEntry(genesis, key));
     } catch (err) {
       // Several processes of one log (PostgreSQL) sharing this key may start
       // at once: another one's key.added came first. That is as good as ours.
       if (!(err instanceof TilelogError && err.code === 'REGISTRY_CONFLICT')) throw err;
-      await r.catchUp();
-      if (r.index.key(o.key.kid)?.active !== true) throw err;
+      await this.catchUp();
+      if (this.index.key(key.kid)?.active !== true) throw err;
     }
-    return r;
+  }
+
+  /**
+   * Rotates the submitter key to next (steps in the header). Meant for open,
+   * before writes are served: a write signed by the old key that reaches the
+   * log after step 3 is refused by the fold (409).
+   */
+  async rotateKey(next: SubmitterKey): Promise<{ added: WriteResult | null; revoked: WriteResult | null }> {
+    await this.catchUp();
+    const old = this.#key;
+    if (old.kid === next.kid) throw new TilelogError('REGISTRY_CONFIG', `registry: the next submitter key is the current one (${old.kid})`);
+    const known = this.index.key(next.kid);
+    if (known !== null && !known.active) throw new TilelogError('REGISTRY_CONFIG', `registry: the next submitter key ${next.kid} was revoked; make a new one`);
+    // 1.
+    let added: WriteResult | null = null;
+    if (known === null) {
+      const e: UnsignedEntry = {
+        v: 1, type: 'key.added', subject: keySubject(next.kid), seq: 0, prev: null, time: this.#now(), kid: old.kid,
+        body: { publicKey: next.publicKey, label: this.#label },
+      };
+      added = await this.#pipeline.write<never>(() => ({ leaf: encodeEntry(e, old), signatureVerified: true }));
+    }
+    // 2.
+    this.#key = next;
+    // 3.
+    let revoked: WriteResult | null = null;
+    const subject = keySubject(old.kid);
+    if (this.index.key(old.kid)?.active === true) {
+      revoked = await this.#pipeline.write<never>((view) => {
+        const head = view.head(subject)!;
+        const e: UnsignedEntry = {
+          v: 1, type: 'key.revoked', subject, seq: head.seq + 1, prev: head.leafHash, time: Math.max(this.#now(), head.entry.time), kid: next.kid,
+          body: { reason: 'superseded' },
+        };
+        return this.#signed(e);
+      });
+    }
+    return { added, revoked };
   }
 
   /** Applies every published leaf the index has not seen. */

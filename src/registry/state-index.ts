@@ -290,6 +290,12 @@ export class StateIndex implements StateView {
     return rows.map((r) => ({ kid: r.kid, publicKey: u8(r.public_key), label: r.label, status: r.status, addedIndex: r.added_index }));
   }
 
+  /** Log indexes of every applied key.added and key.revoked, ascending (GET /v1/registry/keys). */
+  keyEntryIndexes(): number[] {
+    const rows = this.#sql("SELECT created_index AS a, CASE WHEN seq > 0 THEN head_index END AS r FROM subjects WHERE kind = 'key'").all() as { a: number; r: number | null }[];
+    return rows.flatMap((x) => (x.r === null ? [x.a] : [x.a, x.r])).sort((a, b) => a - b);
+  }
+
   outcome(index: number): Outcome | null {
     const r = this.#sql('SELECT * FROM outcomes WHERE idx = ?').get(index) as
       | { idx: number; leaf: Buffer; subject: string | null; applied: number; reason: string | null }

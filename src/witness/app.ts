@@ -92,7 +92,7 @@ function addCheckpointHandler(witness: Witness, maxBytes: number) {
 
 function statusHandler(witness: Witness) {
   return function status(c: Context): Response {
-    const page = renderStatusPage({ name: witness.name, verifierKey: witness.verifierKey, logs: witness.status() });
+    const page = renderStatusPage({ name: witness.name, verifierKey: witness.verifierKey, nextVerifierKey: witness.nextSigner?.verifierKey ?? null, logs: witness.status() });
     return c.body(page, 200, { 'Content-Type': TEXT, 'Cache-Control': NO_STORE });
   };
 }

@@ -7,13 +7,16 @@ import type { LogStatus } from './witness.js';
 export interface StatusPageInput {
   name: string;
   verifierKey: string;
+  /** The key served beside it during a transition. */
+  nextVerifierKey?: string | null;
   logs: LogStatus[];
 }
 
-export function renderStatusPage({ name, verifierKey, logs }: StatusPageInput): string {
+export function renderStatusPage({ name, verifierKey, nextVerifierKey, logs }: StatusPageInput): string {
   let out =
     `tilelog witness ${name}\n` +
     `verifier key: ${verifierKey}\n` +
+    (nextVerifierKey == null ? '' : `next key:     ${nextVerifierKey} (cosigns too, during a key transition)\n`) +
     `submit:       POST /add-checkpoint (c2sp.org/tlog-witness)\n` +
     `evidence:     GET /evidence[?origin=<origin>&kind=conflicts|cosigned]\n\n`;
   if (logs.length === 0) {

@@ -13,6 +13,12 @@
 //      the stored checkpoint against the one checked in 5-8     409 if it moved meanwhile
 //  10. reply with the cosignature line(s)                200
 //
+// During a key transition (C2SP: a new witness name and key announced beside
+// the old one) the witness has a next signer too and answers one cosignature
+// line per key, each with its own name and key ID over the same note and
+// timestamp. Logs and clients keep the line of the key they are configured
+// for and ignore the other (log/witness-client.ts verifiedLines).
+//
 // Steps 6-8 on a validly signed checkpoint record evidence, as does a 409 for
 // a checkpoint whose root differs from one we cosigned at that size.
 // The whole decision is synchronous (SQLite, Ed25519 and hashing are), so in
@@ -48,6 +54,8 @@ export interface WitnessOptions {
   store: WitnessStore;
   /** Our cosigner key (cosignature/v1). */
   signer: CosignatureSigner;
+  /** A second key served beside signer during a transition (see the header). */
+  nextSigner?: CosignatureSigner;
   /** Clock in POSIX seconds; default Math.floor(Date.now() / 1000). Must never return 0. */
   now?: () => number;
 }
@@ -66,12 +74,22 @@ const EMPTY_ROOT_B64 = toBase64(EMPTY_ROOT);
 export class Witness {
   readonly store: WitnessStore;
   readonly signer: CosignatureSigner;
+  readonly nextSigner: CosignatureSigner | null;
   readonly #now: () => number;
 
-  constructor({ store, signer, now = () => Math.floor(Date.now() / 1000) }: WitnessOptions) {
+  constructor({ store, signer, nextSigner, now = () => Math.floor(Date.now() / 1000) }: WitnessOptions) {
+    if (nextSigner !== undefined && nextSigner.name === signer.name && nextSigner.keyId === signer.keyId) {
+      throw new TilelogError('WITNESS_CONFIG', `witness: the next key is the current one (${signer.name}); make a new key, with a new name (C2SP)`);
+    }
     this.store = store;
     this.signer = signer;
+    this.nextSigner = nextSigner ?? null;
     this.#now = now;
+  }
+
+  /** The signers that cosign each checkpoint: the key, then the next one during a transition. */
+  get signers(): CosignatureSigner[] {
+    return this.nextSigner === null ? [this.signer] : [this.signer, this.nextSigner];
   }
 
   get name(): string {
@@ -129,7 +147,7 @@ export class Witness {
     const timestamp = this.#now();
     if (!Number.isSafeInteger(timestamp) || timestamp <= 0) throw new Error(`witness: bad clock: now() returned ${timestamp}`);
     const textBytes = new TextEncoder().encode(note.text);
-    const lines = `${formatSignatureLine(this.signer.name, this.signer.keyId, this.signer.signAt(textBytes, timestamp))}\n`;
+    const lines = this.signers.map((k) => `${formatSignatureLine(k.name, k.keyId, k.signAt(textBytes, timestamp))}\n`).join('');
     const cosigned: CosignedCheckpoint = {
       origin,
       size,

@@ -161,6 +161,12 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Op
     }),
   );
 
+  read(routes.keyChainRoute, async (c) => {
+    const at = index.keyEntryIndexes();
+    const bundles = await Promise.all(at.map((i) => registry.bundle(i)));
+    return c.json({ entries: bundles.map((b) => JSON.parse(encodeBundleJson(b)) as unknown) }, 200, { 'Cache-Control': CACHE_NONE });
+  });
+
   writes(routes.challengeRoute, async (c) => {
     const owner = ownerOf(c);
     const req = body(c);
@@ -279,7 +285,7 @@ export function createRegistryApp(registry: Registry, o: RegistryAppOptions): Op
   });
 
   app.all('/v1/agents/:name', methodNotAllowed(['GET', 'HEAD', 'PATCH']));
-  for (const p of ['/v1/agents/:name/dns', '/v1/resolve/:name', '/v1/registry']) app.all(p, methodNotAllowed(['GET', 'HEAD']));
+  for (const p of ['/v1/agents/:name/dns', '/v1/resolve/:name', '/v1/registry', '/v1/registry/keys']) app.all(p, methodNotAllowed(['GET', 'HEAD']));
   for (const p of ['/v1/agents/:name/certificates/observed', '/v1/agents/:name/rotate', '/v1/agents/:name/update', '/v1/agents/:name/deprecate', '/v1/agents/:name/revoke', '/v1/entries']) {
     app.all(p, methodNotAllowed(['POST']));
   }

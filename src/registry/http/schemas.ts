@@ -133,6 +133,18 @@ const write = (body: z.ZodType, status: 200 | 201) => ({
 
 export const registryInfoRoute = createRoute({ method: 'get', path: '/v1/registry', tags: ['registry'], summary: 'The registry\'s keys and settings', responses: { 200: json(RegistryInfo, 'About this registry.') } });
 
+export const KeyChain = z
+  .strictObject({ entries: z.array(ProofBundle).openapi({ description: 'Every key.added and key.revoked entry, in log order, each with its proof bundle.' }) })
+  .openapi('KeyChain', { description: 'The submitter key entries a verifier that pinned the first key folds to follow rotations (verifyKeyChain).' });
+
+export const keyChainRoute = createRoute({
+  method: 'get',
+  path: '/v1/registry/keys',
+  tags: ['registry'],
+  summary: 'The submitter key entries with their proof bundles',
+  responses: { 200: json(KeyChain, 'The key chain, as of the latest checkpoint.') },
+});
+
 export const challengeRoute = createRoute({
   method: 'post',
   path: '/v1/challenges',
