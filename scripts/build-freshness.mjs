@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const BUILD_OUTPUTS = ['dist/cli/main.js', 'dist/explorer/index.html'];
-export const BUILD_INPUTS = ['src', 'scripts/build-explorer.ts', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+export const BUILD_INPUTS = ['src', 'scripts/build-explorer.ts', 'scripts/bundle-cli.ts', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 
 /** The newest mtime (ms) of a file or of any file below a directory; -Infinity when absent. */
 function newestMtimeMs(p) {

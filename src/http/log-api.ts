@@ -26,6 +26,8 @@ export interface LogApi {
   inclusionProof(index: number, size: number): Promise<Uint8Array[]>;
   consistencyProof(oldSize: number, newSize: number): Promise<Uint8Array[]>;
   entry(index: number): Promise<Uint8Array>;
+  /** The leaf hash of entry index in the tree of size, from the tree itself (absent: the handler hashes entry(index)). */
+  leafHash?(index: number, size: number): Promise<Uint8Array>;
   lookup(leafHash: Uint8Array): Promise<number | null>;
   readPublic(path: string): Promise<Uint8Array | null>;
   /** The newest checkpoint signed by the log alone (ahead of checkpoint() while witnesses cosign). */

@@ -42,8 +42,9 @@ export function inclusionHandler(log: LogApi) {
       throw httpError('MERKLE_RANGE', `index ${index} is not in a tree of size ${treeSize} (need index < size)`);
     }
     requirePublished(log, 'tree size', treeSize);
-    const [data, proof, root] = await Promise.all([
-      log.entry(index),
+    // The leaf hash from the tree (the level-0 tile the proof reads anyway) where the log offers it, not a database read.
+    const [leaf, proof, root] = await Promise.all([
+      log.leafHash !== undefined ? log.leafHash(index, treeSize) : log.entry(index).then((data) => leafHash(data)),
       log.inclusionProof(index, treeSize),
       log.treeHash(treeSize),
     ]);
@@ -51,7 +52,7 @@ export function inclusionHandler(log: LogApi) {
       {
         index,
         treeSize,
-        leafHash: b64(leafHash(data)),
+        leafHash: b64(leaf),
         rootHash: b64(root),
         inclusionProof: proof.map(b64),
       },
@@ -71,11 +72,11 @@ export function consistencyHandler(log: LogApi) {
       throw httpError('MERKLE_RANGE', `need 1 <= old <= new, got old ${oldSize} and new ${newSize}`);
     }
     requirePublished(log, 'new size', newSize);
-    const [proof, oldRoot, newRoot] = await Promise.all([
-      log.consistencyProof(oldSize, newSize),
-      log.treeHash(oldSize),
-      log.treeHash(newSize),
-    ]);
+    // The proof first: it reads most of the stored hashes the old tree's hash
+    // needs (the complete subtrees left of oldSize), which the log's memo then
+    // serves; run side by side, both computed them (~30% more hashing at 1M).
+    const proof = await log.consistencyProof(oldSize, newSize);
+    const [oldRoot, newRoot] = await Promise.all([log.treeHash(oldSize), log.treeHash(newSize)]);
     return c.json(
       {
         oldSize,

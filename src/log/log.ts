@@ -73,6 +73,7 @@ import { TilelogError, isTilelogError } from '../errors.js';
 import type { Hash, Hasher } from '../merkle/hash.js';
 import { assertSafeIndex } from '../merkle/math.js';
 import { consistencyProof, inclusionProof } from '../merkle/proof.js';
+import { storedHashIndex } from '../merkle/stored.js';
 import { treeHash } from '../merkle/tree.js';
 import type { Leadership, SequenceStore, TreeStateStore } from '../storage/log-store.js';
 import { openCheckpoint } from '../note/checkpoint.js';
@@ -472,6 +473,19 @@ export class Log {
     const published = this.#publishedAtLeast('size', size);
     assertSafeIndex('index', index);
     return inclusionProof(size, index, this.#reader(published), this.#hasher);
+  }
+
+  /**
+   * The leaf hash of entry index as the published tiles hold it (index < size
+   * <= published): the stored hash an inclusion proof's level-0 tile already
+   * holds, so a proof answer need not read the entry from the database too.
+   */
+  async leafHash(index: number, size: number): Promise<Hash> {
+    const published = this.#publishedAtLeast('size', size);
+    assertSafeIndex('index', index);
+    if (index >= size) throw new TilelogError('MERKLE_RANGE', `log: index ${index} is not in a tree of size ${size}`);
+    const [hash] = await this.#reader(published).readHashes([storedHashIndex(0, index)]);
+    return hash!;
   }
 
   /** RFC 9162 consistency proof between sizes (0 < oldSize <= newSize <= published). */

@@ -9,8 +9,8 @@
 //
 // Bounds: the sum of cached byte lengths stays <= maxBytes (an object larger
 // than maxBytes is served but not kept); eviction drops least recently used
-// first (an insertion-ordered Map, re-inserted on each hit). Concurrent misses
-// of one path share one store read. Callers must not mutate returned bytes.
+// first (lru-map.ts: O(1) per hit and per eviction). Concurrent misses of one
+// path share one store read. Callers must not mutate returned bytes.
 //
 // Proofs (readForProof) also keep PARTIAL hash tiles, apart, in a few slots:
 // every proof and tree hash at the published size reads the right edge's
@@ -21,6 +21,7 @@
 // At most PARTIAL_SLOTS of them (8 KiB each at most), least recently used first out.
 
 import type { TileStore } from '../storage/tile-store.js';
+import { LruMap } from './lru-map.js';
 
 /** Default bound of the cache: 64 MiB (8,192 full hash tiles, or 4+ full bundles of large entries). */
 export const DEFAULT_TILE_CACHE_BYTES = 64 * 1024 * 1024;
@@ -40,10 +41,10 @@ function isPartialHashTilePath(path: string): boolean {
 
 export class TileCache {
   readonly #maxBytes: number;
-  readonly #map = new Map<string, Uint8Array>();
+  readonly #map = new LruMap<string, Uint8Array>();
   readonly #inFlight = new Map<string, Promise<Uint8Array | null>>();
   /** Partial hash tiles for proofs, least recently used first (see the header). */
-  readonly #partials = new Map<string, Uint8Array>();
+  readonly #partials = new LruMap<string, Uint8Array>();
   #bytes = 0;
   readonly counters = { hits: 0, misses: 0 };
 
@@ -63,8 +64,6 @@ export class TileCache {
     const hit = this.#map.get(path);
     if (hit === undefined) return undefined;
     this.counters.hits++;
-    this.#map.delete(path);
-    this.#map.set(path, hit);
     return hit;
   }
 
@@ -95,15 +94,13 @@ export class TileCache {
     const hit = this.#partials.get(path);
     if (hit !== undefined) {
       this.counters.hits++;
-      this.#partials.delete(path);
-      this.#partials.set(path, hit);
       return Promise.resolve(hit);
     }
     this.counters.misses++;
     return store.read(path).then((data) => {
       if (data !== null && !this.#partials.has(path)) {
         this.#partials.set(path, data);
-        if (this.#partials.size > PARTIAL_SLOTS) this.#partials.delete(this.#partials.keys().next().value as string);
+        if (this.#partials.size > PARTIAL_SLOTS) this.#partials.shift();
       }
       return data;
     });
@@ -113,9 +110,8 @@ export class TileCache {
     if (data.length > this.#maxBytes || this.#map.has(path)) return;
     this.#map.set(path, data);
     this.#bytes += data.length;
-    for (const [oldest, old] of this.#map) {
-      if (this.#bytes <= this.#maxBytes) break;
-      this.#map.delete(oldest);
+    while (this.#bytes > this.#maxBytes) {
+      const [, old] = this.#map.shift()!;
       this.#bytes -= old.length;
     }
   }

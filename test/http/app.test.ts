@@ -220,6 +220,8 @@ describe('JSON proofs', () => {
         expect(res.status).toBe(200);
         expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
         expect(body.rootHash).toBe(Buffer.from(root).toString('base64'));
+        // The leaf hash comes from the tree's tiles (Log.leafHash), not from the entry: it must be the entry's.
+        expect(body.leafHash).toBe(Buffer.from(leafHash(ENTRIES[i]!)).toString('base64'));
         verifyInclusion(undefined, i, size, leafHash(ENTRIES[i]!), b64s(body.inclusionProof), root);
         // Tampering with the proof fails.
         const proof = b64s(body.inclusionProof);

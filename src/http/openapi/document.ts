@@ -34,10 +34,21 @@ const DESCRIPTION =
   'Every error answer is JSON {"error": {"code", "message"}} (the witness\'s add-checkpoint answers text, as C2SP asks). ' +
   'A known path asked with another method answers 405 with Allow; an unknown path 404.';
 
-/** Title and version from package.json (two directories above src/http/openapi and dist/http/openapi). */
+/**
+ * Title and version from tilelog's package.json, the nearest one at or above
+ * this module: this code runs from src/http/openapi, dist/http/openapi and the
+ * CLI bundle in dist/cli (scripts/bundle-cli.ts), at different depths.
+ */
 export function packageInfo(): ApiInfo {
-  const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
-  return { title: pkg.name, version: pkg.version };
+  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(new URL('package.json', dir), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'tilelog' && typeof pkg.version === 'string') return { title: pkg.name, version: pkg.version };
+    } catch {
+      // absent or not JSON: keep walking up
+    }
+    if (new URL('../', dir).href === dir.href) throw new Error('openapi: no package.json of tilelog above this module');
+  }
 }
 
 type Document = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
