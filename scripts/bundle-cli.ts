@@ -1,5 +1,6 @@
-// Bundles the CLI (src/cli/main.ts and read-worker.ts, with everything they
-// import, npm packages included) into dist/cli/main.js and read-worker.js,
+// Bundles the CLI (src/cli/main.ts, read-worker.ts and storage/sqlite-worker.ts,
+// with everything they import, npm packages included) into dist/cli/main.js,
+// read-worker.js and sqlite-worker.js,
 // over tsc's copies. Part of `npm run build`, after tsc.
 //
 //   node --import tsx scripts/bundle-cli.ts
@@ -34,16 +35,17 @@ const OUT_DIR = path.join(REPO, 'dist/cli');
 const CHUNK_PREFIX = 'bundle-';
 export const EXTERNAL = ['better-sqlite3', 'pkcs11js', 'pg', 'pg-native', '@aws-sdk/*'];
 
-/** Bundles the CLI into dist/cli; returns the bytes written per file. */
-export async function bundleCli(): Promise<Map<string, number>> {
-  fs.mkdirSync(OUT_DIR, { recursive: true });
-  for (const name of fs.readdirSync(OUT_DIR)) {
-    if (name.startsWith(CHUNK_PREFIX)) fs.rmSync(path.join(OUT_DIR, name));
+/** Bundles the CLI into outDir (dist/cli; a test bundles elsewhere); returns the bytes written per file. */
+export async function bundleCli(outDir = OUT_DIR): Promise<Map<string, number>> {
+  fs.mkdirSync(outDir, { recursive: true });
+  for (const name of fs.readdirSync(outDir)) {
+    if (name.startsWith(CHUNK_PREFIX)) fs.rmSync(path.join(outDir, name));
   }
   const result = await build({
     absWorkingDir: REPO,
-    entryPoints: [path.join(REPO, 'src/cli/main.ts'), path.join(REPO, 'src/cli/read-worker.ts')],
-    outdir: OUT_DIR,
+    // sqlite-worker.ts: the thread that holds the SQLite state, found beside the chunk that starts it (sqlite-worker-store.ts).
+    entryPoints: [path.join(REPO, 'src/cli/main.ts'), path.join(REPO, 'src/cli/read-worker.ts'), path.join(REPO, 'src/storage/sqlite-worker.ts')],
+    outdir: outDir,
     entryNames: '[name]',
     chunkNames: `${CHUNK_PREFIX}[name]-[hash]`,
     bundle: true,
