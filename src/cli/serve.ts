@@ -34,7 +34,8 @@ import { REGISTRY_USAGE, type RegistryConfig } from './registry-config.js';
 import { readKeyFile, writeKeyFile } from './key-file.js';
 import { isPkcs11Uri, openTokenLogKey, printableKey } from './signing-key.js';
 import { createCliLogger, logLoggerFrom } from './logger.js';
-import { defaultOrigin, effectiveConfig, resolveServeSettings, SERVE_FLAGS, type ServeConfig } from './serve-config.js';
+import { effectiveConfig } from './print-config.js';
+import { defaultOrigin, resolveServeSettings, SERVE_FLAGS, type ServeConfig } from './serve-config.js';
 import { summaryJson, summaryText, type SummaryFacts } from './serve-summary.js';
 import { startReadWorkers } from './serve-workers.js';
 
