@@ -29,6 +29,8 @@ export async function freePort(): Promise<number> {
 
 export interface S3Child {
   url: string;
+  /** The server's process id (CPU accounting). */
+  pid: number;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function startS3(bucket: string): Promise<S3Child> {
   });
   return {
     url,
+    pid: child.pid!,
     async close() {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.stdin!.end(); // it exits when its stdin closes
@@ -74,6 +77,10 @@ export class Serve {
     readonly name: string,
     readonly port: number,
     readonly args: readonly string[],
+    /** Extra environment variables for the child. */
+    readonly env: Readonly<Record<string, string>> = {},
+    /** Options for node itself (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+    readonly nodeArgs: readonly string[] = [],
   ) {
     this.url = `http://127.0.0.1:${port}`;
   }
@@ -89,9 +96,9 @@ export class Serve {
 
   /** Starts the process and resolves once it printed its --json startup line (the log is open). */
   async start(timeoutMs = 60_000): Promise<void> {
-    const child = spawn(process.execPath, [CLI, 'serve', '--json', '--listen', `127.0.0.1:${this.port}`, ...this.args], {
+    const child = spawn(process.execPath, [...this.nodeArgs, CLI, 'serve', '--json', '--listen', `127.0.0.1:${this.port}`, ...this.args], {
       cwd: ROOT,
-      env: { ...process.env, ...S3_ENV, TILELOG_LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...S3_ENV, TILELOG_LOG_LEVEL: 'warn', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;

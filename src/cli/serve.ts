@@ -17,6 +17,7 @@ import { createLogApp, startServer } from '../http/index.js';
 import { mountExplorer } from '../http/explorer.js';
 import { openFileLog, storageFailure } from '../log/index.js';
 import { frontendSigner, openPgLog, type PgLog } from '../log/pg-log.js';
+import { sequenceTraceFromEnv } from './pg-trace.js';
 import { parseVerifierKey, type NoteSigner } from '../note/keys.js';
 import { pgTarget } from '../storage/pg-errors.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
@@ -209,7 +210,15 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
     if (cfg.db === undefined || store === null) {
       return openFileLog({ ...engineOptions, stateDir: cfg.stateDir, ...(store === null ? { tilesDir: cfg.tilesDir } : { tileStore: store }) });
     }
-    pgLog = await openPgLog({ ...engineOptions, connectionString: cfg.db, tileStore: store, lease: cfg.lease, role: cfg.role });
+    const onSequenceTiming = sequenceTraceFromEnv();
+    pgLog = await openPgLog({
+      ...engineOptions,
+      connectionString: cfg.db,
+      tileStore: store,
+      lease: cfg.lease,
+      role: cfg.role,
+      ...(onSequenceTiming !== undefined && { onSequenceTiming }),
+    });
     return pgLog.log;
   });
 
