@@ -140,9 +140,16 @@ export class PgLogStore implements SequenceStore, TreeStateStore {
     const plan = planBatch(batch, dedup);
     const timed = this.#onTiming !== null;
     const sent = timed ? performance.timeOrigin + performance.now() : 0;
-    const rows = await this.#query(
-      `SELECT first_index, dup_ord, dup_idx${timed ? TIMING_COLUMNS : ''} FROM ${this.schema}.tilelog_sequence($1::bytea[], $2::bytea[], $3)`,
-      [byteaArray(plan.hashes), byteaArray(plan.data), dedup],
+    // A named (prepared) statement: each connection parses, analyses and
+    // plans the call once, not once per batch (about an eighth of the
+    // server's CPU per call, measured with batches of 16). The pool is this
+    // store's own, so the name needs no log in it.
+    const rows = await this.#run(
+      {
+        name: timed ? 'tilelog_sequence_timed' : 'tilelog_sequence',
+        text: `SELECT first_index, dup_ord, dup_idx${timed ? TIMING_COLUMNS : ''} FROM ${this.schema}.tilelog_sequence($1::bytea[], $2::bytea[], $3)`,
+        values: [byteaArray(plan.hashes), byteaArray(plan.data), dedup],
+      },
       `sequencing ${batch.length} entries`,
       true,
     );
@@ -403,7 +410,7 @@ export class PgLogStore implements SequenceStore, TreeStateStore {
     return this.#run({ text, values }, what, write);
   }
 
-  async #run(config: { text: string; values: unknown[] }, what: string, write = false): Promise<Row[]> {
+  async #run(config: { name?: string; text: string; values: unknown[] }, what: string, write = false): Promise<Row[]> {
     if (this.#closed) throw new TilelogError('LOG_CLOSED', `postgres: the store of ${this.origin} is closed`);
     return withClient(this.#pool, this.target, what, write, async (c: PgPoolClient) => (await c.query(config)).rows as Row[]);
   }
