@@ -32,7 +32,8 @@
 // Knobs: BENCH_PG_HTTP_SECONDS (2), BENCH_PG_HTTP_RUNS (3), BENCH_PG_HTTP_CLIENTS
 // (64), BENCH_PG_HTTP_RATE (200), BENCH_PG_FAILOVER_CYCLES (3; 0 skips it),
 // BENCH_PG_HTTP_ONLY_ADDS (1: only the adds cases and their CPU lines),
-// BENCH_PG_HTTP_TRACE (0: no call trace).
+// BENCH_PG_HTTP_TRACE (0: no call trace), BENCH_PG_HTTP_LINGER_MS (--batch-linger-ms
+// of the PostgreSQL frontends; unset: the server's default).
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -56,6 +57,8 @@ const RATE = Number(process.env.BENCH_PG_HTTP_RATE ?? 200);
 const ONLY_ADDS = process.env.BENCH_PG_HTTP_ONLY_ADDS === '1';
 const CYCLES = ONLY_ADDS ? 0 : Number(process.env.BENCH_PG_FAILOVER_CYCLES ?? 3);
 const TRACE = process.env.BENCH_PG_HTTP_TRACE !== '0';
+/** --batch-linger-ms for the PostgreSQL frontends (unset: the server's default). */
+const LINGER_MS = process.env.BENCH_PG_HTTP_LINGER_MS;
 const BUCKET = 'pgbench';
 const TARGET_ACK_P99_MS = 100;
 const TARGET_FAILOVER_P99_MS = 15_000;
@@ -94,7 +97,7 @@ async function makeSetup(kind: Kind, dedup: boolean, s3: S3Child, dbUrl: string,
     const state = path.join(dir, `${tag}-${k}`);
     stateDirs.push(state);
     const args = ['--state', state, '--key', keyFile, ...s3Args(s3, BUCKET, prefix), ...(dedup ? [] : ['--no-dedup'])];
-    if (kind !== 'sqlite') args.push('--db', dbUrl);
+    if (kind !== 'sqlite') args.push('--db', dbUrl, ...(LINGER_MS !== undefined ? ['--batch-linger-ms', LINGER_MS] : []));
     procs.push(new Serve(`${tag}#${k}`, await freePort(), args, trace === null ? {} : { TILELOG_PG_TRACE: trace }));
   }
   // One after the other: the first creates the schema (or the SQLite log) and its first checkpoint.

@@ -81,6 +81,9 @@ one with --origin) and a signing key in .tilelog/log.key.
   --batch-max-entries <n>   commit a batch at n pooled entries [$TILELOG_BATCH_MAX_ENTRIES, 4096]
   --batch-max-delay-ms <ms> commit a batch ms after its first entry
                             [$TILELOG_BATCH_MAX_DELAY_MS, 1]
+  --batch-linger-ms <ms>    after a commit, wait up to ms for as many new adds as
+                            it held before the next (bigger batches for several
+                            frontends on one database) [$TILELOG_BATCH_LINGER_MS, 0]
   --checkpoint-interval-ms <ms>
                             publish at most one checkpoint per ms (adds meanwhile
                             join the next one)     [$TILELOG_CHECKPOINT_INTERVAL_MS,
@@ -197,6 +200,7 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
       logger: logLoggerFrom(logger),
       ...(cfg.batchMaxEntries !== undefined && { batchMaxEntries: cfg.batchMaxEntries }),
       ...(cfg.batchMaxDelayMs !== undefined && { batchMaxDelayMs: cfg.batchMaxDelayMs }),
+      ...(cfg.batchLingerMs !== undefined && { batchLingerMs: cfg.batchLingerMs }),
       ...(cfg.witnesses !== null && {
         witnesses: {
           policy: cfg.witnesses.policy,
