@@ -9,9 +9,9 @@
 // by every log of the run, mostly the case under load), the S3 test server,
 // the load generator (this process), and the machine's busy time (all
 // processes, other jobs included). From each frontend's /metrics: durable
-// batches and their mean size, and the share of the run a sequencing call
-// was in flight (tilelog_add_duration_seconds sums per batch from its first
-// submission to its COMMIT, so its sum over wall time is about that share).
+// batches, their mean size, and tilelog_add_duration_seconds summed over the
+// batches (first submission to COMMIT) as a share of the run: over 100% when
+// a batch pools while the one before it is in flight.
 
 import * as os from 'node:os';
 import { clusterCpuMs, cpuDelta, cpuSnapshot, machineBusyMs, processCpuMs, selfCpuMs, type CpuProbe } from './proc-cpu.js';
@@ -118,7 +118,7 @@ export class CpuTally {
       `${''.padEnd(24)} ${per(netTotal).padStart(5)} ms net of idle (${netParts}); ${(this.adds / (this.wallMs / 1000)).toFixed(0)} adds/s over ${(this.wallMs / 1000).toFixed(1)} s`,
     ];
     const bs = this.batches
-      .map((b, k) => `serve#${k}: ${b.batches} batches of ${(b.entries / Math.max(1, b.batches)).toFixed(0)}, call in flight ${((100 * b.waitSeconds * 1000) / this.wallMs).toFixed(0)}% of the time`)
+      .map((b, k) => `serve#${k}: ${b.batches} batches of ${(b.entries / Math.max(1, b.batches)).toFixed(0)}, batch waits (first add to COMMIT) sum to ${((100 * b.waitSeconds * 1000) / this.wallMs).toFixed(0)}% of the run`)
       .join('; ');
     out.push(`${''.padEnd(24)} ${bs}`);
     return out;
