@@ -21,10 +21,19 @@
 //               SIGKILL the leader, restart it, kill-to-next-checkpoint p50/p99
 //               over CYCLES kills; baseline: SIGKILL and restart of the one
 //               SQLite process (failover.ts).
+//   cpu         per adds case, CPU ms per 1,000 adds of each process (each
+//               frontend, the PostgreSQL cluster, the S3 test server, the load
+//               generator) and the machine's busy share (pg-http-cpu.ts); the
+//               frontends' sequencing calls from TILELOG_PG_TRACE
+//               (pg-trace-stats.ts): batch size, where a call's time goes, an
+//               upper bound on the time the row lock is held.
 // Targets (printed, never asserted): two frontends > one in adds/s; ack p99
 // <= 100 ms; failover p99 <= 15 s.
 // Knobs: BENCH_PG_HTTP_SECONDS (2), BENCH_PG_HTTP_RUNS (3), BENCH_PG_HTTP_CLIENTS
-// (64), BENCH_PG_HTTP_RATE (200), BENCH_PG_FAILOVER_CYCLES (3; 0 skips it).
+// (64), BENCH_PG_HTTP_RATE (200), BENCH_PG_FAILOVER_CYCLES (3; 0 skips it),
+// BENCH_PG_HTTP_ONLY_ADDS (1: only the adds cases and their CPU lines),
+// BENCH_PG_HTTP_TRACE (0: no call trace), BENCH_PG_HTTP_LINGER_MS (--batch-linger-ms
+// of the PostgreSQL frontends; unset: the server's default).
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -35,6 +44,8 @@ import { freshDatabase, pgUnavailable, privateCluster } from '../test/support/po
 import { closedLoop, type LoadResult } from './closed-loop.js';
 import { pgFailovers, sqliteRestarts } from './failover.js';
 import { openLoop, type OpenLoopResult } from './open-loop.js';
+import { CpuTally } from './pg-http-cpu.js';
+import { summarizeTrace, traceLine } from './pg-trace-stats.js';
 import { freePort, keygen, Serve, s3Args, sleep, startS3, type S3Child } from './serve-procs.js';
 import { header, median, quantile, rate } from './util.js';
 
@@ -43,7 +54,11 @@ const RUNS = Number(process.env.BENCH_PG_HTTP_RUNS ?? 3);
 const CLIENTS = Number(process.env.BENCH_PG_HTTP_CLIENTS ?? 64);
 const TTC_CLIENTS = 16;
 const RATE = Number(process.env.BENCH_PG_HTTP_RATE ?? 200);
-const CYCLES = Number(process.env.BENCH_PG_FAILOVER_CYCLES ?? 3);
+const ONLY_ADDS = process.env.BENCH_PG_HTTP_ONLY_ADDS === '1';
+const CYCLES = ONLY_ADDS ? 0 : Number(process.env.BENCH_PG_FAILOVER_CYCLES ?? 3);
+const TRACE = process.env.BENCH_PG_HTTP_TRACE !== '0';
+/** --batch-linger-ms for the PostgreSQL frontends (unset: the server's default). */
+const LINGER_MS = process.env.BENCH_PG_HTTP_LINGER_MS;
 const BUCKET = 'pgbench';
 const TARGET_ACK_P99_MS = 100;
 const TARGET_FAILOVER_P99_MS = 15_000;
@@ -62,6 +77,8 @@ interface Setup {
   prefix: string;
   /** State bytes and entries right after the start (a fresh log), for the per-entry cost net of fixed overhead. */
   empty: { bytes: number; entries: number };
+  /** The TILELOG_PG_TRACE file of its processes (null: not traced). */
+  trace: string | null;
 }
 
 const runId = Math.random().toString(36).slice(2, 8);
@@ -75,16 +92,17 @@ async function makeSetup(kind: Kind, dedup: boolean, s3: S3Child, dbUrl: string,
   const n = kind === 'pg2' ? 2 : 1;
   const procs: Serve[] = [];
   const stateDirs: string[] = [];
+  const trace = TRACE && kind !== 'sqlite' ? path.join(dir, `${tag}.trace`) : null;
   for (let k = 0; k < n; k++) {
     const state = path.join(dir, `${tag}-${k}`);
     stateDirs.push(state);
     const args = ['--state', state, '--key', keyFile, ...s3Args(s3, BUCKET, prefix), ...(dedup ? [] : ['--no-dedup'])];
-    if (kind !== 'sqlite') args.push('--db', dbUrl);
-    procs.push(new Serve(`${tag}#${k}`, await freePort(), args));
+    if (kind !== 'sqlite') args.push('--db', dbUrl, ...(LINGER_MS !== undefined ? ['--batch-linger-ms', LINGER_MS] : []));
+    procs.push(new Serve(`${tag}#${k}`, await freePort(), args, trace === null ? {} : { TILELOG_PG_TRACE: trace }));
   }
   // One after the other: the first creates the schema (or the SQLite log) and its first checkpoint.
   for (const p of procs) await p.start();
-  const setup: Setup = { kind, dedup, origin, procs, stateDirs, prefix, empty: { bytes: 0, entries: 0 } };
+  const setup: Setup = { kind, dedup, origin, procs, stateDirs, prefix, empty: { bytes: 0, entries: 0 }, trace };
   setup.empty = await stateBytes(setup, dbUrl);
   return setup;
 }
@@ -205,8 +223,22 @@ export async function main(): Promise<void> {
     const adds = new Map<Setup, LoadResult[]>(setups.map((s) => [s, []]));
     const ttc = new Map<Setup, LoadResult[]>(setups.map((s) => [s, []]));
     const paced = new Map<Setup, OpenLoopResult[]>(setups.map((s) => [s, []]));
+    const cpu = new Map<Setup, CpuTally>(setups.map((s) => [s, new CpuTally({ procs: s.procs, pgDataDir: s.kind === 'sqlite' ? null : cluster.dataDir, s3Pid: s3.pid })]));
+    const windows = new Map<Setup, [number, number][]>(setups.map((s) => [s, []]));
+    // What every process spends idle (all at once: the cluster is shared), to give the cost per add net of it.
+    await sleep(1000);
+    await Promise.all([...cpu.values()].map((t) => t.idle(3000)));
+    const epochMs = () => performance.timeOrigin + performance.now();
     for (let run = 0; run < RUNS; run++) {
-      for (const s of setups) adds.get(s)!.push(await load(s, CLIENTS, false, `a${run}`));
+      for (const s of setups) {
+        await cpu.get(s)!.start();
+        const t0 = epochMs();
+        const r = await load(s, CLIENTS, false, `a${run}`);
+        windows.get(s)!.push([t0, epochMs()]);
+        await cpu.get(s)!.stop(r.ok);
+        adds.get(s)!.push(r);
+      }
+      if (ONLY_ADDS) continue;
       for (const s of setups.filter((x) => x.dedup)) {
         const urls = s.procs.map((p) => `${p.url}/add`);
         paced.get(s)!.push(await openLoop(urls, RATE, SECONDS, (n) => Buffer.from(`bench ${runId} r${run} ${s.prefix} ${n} padding-padding-padding`)));
@@ -235,7 +267,15 @@ export async function main(): Promise<void> {
       for (const s of [one, two]) {
         console.log(`  target ack p99 <= ${TARGET_ACK_P99_MS} ms saturated (closed loop, ${CLIENTS} clients), ${LABEL[s.kind]}: ${verdict(p99(s) <= TARGET_ACK_P99_MS)} (${ms(p99(s))} ms; sqlite ${ms(p99(base))} ms)`);
       }
+      console.log(`\n## CPU per 1,000 durable adds, dedup ${dedup ? 'on' : 'off'} (summed over the runs above; ms of each process's user + system time)`);
+      for (const kind of KINDS) {
+        const s = find(kind, dedup);
+        for (const line of cpu.get(s)!.lines(LABEL[kind])) console.log(line);
+        const t = s.trace === null ? null : summarizeTrace(s.trace, windows.get(s)!);
+        if (t !== null) console.log(`${''.padEnd(24)} ${traceLine(t)}`);
+      }
     }
+    if (ONLY_ADDS) return;
 
     console.log(`\n## ack latency at ${RATE} adds/s offered (open loop, dedup on): answered/s, p50, p99 (ms)`);
     const pacedP99 = (s: Setup) => median(paced.get(s)!.map((r) => r.p99));

@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = path.join(ROOT, 'dist/cli/main.js');
+// BENCH_TILELOG_CLI: another build's CLI (an A/B of two builds in one run).
+const CLI = process.env.BENCH_TILELOG_CLI ?? path.join(ROOT, 'dist/cli/main.js');
 export const S3_ENV = { AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1' };
 
 export function sleep(ms: number): Promise<void> {
@@ -29,6 +30,8 @@ export async function freePort(): Promise<number> {
 
 export interface S3Child {
   url: string;
+  /** The server's process id (CPU accounting). */
+  pid: number;
   close(): Promise<void>;
 }
 
@@ -49,6 +52,7 @@ export async function startS3(bucket: string): Promise<S3Child> {
   });
   return {
     url,
+    pid: child.pid!,
     async close() {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.stdin!.end(); // it exits when its stdin closes
@@ -69,11 +73,17 @@ export class Serve {
   #child: ChildProcess | null = null;
   #stderr = '';
   #exited: Promise<void> = Promise.resolve();
+  /** The built CLI this process runs (another build's for an A/B). */
+  cli = CLI;
 
   constructor(
     readonly name: string,
     readonly port: number,
     readonly args: readonly string[],
+    /** Extra environment variables for the child. */
+    readonly env: Readonly<Record<string, string>> = {},
+    /** Options for node itself (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+    readonly nodeArgs: readonly string[] = [],
   ) {
     this.url = `http://127.0.0.1:${port}`;
   }
@@ -89,9 +99,9 @@ export class Serve {
 
   /** Starts the process and resolves once it printed its --json startup line (the log is open). */
   async start(timeoutMs = 60_000): Promise<void> {
-    const child = spawn(process.execPath, [CLI, 'serve', '--json', '--listen', `127.0.0.1:${this.port}`, ...this.args], {
+    const child = spawn(process.execPath, [...this.nodeArgs, this.cli, 'serve', '--json', '--listen', `127.0.0.1:${this.port}`, ...this.args], {
       cwd: ROOT,
-      env: { ...process.env, ...S3_ENV, TILELOG_LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...S3_ENV, TILELOG_LOG_LEVEL: 'warn', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;

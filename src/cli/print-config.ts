@@ -37,6 +37,7 @@ export function effectiveConfig(s: ServeSettings): unknown {
     key: printableKey(c.keyFile ?? path.join(c.stateDir, 'log.key')),
     'batch-max-entries': c.batchMaxEntries ?? 4096,
     'batch-max-delay-ms': c.batchMaxDelayMs ?? 1,
+    'batch-linger-ms': c.batchLingerMs ?? 0,
     'checkpoint-interval-ms': c.checkpointIntervalMs,
     dedup: c.dedup,
     ...(c.db === undefined && { 'sqlite-worker': c.sqliteWorker }),

@@ -17,6 +17,7 @@
 //   --key <file>          TILELOG_KEY                   <state>/log.key (created on first run)
 //   --batch-max-entries   TILELOG_BATCH_MAX_ENTRIES     engine default (4096)
 //   --batch-max-delay-ms  TILELOG_BATCH_MAX_DELAY_MS    engine default (1)
+//   --batch-linger-ms     TILELOG_BATCH_LINGER_MS       engine default (0)
 //   --checkpoint-interval-ms TILELOG_CHECKPOINT_INTERVAL_MS  1000 with s3:// tiles (each checkpoint is a conditional PUT), else 0
 //   --no-dedup            TILELOG_DEDUP=0               dedup on
 //   --no-sqlite-worker    TILELOG_SQLITE_WORKER=0       on (the SQLite state in a worker thread; without --db)
@@ -70,6 +71,7 @@ export const SERVE_FLAGS = {
   key: { type: 'string' },
   'batch-max-entries': { type: 'string' },
   'batch-max-delay-ms': { type: 'string' },
+  'batch-linger-ms': { type: 'string' },
   'checkpoint-interval-ms': { type: 'string' },
   dedup: { type: 'boolean' },
   'sqlite-worker': { type: 'boolean' },
@@ -130,6 +132,7 @@ export interface ServeConfig {
   keyFile: string | undefined;
   batchMaxEntries: number | undefined;
   batchMaxDelayMs: number | undefined;
+  batchLingerMs: number | undefined;
   /** Least time between two published checkpoints (ms): the setting, else DEFAULT_S3_CHECKPOINT_INTERVAL_MS for a bucket, else 0. */
   checkpointIntervalMs: number;
   dedup: boolean;
@@ -235,6 +238,7 @@ export function resolveServeConfig(values: Values, env: NodeJS.ProcessEnv = proc
     keyFile: pick('key', 'TILELOG_KEY')?.[1],
     batchMaxEntries: count('batch-max-entries', 'TILELOG_BATCH_MAX_ENTRIES', 1),
     batchMaxDelayMs: count('batch-max-delay-ms', 'TILELOG_BATCH_MAX_DELAY_MS', 0),
+    batchLingerMs: count('batch-linger-ms', 'TILELOG_BATCH_LINGER_MS', 0),
     checkpointIntervalMs:
       count('checkpoint-interval-ms', 'TILELOG_CHECKPOINT_INTERVAL_MS', 0) ?? (tiles.kind === 's3' ? DEFAULT_S3_CHECKPOINT_INTERVAL_MS : 0),
     dedup: values.dedup ?? parseBool('TILELOG_DEDUP', env.TILELOG_DEDUP) ?? true,

@@ -17,6 +17,7 @@ import { createLogApp, startServer } from '../http/index.js';
 import { mountExplorer } from '../http/explorer.js';
 import { openFileLog, storageFailure } from '../log/index.js';
 import { frontendSigner, openPgLog, type PgLog } from '../log/pg-log.js';
+import { sequenceTraceFromEnv } from './pg-trace.js';
 import { parseVerifierKey, type NoteSigner } from '../note/keys.js';
 import { pgTarget } from '../storage/pg-errors.js';
 import { makeDirSync, STATE_DIR_MODE } from '../storage/make-dir.js';
@@ -81,6 +82,9 @@ one with --origin) and a signing key in .tilelog/log.key.
   --batch-max-entries <n>   commit a batch at n pooled entries [$TILELOG_BATCH_MAX_ENTRIES, 4096]
   --batch-max-delay-ms <ms> commit a batch ms after its first entry
                             [$TILELOG_BATCH_MAX_DELAY_MS, 1]
+  --batch-linger-ms <ms>    after a commit, wait up to ms for as many new adds as
+                            it held before the next (bigger batches for several
+                            frontends on one database) [$TILELOG_BATCH_LINGER_MS, 0]
   --checkpoint-interval-ms <ms>
                             publish at most one checkpoint per ms (adds meanwhile
                             join the next one)     [$TILELOG_CHECKPOINT_INTERVAL_MS,
@@ -200,6 +204,7 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
       logger: logLoggerFrom(logger),
       ...(cfg.batchMaxEntries !== undefined && { batchMaxEntries: cfg.batchMaxEntries }),
       ...(cfg.batchMaxDelayMs !== undefined && { batchMaxDelayMs: cfg.batchMaxDelayMs }),
+      ...(cfg.batchLingerMs !== undefined && { batchLingerMs: cfg.batchLingerMs }),
       ...(cfg.witnesses !== null && {
         witnesses: {
           policy: cfg.witnesses.policy,
@@ -218,7 +223,15 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
         ...(store === null ? { tilesDir: cfg.tilesDir } : { tileStore: store }),
       });
     }
-    pgLog = await openPgLog({ ...engineOptions, connectionString: cfg.db, tileStore: store, lease: cfg.lease, role: cfg.role });
+    const onSequenceTiming = sequenceTraceFromEnv();
+    pgLog = await openPgLog({
+      ...engineOptions,
+      connectionString: cfg.db,
+      tileStore: store,
+      lease: cfg.lease,
+      role: cfg.role,
+      ...(onSequenceTiming !== undefined && { onSequenceTiming }),
+    });
     return pgLog.log;
   });
 

@@ -195,6 +195,7 @@ export class Log {
       hasher: o.hasher,
       batchMaxEntries: o.batchMaxEntries,
       batchMaxDelayMs: o.batchMaxDelayMs,
+      batchLingerMs: o.batchLingerMs,
       dedup: o.dedup,
       maxPendingEntries: o.maxPendingEntries,
       logger: o.logger,

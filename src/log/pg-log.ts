@@ -9,7 +9,7 @@
 import { TilelogError } from '../errors.js';
 import { FileTileStore } from '../storage/file-tile-store.js';
 import { PgLease, type PgLeaseTiming } from '../storage/pg-lease.js';
-import { PgLogStore } from '../storage/pg-log-store.js';
+import { PgLogStore, type PgLogStoreOptions } from '../storage/pg-log-store.js';
 import type { LeaderLease, Leadership } from '../storage/log-store.js';
 import type { TileStore } from '../storage/tile-store.js';
 import { parseVerifierKey, type NoteSigner } from '../note/keys.js';
@@ -31,6 +31,8 @@ export interface PgLogOptions extends Omit<LogOptions, 'db' | 'store' | 'lease' 
   lease?: { ttlMs?: number; renewMs?: number; marginMs?: number; holder?: string };
   /** Connections for sequencing and reads (default 4). */
   poolSize?: number;
+  /** Told of every sequencing call's timing (measurement only). */
+  onSequenceTiming?: PgLogStoreOptions['onSequenceTiming'];
 }
 
 /** The lease defaults of SCALE-OUT.md 3.6. */
@@ -78,14 +80,14 @@ export function frontendSigner(verifierKey: string): NoteSigner & { readonly ver
 }
 
 export async function openPgLog(opts: PgLogOptions): Promise<PgLog> {
-  const { connectionString, tileStore, lease: leaseOpts, poolSize, ...rest } = opts;
+  const { connectionString, tileStore, lease: leaseOpts, poolSize, onSequenceTiming, ...rest } = opts;
   if (tileStore instanceof FileTileStore) {
     throw new TilelogError(
       'LOG_CONFIG',
       'log: a log on PostgreSQL needs its public tree in a bucket (s3://...): a tiles directory cannot be shared between processes',
     );
   }
-  const store = await PgLogStore.open({ connectionString, origin: opts.origin, ...(opts.dedup !== undefined && { dedup: opts.dedup }), ...(poolSize !== undefined && { poolSize }) });
+  const store = await PgLogStore.open({ connectionString, origin: opts.origin, ...(opts.dedup !== undefined && { dedup: opts.dedup }), ...(poolSize !== undefined && { poolSize }), onSequenceTiming: onSequenceTiming ?? null });
   let lease: PgLease | null = null;
   try {
     const ttlMs = leaseOpts?.ttlMs ?? PG_LEASE_DEFAULTS.ttlMs;

@@ -8,11 +8,14 @@
 //   3. only after it resolved (COMMITted), acknowledge each add with its index;
 //   4. wake the checkpointer (integrate + publish, see checkpointer.ts), telling
 //      it the durable size the batch's results prove;
-//   5. if adds arrived meanwhile, flush them at once: they already waited.
+//   5. if adds arrived meanwhile, flush them at once: they already waited;
+//      with batchLingerMs, wait up to that long for the pool to grow by the
+//      batch just stored (its clients' next adds, under load), then flush.
 // A flush starts when the pool reaches batchMaxEntries, or batchMaxDelayMs
-// after its first entry, or as soon as the call in flight returns: under load
-// batches grow by themselves; idle, an add costs one call. With SQLite the
-// call completes synchronously inside, so this is the old behaviour exactly.
+// after its first entry, or as soon as the call in flight returns (or its
+// linger ends): under load batches grow by themselves; idle, an add costs one
+// call. With SQLite the call completes synchronously inside, so this is the
+// old behaviour exactly.
 //
 // A rejected call: a disk failure (full, I/O error) answers STORAGE_UNAVAILABLE
 // as before; any other uncoded failure is an UNKNOWN outcome (a networked
@@ -52,6 +55,8 @@ export interface SequencerConfig {
   hasher: Hasher;
   batchMaxEntries: number;
   batchMaxDelayMs: number;
+  /** Step 5's wait for the pool to reach the last batch's size, ms (0: none). */
+  batchLingerMs?: number;
   dedup: boolean;
   maxPendingEntries: number;
   logger: LogLogger;
@@ -74,6 +79,10 @@ export class Sequencer {
   /** The one sequencing call in flight (steps 2-5), or null. */
   #inFlight: Promise<void> | null = null;
   #inFlightEntries = 0;
+  /** While lingering (step 5): flush once the pool holds this many entries; 0 otherwise. */
+  #lingerTarget = 0;
+  /** The pool's size when the batch in flight was acknowledged (-1: it was not). */
+  #poolAtAck = -1;
   #closedReason: TilelogError | null = null;
   /** performance.now() when the pool's first entry arrived (one clock read per batch). */
   #poolStartMs = 0;
@@ -128,7 +137,10 @@ export class Sequencer {
   // armed: its end flushes what pooled meanwhile (step 5).
   #schedule(): void {
     if (this.#inFlight !== null) return;
-    if (this.#pool.length >= this.#cfg.batchMaxEntries) {
+    if (this.#pool.length >= this.#cfg.batchMaxEntries || (this.#lingerTarget > 0 && this.#pool.length >= this.#lingerTarget)) {
+      this.#lingerTarget = 0;
+      if (this.#timer !== null) clearTimeout(this.#timer);
+      this.#timer = null;
       this.#immediate ??= setImmediate(() => void this.flush());
     } else if (this.#timer === null && this.#immediate === null) {
       // 0 ms: flush once the current I/O callbacks have run (setImmediate), not after a 1 ms timer.
@@ -138,6 +150,7 @@ export class Sequencer {
   }
 
   #clearTimers(): void {
+    this.#lingerTarget = 0;
     if (this.#timer !== null) clearTimeout(this.#timer);
     if (this.#immediate !== null) clearImmediate(this.#immediate);
     this.#timer = null;
@@ -158,9 +171,18 @@ export class Sequencer {
       this.#inFlight = this.#sequence(batch, startMs).finally(() => {
         this.#inFlight = null;
         this.#inFlightEntries = 0;
-        // 5. What arrived meanwhile already waited: flush it now.
+        // 5. What arrived meanwhile already waited: flush it now, or linger
+        //    until the clients just answered are back (the pool grew by this
+        //    batch's size since the answers) or batchLingerMs passed.
+        const linger = this.#cfg.batchLingerMs ?? 0;
+        const acked = this.#poolAtAck >= 0;
+        const target = Math.min(this.#cfg.batchMaxEntries, this.#poolAtAck + batch.length);
+        this.#poolAtAck = -1;
         if (this.#pool.length >= this.#cfg.batchMaxEntries || (this.#pool.length > 0 && this.#closedReason !== null)) {
           void this.flush();
+        } else if (linger > 0 && acked && this.#pool.length < target && this.#closedReason === null) {
+          this.#lingerTarget = target;
+          this.#timer ??= setTimeout(() => void this.flush(), linger);
         } else if (this.#pool.length > 0) {
           this.#immediate ??= setImmediate(() => void this.flush());
         }
@@ -186,6 +208,7 @@ export class Sequencer {
     this.#cfg.health?.ok('state');
 
     // 3. Acknowledge each add with its index.
+    this.#poolAtAck = this.#pool.length;
     // Durable: store.sequence resolved only after its COMMIT (SQLite: synchronous=FULL fsyncs the WAL).
     let size = this.#durableSize;
     for (let k = 0; k < batch.length; k++) {

@@ -127,6 +127,27 @@ describe('natural batching: one sequencing call in flight', () => {
     expect((await log.waitForCheckpoint(3)).size).toBe(4);
   });
 
+  // Clients that add again once answered, one after another (client k after
+  // 1 + 15k ms): without a linger each comes back to an idle sequencer and
+  // the batches split (how much depends on timers: not asserted); with one,
+  // the next batch waits for all of them (the linger is long: the pool
+  // reaching the target ends it, not the time).
+  test('batchLingerMs: the answered clients\' next adds form one whole batch', async () => {
+    log = await open({ batchLingerMs: 60_000 });
+    const again: Promise<unknown>[] = [];
+    const clients = 6;
+    await Promise.all(
+      Array.from({ length: clients }, (_, k) =>
+        log!.add(utf8(`first ${k}`)).then(() => {
+          again.push(new Promise((resolve) => setTimeout(resolve, 1 + 15 * k)).then(() => log!.add(utf8(`again ${k}`))));
+        }),
+      ),
+    );
+    await Promise.all(again);
+    expect(store.batches).toEqual([clients, clients]);
+    expect(log.stats().sequenced).toBe(2 * clients);
+  });
+
   test('close() waits for the call in flight, then sequences what pooled meanwhile; all of it is durable', async () => {
     log = await open();
     const entered = store.hold();
