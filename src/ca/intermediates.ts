@@ -91,7 +91,7 @@ export class Intermediates {
     throw new TilelogError(
       'CA_KEY_UNAVAILABLE',
       `ca: this process has no key for the intermediate ca:${i.keyHashHex} (${i.certificate.subject}, logged at index ${i.addedIndex}); ` +
-        `another process of this log made it in a rotation: copy its ca-intermediate-<n>.key (or .uri, for a key in a token this process reaches too) and .crt from that process's CA dir into ${this.dir ?? 'the CA dir'} (read at the next request, no restart)`,
+        `another process of this log made it in a rotation: copy its ca-intermediate-<n>.key and .crt from that process's CA dir into ${this.dir ?? 'the CA dir'} (.uri instead of .key for a key in a token, which this process must reach too; read at the next request, no restart)`,
     );
   }
 
