@@ -114,6 +114,7 @@ async function tokenKey(ca: CertificateAuthority, dir: string, tokenUri: string,
   const hex = createHash('sha256').update(u8(await signer.crypto.subtle.exportKey('spki', signer.publicKey))).digest('hex');
   const known = ca.index.caKey(hex);
   if (known !== null) {
+    signer.close?.();
     throw new TilelogError(
       'CA_BAD_REQUEST',
       `ca: the token key object=${object} is already the CA's ${known.role} ca:${hex}${known.retired ? ' (retired)' : ''}; a rotation needs a key never used: make one with tilelog keygen --ca --key and another object=`,
@@ -124,7 +125,10 @@ async function tokenKey(ca: CertificateAuthority, dir: string, tokenUri: string,
     try {
       return { generation, signer, keyRef: newTokenIntermediateKey(dir, generation, uri) };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 5) throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 5) {
+        signer.close?.();
+        throw err;
+      }
     }
   }
 }

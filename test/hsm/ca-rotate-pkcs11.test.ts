@@ -149,6 +149,8 @@ describeHsm('rotating a token CA to another key in its token', () => {
     }
     expect(fs.readdirSync(caDir).sort()).toEqual(files);
     expect(ca.intermediates.all()).toHaveLength(1);
+    // The refused keys' sessions were closed; the CA's own stay logged in and sign.
+    expect((await issue(ca)).issuer.keyHashHex).toBe(ca.intermediates.issuing()!.keyHashHex);
   });
 
   it('a file-key CA asked for a token label: 400 saying to rotate without one', async () => {
