@@ -33,6 +33,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { isTilelogError, TilelogError } from '../errors.js';
+import { isPkcs11Uri } from '../hsm/pkcs11-uri.js';
 import {
   caKeySubject,
   certSubject,
@@ -56,6 +57,8 @@ export interface CaOptions {
   keys: CaKeys;
   /** The CA dir: rotations write their keys there, and keys of later intermediates are read from it. Absent: no rotation. */
   dir?: string;
+  /** The configured intermediate key reference: a pkcs11: URI makes rotations take their new key from that token (rotate.ts). */
+  intermediateKey?: string;
   /** Agent certificate lifetime. Default 86400 (one day). */
   validitySeconds?: number;
   /** CRL nextUpdate - thisUpdate, and OCSP nextUpdate - thisUpdate. Default 3600. */
@@ -86,6 +89,8 @@ export class CertificateAuthority {
   readonly registry: Registry;
   readonly root: CaKey;
   readonly dir: string | null;
+  /** The first intermediate's pkcs11: URI, whose token later intermediates live in; null: a file-key CA. */
+  readonly tokenUri: string | null;
   readonly index: CaIndex;
   readonly intermediates: Intermediates;
   readonly validitySeconds: number;
@@ -96,6 +101,7 @@ export class CertificateAuthority {
     this.registry = o.registry;
     this.root = o.keys.root;
     this.dir = o.dir ?? null;
+    this.tokenUri = o.intermediateKey !== undefined && isPkcs11Uri(o.intermediateKey) ? o.intermediateKey : null;
     this.index = new CaIndex(o.registry);
     const first = o.keys.intermediate;
     const keyFile = this.dir === null ? undefined : intermediateFiles(this.dir, 1).key;

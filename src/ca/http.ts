@@ -8,7 +8,8 @@
 //   GET  /v1/ca/ocsp/<base64>   RFC 6960 A.1.1 GET form (URL-encoded base64)
 //   POST /v1/verify/cert        {certificate: PEM (leaf first; a chain is fine)}
 //   GET  /v1/ca/certs/<serial>  the issuance and revocation of one serial, with bundles
-//   POST /v1/ca/rotate          admin: rotate the intermediate (rotate.ts)
+//   POST /v1/ca/rotate          admin: rotate the intermediate (rotate.ts); body {"object": "<label>"}
+//                               for a CA whose intermediate is in a token
 // Reads need no key: every answer derives from the log. The rotation needs a
 // CA admin key (Authorization: Bearer; 401 without a known one, 403 for a
 // registry API key, which acts for an agent owner, not for the CA). Routes and
@@ -30,7 +31,7 @@ import type { CertificateAuthority } from './ca.js';
 import type { CertState } from './ca-index.js';
 import { buildCrl } from './crl.js';
 import type { Intermediate } from './intermediates.js';
-import { rotateIntermediate } from './rotate.js';
+import { rotateIntermediate, type RotateOptions } from './rotate.js';
 import { answerOcsp } from './ocsp.js';
 import { verifyCertificate } from './verify-cert.js';
 import * as routes from './schemas.js';
@@ -118,11 +119,29 @@ export function createCaApp(ca: CertificateAuthority, o: CaAppOptions = {}): Ope
     }
     await next();
   };
+  // An empty body or {"object": "<label>"}: only a label, never a URI (token-intermediate.ts).
+  const rotateBody = async (c: Context): Promise<RotateOptions> => {
+    const text = Buffer.from(await raw(c)).toString('utf8').trim();
+    if (text === '') return {};
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      throw new TilelogError('CA_BAD_REQUEST', 'request: the body must be JSON: {} or {"object": "<token key label>"}');
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.keys(v).some((k) => k !== 'object')) {
+      throw new TilelogError('CA_BAD_REQUEST', 'request: the body takes only "object" (the label of a key made in the intermediate\'s token)');
+    }
+    const object = (v as { object?: unknown }).object;
+    if (object === undefined) return {};
+    if (typeof object !== 'string') throw new TilelogError('CA_BAD_REQUEST', 'request: object must be a string (a token key label)');
+    return { object };
+  };
   serveRoute(
     app,
     routes.rotateRoute,
     async (c) => {
-      const r = await rotateIntermediate(ca);
+      const r = await rotateIntermediate(ca, await rotateBody(c));
       const issuing = ca.intermediates.issuing();
       return c.json(
         { added: intermediateJson(r.added, issuing), retired: intermediateJson(r.retired, issuing), addedIndex: r.addedIndex, retiredIndex: r.retiredIndex, chain: ca.chainPem(r.added) },

@@ -2,24 +2,28 @@
 // keys.ts's pair (ca-intermediate.key/.crt, generation 1); each rotation
 // adds the next generation n >= 2:
 //   ca-intermediate-<n>.key   PKCS#8 PEM, mode 0600, created exclusively
+//   ca-intermediate-<n>.uri   or, for a key in a PKCS#11 token, its pkcs11: URI
+//                             (one line, no PIN: pin-value is refused at parse),
+//                             created exclusively
 //   ca-intermediate-<n>.crt   PEM, signed by the root
 // No index file: the log is the index. A key file is matched to a logged
 // intermediate by the SHA-256 of its certificate's SPKI (the ca:<hex>
 // subject), so files can be copied between processes of one log in any
 // order. A key without its certificate (a rotation that stopped between the
 // two writes) is skipped, and its generation is never reused.
-// newIntermediateKey is the one place a new intermediate key is made: a key
-// in a PKCS#11 token would be made there too.
+// newIntermediateKey makes a new file key; newTokenIntermediateKey records a
+// key already made in a token (tilelog keygen --ca), which never leaves it.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TilelogError } from '../errors.js';
 import type { CaKey } from './keys.js';
-import { generateSigner, readKeyFile, type CaSigner } from './signer.js';
+import { generateSigner, openCaSigner, readKeyFile, type CaSigner } from './signer.js';
 import { spkiSha256, toHex, u8, x509 } from './x509.js';
 
 export interface IntermediateKeyFile {
   generation: number;
+  /** The key file, or the .uri file naming a token key. */
   keyFile: string;
   /** SHA-256 hex of the certificate's SPKI. */
   keyHashHex: string;
@@ -27,13 +31,13 @@ export interface IntermediateKeyFile {
   certificate: x509.X509Certificate;
 }
 
-const FILE = /^ca-intermediate(?:-([1-9][0-9]{0,5}))?\.(key|crt)$/;
+const FILE = /^ca-intermediate(?:-([1-9][0-9]{0,5}))?\.(key|uri|crt)$/;
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
-/** The key and certificate files of a generation (1: keys.ts's names). */
-export function intermediateFiles(dir: string, generation: number): { key: string; crt: string } {
+/** The key, token-key URI and certificate files of a generation (1: keys.ts's names). */
+export function intermediateFiles(dir: string, generation: number): { key: string; uri: string; crt: string } {
   const base = generation === 1 ? 'ca-intermediate' : `ca-intermediate-${generation}`;
-  return { key: path.join(dir, `${base}.key`), crt: path.join(dir, `${base}.crt`) };
+  return { key: path.join(dir, `${base}.key`), uri: path.join(dir, `${base}.uri`), crt: path.join(dir, `${base}.crt`) };
 }
 
 /** Generations that have a key or certificate file, ascending. */
@@ -58,21 +62,41 @@ export function nextGeneration(dir: string): number {
   return Math.max(1, ...generations(dir)) + 1;
 }
 
-/** Every intermediate key with its certificate in dir; a certificate not of its key is refused. */
-export async function scanIntermediateKeys(dir: string): Promise<IntermediateKeyFile[]> {
+/**
+ * Every intermediate key with its certificate in dir, except those held
+ * already (a token key is opened only when needed: each open is a session);
+ * a certificate not of its key is refused.
+ */
+export async function scanIntermediateKeys(dir: string, held: (keyHashHex: string) => boolean = () => false): Promise<IntermediateKeyFile[]> {
   const out: IntermediateKeyFile[] = [];
   for (const generation of generations(dir)) {
     const f = intermediateFiles(dir, generation);
-    if (!fs.existsSync(f.key) || !fs.existsSync(f.crt)) continue;
-    const signer = await readKeyFile(f.key);
+    const keyFile = fs.existsSync(f.key) ? f.key : fs.existsSync(f.uri) ? f.uri : null;
+    if (keyFile === null || !fs.existsSync(f.crt)) continue;
     const certificate = new x509.X509Certificate(fs.readFileSync(f.crt, 'utf8'));
+    const keyHashHex = toHex(spkiSha256(certificate));
+    if (held(keyHashHex)) continue;
+    const signer = keyFile === f.key ? await readKeyFile(f.key) : await openCaSigner(readUriFile(f.uri));
     const spki = u8(await signer.crypto.subtle.exportKey('spki', signer.publicKey));
     if (!Buffer.from(spki).equals(Buffer.from(u8(certificate.publicKey.rawData)))) {
-      throw new TilelogError('CA_CONFIG', `ca: ${f.crt} is not the certificate of ${f.key}`);
+      throw new TilelogError('CA_CONFIG', `ca: ${f.crt} is not the certificate of the key ${keyFile === f.key ? 'in' : 'named by'} ${keyFile}`);
     }
-    out.push({ generation, keyFile: f.key, keyHashHex: toHex(spkiSha256(certificate)), signer, certificate });
+    out.push({ generation, keyFile, keyHashHex, signer, certificate });
   }
   return out;
+}
+
+function readUriFile(file: string): string {
+  const uri = fs.readFileSync(file, 'utf8').split('\n')[0]!.trim();
+  if (!/^pkcs11:/i.test(uri)) throw new TilelogError('CA_CONFIG', `ca: ${file} must hold the pkcs11: URI of an intermediate key in a token`);
+  return uri;
+}
+
+/** Records a token key as a new generation's key (exclusively: a generation taken by another rotation throws EEXIST). */
+export function newTokenIntermediateKey(dir: string, generation: number, uri: string): string {
+  const file = intermediateFiles(dir, generation).uri;
+  fs.writeFileSync(file, `${uri}\n`, { mode: 0o600, flag: 'wx' });
+  return file;
 }
 
 /** Makes the key of a new generation (exclusively: a generation taken by another rotation throws EEXIST). */

@@ -7,8 +7,8 @@
 //     During a rotation (after ca.key.added of the new one, before
 //     ca.key.retired of the old) that is already the new one, so issuance
 //     switches as soon as the new key is logged;
-//   - a signer is the key file whose certificate has the same SPKI SHA-256
-//     (intermediate-keys.ts). A logged intermediate without one here (another
+//   - a signer is the key file (or token key named by a .uri file) whose
+//     certificate has the same SPKI SHA-256 (intermediate-keys.ts). A logged intermediate without one here (another
 //     process of the log rotated) makes the dir be read again; still missing,
 //     issuing (or its CRL and OCSP) fails with CA_KEY_UNAVAILABLE, naming
 //     the files to copy.
@@ -91,7 +91,7 @@ export class Intermediates {
     throw new TilelogError(
       'CA_KEY_UNAVAILABLE',
       `ca: this process has no key for the intermediate ca:${i.keyHashHex} (${i.certificate.subject}, logged at index ${i.addedIndex}); ` +
-        `another process of this log made it in a rotation: copy its ca-intermediate-<n>.key and .crt from that process's CA dir into ${this.dir ?? 'the CA dir'} (read at the next request, no restart)`,
+        `another process of this log made it in a rotation: copy its ca-intermediate-<n>.key and .crt from that process's CA dir into ${this.dir ?? 'the CA dir'} (.uri instead of .key for a key in a token, which this process must reach too; read at the next request, no restart)`,
     );
   }
 
@@ -103,7 +103,7 @@ export class Intermediates {
   /** Reads the CA dir's intermediate key files again. */
   async reload(): Promise<void> {
     if (this.dir === null) return;
-    for (const k of await scanIntermediateKeys(this.dir)) if (!this.#signers.has(k.keyHashHex)) this.#signers.set(k.keyHashHex, { signer: k.signer, keyFile: k.keyFile });
+    for (const k of await scanIntermediateKeys(this.dir, (hex) => this.#signers.has(hex))) this.#signers.set(k.keyHashHex, { signer: k.signer, keyFile: k.keyFile });
   }
 
   #of(k: CaKeyState): Intermediate {

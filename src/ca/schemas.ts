@@ -75,10 +75,12 @@ export const rotateRoute = createRoute({
   path: '/v1/ca/rotate',
   tags: ['ca'],
   summary: 'Rotate the intermediate (admin): a new one signed by the root, the old one retired',
+  description:
+    'Body (optional): {"object": "<label>"}. A CA whose intermediate is in a PKCS#11 token must name a key already made in that token (tilelog keygen --ca); the server keeps its module and PIN source. A file-key CA sends no object and gets a new key file.',
   security: [{ caAdminKey: [] }],
   responses: {
     200: json(z.object({ added: Intermediate, retired: Intermediate, addedIndex: Count, retiredIndex: Count, chain: z.string() }), 'The new issuing intermediate and the retired one, with their log indexes.'),
-    ...errorResponses(401, 403, 409, 503),
+    ...errorResponses(400, 401, 403, 409, 503),
   },
 });
 

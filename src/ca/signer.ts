@@ -21,6 +21,8 @@ export interface CaSigner {
   readonly algorithm: EcdsaParams & { namedCurve: string };
   /** An X.509 signature value (DER ECDSA-Sig-Value) over data. */
   sign(data: Uint8Array): Promise<Uint8Array<ArrayBuffer>>;
+  /** Releases a token key's session (a key opened and then refused); absent for a file key. */
+  close?(): void;
 }
 
 const crypto = webcrypto as unknown as Crypto;

@@ -46,7 +46,7 @@ export async function tokenCaSigner(key: Pkcs11EcdsaKey): Promise<CaSigner> {
     getRandomValues: node.getRandomValues.bind(node),
     randomUUID: node.randomUUID.bind(node),
   } as Crypto;
-  return new WebCryptoSigner(crypto, handle, publicKey);
+  return Object.assign(new WebCryptoSigner(crypto, handle, publicKey), { close: () => key.close() });
 }
 
 function isEcdsaSha256(a: AlgorithmIdentifier | EcdsaParams): boolean {

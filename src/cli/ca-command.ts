@@ -16,7 +16,7 @@ import { CliError, defaultUrl, EXIT_OK, parseBaseUrl, parseFlags, runVerb, Usage
 export const CA_ADMIN_KEYS_FILE = 'ca-admin-keys';
 
 const USAGE = `Usage: tilelog ca adminkey --owner <who> [--state <dir>]
-       tilelog ca rotate [--url <url>] [--admin-key-file <file>] [--json]
+       tilelog ca rotate [--object <label>] [--url <url>] [--admin-key-file <file>] [--json]
 
 adminkey: makes a CA admin key, appends its SHA-256 to <state>/${CA_ADMIN_KEYS_FILE}
 and prints the key once on stdout. A running server picks it up within about
@@ -33,11 +33,17 @@ shared by several processes (--db), rotate on one and copy the new
 ca-intermediate-<n>.key and .crt into the CA dir of the others: until then
 they refuse to issue (503, naming the files) and pick the files up at the
 next request.
+A CA whose intermediate is in a PKCS#11 token (--registry-ca-intermediate-key
+pkcs11:...) rotates to another key in that token: make it first with
+'tilelog keygen --ca --key <the intermediate's URI with object=<label>>',
+then 'tilelog ca rotate --object <label>'. No key file is written; the
+server records the key's URI (no PIN) in <CA dir>/ca-intermediate-<n>.uri.
 
   --state <dir>            adminkey: the server's state dir  [$TILELOG_STATE, .tilelog]
   --owner <who>            adminkey: who the key is for (a-z, 0-9, ._-)
   --url <url>              rotate: the server  [$TILELOG_URL, http://127.0.0.1:8080]
   --admin-key-file <file>  rotate: a file holding the admin key  [$TILELOG_CA_ADMIN_KEY holds the key itself]
+  --object <label>         rotate: the label of the new key in the intermediate's token
   --json                   rotate: the server's answer as one JSON line
 `;
 
@@ -53,12 +59,14 @@ export function run(argv: string[]): Promise<number> {
   return runVerb('ca', USAGE, argv, async (args) => {
     const { values, positionals } = parseFlags(
       args,
-      { state: { type: 'string' }, owner: { type: 'string' }, url: { type: 'string' }, 'admin-key-file': { type: 'string' }, json: { type: 'boolean' } },
+      { state: { type: 'string' }, owner: { type: 'string' }, url: { type: 'string' }, object: { type: 'string' }, 'admin-key-file': { type: 'string' }, json: { type: 'boolean' } },
       true,
     );
     if (positionals.length !== 1 || !['adminkey', 'rotate'].includes(positionals[0]!)) throw new UsageError('the subcommands are adminkey and rotate');
     if (positionals[0] === 'adminkey') {
-      if (values.url !== undefined || values['admin-key-file'] !== undefined || values.json !== undefined) throw new UsageError('adminkey takes only --owner and --state');
+      if (values.url !== undefined || values['admin-key-file'] !== undefined || values.json !== undefined || values.object !== undefined) {
+        throw new UsageError('adminkey takes only --owner and --state');
+      }
       if (values.owner === undefined) throw new UsageError('--owner is required (who the admin key is for)');
       let made;
       try {
@@ -74,13 +82,14 @@ export function run(argv: string[]): Promise<number> {
       process.stderr.write(`CA admin key for ${values.owner} added to ${file}; a running server loads it within a second\n`);
       return EXIT_OK;
     }
-    if (values.owner !== undefined || values.state !== undefined) throw new UsageError('rotate takes --url, --admin-key-file and --json');
+    if (values.owner !== undefined || values.state !== undefined) throw new UsageError('rotate takes --object, --url, --admin-key-file and --json');
     const url = parseBaseUrl('--url', values.url ?? defaultUrl());
     const key = adminKey(values['admin-key-file']);
     process.stderr.write(`rotating the intermediate of ${url} ...\n`);
     let res: Response;
     try {
-      res = await fetch(`${url}/v1/ca/rotate`, { method: 'POST', headers: { Authorization: `Bearer ${key}` } });
+      const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
+      res = await fetch(`${url}/v1/ca/rotate`, { method: 'POST', headers, body: JSON.stringify(values.object === undefined ? {} : { object: values.object }) });
     } catch (err) {
       throw new CliError(`cannot reach ${url}: ${(err as Error).message}`);
     }

@@ -8,7 +8,8 @@
 //                                      --registry-ca-root-key / -intermediate-key
 //                                      name a key in a token or elsewhere)
 //   ca-root.crt, ca-intermediate.crt   PEM
-//   ca-intermediate-<n>.key/.crt       each rotation's intermediate (src/ca/intermediate-keys.ts)
+//   ca-intermediate-<n>.key/.crt       each rotation's intermediate (src/ca/intermediate-keys.ts);
+//                                      .uri instead of .key for a key in the token
 // and in the state dir <state>/ca-admin-keys: the keys that may rotate
 // (tilelog ca adminkey, cli/ca-command.ts), re-read on change and on SIGHUP.
 
@@ -54,7 +55,14 @@ export async function openCa(
       ...(cfg.rootKey !== undefined && { rootKey: cfg.rootKey }),
       ...(cfg.intermediateKey !== undefined && { intermediateKey: cfg.intermediateKey }),
     });
-    const ca = await CertificateAuthority.open({ registry, keys, dir, validitySeconds: cfg.validitySeconds, statusValiditySeconds: cfg.statusValiditySeconds });
+    const ca = await CertificateAuthority.open({
+      registry,
+      keys,
+      dir,
+      ...(cfg.intermediateKey !== undefined && { intermediateKey: cfg.intermediateKey }),
+      validitySeconds: cfg.validitySeconds,
+      statusValiditySeconds: cfg.statusValiditySeconds,
+    });
     const file = path.join(stateDir, CA_ADMIN_KEYS_FILE);
     const adminKeys = new ApiKeyFile(file, {
       onReload: (n) => o.info?.(`ca: loaded ${plural(n, 'admin key')} from ${file}`),
