@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { TilelogError } from '../errors.js';
 import { redactPkcs11Uri } from '../hsm/pkcs11-uri.js';
 import { generateSigner, openCaSigner, readKeyFile, type CaSigner } from './signer.js';
+import { signIntermediate } from './intermediate-keys.js';
 import { u8, x509 } from './x509.js';
 
 export interface CaKey {
@@ -103,25 +104,8 @@ export async function loadCaKeys(o: CaKeyOptions): Promise<CaKeys> {
   );
   const inter = await signerOf(o.intermediateKey, path.join(o.dir, 'ca-intermediate.key'), 'intermediate');
   const interSigner = inter.signer;
-  const interCert = await certFile(path.join(o.dir, 'ca-intermediate.crt'), inter, async () =>
-    x509.X509CertificateGenerator.create(
-      {
-        subject: interName,
-        issuer: rootCert.subject,
-        notBefore: new Date(now - 3600_000),
-        notAfter: new Date(now + 5 * YEAR_MS),
-        signingAlgorithm: rootSigner.algorithm,
-        publicKey: interSigner.publicKey,
-        signingKey: rootSigner.privateKey,
-        extensions: [
-          new x509.BasicConstraintsExtension(true, 0, true),
-          new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-          await x509.SubjectKeyIdentifierExtension.create(interSigner.publicKey, false, interSigner.crypto),
-          await x509.AuthorityKeyIdentifierExtension.create(rootSigner.publicKey, false, rootSigner.crypto),
-        ],
-      },
-      rootSigner.crypto,
-    ),
+  const interCert = await certFile(path.join(o.dir, 'ca-intermediate.crt'), inter, () =>
+    signIntermediate({ signer: rootSigner, certificate: rootCert }, interSigner, interName, now),
   );
   if (!(await interCert.verify({ publicKey: rootCert.publicKey, signatureOnly: true }))) {
     throw new TilelogError('CA_CONFIG', 'ca: the intermediate certificate is not signed by the root key');
