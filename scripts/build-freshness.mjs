@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const BUILD_OUTPUTS = ['dist/cli/main.js', 'dist/explorer/index.html'];
+// Every file the bundled CLI loads at run time beside main.js (scripts/bundle-cli.ts) counts: a dist/ from before one existed is stale.
+export const BUILD_OUTPUTS = ['dist/cli/main.js', 'dist/cli/read-worker.js', 'dist/cli/sqlite-worker.js', 'dist/explorer/index.html'];
 export const BUILD_INPUTS = ['src', 'scripts/build-explorer.ts', 'scripts/bundle-cli.ts', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 
 /** The newest mtime (ms) of a file or of any file below a directory; -Infinity when absent. */
