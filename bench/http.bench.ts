@@ -14,13 +14,12 @@
 // of the machine's cores were busy (every process counted) and the load average.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { cpuBetween, cpuSample, loopDelay, LOOP_DELAY_PRELOAD, type LoopDelay } from './proc-stats.js';
-import { header, line, median, rate } from './util.js';
+import { header, line, median, rate, freePort } from './util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -31,16 +30,6 @@ const RUNS = Number(process.env.BENCH_HTTP_RUNS ?? 3);
 const TARGET_RATIO = 0.8;
 const ACK_P99_MS = 50;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function waitReady(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 300; i++) {

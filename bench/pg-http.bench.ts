@@ -46,8 +46,8 @@ import { pgFailovers, sqliteRestarts } from './failover.js';
 import { openLoop, type OpenLoopResult } from './open-loop.js';
 import { CpuTally } from './pg-http-cpu.js';
 import { summarizeTrace, traceLine } from './pg-trace-stats.js';
-import { freePort, keygen, Serve, s3Args, sleep, startS3, type S3Child } from './serve-procs.js';
-import { header, median, quantile, rate } from './util.js';
+import { keygen, Serve, s3Args, sleep, startS3, type S3Child } from './serve-procs.js';
+import { freePort, header, median, quantile, rate } from './util.js';
 
 const SECONDS = Number(process.env.BENCH_PG_HTTP_SECONDS ?? 2);
 const RUNS = Number(process.env.BENCH_PG_HTTP_RUNS ?? 3);

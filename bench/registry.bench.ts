@@ -12,12 +12,11 @@
 // temp dir, both built from dist/ (npm run bench builds first).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedLoop, type LoadResult, type LoadTarget } from './closed-loop.js';
-import { header, line, median, rate } from './util.js';
+import { header, line, median, rate, freePort } from './util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, '../dist/cli/main.js');
@@ -26,16 +25,6 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const CLIENTS = [16, 64];
 const ORIGIN = 'bench.tilelog.example/log';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function start(dir: string, extra: string[]): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();

@@ -5,11 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openFileLog } from '../src/log/index.js';
 import type { NoteSigner } from '../src/note/index.js';
+import { freePort } from './util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -18,16 +18,6 @@ export const ORIGIN = 'bench.tilelog.example/scale';
 /** Bytes per bench entry: about a short signed statement. */
 export const ENTRY_BYTES = 100;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 export interface Server {
   child: ChildProcess;

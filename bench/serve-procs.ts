@@ -4,9 +4,9 @@
 // that can be SIGKILLed and restarted on the same port, as a supervisor would.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './util.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // BENCH_TILELOG_CLI: another build's CLI (an A/B of two builds in one run).
@@ -15,17 +15,6 @@ export const S3_ENV = { AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'benc
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface S3Child {

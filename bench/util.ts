@@ -1,5 +1,6 @@
 // Shared helpers for benchmarks: a header, medians, percentiles, one line
 // per case with a baseline measured in the same run.
+import * as net from 'node:net';
 import * as os from 'node:os';
 
 export function header(title: string, samples: string): void {
@@ -48,4 +49,16 @@ export async function timeItAsync(fn: () => Promise<void>): Promise<number> {
   const t0 = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a server child to listen on). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
