@@ -15,6 +15,16 @@ export { ORIGIN, testSigner, tempDir };
 export const REGISTRY_SEED = new Uint8Array(32).fill(11);
 export const registryKey = submitterKey(REGISTRY_SEED);
 export const agentKey = (n: number): Uint8Array => ed.getPublicKey(new Uint8Array(32).fill(100 + n));
+/** The contents of the registry index in <stateDir>/registry.db (opened and closed again). */
+export function dumpIndex(stateDir: string, origin: string): ReturnType<StateIndex['dump']> {
+  const idx = new StateIndex(path.join(stateDir, 'registry.db'), origin);
+  try {
+    return idx.dump();
+  } finally {
+    idx.close();
+  }
+}
+
 export const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
 export interface Fixture {

@@ -14,10 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64Strict, toBase64 } from '../../src/merkle/index.js';
 import { Monitor } from '../../src/monitor/index.js';
 import { encodeEntry, submitterKey } from '../../src/registry/entries/index.js';
-import { StateIndex } from '../../src/registry/state-index.js';
 import { verifyKeyChain, verifyResolution } from '../../src/registry/verify.js';
 import { callApi, runCli, startServe, tempDir, type ServeHandle } from '../cli/helpers.js';
-import { agentKey } from './helpers.js';
+import { agentKey, dumpIndex } from './helpers.js';
 
 const ORIGIN = 'rotation.test/log';
 const A = 'ans://v1.0.0.alpha.acme.example';
@@ -34,14 +33,7 @@ const call = (method: string, p: string, body?: unknown) => callApi(serve!.url, 
 const register = (name: string, n: number) =>
   call('POST', '/v1/agents?wait=checkpoint', { name, endpoints: [{ protocol: 'MCP', url: `https://${name.split('.').slice(3).join('.')}/mcp` }], publicKey: toBase64(agentKey(n)) });
 const resolve = async (name: string) => (await call('GET', `/v1/resolve/${encodeURIComponent(name)}`)).json;
-const dump = () => {
-  const idx = new StateIndex(path.join(state, 'registry.db'), ORIGIN);
-  try {
-    return idx.dump();
-  } finally {
-    idx.close();
-  }
-};
+const dump = () => dumpIndex(state, ORIGIN);
 
 beforeAll(() => {
   dir = tempDir();

@@ -6,9 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64 } from '../../src/merkle/index.js';
-import { StateIndex } from '../../src/registry/state-index.js';
 import { runCli, startServe, tempDir, type ServeHandle } from '../cli/helpers.js';
-import { agentKey } from './helpers.js';
+import { agentKey, dumpIndex } from './helpers.js';
 
 const ORIGIN = 'reindex.test/log';
 let dir: string;
@@ -20,14 +19,7 @@ const call = async (serve: ServeHandle, method: string, p: string, body?: unknow
   const res = await fetch(`${serve.url}${p}`, { method, headers: { Authorization: `Bearer ${apiKey}` }, ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
   return { status: res.status, json: (await res.json()) as any };
 };
-const dump = () => {
-  const idx = new StateIndex(path.join(state, 'registry.db'), ORIGIN);
-  try {
-    return idx.dump();
-  } finally {
-    idx.close();
-  }
-};
+const dump = () => dumpIndex(state, ORIGIN);
 
 beforeAll(() => {
   dir = tempDir();
