@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { cpuBetween, cpuSample, loopDelay, LOOP_DELAY_PRELOAD, type LoopDelay } from './proc-stats.js';
-import { header, line, median, rate, freePort } from './util.js';
+import { header, line, median, rate, freePort, runWrk } from './util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -66,16 +66,7 @@ async function load(url: string, seconds: number, connections = CONNECTIONS): Pr
 async function loadWrk(url: string, seconds: number, connections: number): Promise<Load> {
   const args = ['-t', '2', '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s'];
   args.push('-s', path.join(here, 'servers/unique-post.lua'), url);
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let text = '';
-    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    child.on('error', reject);
-    child.on('exit', () => resolve(text));
-  });
-  const m = /^JSON (.*)$/m.exec(out);
-  if (m === null) throw new Error(`wrk printed no summary:\n${out}`);
-  const j = JSON.parse(m[1]!) as { requests: number; durationUs: number; p50Us: number; p99Us: number; errors: number; non2xx: number };
+  const j = await runWrk(args);
   return {
     rps: j.requests / (j.durationUs / 1e6),
     p50: Math.round(j.p50Us / 100) / 10,

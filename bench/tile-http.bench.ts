@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { header, median, rate, freePort } from './util.js';
+import { header, median, rate, freePort, runWrk } from './util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -79,16 +79,7 @@ function startNginx(dir: string, port: number): ChildProcess {
 
 async function wrk(base: string, paths: string[], seconds: number): Promise<Load> {
   const args = ['-t', '2', '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '10s', '-s', path.join(here, 'servers/tile-paths.lua'), base, '--', ...paths];
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let text = '';
-    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    child.on('error', reject);
-    child.on('exit', () => resolve(text));
-  });
-  const m = /^JSON (.*)$/m.exec(out);
-  if (m === null) throw new Error(`wrk printed no summary:\n${out}`);
-  const j = JSON.parse(m[1]!) as { requests: number; durationUs: number; p50Us: number; p99Us: number; errors: number; non2xx: number };
+  const j = await runWrk(args);
   return { rps: j.requests / (j.durationUs / 1e6), p50: j.p50Us / 1000, p99: j.p99Us / 1000, bad: j.errors + j.non2xx };
 }
 

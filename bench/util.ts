@@ -1,5 +1,6 @@
 // Shared helpers for benchmarks: a header, medians, percentiles, one line
 // per case with a baseline measured in the same run.
+import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as os from 'node:os';
 
@@ -61,4 +62,28 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** The summary a wrk Lua script of bench/servers prints as one `JSON {...}` line. */
+export interface WrkSummary {
+  requests: number;
+  durationUs: number;
+  p50Us: number;
+  p99Us: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** Runs wrk (Debian's package) with args and parses the script's JSON summary line. */
+export async function runWrk(args: string[]): Promise<WrkSummary> {
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('error', reject);
+    child.on('exit', () => resolve(text));
+  });
+  const m = /^JSON (.*)$/m.exec(out);
+  if (m === null) throw new Error(`wrk printed no summary:\n${out}`);
+  return JSON.parse(m[1]!) as WrkSummary;
 }

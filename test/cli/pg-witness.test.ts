@@ -28,6 +28,7 @@ import { openTestWitness, type TestWitness } from '../witness/helpers.js';
 import { describePg, freshDatabase, sharedCluster } from '../support/postgres.js';
 import { startS3TestServer, type S3TestServer } from '../support/s3-server.js';
 import { runCli, startServe, tempDir, type ServeHandle } from './helpers.js';
+import { sleep, waitFor } from './pg-processes.js';
 
 const BUCKET = 'pgwitness';
 const ORIGIN = 'pg-witness.test.example/log';
@@ -60,17 +61,6 @@ const running: ServeHandle[] = [];
 /** caller name -> pid of the process that submits under it. */
 const pids = new Map<string, number>();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, f: () => Promise<T | null | false>, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => null);
-    if (v !== null && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 // The witness behind a prefix per caller: /<caller>/add-checkpoint. Each
 // request is recorded with what the witness held when it arrived.
