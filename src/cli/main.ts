@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The tilelog command: dispatches to src/cli/<verb>.ts.
 
+import { useEd25519Operations } from '../note/ed25519.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './common.js';
+import { nodeEd25519 } from './node-ed25519.js';
 import { packageVersion } from './version.js';
 
 const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
@@ -52,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tilelog: unknown command ${JSON.stringify(verb)}\n\n${USAGE}`);
     return EXIT_USAGE;
   }
+  // OpenSSL's Ed25519 for keys and signatures: the same bytes as noble's, without its first-use cost (note/ed25519.ts).
+  useEd25519Operations(nodeEd25519);
   const mod = await entry.load();
   return mod.run(rest);
 }

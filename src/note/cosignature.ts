@@ -31,6 +31,7 @@ import {
 } from './keys.js';
 import { encodeBase64 } from './base64.js';
 import { seedSigner, type Signer } from './signer.js';
+import { ed25519PublicKey } from './ed25519.js';
 import { utf8Encode } from './utf8.js';
 
 /** Largest cosignature timestamp the spec allows: 2^63 - 1 seconds. */
@@ -97,7 +98,7 @@ export function generateCosignerKey(name: string, seed?: Uint8Array, options: Co
   }
   checkNewKeyName(name);
   const s = seed === undefined ? ed.utils.randomSecretKey() : checkSeed(seed);
-  const pub = ed.getPublicKey(s);
+  const pub = ed25519PublicKey(s);
   const skeyId = keyId(name, signerKeyType, pub);
   const vkeyId = keyId(name, KEY_TYPE_COSIGNATURE_V1, pub);
   return {

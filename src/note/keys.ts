@@ -14,6 +14,7 @@ import { TilelogError } from '../errors.js';
 import { decodeBase64Strict, encodeBase64 } from './base64.js';
 import { hasControlChar, isWellFormed, utf8Encode } from './utf8.js';
 import { seedSigner, type Signer } from './signer.js';
+import { ed25519PublicKey, ed25519QuickAccept } from './ed25519.js';
 
 // Synchronous Ed25519 needs a synchronous SHA-512 (noble v3 ships without one).
 ed.hashes.sha512 = sha512;
@@ -106,7 +107,7 @@ export function formatVerifierKey(name: string, type: number, publicKey: Uint8Ar
 export function generateSignerKey(name: string, seed?: Uint8Array): KeyPair {
   checkNewKeyName(name);
   const s = seed === undefined ? ed.utils.randomSecretKey() : checkSeed(seed);
-  const pub = ed.getPublicKey(s);
+  const pub = ed25519PublicKey(s);
   const id = keyId(name, KEY_TYPE_ED25519, pub);
   return {
     signerKey: `PRIVATE+KEY+${name}+${formatKeyId(id)}+${encodeBase64(prefixed(KEY_TYPE_ED25519, s))}`,
@@ -182,7 +183,7 @@ export function parseSignerKeyString(skey: string): ParsedSignerKey {
     throw badKey(`signer key: Ed25519 seed is ${raw.length - 1} bytes, want ${ED25519_KEY_SIZE}`);
   }
   const seed = raw.slice(1);
-  const want = keyId(name, type, ed.getPublicKey(seed));
+  const want = keyId(name, type, ed25519PublicKey(seed));
   if (want !== id) {
     throw badKey(`signer key: key ID ${formatKeyId(id)} does not match ${formatKeyId(want)} computed from the name and key`);
   }
@@ -260,6 +261,8 @@ export function ed25519Verifier(name: string, publicKey: Uint8Array, type: numbe
 export function ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== ED25519_SIGNATURE_SIZE || publicKey.length !== ED25519_KEY_SIZE) return false;
   try {
+    // A shortcut only ever says yes where noble would (ed25519.ts); the verdict is noble's.
+    if (ed25519QuickAccept(signature, message, publicKey)) return true;
     return ed.verify(signature, message, publicKey, { zip215: false });
   } catch {
     return false;

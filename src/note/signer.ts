@@ -16,11 +16,7 @@
 // No I/O here: the implementations that touch files or tokens live in
 // src/cli and src/hsm. noteSigner (keys.ts) binds a Signer to a key name.
 
-import * as ed from '@noble/ed25519';
-import { sha512 } from '@noble/hashes/sha2.js';
-
-// Synchronous Ed25519 needs a synchronous SHA-512 (noble v3 ships without one).
-ed.hashes.sha512 = sha512;
+import { ed25519PublicKey, ed25519Sign } from './ed25519.js';
 
 const SEED_SIZE = 32;
 
@@ -40,11 +36,11 @@ export function seedSigner(seed: Uint8Array, description = 'an in-memory Ed25519
   if (!(seed instanceof Uint8Array)) throw new TypeError('note: seed must be a Uint8Array');
   if (seed.length !== SEED_SIZE) throw new RangeError(`note: seed is ${seed.length} bytes, want ${SEED_SIZE}`);
   const secret = seed.slice();
-  const publicKey = ed.getPublicKey(secret);
+  const publicKey = ed25519PublicKey(secret);
   return {
     algorithm: 'Ed25519',
     publicKey: publicKey.slice(),
     description,
-    sign: (message: Uint8Array): Uint8Array => ed.sign(message, secret),
+    sign: (message: Uint8Array): Uint8Array => ed25519Sign(message, secret),
   };
 }
