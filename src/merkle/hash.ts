@@ -20,6 +20,12 @@ export interface Hasher {
   leaf(entry: Uint8Array): Hash;
   /** H(0x01 || left || right); left and right are 32 bytes. */
   node(left: Hash, right: Hash): Hash;
+  /**
+   * H(0x01 || span[at, at + 64)): node() of two children stored side by side
+   * (a tile), without a view per child. The result is scratch, to be copied
+   * (it may be a Buffer). Optional; nodeOfAdjacent falls back to node().
+   */
+  adjacent?(span: Uint8Array, at: number): Hash;
 }
 
 /** SHA-256 from @noble/hashes (pure JS, works in browsers). */
@@ -28,8 +34,10 @@ export const nobleSha256: Sha256 = (data) => sha256(data);
 // makeHasher(sha256) builds the RFC 6962 hasher on a SHA-256 function.
 // One scratch buffer is reused per hasher: node() copies 65 bytes into it and
 // leaf() copies 1 + |entry| bytes, so hashing allocates only the digest. This is
-// safe because sha256 is synchronous and does not keep its input.
-export function makeHasher(hash: Sha256): Hasher {
+// safe because sha256 is synchronous and does not keep its input. scratchHash
+// (default: hash) serves adjacent(), whose digests are copied at once, so it
+// may return a cheaper object (a Buffer).
+export function makeHasher(hash: Sha256, scratchHash: Sha256 = hash): Hasher {
   const nodeBuf = new Uint8Array(1 + 2 * HASH_SIZE);
   nodeBuf[0] = 0x01;
   let leafBuf = new Uint8Array(1 + 256);
@@ -50,7 +58,19 @@ export function makeHasher(hash: Sha256): Hasher {
       nodeBuf.set(right, 1 + HASH_SIZE);
       return hash(nodeBuf);
     },
+    adjacent(span: Uint8Array, at: number): Hash {
+      if (!(at >= 0 && at + 2 * HASH_SIZE <= span.length)) throw new RangeError(`merkle: bad math: adjacent(${at}) on ${span.length} bytes`);
+      // A byte loop: cheaper than the subarray view set() needs, and it allocates nothing.
+      for (let j = 0; j < 2 * HASH_SIZE; j++) nodeBuf[1 + j] = span[at + j]!;
+      return scratchHash(nodeBuf);
+    },
   };
+}
+
+/** H(0x01 || span[at, at + 64)), through hasher.adjacent when it has one. */
+export function nodeOfAdjacent(hasher: Hasher, span: Uint8Array, at: number): Hash {
+  if (hasher.adjacent !== undefined) return hasher.adjacent(span, at);
+  return hasher.node(span.subarray(at, at + HASH_SIZE), span.subarray(at + HASH_SIZE, at + 2 * HASH_SIZE));
 }
 
 /** The RFC 6962 hasher on @noble/hashes SHA-256. */

@@ -14,6 +14,8 @@ import {
   toHex,
 } from '../../src/merkle/index.js';
 import { nodeCryptoHasher } from './helpers.js';
+import { makeHasher, nobleSha256, nodeOfAdjacent } from '../../src/merkle/hash.js';
+import { nodeSha256, nodeSha256Scratch } from '../../src/log/options.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -95,4 +97,26 @@ describe('encoding', () => {
     expect(toHex(fromBase64Strict('47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=', 32))).toBe(toHex(EMPTY_ROOT));
     expect(fromBase64Strict('')).toEqual(new Uint8Array(0));
   });
+});
+
+describe('adjacent children (hashFromTile without views)', () => {
+  const hashers = {
+    noble: makeHasher(nobleSha256),
+    'node, scratch digests': makeHasher(nodeSha256, nodeSha256Scratch),
+  };
+  for (const [name, h] of Object.entries(hashers)) {
+    it(`${name}: nodeOfAdjacent(span, at) = node(span[at, +32), span[at + 32, +32)), a Uint8Array either way`, () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 64, maxLength: 200 }), fc.nat(), (span, n) => {
+          const at = n % (span.length - 63);
+          const want = h.node(span.slice(at, at + 32), span.slice(at + 32, at + 64));
+          expect(Buffer.from(nodeOfAdjacent(h, span, at))).toEqual(Buffer.from(want));
+          expect(Buffer.from(nodeOfAdjacent({ leaf: h.leaf, node: h.node }, span, at))).toEqual(Buffer.from(want));
+        }),
+        { numRuns: 100 },
+      );
+      expect(() => h.adjacent!(new Uint8Array(64), 1)).toThrow(/bad math/);
+      expect(() => h.adjacent!(new Uint8Array(64), -1)).toThrow(/bad math/);
+    });
+  }
 });
