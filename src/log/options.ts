@@ -5,6 +5,7 @@
 import { hash as nodeHash } from 'node:crypto';
 import { TilelogError } from '../errors.js';
 import { makeHasher, type Hasher, type Sha256 } from '../merkle/hash.js';
+import { sha256NodeInto } from '../merkle/sha256-node.js';
 import { parseVerifierKey, type NoteSigner } from '../note/keys.js';
 import type { WitnessPolicy } from '../note/policy.js';
 import type { LeaderLease, SequenceStore, TreeStateStore } from '../storage/log-store.js';
@@ -156,9 +157,6 @@ export const nodeSha256: Sha256 = (data) => {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 };
 
-/** nodeSha256 without the view: for hashes that are copied at once (makeHasher's scratchHash), one object less per hash. */
-export const nodeSha256Scratch: Sha256 = (data) => nodeHash('sha256', data, 'buffer');
-
 export const stderrLogger: LogLogger = {
   info: () => undefined,
   warn: (message, err) => console.warn(`tilelog: ${message}`, err ?? ''),
@@ -205,7 +203,7 @@ export function resolveOptions(opts: LogOptions): ResolvedOptions {
     batchLingerMs: positiveInt('batchLingerMs', opts.batchLingerMs ?? 0, 0),
     dedup: opts.dedup ?? store.dedup ?? true,
     maxPendingEntries: positiveInt('maxPendingEntries', opts.maxPendingEntries ?? 65536, 1),
-    hasher: opts.sha256 === undefined ? makeHasher(nodeSha256, nodeSha256Scratch) : makeHasher(opts.sha256),
+    hasher: opts.sha256 === undefined ? makeHasher(nodeSha256, sha256NodeInto) : makeHasher(opts.sha256),
     checkpointIntervalMs: positiveInt('checkpointIntervalMs', opts.checkpointIntervalMs ?? 0, 0),
     integrateMaxEntries: positiveInt('integrateMaxEntries', opts.integrateMaxEntries ?? 16384, 1),
     partialGraceMs: positiveInt('partialGraceMs', opts.partialGraceMs ?? DEFAULT_PARTIAL_GRACE_MS, 0),

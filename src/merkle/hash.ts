@@ -4,6 +4,7 @@
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { TilelogError } from '../errors.js';
+import { sha256NodeInto } from './sha256-node.js';
 
 /** A 32-byte SHA-256 output. */
 export type Hash = Uint8Array;
@@ -21,11 +22,11 @@ export interface Hasher {
   /** H(0x01 || left || right); left and right are 32 bytes. */
   node(left: Hash, right: Hash): Hash;
   /**
-   * H(0x01 || span[at, at + 64)): node() of two children stored side by side
-   * (a tile), without a view per child. The result is scratch, to be copied
-   * (it may be a Buffer). Optional; nodeOfAdjacent falls back to node().
+   * dst[dstAt, +32) = H(0x01 || src[at, at + 64)): node() of two children
+   * stored side by side (a tile), written in place, without a view per child
+   * or a digest object. Optional; nodeInto falls back to node().
    */
-  adjacent?(span: Uint8Array, at: number): Hash;
+  adjacentInto?(src: Uint8Array, at: number, dst: Uint8Array, dstAt: number): void;
 }
 
 /** SHA-256 from @noble/hashes (pure JS, works in browsers). */
@@ -34,10 +35,11 @@ export const nobleSha256: Sha256 = (data) => sha256(data);
 // makeHasher(sha256) builds the RFC 6962 hasher on a SHA-256 function.
 // One scratch buffer is reused per hasher: node() copies 65 bytes into it and
 // leaf() copies 1 + |entry| bytes, so hashing allocates only the digest. This is
-// safe because sha256 is synchronous and does not keep its input. scratchHash
-// (default: hash) serves adjacent(), whose digests are copied at once, so it
-// may return a cheaper object (a Buffer).
-export function makeHasher(hash: Sha256, scratchHash: Sha256 = hash): Hasher {
+// safe because sha256 is synchronous and does not keep its input. nodeInto,
+// when given, serves adjacentInto() (sha256-node.ts's sha256NodeInto: the same
+// bytes, no digest object); a hasher built on a custom sha256 (one that counts
+// calls, say) leaves it out, and adjacentInto() goes through sha256.
+export function makeHasher(hash: Sha256, nodeInto?: NonNullable<Hasher['adjacentInto']>): Hasher {
   const nodeBuf = new Uint8Array(1 + 2 * HASH_SIZE);
   nodeBuf[0] = 0x01;
   let leafBuf = new Uint8Array(1 + 256);
@@ -58,23 +60,25 @@ export function makeHasher(hash: Sha256, scratchHash: Sha256 = hash): Hasher {
       nodeBuf.set(right, 1 + HASH_SIZE);
       return hash(nodeBuf);
     },
-    adjacent(span: Uint8Array, at: number): Hash {
-      if (!(at >= 0 && at + 2 * HASH_SIZE <= span.length)) throw new RangeError(`merkle: bad math: adjacent(${at}) on ${span.length} bytes`);
-      // A byte loop: cheaper than the subarray view set() needs, and it allocates nothing.
-      for (let j = 0; j < 2 * HASH_SIZE; j++) nodeBuf[1 + j] = span[at + j]!;
-      return scratchHash(nodeBuf);
-    },
+    adjacentInto:
+      nodeInto ??
+      ((src: Uint8Array, at: number, dst: Uint8Array, dstAt: number): void => {
+        if (!(at >= 0 && at + 2 * HASH_SIZE <= src.length)) throw new RangeError(`merkle: bad math: adjacentInto(${at}) on ${src.length} bytes`);
+        // A byte loop: cheaper than the subarray view set() needs.
+        for (let j = 0; j < 2 * HASH_SIZE; j++) nodeBuf[1 + j] = src[at + j]!;
+        dst.set(hash(nodeBuf), dstAt);
+      }),
   };
 }
 
-/** H(0x01 || span[at, at + 64)), through hasher.adjacent when it has one. */
-export function nodeOfAdjacent(hasher: Hasher, span: Uint8Array, at: number): Hash {
-  if (hasher.adjacent !== undefined) return hasher.adjacent(span, at);
-  return hasher.node(span.subarray(at, at + HASH_SIZE), span.subarray(at + HASH_SIZE, at + 2 * HASH_SIZE));
+/** dst[dstAt, +32) = H(0x01 || src[at, at + 64)), through hasher.adjacentInto when it has one. */
+export function nodeInto(hasher: Hasher, src: Uint8Array, at: number, dst: Uint8Array, dstAt: number): void {
+  if (hasher.adjacentInto !== undefined) return hasher.adjacentInto(src, at, dst, dstAt);
+  dst.set(hasher.node(src.subarray(at, at + HASH_SIZE), src.subarray(at + HASH_SIZE, at + 2 * HASH_SIZE)), dstAt);
 }
 
 /** The RFC 6962 hasher on @noble/hashes SHA-256. */
-export const defaultHasher: Hasher = makeHasher(nobleSha256);
+export const defaultHasher: Hasher = makeHasher(nobleSha256, sha256NodeInto);
 
 /** leafHash(e) = H(0x00 || e). */
 export function leafHash(entry: Uint8Array, hasher: Hasher = defaultHasher): Hash {

@@ -14,8 +14,9 @@ import {
   toHex,
 } from '../../src/merkle/index.js';
 import { nodeCryptoHasher } from './helpers.js';
-import { makeHasher, nobleSha256, nodeOfAdjacent } from '../../src/merkle/hash.js';
-import { nodeSha256, nodeSha256Scratch } from '../../src/log/options.js';
+import { makeHasher, nobleSha256, nodeInto } from '../../src/merkle/hash.js';
+import { sha256NodeInto } from '../../src/merkle/sha256-node.js';
+import { nodeSha256 } from '../../src/log/options.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -99,24 +100,49 @@ describe('encoding', () => {
   });
 });
 
-describe('adjacent children (hashFromTile without views)', () => {
+describe('adjacent children written in place (hashFromTile)', () => {
+  const want = (span: Uint8Array, at: number) => createHash('sha256').update(Uint8Array.of(1)).update(span.subarray(at, at + 64)).digest();
+
+  it('sha256NodeInto(src, at, dst, dstAt) = SHA-256(0x01 || src[at, at + 64)), in place too', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 64, maxLength: 300 }), fc.nat(), fc.nat(), (span, a, b) => {
+        const at = a % (span.length - 63);
+        const dst = new Uint8Array(40);
+        sha256NodeInto(span, at, dst, 8);
+        expect(Buffer.from(dst.subarray(8))).toEqual(want(span, at));
+        // Into its own input, at or before the children (hashFromTile's pattern).
+        const expected = want(span, at);
+        const dstAt = b % (at + 1);
+        sha256NodeInto(span, at, span, dstAt);
+        expect(Buffer.from(span.subarray(dstAt, dstAt + 32))).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+    expect(() => sha256NodeInto(new Uint8Array(64), 1, new Uint8Array(32), 0)).toThrow(/bad math/);
+    expect(() => sha256NodeInto(new Uint8Array(64), 0, new Uint8Array(32), 1)).toThrow(/bad math/);
+    expect(() => sha256NodeInto(new Uint8Array(64), -1, new Uint8Array(32), 0)).toThrow(/bad math/);
+  });
+
   const hashers = {
-    noble: makeHasher(nobleSha256),
-    'node, scratch digests': makeHasher(nodeSha256, nodeSha256Scratch),
+    'noble, the default': defaultHasher,
+    'noble without nodeInto (through sha256)': makeHasher(nobleSha256),
+    'node:crypto with sha256NodeInto (the engine)': makeHasher(nodeSha256, sha256NodeInto),
   };
   for (const [name, h] of Object.entries(hashers)) {
-    it(`${name}: nodeOfAdjacent(span, at) = node(span[at, +32), span[at + 32, +32)), a Uint8Array either way`, () => {
+    it(`${name}: nodeInto(hasher, src, at, dst, dstAt) = node(src[at, +32), src[at + 32, +32))`, () => {
       fc.assert(
         fc.property(fc.uint8Array({ minLength: 64, maxLength: 200 }), fc.nat(), (span, n) => {
           const at = n % (span.length - 63);
-          const want = h.node(span.slice(at, at + 32), span.slice(at + 32, at + 64));
-          expect(Buffer.from(nodeOfAdjacent(h, span, at))).toEqual(Buffer.from(want));
-          expect(Buffer.from(nodeOfAdjacent({ leaf: h.leaf, node: h.node }, span, at))).toEqual(Buffer.from(want));
+          const node = h.node(span.slice(at, at + 32), span.slice(at + 32, at + 64));
+          for (const hasher of [h, { leaf: h.leaf, node: h.node }]) {
+            const dst = new Uint8Array(32);
+            nodeInto(hasher, span, at, dst, 0);
+            expect(Buffer.from(dst)).toEqual(Buffer.from(node));
+          }
         }),
         { numRuns: 100 },
       );
-      expect(() => h.adjacent!(new Uint8Array(64), 1)).toThrow(/bad math/);
-      expect(() => h.adjacent!(new Uint8Array(64), -1)).toThrow(/bad math/);
+      expect(() => h.adjacentInto!(new Uint8Array(64), 1, new Uint8Array(32), 0)).toThrow(/bad math/);
     });
   }
 });
