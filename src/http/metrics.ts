@@ -25,6 +25,7 @@
 //   tilelog_checkpoint_reconciled_total    counter   checkpoint writes refused (another version in the store: an older one
 //                                                    of this log), reconciled and retried; > 0 means a second writer
 //   tilelog_tile_cache_reads_total{result} counter   full tiles and bundles read: hit (memory) | miss (the store)
+//   tilelog_tile_cache_bytes               gauge     bytes the tile cache holds (at most 64 MiB: tile-cache.ts)
 //   tilelog_storage_writable{store}        gauge     1 while the store (state | tiles) takes writes, 0 while the disk refuses them
 //   tilelog_storage_failures_total         counter   writes refused for a disk reason (ENOSPC, EIO, EDQUOT, EROFS, SQLITE_FULL/IOERR)
 //   tilelog_partial_gc_runs_total{result}  counter   partial-tile collector runs: ok | failed
@@ -131,6 +132,7 @@ export function createLogMetrics(log: LogApi): AppMetrics {
   gauge('tilelog_pending_entries', 'Submissions waiting in the pool.', () => stats().pending);
   gauge('tilelog_checkpoint_age_seconds', 'Seconds since the public checkpoint was last written (or the log opened).', () => log.checkpointAgeMs() / 1000);
   total('tilelog_unsafe_reads_refused_total', 'Public-tree reads refused since start: a symlink or non-regular file in the tiles directory (tampering).', () => stats().refusedReads ?? 0);
+  gauge('tilelog_tile_cache_bytes', 'Bytes of full tiles and bundles the tile cache holds (its bound is the tile cache size).', () => stats().tileCache?.bytes ?? 0);
   gauge('tilelog_leader', '1 while this process signs the log (holds the signer lease), else 0 (a candidate or a frontend).', () => (stats().leader?.leading === false ? 0 : 1));
   total('tilelog_leader_terms_total', 'Terms of leadership this process started since start (each runs recovery first).', () => stats().leader?.terms ?? 1);
   gauge('tilelog_log_stopped', '1 once the log stopped fatally (restart needed), else 0.', () => (stats().fatal === null ? 0 : 1));

@@ -146,6 +146,18 @@ describe('log /metrics', () => {
     }
   });
 
+  test('tile cache bytes: what the cache holds once a full tile was read', async () => {
+    const before = await scrape(server.url);
+    expect(before.get('tilelog_tile_cache_bytes')).toBe(t.log.stats().tileCache.bytes);
+    let last = 0;
+    for (let i = 0; i < 300; i++) last = (await t.log.add(new TextEncoder().encode(`cache ${i}`))).index;
+    await t.log.waitForCheckpoint(last);
+    expect((await fetch(`${server.url}/tile/0/000`)).status).toBe(200);
+    const m = await scrape(server.url);
+    expect(m.get('tilelog_tile_cache_bytes')).toBeGreaterThanOrEqual(256 * 32);
+    expect(m.get('tilelog_tile_cache_bytes')).toBe(t.log.stats().tileCache.bytes);
+  });
+
   test('metrics: false serves no /metrics', async () => {
     const res = await createLogApp(t.log, { metrics: false }).request('/metrics');
     expect(res.status).toBe(404);
