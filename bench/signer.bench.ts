@@ -22,7 +22,9 @@ import { importPkcs11Key } from '../src/hsm/pkcs11-keygen.js';
 import { Pkcs11Module } from '../src/hsm/pkcs11-module.js';
 import { openFileLog } from '../src/log/index.js';
 import { signTreeHead } from '../src/log/publisher.js';
-import { noteSigner, seedSigner, type Ed25519Signer } from '../src/note/index.js';
+import { nodeEd25519 } from '../src/cli/node-ed25519.js';
+import { nobleEd25519, useEd25519Operations } from '../src/note/ed25519.js';
+import { noteSigner, seedSigner, type Ed25519Signer, type Signer } from '../src/note/index.js';
 import { header, line, median, quantile } from './util.js';
 
 const SIGNATURES = Number(process.env.BENCH_SIGNATURES ?? 2000);
@@ -86,15 +88,23 @@ export async function main(): Promise<void> {
     fs.writeFileSync(path.join(dir, 'pin'), '1234\n', { mode: 0o600 });
     const seed = new Uint8Array(32).fill(3);
     const token = noteSigner(ORIGIN, await importPkcs11Key(`pkcs11:token=bench;object=log?module-path=${MODULE}&pin-source=file:${path.join(dir, 'pin')}`, seed), 0x01);
+    // The file key as `tilelog serve` signs with it: the CLI installs node:crypto's Ed25519 (src/cli/node-ed25519.ts).
+    useEd25519Operations(nodeEd25519);
     const file = noteSigner(ORIGIN, seedSigner(seed), 0x01);
+    // And through noble, the library's default (browser-safe), for reference.
+    const nobleSeed: Signer = { algorithm: 'Ed25519', publicKey: nobleEd25519.publicKey(seed), description: 'noble', sign: nobleEd25519.signer(seed) };
+    const fileNoble = noteSigner(ORIGIN, nobleSeed, 0x01);
 
     header('checkpoint signing: PKCS#11 (SoftHSM2) vs the same key in a file', `${SIGNATURES} signatures per run, ${RUNS} runs; ${CHECKPOINTS} checkpoints per log`);
     latenciesMs(file, 200);
+    latenciesMs(fileNoble, 200);
     latenciesMs(token, 200); // warm-up
     const f: number[] = [];
+    const fn: number[] = [];
     const t: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       f.push(...latenciesMs(file, SIGNATURES));
+      fn.push(...latenciesMs(fileNoble, SIGNATURES));
       t.push(...latenciesMs(token, SIGNATURES));
     }
     for (const [q, label] of [
@@ -104,6 +114,8 @@ export async function main(): Promise<void> {
       const tq = quantile(t, q);
       const fq = quantile(f, q);
       line(`sign checkpoint ${label} pkcs11`, `${(tq * 1000).toFixed(0)} µs`, 'file key', `${(fq * 1000).toFixed(0)} µs`, tq / fq);
+      const nq = quantile(fn, q);
+      line(`sign checkpoint ${label} file key, noble`, `${(nq * 1000).toFixed(0)} µs`, 'node:crypto', `${(fq * 1000).toFixed(0)} µs`, nq / fq);
     }
     const rates = { file: [] as number[], token: [] as number[] };
     for (let r = 0; r < RUNS; r++) {

@@ -29,11 +29,26 @@ const SIGNATURE_SIZE = 64;
 /** The order L of the prime subgroup (RFC 8032 5.1). */
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 
-// A key object is built per call from the seed: caching one per seed would
-// keep private keys in a process-wide table.
 function privateKey(seed: Uint8Array): KeyObject {
   if (seed.length !== KEY_SIZE) throw new RangeError(`ed25519: seed is ${seed.length} bytes, want ${KEY_SIZE}`);
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+}
+
+// Imported public keys, by their bytes: a verifier sees the same few keys
+// (a log's, its witnesses') again and again, and each import costs more
+// than the verification. Bounded: emptied when it reaches PUBLIC_KEYS.
+const publicKeys = new Map<string, KeyObject>();
+const PUBLIC_KEYS = 256;
+
+function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  const id = Buffer.from(publicKey).toString('base64');
+  let key = publicKeys.get(id);
+  if (key === undefined) {
+    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    if (publicKeys.size >= PUBLIC_KEYS) publicKeys.clear();
+    publicKeys.set(id, key);
+  }
+  return key;
 }
 
 /** S of a signature as an integer (little-endian, RFC 8032 5.1.7). */
@@ -58,16 +73,17 @@ export const nodeEd25519: Ed25519Operations = {
     const spki = createPublicKey(privateKey(seed)).export({ format: 'der', type: 'spki' });
     return new Uint8Array(spki.subarray(SPKI_PREFIX.length));
   },
-  sign(message, seed) {
-    return new Uint8Array(sign(null, message, privateKey(seed)));
+  signer(seed) {
+    // Imported once per Signer (OpenSSL 3's key import costs more than a signature), kept in its closure.
+    const key = privateKey(seed);
+    return (message) => new Uint8Array(sign(null, message, key));
   },
   quickAccept(signature, message, publicKey) {
     if (signature.length !== SIGNATURE_SIZE || publicKey.length !== KEY_SIZE) return false;
     const s = scalarS(signature);
     if (s === 0n || s >= L) return false;
     try {
-      const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
-      if (!verify(null, message, key, signature)) return false;
+      if (!verify(null, message, publicKeyObject(publicKey), signature)) return false;
     } catch {
       return false;
     }

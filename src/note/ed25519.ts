@@ -26,8 +26,12 @@ export interface Ed25519Operations {
   readonly name: string;
   /** The 32-byte public key of a 32-byte seed. */
   publicKey(seed: Uint8Array): Uint8Array;
-  /** The 64-byte signature of message under a 32-byte seed. */
-  sign(message: Uint8Array, seed: Uint8Array): Uint8Array;
+  /**
+   * A function that signs with a 32-byte seed (64-byte signatures), its
+   * per-key setup done once here (OpenSSL's key import costs more than a
+   * signature). The key stays in the returned closure, as the seed does in a Signer.
+   */
+  signer(seed: Uint8Array): (message: Uint8Array) => Uint8Array;
   /**
    * True only if noble's strict verification (zip215: false) would accept
    * this signature; false when unsure. Never throws.
@@ -38,7 +42,10 @@ export interface Ed25519Operations {
 export const nobleEd25519: Ed25519Operations = {
   name: 'noble',
   publicKey: (seed) => ed.getPublicKey(seed),
-  sign: (message, seed) => ed.sign(message, seed),
+  signer: (seed) => {
+    const secret = seed.slice();
+    return (message) => ed.sign(message, secret);
+  },
 };
 
 let current: Ed25519Operations = nobleEd25519;
@@ -61,8 +68,8 @@ export function ed25519PublicKey(seed: Uint8Array): Uint8Array {
   return current.publicKey(seed);
 }
 
-export function ed25519Sign(message: Uint8Array, seed: Uint8Array): Uint8Array {
-  return current.sign(message, seed);
+export function ed25519Signer(seed: Uint8Array): (message: Uint8Array) => Uint8Array {
+  return current.signer(seed);
 }
 
 /** The installed implementation's quickAccept (false when it has none). */

@@ -16,7 +16,7 @@
 // No I/O here: the implementations that touch files or tokens live in
 // src/cli and src/hsm. noteSigner (keys.ts) binds a Signer to a key name.
 
-import { ed25519PublicKey, ed25519Sign } from './ed25519.js';
+import { ed25519PublicKey, ed25519Signer } from './ed25519.js';
 
 const SEED_SIZE = 32;
 
@@ -37,10 +37,11 @@ export function seedSigner(seed: Uint8Array, description = 'an in-memory Ed25519
   if (seed.length !== SEED_SIZE) throw new RangeError(`note: seed is ${seed.length} bytes, want ${SEED_SIZE}`);
   const secret = seed.slice();
   const publicKey = ed25519PublicKey(secret);
+  const sign = ed25519Signer(secret);
   return {
     algorithm: 'Ed25519',
     publicKey: publicKey.slice(),
     description,
-    sign: (message: Uint8Array): Uint8Array => ed25519Sign(message, secret),
+    sign: (message: Uint8Array): Uint8Array => sign(message),
   };
 }
