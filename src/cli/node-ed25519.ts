@@ -34,21 +34,22 @@ function privateKey(seed: Uint8Array): KeyObject {
   return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 }
 
-// Imported public keys, by their bytes: a verifier sees the same few keys
-// (a log's, its witnesses') again and again, and each import costs more
+// Public keys seen before, by their bytes: imported, and judged by
+// isStrictKey. A verifier sees the same few keys (a log's, its witnesses')
+// again and again, and the import and the point decoding each cost more
 // than the verification. Bounded: emptied when it reaches PUBLIC_KEYS.
-const publicKeys = new Map<string, KeyObject>();
+const publicKeys = new Map<string, { key: KeyObject; strict: boolean }>();
 const PUBLIC_KEYS = 256;
 
-function publicKeyObject(publicKey: Uint8Array): KeyObject {
+function knownKey(publicKey: Uint8Array): { key: KeyObject; strict: boolean } {
   const id = Buffer.from(publicKey).toString('base64');
-  let key = publicKeys.get(id);
-  if (key === undefined) {
-    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+  let known = publicKeys.get(id);
+  if (known === undefined) {
+    known = { key: createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' }), strict: isStrictKey(publicKey) };
     if (publicKeys.size >= PUBLIC_KEYS) publicKeys.clear();
-    publicKeys.set(id, key);
+    publicKeys.set(id, known);
   }
-  return key;
+  return known;
 }
 
 /** S of a signature as an integer (little-endian, RFC 8032 5.1.7). */
@@ -83,10 +84,10 @@ export const nodeEd25519: Ed25519Operations = {
     const s = scalarS(signature);
     if (s === 0n || s >= L) return false;
     try {
-      if (!verify(null, message, publicKeyObject(publicKey), signature)) return false;
+      const { key, strict } = knownKey(publicKey);
+      return strict && verify(null, message, key, signature);
     } catch {
       return false;
     }
-    return isStrictKey(publicKey);
   },
 };
