@@ -13,6 +13,9 @@
 //   - A must decode canonically and not be of small order: checked here with
 //     noble's own point decoding (no base-point table needed);
 //   - 0 < S < L: checked here, whatever OpenSSL's version checks.
+// noble's ZIP-215 verify (its default, the registry's) is the same equation
+// with laxer decoding (non-canonical A and R, small-order A allowed): a
+// canonical A and OpenSSL's yes imply its yes too, small order or not.
 // Anything else answers false, and noble decides (the signatures only noble
 // accepts, with a small-order component in R, are rare and still accepted).
 
@@ -35,17 +38,25 @@ function privateKey(seed: Uint8Array): KeyObject {
 }
 
 // Public keys seen before, by their bytes: imported, and judged by
-// isStrictKey. A verifier sees the same few keys (a log's, its witnesses')
+// judgeKey. A verifier sees the same few keys (a log's, its witnesses')
 // again and again, and the import and the point decoding each cost more
 // than the verification. Bounded: emptied when it reaches PUBLIC_KEYS.
-const publicKeys = new Map<string, { key: KeyObject; strict: boolean }>();
+const publicKeys = new Map<string, KnownKey>();
 const PUBLIC_KEYS = 256;
 
-function knownKey(publicKey: Uint8Array): { key: KeyObject; strict: boolean } {
+interface KnownKey {
+  key: KeyObject;
+  /** A decodes canonically (what both rules need here). */
+  canonical: boolean;
+  /** A is of small order (refused by the strict rules). */
+  smallOrder: boolean;
+}
+
+function knownKey(publicKey: Uint8Array): KnownKey {
   const id = Buffer.from(publicKey).toString('base64');
   let known = publicKeys.get(id);
   if (known === undefined) {
-    known = { key: createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' }), strict: isStrictKey(publicKey) };
+    known = { key: createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' }), ...judgeKey(publicKey) };
     if (publicKeys.size >= PUBLIC_KEYS) publicKeys.clear();
     publicKeys.set(id, known);
   }
@@ -59,12 +70,12 @@ function scalarS(signature: Uint8Array): bigint {
   return s;
 }
 
-/** A decodes canonically to a point of large order (what noble's strict branch requires of a key). */
-function isStrictKey(publicKey: Uint8Array): boolean {
+/** Whether A decodes canonically (noble's strict decoding) and, if so, whether it is of small order. */
+function judgeKey(publicKey: Uint8Array): { canonical: boolean; smallOrder: boolean } {
   try {
-    return !Point.fromBytes(publicKey, false).isSmallOrder();
+    return { canonical: true, smallOrder: Point.fromBytes(publicKey, false).isSmallOrder() };
   } catch {
-    return false;
+    return { canonical: false, smallOrder: false };
   }
 }
 
@@ -79,13 +90,13 @@ export const nodeEd25519: Ed25519Operations = {
     const key = privateKey(seed);
     return (message) => new Uint8Array(sign(null, message, key));
   },
-  quickAccept(signature, message, publicKey) {
+  quickAccept(signature, message, publicKey, rules) {
     if (signature.length !== SIGNATURE_SIZE || publicKey.length !== KEY_SIZE) return false;
     const s = scalarS(signature);
     if (s === 0n || s >= L) return false;
     try {
-      const { key, strict } = knownKey(publicKey);
-      return strict && verify(null, message, key, signature);
+      const { key, canonical, smallOrder } = knownKey(publicKey);
+      return canonical && (rules === 'zip215' || !smallOrder) && verify(null, message, key, signature);
     } catch {
       return false;
     }

@@ -34,11 +34,18 @@ export interface Ed25519Operations {
    */
   signer(seed: Uint8Array): (message: Uint8Array) => Uint8Array;
   /**
-   * True only if noble's strict verification (zip215: false) would accept
-   * this signature; false when unsure. Never throws.
+   * True only if noble's verification under rules would accept this
+   * signature; false when unsure. Never throws.
    */
-  quickAccept?(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+  quickAccept?(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, rules: VerifyRules): boolean;
 }
+
+/**
+ * Which of noble's verifications a verdict is: 'strict' (zip215: false, RFC
+ * 8032 with canonical encodings and no small-order keys: notes, checkpoints,
+ * cosignatures) or 'zip215' (noble's default: registry entries).
+ */
+export type VerifyRules = 'strict' | 'zip215';
 
 export const nobleEd25519: Ed25519Operations = {
   name: 'noble',
@@ -74,6 +81,6 @@ export function ed25519Signer(seed: Uint8Array): (message: Uint8Array) => Uint8A
 }
 
 /** The installed implementation's quickAccept (false when it has none). */
-export function ed25519QuickAccept(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  return current.quickAccept !== undefined && current.quickAccept(signature, message, publicKey);
+export function ed25519QuickAccept(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array, rules: VerifyRules = 'strict'): boolean {
+  return current.quickAccept !== undefined && current.quickAccept(signature, message, publicKey, rules);
 }

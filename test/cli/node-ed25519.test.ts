@@ -6,7 +6,7 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeEd25519 } from '../../src/cli/node-ed25519.js';
-import { ed25519Operations, nobleEd25519, useEd25519Operations } from '../../src/note/ed25519.js';
+import { ed25519Operations, ed25519QuickAccept, nobleEd25519, useEd25519Operations } from '../../src/note/ed25519.js';
 import { ed25519Verify } from '../../src/note/keys.js';
 import { generateSignerKey, parseSignerKey, parseVerifierKey, signNote, openNote } from '../../src/note/index.js';
 
@@ -15,6 +15,13 @@ const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 const nobleStrict = (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean => {
   try {
     return ed.verify(sig, msg, pub, { zip215: false });
+  } catch {
+    return false;
+  }
+};
+const nobleZip215 = (sig: Uint8Array, msg: Uint8Array, pub: Uint8Array): boolean => {
+  try {
+    return ed.verify(sig, msg, pub);
   } catch {
     return false;
   }
@@ -82,7 +89,7 @@ describe('node:crypto Ed25519 operations', () => {
       fc.assert(
         fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 300 }), (seed, message) => {
           const sig = nobleEd25519.signer(seed)(message);
-          expect(nodeEd25519.quickAccept!(sig, message, nobleEd25519.publicKey(seed))).toBe(true);
+          expect(nodeEd25519.quickAccept!(sig, message, nobleEd25519.publicKey(seed), 'strict')).toBe(true);
         }),
         { numRuns: 50 },
       );
@@ -102,7 +109,7 @@ describe('node:crypto Ed25519 operations', () => {
             const target = where === 'sig' ? sig : where === 'pub' ? pub : message;
             if (target.length === 0) return;
             target[at % target.length]! ^= xor;
-            if (nodeEd25519.quickAccept!(sig, message, pub)) expect(nobleStrict(sig, message, pub)).toBe(true);
+            if (nodeEd25519.quickAccept!(sig, message, pub, 'strict')) expect(nobleStrict(sig, message, pub)).toBe(true);
           },
         ),
         { numRuns: 300 },
@@ -118,14 +125,14 @@ describe('node:crypto Ed25519 operations', () => {
 
       // S + L: the same point equation, rejected by the strict range check.
       const unreduced = Uint8Array.from([...sig.subarray(0, 32), ...le32(fromLe(sig.subarray(32)) + L)]);
-      expect(nodeEd25519.quickAccept!(unreduced, message, pub)).toBe(false);
+      expect(nodeEd25519.quickAccept!(unreduced, message, pub, 'strict')).toBe(false);
       expect(ed25519Verify(unreduced, message, pub)).toBe(nobleStrict(unreduced, message, pub));
 
       // A of small order (the identity) with R = [S]B: the cofactorless equation holds for any message.
       const identity = hex('0100000000000000000000000000000000000000000000000000000000000000');
       const s = 12345n;
       const weak = Uint8Array.from([...ed.Point.BASE.multiply(s).toBytes(), ...le32(s)]);
-      expect(nodeEd25519.quickAccept!(weak, message, identity)).toBe(false);
+      expect(nodeEd25519.quickAccept!(weak, message, identity, 'strict')).toBe(false);
       expect(nobleStrict(weak, message, identity)).toBe(false);
       expect(ed25519Verify(weak, message, identity)).toBe(false);
 
@@ -137,8 +144,63 @@ describe('node:crypto Ed25519 operations', () => {
       const k = modL(fromLe(sha512(Uint8Array.from([...mixedR, ...pub, ...message]))));
       const mixed = Uint8Array.from([...mixedR, ...le32(modL(r + k * scalar))]);
       expect(nobleStrict(mixed, message, pub)).toBe(true);
-      expect(nodeEd25519.quickAccept!(mixed, message, pub)).toBe(false);
+      expect(nodeEd25519.quickAccept!(mixed, message, pub, 'strict')).toBe(false);
       expect(ed25519Verify(mixed, message, pub)).toBe(true);
+    });
+  });
+
+  describe("quickAccept under noble's ZIP-215 rules (registry entries) says yes only where noble does", () => {
+    it('accepts valid signatures; never accepts what noble rejects (random corruptions)', () => {
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ minLength: 32, maxLength: 32 }),
+          fc.uint8Array({ maxLength: 100 }),
+          fc.constantFrom('none', 'sig', 'msg', 'pub'),
+          fc.nat(),
+          fc.integer({ min: 1, max: 255 }),
+          (seed, message, where, at, xor) => {
+            const pub = nobleEd25519.publicKey(seed);
+            const sig = nobleEd25519.signer(seed)(message);
+            if (where === 'none') {
+              expect(nodeEd25519.quickAccept!(sig, message, pub, 'zip215')).toBe(true);
+              return;
+            }
+            const target = where === 'sig' ? sig : where === 'pub' ? pub : message;
+            if (target.length === 0) return;
+            target[at % target.length]! ^= xor;
+            if (nodeEd25519.quickAccept!(sig, message, pub, 'zip215')) expect(nobleZip215(sig, message, pub)).toBe(true);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+
+    it("leaves to noble: a non-canonical key; a small-order key stays noble's verdict either way", () => {
+      const message = new TextEncoder().encode('zip215 edge cases');
+      const s = 4242n;
+      const sig = Uint8Array.from([...ed.Point.BASE.multiply(s).toBytes(), ...le32(s)]);
+      // The identity, canonically and as y = p + 1 (non-canonical): with R = [S]B both verify under ZIP-215.
+      const identity = hex('0100000000000000000000000000000000000000000000000000000000000000');
+      const identityNonCanonical = hex('eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f');
+      expect(nobleZip215(sig, message, identityNonCanonical)).toBe(true);
+      expect(nodeEd25519.quickAccept!(sig, message, identityNonCanonical, 'zip215')).toBe(false);
+      expect(nodeEd25519.quickAccept!(sig, message, identityNonCanonical, 'strict')).toBe(false);
+      expect(nobleZip215(sig, message, identity)).toBe(true);
+      // Whatever OpenSSL says of the small-order key, the combined verdict is noble's.
+      expect(nodeEd25519.quickAccept!(sig, message, identity, 'zip215') || nobleZip215(sig, message, identity)).toBe(true);
+      expect(nodeEd25519.quickAccept!(sig, message, identity, 'strict')).toBe(false);
+    });
+
+    it('registry entries: verifyEntrySignature gives the same verdicts with node:crypto installed', () => {
+      const seed = new Uint8Array(32).fill(5);
+      const pub = nobleEd25519.publicKey(seed);
+      const message = new TextEncoder().encode('an entry');
+      const good = nobleEd25519.signer(seed)(message);
+      const bad = good.slice();
+      bad[5]! ^= 1;
+      useEd25519Operations(nodeEd25519);
+      expect(ed25519QuickAccept(good, message, pub, 'zip215')).toBe(true);
+      expect(ed25519QuickAccept(bad, message, pub, 'zip215')).toBe(false);
     });
   });
 });
