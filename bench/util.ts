@@ -1,7 +1,6 @@
 // Shared helpers for benchmarks: a header, medians, percentiles, one line
 // per case with a baseline measured in the same run.
 import { spawn } from 'node:child_process';
-import * as net from 'node:net';
 import * as os from 'node:os';
 
 export function header(title: string, samples: string): void {
@@ -52,17 +51,6 @@ export async function timeItAsync(fn: () => Promise<void>): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (for a server child to listen on). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The summary a wrk Lua script of bench/servers prints as one `JSON {...}` line. */
 export interface WrkSummary {
@@ -87,3 +75,5 @@ export async function runWrk(args: string[]): Promise<WrkSummary> {
   if (m === null) throw new Error(`wrk printed no summary:\n${out}`);
   return JSON.parse(m[1]!) as WrkSummary;
 }
+
+export { freePort } from '../test/support/free-port.js';

@@ -21,13 +21,13 @@
 // One group alone: npx vitest run test/readme-examples.test.ts -t 'the pg walk-through'
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CLI_BUNDLE, REPO_ROOT } from './cli-bundle.js';
 import { localPgUnavailable } from './support/postgres-cluster.js';
+import { freePort } from './support/free-port.js';
 
 interface Block {
   lang: string;
@@ -76,15 +76,6 @@ afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** The ports a group's blocks name, as `127.0.0.1:<port>` or `--port <port>`. */
 function portsNamed(codes: string[]): string[] {

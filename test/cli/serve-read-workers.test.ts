@@ -9,11 +9,11 @@
 // process and no socket behind; a SIGKILLed log process leaves no worker behind.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveServeConfig } from '../../src/cli/serve-config.js';
 import { startServe, tempDir, usageMessage, type ServeHandle } from './helpers.js';
+import { freePort } from '../support/free-port.js';
 
 interface Answer {
   status: number;
@@ -41,16 +41,6 @@ function raw(base: string, method: string, target: string, body?: string): Promi
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** The pids of pid's child processes (the read workers). */
 function childrenOf(pid: number): number[] {

@@ -5,11 +5,11 @@
 // Without nginx this fails under CI (process.env.CI) and is skipped otherwise.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { TileClient } from '../../src/client/index.js';
 import { startServe, tempDir, REPO, type ServeHandle } from '../cli/helpers.js';
+import { freePort } from '../support/free-port.js';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
 if (NGINX === undefined && process.env.CI) {
@@ -18,16 +18,6 @@ if (NGINX === undefined && process.env.CI) {
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** deploy/nginx.conf with its marked lines pointed at the test's tiles, ports and temp dir. */
 export function siteConfig(tilesDir: string, nginxPort: number, tilelogPort: number): string {

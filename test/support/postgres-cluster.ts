@@ -20,9 +20,9 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from './free-port.js';
 
 export interface PgCluster {
   /** A URL of database db (default postgres) as the superuser tilelog. */
@@ -88,16 +88,6 @@ function giveToServerUser(dir: string): void {
   if (isRoot()) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface ClusterInfo {
   port: number;
