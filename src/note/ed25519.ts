@@ -18,7 +18,8 @@
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 
-// Synchronous Ed25519 needs a synchronous SHA-512 (noble v3 ships without one).
+// Synchronous Ed25519 needs a synchronous SHA-512 (noble v3 ships without one):
+// set here once for every module that uses noble's Ed25519 through this one.
 ed.hashes.sha512 = sha512;
 
 /** An implementation of the deterministic Ed25519 operations. */

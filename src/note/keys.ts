@@ -9,15 +9,12 @@
 // base64 text contains '+' too, decodes base64 strictly, and recomputes the ID.
 
 import * as ed from '@noble/ed25519';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { TilelogError } from '../errors.js';
 import { decodeBase64Strict, encodeBase64 } from './base64.js';
 import { hasControlChar, isWellFormed, utf8Encode } from './utf8.js';
 import { seedSigner, type Signer } from './signer.js';
-import { ed25519PublicKey, ed25519QuickAccept } from './ed25519.js';
-
-// Synchronous Ed25519 needs a synchronous SHA-512 (noble v3 ships without one).
-ed.hashes.sha512 = sha512;
+import { ed25519PublicKey, ed25519QuickAccept } from './ed25519.js'; // also gives noble its SHA-512
 
 /** Key type byte: Ed25519 note signature (plain RFC 8032 over the text). */
 export const KEY_TYPE_ED25519 = 0x01;

@@ -13,17 +13,14 @@
 // (state.ts does those against the index).
 
 import * as ed from '@noble/ed25519';
-import { ed25519QuickAccept } from '../../note/ed25519.js';
-import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { ed25519QuickAccept } from '../../note/ed25519.js'; // also gives noble its SHA-512
+import { sha256 } from '@noble/hashes/sha2.js';
 import { MAX_ENTRY_SIZE } from '../../merkle/layout.js';
 import { seedSigner, type Signer } from '../../note/signer.js';
 import { isCanonicalAnsName } from '../names.js';
 import { CborError, decodeCanonical, encodeCanonical, type CborMap } from './cbor.js';
 import { agentBody, agentBodyToCbor, bad, exactMembers, isMap, keyAddedBody, keyRevokedBody, type AgentBody, type KeyAddedBody, type KeyRevokedBody } from './schema.js';
 import { CERT_TYPES, certBody, certBodyToCbor, isCertType, type CaKeyAddedBody, type CaKeyRetiredBody, type CertBody, type CertEntryType, type CertIssuedBody, type CertObservedBody, type CertRevokedBody } from './cert-schema.js';
-
-// Synchronous Ed25519 needs a synchronous SHA-512 (as in src/note/keys.ts).
-ed.hashes.sha512 ??= sha512;
 
 export const ENTRY_VERSION = 1;
 export const SIGNATURE_CONTEXT = 'tilelog/registry/entry/v1\n';
