@@ -45,7 +45,7 @@
 
 import { TilelogError, isTilelogError } from '../errors.js';
 import { hashEqual, type Hasher } from '../merkle/hash.js';
-import { TreeEdge } from '../merkle/edge.js';
+import { TreeEdge, type TileWrite } from '../merkle/edge.js';
 import type { NoteSigner } from '../note/keys.js';
 import type { Leadership, SequenceStore, TreeStateStore } from '../storage/log-store.js';
 import type { TreeState } from '../storage/sequence-db.js';
@@ -85,6 +85,8 @@ export interface CheckpointerConfig {
   onAbandoned?(size: number): void;
   /** With witnesses: takes each committed checkpoint and publishes it once cosigned. */
   cosigner?: SignedCheckpointSink | null;
+  /** The tiles of a step were written (tile summaries are made from them). */
+  onTilesWritten?(writes: readonly TileWrite[]): void;
 }
 
 /** Where committed checkpoints go when publication waits for cosignatures (cosigner.ts). */
@@ -287,6 +289,7 @@ export class Checkpointer {
       // 3. Every tile and bundle for size target, before its checkpoint.
       await writeTiles(tiles, step.writes);
       this.#cfg.health?.ok('tiles');
+      this.#cfg.onTilesWritten?.(step.writes);
     } catch (err) {
       this.#edge = TreeEdge.fromBytes(prev.size, prev.edge);
       this.#cfg.onAbandoned?.(target);

@@ -5,7 +5,8 @@
 // other TileStore such as a bucket). It owns what is specific to directories:
 // their modes, the state directory's lock (one open per state directory,
 // across processes and within one), disk probes, and a foreign-tiles refusal
-// phrased with the directory (or bucket) names.
+// phrased with the directory (or bucket) names, and the tile summaries
+// proofs use (`<stateDir>/tile-summaries/`, storage/tile-summary-store.ts).
 
 import * as nodePath from 'node:path';
 import { TilelogError } from '../errors.js';
@@ -18,6 +19,7 @@ import { SqliteWorkerStore } from '../storage/sqlite-worker-store.js';
 import type { LeaderLease, SequenceStore, TreeStateStore } from '../storage/log-store.js';
 import { takeStateLock } from '../storage/state-lock.js';
 import type { TileStore } from '../storage/tile-store.js';
+import { FileTileSummaryStore } from '../storage/tile-summary-store.js';
 import { Log } from './log.js';
 import { stderrLogger, type LogOptions } from './options.js';
 import { ForeignTilesError } from './recover.js';
@@ -39,6 +41,8 @@ export interface FileLogOptions extends Omit<LogOptions, 'db' | 'store' | 'lease
 
 /** The lock file in stateDir held while a log is open on it (storage/state-lock.ts). */
 export const LOG_LOCK_FILE = 'log.lock';
+/** The directory in stateDir of the tile summaries (storage/tile-summary-store.ts), unless the caller gives a store. */
+export const TILE_SUMMARIES_DIR = 'tile-summaries';
 
 /**
  * Open a log on a SQLite database in stateDir and plain files in tilesDir;
@@ -55,6 +59,7 @@ export async function openFileLog(opts: FileLogOptions): Promise<Log> {
   const lock = takeStateLock(nodePath.join(stateDir, LOG_LOCK_FILE));
   if ('heldBy' in lock) throw lockedError(stateDir, lock.heldBy);
   let store: (SequenceStore & TreeStateStore & LeaderLease & { close(): Promise<void> }) | null = null;
+  let summaries: FileTileSummaryStore | null = null;
   try {
     if (tileStore === undefined && tilesDir !== undefined) makeDirSync(tilesDir, TILE_DIR_MODE);
     const dbPath = nodePath.join(stateDir, 'log.db');
@@ -73,15 +78,19 @@ export async function openFileLog(opts: FileLogOptions): Promise<Log> {
     const tilesProbe = tileStore === undefined ? { tiles: () => probeWritable(tilesDir as string) } : {};
     const storageProbes = { state: () => probeWritable(stateDir), ...tilesProbe, ...rest.storageProbes };
     const opened = store;
-    return await Log.open({ ...rest, store, lease: store, tiles, storageProbes }, async () => {
+    summaries = rest.tileSummaries === undefined ? new FileTileSummaryStore(nodePath.join(stateDir, TILE_SUMMARIES_DIR)) : null;
+    const ownSummaries = summaries;
+    return await Log.open({ ...rest, store, lease: store, tiles, storageProbes, ...(ownSummaries !== null && { tileSummaries: ownSummaries }) }, async () => {
       // The lock goes only once the database is closed (the worker's too): then another open may start.
       try {
+        await ownSummaries?.close();
         await opened.close();
       } finally {
         lock.release();
       }
     });
   } catch (err) {
+    await summaries?.close();
     await store?.close();
     lock.release();
     if (err instanceof ForeignTilesError) {

@@ -90,6 +90,7 @@ import { PublishedView } from './published-view.js';
 import { startTerm, type Term } from './term.js';
 import { TileCache } from './tile-cache.js';
 import { StoredHashMemo } from './hash-memo.js';
+import { TileSummaries } from './tile-summaries.js';
 import { parseVerifierKey } from '../note/keys.js';
 import type { ResolvedOptions } from './options.js';
 import { PublicationStoppedError, type PublicationStopReason } from './public-checkpoint.js';
@@ -155,6 +156,8 @@ export class Log {
   readonly #cache: TileCache;
   /** Stored hashes proofs computed from tiles (hash-memo.ts): the high subtrees every proof needs. */
   readonly #memo = new StoredHashMemo();
+  /** Full tiles' summaries (tile-summaries.ts), when the log has a store for them. */
+  readonly #summaries: TileSummaries | null;
   readonly #onClose: (() => void | Promise<void>) | null;
   readonly #observers: Observers;
   readonly #health: StorageHealth;
@@ -186,6 +189,7 @@ export class Log {
     this.#hasher = o.hasher;
     this.#onClose = onClose;
     this.#cache = new TileCache(o.tileCacheBytes);
+    this.#summaries = o.tileSummaries === null ? null : new TileSummaries(o.tileSummaries, o.hasher, o.logger);
     this.#observers = new Observers();
     this.#health = new StorageHealth(o.storageProbes, o.storageProbeIntervalMs, o.logger);
     this.#view = new PublishedView(null, (cp) => this.#observers.published(cp.size));
@@ -283,6 +287,7 @@ export class Log {
     const epoch = leadership.fence.epoch;
     const term = await startTerm(this.#o, {
       cache: this.#cache,
+      summaries: this.#summaries,
       observers: this.#observers,
       health: this.#health,
       onPublished: (cp) => this.#publishedByTerm(term, cp),
@@ -610,7 +615,7 @@ export class Log {
   }
 
   #reader(published: number) {
-    return this.#memo.reader(publishedHashReader(published, this.#tiles, this.#hasher, this.#cache, () => this.#view.size));
+    return this.#memo.reader(publishedHashReader(published, this.#tiles, this.#hasher, this.#cache, () => this.#view.size, this.#summaries?.source));
   }
 }
 

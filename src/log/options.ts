@@ -12,6 +12,7 @@ import type { LeaderLease, SequenceStore, TreeStateStore } from '../storage/log-
 import type { SequenceDB } from '../storage/sequence-db.js';
 import { HeldLease, SqliteLogStore } from '../storage/sqlite-log-store.js';
 import type { TileStore } from '../storage/tile-store.js';
+import type { TileSummaryStore } from '../storage/tile-summary-store.js';
 import type { StorageProbes } from './storage-health.js';
 import { DEFAULT_TILE_CACHE_BYTES } from './tile-cache.js';
 
@@ -96,6 +97,14 @@ export interface LogOptions {
    * 0 disables it. Default 67108864 (64 MiB).
    */
   tileCacheBytes?: number;
+  /**
+   * Where full hash tiles' summaries are kept (storage/tile-summary-store.ts):
+   * proofs then hash ~22 nodes per tile instead of ~250. Derived data, checked
+   * before use; the log writes it as it writes tiles and fills in what is
+   * missing as proofs read. openFileLog keeps it in the state directory.
+   * Absent: proofs hash from the tiles alone. The caller owns the store.
+   */
+  tileSummaries?: TileSummaryStore;
   /** Writes that tell whether a store that refused writes takes them again (storage-health.ts); openFileLog sets them. */
   storageProbes?: StorageProbes;
   /** Time between those probes while a store refuses writes. Default 1000. */
@@ -143,6 +152,7 @@ export interface ResolvedOptions {
   partialGraceMs: number;
   partialGcIntervalMs: number;
   tileCacheBytes: number;
+  tileSummaries: TileSummaryStore | null;
   storageProbes: StorageProbes;
   storageProbeIntervalMs: number;
   logger: LogLogger;
@@ -209,6 +219,7 @@ export function resolveOptions(opts: LogOptions): ResolvedOptions {
     partialGraceMs: positiveInt('partialGraceMs', opts.partialGraceMs ?? DEFAULT_PARTIAL_GRACE_MS, 0),
     partialGcIntervalMs: positiveInt('partialGcIntervalMs', opts.partialGcIntervalMs ?? 1000, 1),
     tileCacheBytes: positiveInt('tileCacheBytes', opts.tileCacheBytes ?? DEFAULT_TILE_CACHE_BYTES, 0),
+    tileSummaries: opts.tileSummaries ?? null,
     storageProbes: opts.storageProbes ?? {},
     storageProbeIntervalMs: positiveInt('storageProbeIntervalMs', opts.storageProbeIntervalMs ?? 1000, 1),
     logger: opts.logger ?? stderrLogger,

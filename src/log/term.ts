@@ -30,6 +30,7 @@ import type { StorageHealth } from './storage-health.js';
 import type { TileCache } from './tile-cache.js';
 import { publishedHashReader } from './tile-reader.js';
 import { TileGc } from './tile-gc.js';
+import type { TileSummaries } from './tile-summaries.js';
 
 /** What a term shares with the rest of its Log. */
 export interface TermContext {
@@ -38,6 +39,8 @@ export interface TermContext {
   readonly health: StorageHealth;
   /** A checkpoint this term made public (after the store's published state was asked to follow). */
   onPublished(cp: PublishedCheckpoint): void;
+  /** Summaries of the full tiles the term writes, and for the cosigner's proofs. */
+  readonly summaries: TileSummaries | null;
 }
 
 export interface Term {
@@ -125,7 +128,7 @@ export async function startTerm(o: ResolvedOptions, ctx: TermContext, leadership
               consistencyProof(
                 oldSize,
                 newSize,
-                publishedHashReader(newSize, o.tiles, o.hasher, ctx.cache, () => checkpointer?.integratedSize ?? newSize),
+                publishedHashReader(newSize, o.tiles, o.hasher, ctx.cache, () => checkpointer?.integratedSize ?? newSize, ctx.summaries?.source),
                 o.hasher,
               ),
             onPublished: (cp) => checkpointer?.advancePublished(cp),
@@ -162,6 +165,7 @@ export async function startTerm(o: ResolvedOptions, ctx: TermContext, leadership
       onAbandoned: (size) => gc.abandoned(size),
       health: ctx.health,
       cosigner,
+      ...(ctx.summaries === null ? {} : { onTilesWritten: (writes) => ctx.summaries!.tilesWritten(writes) }),
     },
     state,
     published,

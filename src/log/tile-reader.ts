@@ -12,6 +12,7 @@ import { TilelogError } from '../errors.js';
 import { HASH_SIZE, type Hasher } from '../merkle/hash.js';
 import { TILE_WIDTH, tilePath, tileWidthAt, type TileId } from '../merkle/layout.js';
 import { unauthenticatedTileHashReader } from '../merkle/tilehash.js';
+import type { TileSummarySource } from '../merkle/tile-summary.js';
 import type { HashReader } from '../merkle/tree.js';
 import type { TileStore } from '../storage/tile-store.js';
 import type { TileCache } from './tile-cache.js';
@@ -25,6 +26,7 @@ export function publishedHashReader(
   hasher: Hasher,
   cache: TileCache,
   widerSize?: () => number,
+  summaries?: TileSummarySource,
 ): HashReader {
   const readTile = async (t: TileId): Promise<Uint8Array> => {
     const path = tilePath(t);
@@ -38,7 +40,7 @@ export function publishedHashReader(
     }
     return data;
   };
-  return unauthenticatedTileHashReader(publishedSize, (tiles) => Promise.all(tiles.map(readTile)), hasher);
+  return unauthenticatedTileHashReader(publishedSize, (tiles) => Promise.all(tiles.map(readTile)), hasher, summaries);
 }
 
 // readWider(t): the first t.width hashes of tile t read at a wider width:

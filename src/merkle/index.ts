@@ -62,3 +62,5 @@ export {
 } from './verify.js';
 export type { TileReader } from './tilehash.js';
 export { hashFromTile, tileHashReader, unauthenticatedTileHashReader } from './tilehash.js';
+export type { TileSummarySource } from './tile-summary.js';
+export { hashFromSummary, SUMMARY_BYTES, summaryRoot, tileSummary } from './tile-summary.js';

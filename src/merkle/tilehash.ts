@@ -13,7 +13,9 @@
 
 import { TilelogError } from '../errors.js';
 import type { Hash, Hasher } from './hash.js';
-import { defaultHasher, hashEqual, HASH_SIZE, nodeInto } from './hash.js';
+import { defaultHasher, hashEqual, HASH_SIZE } from './hash.js';
+import { hashFromTile } from './subtree.js';
+import { fromSummary, hashFromSummary, SUMMARY_BYTES, summaryRoot, tileSummary, type TileSummarySource } from './tile-summary.js';
 import type { TileId } from './layout.js';
 import { TILE_HEIGHT, TILE_WIDTH, tileForStoredHash, tileWidthAt } from './layout.js';
 import { assertSafeIndex } from './math.js';
@@ -21,28 +23,10 @@ import { storedHashCount } from './stored.js';
 import type { HashReader } from './tree.js';
 import { treeHashIndexes } from './tree.js';
 
+export { hashFromTile } from './subtree.js';
+
 /** Reads hash tiles; result i is the data of tiles[i], exactly width·32 bytes. */
 export type TileReader = (tiles: TileId[]) => Promise<Uint8Array[]>;
-
-// hashFromTile(data, offset, count) = perfect-tree hash of tile hashes
-// [offset, offset + count), count a power of two in [1, 256]: count − 1 node
-// hashes, pairwise level by level. The caller checks data is long enough.
-// Each level is computed in place in one copy of the span: the children of
-// node i are adjacent at [64i, 64i + 64), and its hash overwrites
-// [32i, 32i + 32), which belongs to a pair already hashed. No view, array or
-// digest object per node (Hasher.adjacentInto): a proof's ~250 node hashes
-// were most of its garbage (about 700 bytes each before).
-export function hashFromTile(data: Uint8Array, offset: number, count: number, hasher: Hasher = defaultHasher): Hash {
-  if (offset < 0 || count < 1 || (offset + count) * HASH_SIZE > data.length || (count & (count - 1)) !== 0) {
-    throw new Error(`merkle: bad math: hashFromTile(${offset}, ${count}) on ${data.length} bytes`);
-  }
-  const work = new Uint8Array(count * HASH_SIZE); // a Uint8Array even when data is a Buffer
-  work.set(data.subarray(offset * HASH_SIZE, (offset + count) * HASH_SIZE));
-  for (let n = count; n > 1; n >>>= 1) {
-    for (let i = 0; i < n >>> 1; i++) nodeInto(hasher, work, 2 * i * HASH_SIZE, work, i * HASH_SIZE);
-  }
-  return count === 1 ? work : work.slice(0, HASH_SIZE); // never a view of the copy: a memo may keep it
-}
 
 // tileAtSize(t, k, size): the tile k tile levels above t (index
 // floor(N / 256^k)), with the width it has at size, or null if it has no
@@ -182,11 +166,24 @@ function badMath(t: TileId): never {
   throw new Error(`merkle: bad math: no tile above ${tileKey(t)}`);
 }
 
-// unauthenticatedTileHashReader(size, readTiles): a HashReader that trusts the
-// tiles. For each index it reads the tile holding it at its width for `size`
-// (the full tile if that tile is full at size, else the partial one), each
-// tile once per batch, in one readTiles call.
-export function unauthenticatedTileHashReader(size: number, readTiles: TileReader, hasher: Hasher = defaultHasher): HashReader {
+// unauthenticatedTileHashReader(size, readTiles, hasher, summaries): a
+// HashReader that trusts the tiles. For each index it reads the tile holding
+// it at its width for `size` (the full tile if that tile is full at size, else
+// the partial one), each tile once per batch, in one readTiles call.
+//
+// With summaries (tile-summary.ts), a hash of height >= 4 in a full tile comes
+// from the tile's summary instead: at most 15 node hashes instead of up to
+// 255. A stored summary is used only if it hashes to the tile's own hash in
+// its parent tile (read in the same batch: for a level-0 tile of a proof it is
+// the level-1 tile the proof reads anyway); otherwise the summary is computed
+// from the tile and handed to summaries.learned, so a missing or damaged
+// record costs one computation, never a wrong hash.
+export function unauthenticatedTileHashReader(
+  size: number,
+  readTiles: TileReader,
+  hasher: Hasher = defaultHasher,
+  summaries?: TileSummarySource,
+): HashReader {
   assertSafeIndex('size', size);
   return {
     async readHashes(indexes: readonly number[]): Promise<Hash[]> {
@@ -195,8 +192,39 @@ export function unauthenticatedTileHashReader(size: number, readTiles: TileReade
       const plan = new TilePlan();
       const wanted = indexes.map((x) => locate(x, size));
       const slots = wanted.map((w) => plan.add(w.tile));
-      const data = await fetchTiles(readTiles, plan.tiles);
-      return wanted.map((w, i) => hashFromTile(data[slots[i]!]!, w.offset, w.count, hasher));
+      // Full tiles a summary serves (by slot), each with its parent's slot.
+      const summarized = new Map<number, { tile: TileId; parentSlot: number }>();
+      if (summaries !== undefined) {
+        wanted.forEach((w, i) => {
+          if (w.tile.width !== TILE_WIDTH || !fromSummary(w.count) || summarized.has(slots[i]!)) return;
+          summarized.set(slots[i]!, { tile: w.tile, parentSlot: plan.add(tileAtSize(w.tile, 1, size) ?? badMath(w.tile)) });
+        });
+      }
+      const wantSummaries = [...summarized.values()];
+      const [data, stored] = await Promise.all([
+        fetchTiles(readTiles, plan.tiles),
+        wantSummaries.length === 0 ? Promise.resolve([]) : summaries!.read(wantSummaries.map((s) => ({ ...s.tile }))),
+      ]);
+      const bySlot = new Map<number, Uint8Array>();
+      let k = 0;
+      for (const [slot, s] of summarized) {
+        const found = stored[k++] ?? null;
+        const parent = data[s.parentSlot]!;
+        const at = (s.tile.index % TILE_WIDTH) * HASH_SIZE;
+        const own = parent.subarray(at, at + HASH_SIZE);
+        if (found !== null && found.length === SUMMARY_BYTES && hashEqual(summaryRoot(found, hasher), own)) {
+          bySlot.set(slot, found);
+          continue;
+        }
+        const computed = tileSummary(data[slot]!, hasher);
+        bySlot.set(slot, computed);
+        // A tile that does not match its parent is served as it is (this reader trusts tiles), but its summary is not kept.
+        if (hashEqual(summaryRoot(computed, hasher), own)) summaries!.learned({ ...s.tile }, computed, found !== null);
+      }
+      return wanted.map((w, i) => {
+        const summary = fromSummary(w.count) ? bySlot.get(slots[i]!) : undefined;
+        return summary !== undefined ? hashFromSummary(summary, w.offset, w.count, hasher) : hashFromTile(data[slots[i]!]!, w.offset, w.count, hasher);
+      });
     },
   };
 }
