@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { TilelogError } from '../errors.js';
 import { createLogApp, startServer } from '../http/index.js';
 import { mountExplorer } from '../http/explorer.js';
-import { openFileLog, storageFailure } from '../log/index.js';
+import { openFileLog, storageFailure, TILE_SUMMARIES_DIR } from '../log/index.js';
 import { frontendSigner, openPgLog, type PgLog } from '../log/pg-log.js';
 import { sequenceTraceFromEnv } from './pg-trace.js';
 import { parseVerifierKey, type NoteSigner } from '../note/keys.js';
@@ -230,6 +230,7 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
       tileStore: store,
       lease: cfg.lease,
       role: cfg.role,
+      tileSummariesDir: path.join(cfg.stateDir, TILE_SUMMARIES_DIR),
       ...(onSequenceTiming !== undefined && { onSequenceTiming }),
     });
     return pgLog.log;

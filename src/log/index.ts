@@ -1,6 +1,6 @@
 // tilelog/log: the engine's public API.
 export { Log, openLog, type LogStats } from './log.js';
-export { openFileLog, type FileLogOptions } from './file-log.js';
+export { openFileLog, TILE_SUMMARIES_DIR, type FileLogOptions } from './file-log.js';
 export type { LogOptions, LogLogger } from './options.js';
 export type { LogObserver } from './observer.js';
 export { nodeSha256 } from './options.js';

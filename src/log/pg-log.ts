@@ -12,6 +12,7 @@ import { PgLease, type PgLeaseTiming } from '../storage/pg-lease.js';
 import { PgLogStore, type PgLogStoreOptions } from '../storage/pg-log-store.js';
 import type { LeaderLease, Leadership } from '../storage/log-store.js';
 import type { TileStore } from '../storage/tile-store.js';
+import { FileTileSummaryStore } from '../storage/tile-summary-store.js';
 import { parseVerifierKey, type NoteSigner } from '../note/keys.js';
 import { Log } from './log.js';
 import type { LogOptions } from './options.js';
@@ -33,6 +34,13 @@ export interface PgLogOptions extends Omit<LogOptions, 'db' | 'store' | 'lease' 
   poolSize?: number;
   /** Told of every sequencing call's timing (measurement only). */
   onSequenceTiming?: PgLogStoreOptions['onSequenceTiming'];
+  /**
+   * This process's directory for tile summaries (FileTileSummaryStore, owned
+   * and closed with the log), unless tileSummaries is given. Each process
+   * keeps its own: the leader's fill as it writes tiles, the others' as
+   * their proofs read.
+   */
+  tileSummariesDir?: string;
 }
 
 /** The lease defaults of SCALE-OUT.md 3.6. */
@@ -80,7 +88,7 @@ export function frontendSigner(verifierKey: string): NoteSigner & { readonly ver
 }
 
 export async function openPgLog(opts: PgLogOptions): Promise<PgLog> {
-  const { connectionString, tileStore, lease: leaseOpts, poolSize, onSequenceTiming, ...rest } = opts;
+  const { connectionString, tileStore, lease: leaseOpts, poolSize, onSequenceTiming, tileSummariesDir, ...rest } = opts;
   if (tileStore instanceof FileTileStore) {
     throw new TilelogError(
       'LOG_CONFIG',
@@ -89,6 +97,7 @@ export async function openPgLog(opts: PgLogOptions): Promise<PgLog> {
   }
   const store = await PgLogStore.open({ connectionString, origin: opts.origin, ...(opts.dedup !== undefined && { dedup: opts.dedup }), ...(poolSize !== undefined && { poolSize }), onSequenceTiming: onSequenceTiming ?? null });
   let lease: PgLease | null = null;
+  const summaries = rest.tileSummaries === undefined && tileSummariesDir !== undefined ? new FileTileSummaryStore(tileSummariesDir) : null;
   try {
     const ttlMs = leaseOpts?.ttlMs ?? PG_LEASE_DEFAULTS.ttlMs;
     if (opts.role !== 'frontend') lease = await PgLease.open({
@@ -107,6 +116,7 @@ export async function openPgLog(opts: PgLogOptions): Promise<PgLog> {
       store,
       lease: lease ?? new NeverLeads(),
       tiles: tileStore,
+      ...(summaries !== null && { tileSummaries: summaries }),
     });
     const held = lease;
     let closing: Promise<void> | null = null;
@@ -118,11 +128,13 @@ export async function openPgLog(opts: PgLogOptions): Promise<PgLog> {
       close: () =>
         (closing ??= (async () => {
           await log.close();
+          await summaries?.close();
           await held?.close();
           await store.close();
         })()),
     };
   } catch (err) {
+    await summaries?.close().catch(() => undefined);
     await lease?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;

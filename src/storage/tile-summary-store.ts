@@ -45,8 +45,12 @@ export class FileTileSummaryStore implements TileSummaryStore {
     this.#dir = dir;
   }
 
-  async read(tiles: readonly SummaryTile[]): Promise<(Uint8Array | null)[]> {
-    return Promise.all(tiles.map((t) => this.#readOne(t)));
+  read(tiles: readonly SummaryTile[]): Promise<(Uint8Array | null)[]> {
+    try {
+      return Promise.resolve(tiles.map((t) => this.#readOne(t)));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   write(tile: SummaryTile, summary: Uint8Array): Promise<void> {
@@ -71,16 +75,15 @@ export class FileTileSummaryStore implements TileSummaryStore {
     this.#fds.clear();
   }
 
-  #readOne(t: SummaryTile): Promise<Uint8Array | null> {
-    if (this.#closed || !validTile(t)) return Promise.resolve(null);
+  #readOne(t: SummaryTile): Uint8Array | null {
+    if (this.#closed || !validTile(t)) return null;
     const fd = this.#fd(t.level);
+    // One synchronous pread, as FileTileStore reads full tiles: 512 bytes of
+    // a small file the page cache keeps cost less than a trip through the
+    // thread pool (at 10M entries: proof p50 0.50 ms against 0.55 ms async).
     const buf = new Uint8Array(SUMMARY_BYTES);
-    return new Promise((resolve, reject) => {
-      fs.read(fd, buf, 0, SUMMARY_BYTES, t.index * SUMMARY_BYTES, (err, n) => {
-        if (err !== null) reject(err);
-        else resolve(n === SUMMARY_BYTES && !allZero(buf) ? buf : null);
-      });
-    });
+    const n = fs.readSync(fd, buf, 0, SUMMARY_BYTES, t.index * SUMMARY_BYTES);
+    return n === SUMMARY_BYTES && !allZero(buf) ? buf : null;
   }
 
   #fd(level: number): number {
