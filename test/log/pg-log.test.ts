@@ -6,9 +6,13 @@
 // fenced writes change nothing; a broken connection mid-batch answers
 // LOG_UNKNOWN_OUTCOME; the dedup a log was created with must match.
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { openPgLog, type PgLog } from '../../src/log/pg-log.js';
+import { leafHash, SUMMARY_BYTES, verifyInclusion } from '../../src/merkle/index.js';
 import { openS3TileStore } from '../../src/storage/s3-tile-store.js';
 import { schemaNameForOrigin } from '../../src/storage/pg-schema.js';
 import { admin, describePg, freshDatabase, sharedCluster } from '../support/postgres.js';
@@ -37,7 +41,7 @@ async function bucketStore(prefix: string) {
 async function open(
   dbUrl: string,
   prefix: string,
-  extra: { dedup?: boolean; warn?: (m: string) => void; error?: (m: string) => void; publishedPollMs?: number } = {},
+  extra: { dedup?: boolean; warn?: (m: string) => void; error?: (m: string) => void; publishedPollMs?: number; tileSummariesDir?: string } = {},
 ): Promise<PgLog> {
   const p = await openPgLog({
     connectionString: dbUrl,
@@ -48,6 +52,7 @@ async function open(
     batchMaxDelayMs: 1,
     ...(extra.dedup !== undefined && { dedup: extra.dedup }),
     ...(extra.publishedPollMs !== undefined && { publishedPollMs: extra.publishedPollMs }),
+    ...(extra.tileSummariesDir !== undefined && { tileSummariesDir: extra.tileSummariesDir }),
     logger: { ...quietLogger, warn: (m) => extra.warn?.(m), ...(extra.error !== undefined && { error: extra.error }) },
   });
   opened.push(p);
@@ -91,6 +96,34 @@ describePg('a log on PostgreSQL, several processes', () => {
     const leader = (await admin(dbUrl, (c) => c.query(`SELECT leader FROM ${schema}.tree_state`))).rows[0]?.leader as string;
     const leading = a.log.leading() ? a : b;
     expect(leader).toBe(leading.lease!.holder);
+  });
+
+  test('tile summaries: each process keeps its own; the leader writes them with its tiles, the other fills its own as proofs read', async () => {
+    const { dbUrl, prefix } = await fresh();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tilelog-pg-summaries-'));
+    try {
+      const a = await open(dbUrl, prefix, { tileSummariesDir: path.join(dir, 'a') });
+      const b = await open(dbUrl, prefix, { tileSummariesDir: path.join(dir, 'b') });
+      const [leader, follower] = a.log.leading() ? [a, b] : [b, a];
+      const acks = await Promise.all(Array.from({ length: 600 }, (_, k) => leader.log.add(utf8(`s${k}`))));
+      const cp = await follower.log.waitForCheckpoint(Math.max(...acks.map((r) => r.index)));
+      await leader.log.waitForCheckpoint(cp.size - 1);
+      const leaderDir = path.join(dir, leader === a ? 'a' : 'b');
+      const followerDir = path.join(dir, follower === a ? 'a' : 'b');
+      // Two full level-0 tiles: written by the leader as it wrote them; none yet on the follower.
+      expect(fs.statSync(path.join(leaderDir, 'level-0.bin')).size).toBe(2 * SUMMARY_BYTES);
+      expect(fs.existsSync(path.join(followerDir, 'level-0.bin'))).toBe(false);
+      for (const p of [leader, follower]) {
+        const i = 300;
+        verifyInclusion(undefined, i, cp.size, leafHash(utf8(`s${acks.findIndex((r) => r.index === i)}`)), await p.log.inclusionProof(i, cp.size), cp.root);
+      }
+      // The follower's proof (a sibling of height 4..7 in tile 1) computed and kept tile 1's summary.
+      await follower.close();
+      expect(fs.statSync(path.join(followerDir, 'level-0.bin')).size).toBe(2 * SUMMARY_BYTES);
+      expect(fs.readFileSync(path.join(followerDir, 'level-0.bin')).subarray(SUMMARY_BYTES)).toEqual(fs.readFileSync(path.join(leaderDir, 'level-0.bin')).subarray(SUMMARY_BYTES));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the lease taken from the leader: it steps down (not fatal), its fence changes nothing, a later epoch leads; both keep publishing', async () => {
