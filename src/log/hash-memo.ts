@@ -41,8 +41,11 @@ export class StoredHashMemo {
     return this.#map.size;
   }
 
-  /** A HashReader answering from the memo and asking inner, in one batch, for the rest. */
-  reader(inner: HashReader): HashReader {
+  /**
+   * A HashReader answering from the memo and asking inner, in one batch, for
+   * the rest; a hash inner read is kept unless skip(index) says not to.
+   */
+  reader(inner: HashReader, skip?: (index: number) => boolean): HashReader {
     if (this.#max === 0) return inner;
     return {
       readHashes: async (indexes: readonly number[]): Promise<Hash[]> => {
@@ -60,7 +63,7 @@ export class StoredHashMemo {
             if (out[i] !== undefined) continue;
             const h = got[j++];
             if (h === undefined) throw new Error('merkle: bad math: the tile reader returned too few hashes');
-            this.#set(indexes[i]!, h.slice());
+            if (skip === undefined || !skip(indexes[i]!)) this.#set(indexes[i]!, h.slice());
             out[i] = h;
           }
         }

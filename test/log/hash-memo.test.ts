@@ -43,6 +43,16 @@ describe('StoredHashMemo', () => {
     expect((await r.readHashes([3]))[0]![0]).toBe(3);
   });
 
+  test('keeps nothing skip() names: those are read from inner every time', async () => {
+    const inner = countingReader();
+    const memo = new StoredHashMemo(100);
+    const r = memo.reader(inner, (x) => x % 2 === 1);
+    expect((await r.readHashes([1, 2, 3, 4])).map((h) => h[0])).toEqual([1, 2, 3, 4]);
+    expect(memo.size).toBe(2);
+    expect((await r.readHashes([4, 3, 2, 1])).map((h) => h[0])).toEqual([4, 3, 2, 1]);
+    expect(inner.batches).toEqual([[1, 2, 3, 4], [3, 1]]);
+  });
+
   test('holds at most maxEntries, least recently used out first; 0 disables it', async () => {
     const inner = countingReader();
     const memo = new StoredHashMemo(2);
