@@ -32,6 +32,8 @@ import { header, median, mib, quantile, rate } from './util.js';
 const N = Number(process.env.BENCH_ENTRIES ?? 200_000);
 const RUNS = Number(process.env.BENCH_SCALE_RUNS ?? 3);
 const PROOFS = Number(process.env.BENCH_SCALE_PROOFS ?? 1000);
+/** Unrecorded proofs of each kind before the measured rounds (see measure()). */
+const WARMUP_PROOFS = Number(process.env.BENCH_SCALE_WARMUP ?? 2000);
 const ADD_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CLIENTS = 64;
 
@@ -62,6 +64,8 @@ interface Point {
   tileCache: number;
   sqlite: number;
   tiles: number;
+  /** <state>/tile-summaries: what proofs read besides the tiles. */
+  summaries: number;
 }
 
 const spread = (xs: number[], digits = 1): string =>
@@ -104,7 +108,7 @@ async function proofRound(s: Server, count = PROOFS): Promise<{ inclusion: numbe
 async function measure(dir: string, runId: string, fillSecs: number, fillAdded: number): Promise<Point> {
   const p: Point = {
     size: 0, fillSecs, fillAdded, restartMs: [], restartCpuMs: [], proofCpuMs: [], inclusion: { p50: [], p99: [] }, consistency: { p50: [], p99: [] },
-    adds: [], addCpuMs: [], addP99: [], rss: 0, peak: 0, tileCache: 0, sqlite: 0, tiles: 0,
+    adds: [], addCpuMs: [], addP99: [], rss: 0, peak: 0, tileCache: 0, sqlite: 0, tiles: 0, summaries: 0,
   };
   // Restarts: the first start after the fill is one of them.
   let s: Server | null = null;
@@ -120,6 +124,8 @@ async function measure(dir: string, runId: string, fillSecs: number, fillAdded: 
     p.size = (JSON.parse(info.body) as { treeSize: number }).treeSize;
     p.sqlite = sqliteBytes(path.join(dir, 'state'));
     p.tiles = treeBytes(path.join(dir, 'tiles'));
+    const summaries = path.join(dir, 'state', 'tile-summaries');
+    p.summaries = fs.existsSync(summaries) ? treeBytes(summaries) : 0; // none before the first full tile
     let n = 0;
     for (let r = 0; r < RUNS; r++) {
       const cpu0 = processCpuMs(server.child.pid!);
@@ -135,8 +141,11 @@ async function measure(dir: string, runId: string, fillSecs: number, fillAdded: 
     }
     // Proofs after the adds: the tree then has a partial right edge, as a live log does.
     await new Promise((r) => setTimeout(r, 200));
-    // Warm-up (not recorded): the first few hundred requests of a route pay for the JIT.
-    await proofRound(server, Math.ceil(PROOFS / 5));
+    // Warm-up (not recorded): a route's first thousands of requests pay for
+    // the JIT. Measured at 10M entries after 500 warm-up proofs, the next
+    // 1.25 s had 3-4x the later rate of answers over 1.5 ms; after 4,000 the
+    // rate was flat from the start.
+    await proofRound(server, WARMUP_PROOFS);
     for (let r = 0; r < RUNS; r++) {
       const cpu0 = processCpuMs(server.child.pid!);
       const pr = await proofRound(server);
@@ -172,6 +181,7 @@ function report(p: Point): void {
   console.log(`  server RSS after load             ${mib(p.rss)} (peak ${mib(p.peak)}); tile cache ${mib(p.tileCache)}, RSS net of it ${mib(p.rss - p.tileCache)}`);
   console.log(`  SQLite (db + WAL)                 ${mib(p.sqlite)}, ${per(p.sqlite)}`);
   console.log(`  public tree (tiles directory)     ${mib(p.tiles)}, ${per(p.tiles)}`);
+  console.log(`  tile summaries (state directory)  ${mib(p.summaries)}, ${per(p.summaries)}`);
 }
 
 function verdict(name: string, ok: boolean, detail: string): boolean {
