@@ -26,6 +26,9 @@
 //                                                    of this log), reconciled and retried; > 0 means a second writer
 //   tilelog_tile_cache_reads_total{result} counter   full tiles and bundles read: hit (memory) | miss (the store)
 //   tilelog_tile_cache_bytes               gauge     bytes the tile cache holds (at most 64 MiB: tile-cache.ts)
+//   tilelog_tile_summaries_total{event}    counter   tile summaries (tile-summaries.ts): written (with new tiles), learned
+//                                                    (computed by a proof: none stored), replaced (a stored one failed its
+//                                                    check against the parent tile: damage), failed (store calls)
 //   tilelog_storage_writable{store}        gauge     1 while the store (state | tiles) takes writes, 0 while the disk refuses them
 //   tilelog_storage_failures_total         counter   writes refused for a disk reason (ENOSPC, EIO, EDQUOT, EROFS, SQLITE_FULL/IOERR)
 //   tilelog_partial_gc_runs_total{result}  counter   partial-tile collector runs: ok | failed
@@ -54,7 +57,7 @@ export interface ObservableLog extends LogApi {
   stats(): Omit<LogStats, 'repairedAtOpen' | 'refusedReads' | 'witnesses' | 'storage' | 'gc' | 'leader'> & {
     witnesses: { witnesses: { name: string; counters: object }[] } | null;
     refusedReads?: number;
-  } & Partial<Pick<LogStats, 'storage' | 'gc' | 'publication' | 'tileCache' | 'leader'>>;
+  } & Partial<Pick<LogStats, 'storage' | 'gc' | 'publication' | 'tileCache' | 'tileSummaries' | 'leader'>>;
   observe(o: LogObserver): () => void;
   checkpointAgeMs(): number;
 }
@@ -180,6 +183,21 @@ export function createLogMetrics(log: LogApi): AppMetrics {
       this.reset();
       this.inc({ result: 'hit' }, c?.hits ?? 0);
       this.inc({ result: 'miss' }, c?.misses ?? 0);
+    },
+  });
+  new Counter({
+    name: 'tilelog_tile_summaries_total',
+    help: 'Tile summaries since start: written with new tiles, learned by proofs (none stored), replaced (a stored one failed its check), failed store calls.',
+    labelNames: ['event'],
+    registers: r,
+    collect() {
+      const t = stats().tileSummaries;
+      this.reset();
+      if (t === undefined || t === null) return;
+      this.inc({ event: 'written' }, t.written);
+      this.inc({ event: 'learned' }, t.learned - t.replaced);
+      this.inc({ event: 'replaced' }, t.replaced);
+      this.inc({ event: 'failed' }, t.failures);
     },
   });
   resultCounter('tilelog_batches_total', 'Sequencing transactions since start.', () => { const s = stats(); return [s.batches, s.failedBatches]; });

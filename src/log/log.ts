@@ -137,6 +137,12 @@ export interface LogStats {
   publication: { stopped: PublicationStopReason | null; reconciled: number };
   /** Full tiles and bundles served from memory (tile-cache.ts): hits, store reads, bytes held. */
   tileCache: { hits: number; misses: number; bytes: number };
+  /**
+   * Tile summaries (tile-summaries.ts) since open, or null without a store:
+   * written with new tiles, learned by proofs (none stored, or `replaced`: a
+   * stored one that failed its check), and store calls that failed.
+   */
+  tileSummaries: { written: number; learned: number; replaced: number; failures: number } | null;
 }
 
 /** Backoff between attempts to start a term whose recovery failed for a transient reason. */
@@ -554,6 +560,7 @@ export class Log {
       gc: term === null ? { runs: 0, failedRuns: 0, deletedObjects: 0, deletedBytes: 0 } : { ...term.gc.counters },
       publication: { stopped: fatal instanceof PublicationStoppedError ? fatal.reason : null, reconciled: term?.publicCheckpoint.counters.reconciled ?? 0 },
       tileCache: { ...this.#cache.counters, bytes: this.#cache.bytes },
+      tileSummaries: this.#summaries === null ? null : { ...this.#summaries.counters },
     };
   }
 

@@ -9,7 +9,8 @@
 // root's subtrees), and for each full tile needed, its ancestors up to an edge
 // tile, checking each full tile's root against the hash in its parent tile.
 // unauthenticatedTileHashReader reads just the tiles holding the hashes, for a
-// server reading tiles it wrote itself.
+// server reading tiles it wrote itself (and, given tile summaries, the parents
+// of the full tiles whose summaries it checks).
 
 import { TilelogError } from '../errors.js';
 import type { Hash, Hasher } from './hash.js';

@@ -5,6 +5,7 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { createLogApp } from '../../src/http/index.js';
 import { openFileLog, type Log } from '../../src/log/index.js';
 import { fromBase64Strict, leafHash, tilePath, verifyConsistency, verifyInclusion } from '../../src/merkle/index.js';
 import { SUMMARY_BYTES, tileSummary } from '../../src/merkle/tile-summary.js';
@@ -43,6 +44,7 @@ describe('tile summaries in a file log', () => {
     await Promise.all(entries.map((e) => log.add(e)));
     await log.waitForCheckpoint(N - 1);
     await checkProofs(log);
+    expect(log.stats().tileSummaries).toEqual({ written: 274, learned: 0, replaced: 0, failures: 0 });
     await log.close();
     // 273 full level-0 tiles and one full level-1 tile; nothing for partial tiles or bundles.
     expect(statSync(path.join(summariesDir, 'level-0.bin')).size).toBe(Math.floor(N / 256) * SUMMARY_BYTES);
@@ -59,6 +61,13 @@ describe('tile summaries in a file log', () => {
     rmSync(path.join(summariesDir, 'level-1.bin'));
     const log = await open();
     await checkProofs(log);
+    // Operators see the damage: level-0 records replaced, level-1's (deleted) learned.
+    const metrics = await (await createLogApp(log).request('/metrics')).text();
+    const { learned, replaced } = log.stats().tileSummaries!;
+    expect(replaced).toBeGreaterThan(0);
+    expect(learned).toBeGreaterThan(replaced);
+    expect(metrics).toContain(`tilelog_tile_summaries_total{event="replaced"} ${replaced}`);
+    expect(metrics).toContain(`tilelog_tile_summaries_total{event="learned"} ${learned - replaced}`);
     await log.close();
     // The tiles those proofs read have their right summaries again.
     for (const index of [0, 16, 130, 256]) expect(record(0, index)).toEqual(tileSummary(tileFile(0, index)));
@@ -75,6 +84,7 @@ describe('tile summaries in a file log', () => {
     const log = await open({ tileSummaries: failing, logger: { ...quietLogger, warn: (m: string) => void warnings.push(m) } });
     await checkProofs(log);
     await log.add(new TextEncoder().encode('one more'));
+    expect(log.stats().tileSummaries!.failures).toBeGreaterThan(0);
     await log.close();
     expect(warnings.filter((w) => /tile summary/.test(w))).toEqual([expect.stringMatching(/could not read a tile summary \(EIO: read failed\); proofs compute them from the tiles/)]);
   });
