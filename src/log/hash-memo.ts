@@ -12,13 +12,13 @@
 // entry never goes stale, whatever the size a proof is for.
 //
 // Bounds: at most maxEntries hashes (32 bytes plus a map entry each, about
-// 150 bytes), least recently used dropped first (lru-map.ts: O(1) per hit
+// 150 bytes), least recently used dropped first (src/lru-map.ts: O(1) per hit
 // and per eviction). Hashes are copied on the way out, so a caller that
 // mutates a proof cannot change the memo.
 
 import type { Hash } from '../merkle/hash.js';
 import type { HashReader } from '../merkle/tree.js';
-import { LruMap } from './lru-map.js';
+import { LruMap } from '../lru-map.js';
 
 /** Default bound: 32,768 hashes, about 3 MiB. */
 export const DEFAULT_HASH_MEMO_ENTRIES = 32_768;

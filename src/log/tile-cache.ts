@@ -9,7 +9,7 @@
 //
 // Bounds: the sum of cached byte lengths stays <= maxBytes (an object larger
 // than maxBytes is served but not kept); eviction drops least recently used
-// first (lru-map.ts: O(1) per hit and per eviction). Concurrent misses of one
+// first (src/lru-map.ts: O(1) per hit and per eviction). Concurrent misses of one
 // path share one store read. Callers must not mutate returned bytes.
 //
 // Proofs (readForProof) also keep PARTIAL hash tiles, apart, in a few slots:
@@ -21,7 +21,7 @@
 // At most PARTIAL_SLOTS of them (8 KiB each at most), least recently used first out.
 
 import type { TileStore } from '../storage/tile-store.js';
-import { LruMap } from './lru-map.js';
+import { LruMap } from '../lru-map.js';
 
 /** Default bound of the cache: 64 MiB (8,192 full hash tiles, or 4+ full bundles of large entries). */
 export const DEFAULT_TILE_CACHE_BYTES = 64 * 1024 * 1024;

@@ -3,7 +3,9 @@
 // An empty bucket answers with the seconds until the next token (429's
 // Retry-After). Buckets that have refilled completely are forgotten, so the
 // map holds only recently active keys (at most maxKeys; beyond that the
-// oldest are dropped).
+// least recently used are dropped, in O(1): lru-map.ts).
+
+import { LruMap } from '../../lru-map.js';
 
 export interface RateLimitOptions {
   /** Sustained writes per minute per key. Default 60. */
@@ -26,7 +28,7 @@ export class RateLimiter {
   readonly #burst: number;
   readonly #maxKeys: number;
   readonly #now: () => number;
-  readonly #buckets = new Map<string, Bucket>();
+  readonly #buckets = new LruMap<string, Bucket>();
 
   constructor(o: RateLimitOptions = {}) {
     const rate = o.ratePerMinute ?? 60;
@@ -47,9 +49,8 @@ export class RateLimiter {
       return Math.max(1, Math.ceil((1 - tokens) / this.#perMs / 1000));
     }
     tokens -= 1;
-    this.#buckets.delete(key); // re-insert: Map order is recency order
     this.#buckets.set(key, { tokens, atMs: now });
-    if (this.#buckets.size > this.#maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!);
+    if (this.#buckets.size > this.#maxKeys) this.#buckets.shift();
     return 0;
   }
 }

@@ -1,6 +1,7 @@
 // A Map in least-recently-used order with O(1) touch and O(1) eviction of
-// the oldest entry, for the engine's bounded caches (tile-cache.ts,
-// hash-memo.ts).
+// the oldest entry, for every bounded cache: the engine's (log/tile-cache.ts,
+// log/hash-memo.ts), the registry's (ttl-cache.ts, http/rate-limit.ts) and
+// the client SDK's (client/lru.ts). Pure: no I/O, browser-safe.
 //
 // Why not a plain insertion-ordered Map re-inserted on each hit: V8 marks a
 // deleted Map entry as a hole and compacts only when the table is rehashed,
@@ -52,6 +53,15 @@ export class LruMap<K, V> {
     const added: Entry<K, V> = { key, value, older: null, newer: null };
     this.#map.set(key, added);
     this.#pushNewest(added);
+  }
+
+  /** Removes key; true if it was there. */
+  delete(key: K): boolean {
+    const e = this.#map.get(key);
+    if (e === undefined) return false;
+    this.#unlink(e);
+    this.#map.delete(key);
+    return true;
   }
 
   /** Removes and returns the least recently used entry, or undefined when empty. */

@@ -1,8 +1,8 @@
-// LruMap: least-recently-used order under get/set/shift, checked against a
+// LruMap: least-recently-used order under get/set/delete/shift, checked against a
 // naive model (an array in use order) over random operations.
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { LruMap } from '../../src/log/lru-map.js';
+import { LruMap } from '../src/lru-map.js';
 
 describe('LruMap', () => {
   test('get and set make an entry the newest; shift takes the oldest', () => {
@@ -31,6 +31,7 @@ describe('LruMap', () => {
       { arbitrary: fc.record({ kind: fc.constant('get' as const), key: fc.integer({ min: 0, max: 9 }) }), weight: 4 },
       { arbitrary: fc.record({ kind: fc.constant('set' as const), key: fc.integer({ min: 0, max: 9 }), value: fc.integer() }), weight: 4 },
       { arbitrary: fc.record({ kind: fc.constant('shift' as const) }), weight: 1 },
+      { arbitrary: fc.record({ kind: fc.constant('delete' as const), key: fc.integer({ min: 0, max: 9 }) }), weight: 1 },
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
@@ -44,6 +45,9 @@ describe('LruMap', () => {
           } else if (o.kind === 'set') {
             model = [...model.filter(([k]) => k !== o.key), [o.key, o.value]];
             m.set(o.key, o.value);
+          } else if (o.kind === 'delete') {
+            expect(m.delete(o.key)).toBe(model.some(([k]) => k === o.key));
+            model = model.filter(([k]) => k !== o.key);
           } else {
             expect(m.shift()).toEqual(model.shift());
           }
