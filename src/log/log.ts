@@ -70,12 +70,8 @@
 // the log is open: one process (and one open) per state directory.
 
 import { TilelogError, isTilelogError } from '../errors.js';
-import type { Hash, Hasher } from '../merkle/hash.js';
+import type { Hash } from '../merkle/hash.js';
 import { assertSafeIndex } from '../merkle/math.js';
-import { consistencyProof, inclusionProof } from '../merkle/proof.js';
-import { splitStoredHashIndex, storedHashIndex } from '../merkle/stored.js';
-import { TILE_HEIGHT, TILE_WIDTH } from '../merkle/layout.js';
-import { treeHash } from '../merkle/tree.js';
 import type { Leadership, SequenceStore, TreeStateStore } from '../storage/log-store.js';
 import { openCheckpoint } from '../note/checkpoint.js';
 import type { CheckpointRecord } from '../storage/sequence-db.js';
@@ -86,12 +82,11 @@ import { Observers, type LogObserver } from './observer.js';
 import { resolveOptions, type LogOptions } from './options.js';
 import type { PublishedCheckpoint } from './publisher.js';
 import { Sequencer, type AddResult } from './sequencer.js';
-import { publishedHashReader } from './tile-reader.js';
 import { PublishedView } from './published-view.js';
 import { startTerm, type Term } from './term.js';
 import { TileCache } from './tile-cache.js';
-import { StoredHashMemo } from './hash-memo.js';
 import { TileSummaries } from './tile-summaries.js';
+import { ProofReader } from './proof-reader.js';
 import { parseVerifierKey } from '../note/keys.js';
 import type { ResolvedOptions } from './options.js';
 import { PublicationStoppedError, type PublicationStopReason } from './public-checkpoint.js';
@@ -158,11 +153,10 @@ export class Log {
   readonly #o: ResolvedOptions;
   readonly #store: SequenceStore & TreeStateStore;
   readonly #tiles: TileStore;
-  readonly #hasher: Hasher;
   readonly #sequencer: Sequencer;
   readonly #cache: TileCache;
-  /** Stored hashes proofs computed from tiles (hash-memo.ts): the high subtrees every proof needs. */
-  readonly #memo = new StoredHashMemo();
+  /** Tree hashes and proofs from the published tiles (proof-reader.ts). */
+  readonly #proofs: ProofReader;
   /** Full tiles' summaries (tile-summaries.ts), when the log has a store for them. */
   readonly #summaries: TileSummaries | null;
   readonly #onClose: (() => void | Promise<void>) | null;
@@ -193,13 +187,13 @@ export class Log {
     this.verifierKey = o.signer.verifierKey;
     this.#store = o.store;
     this.#tiles = o.tiles;
-    this.#hasher = o.hasher;
     this.#onClose = onClose;
     this.#cache = new TileCache(o.tileCacheBytes);
     this.#summaries = o.tileSummaries === null ? null : new TileSummaries(o.tileSummaries, o.hasher, o.logger);
     this.#observers = new Observers();
     this.#health = new StorageHealth(o.storageProbes, o.storageProbeIntervalMs, o.logger);
     this.#view = new PublishedView(null, (cp) => this.#observers.published(cp.size));
+    this.#proofs = new ProofReader({ tiles: o.tiles, hasher: o.hasher, cache: this.#cache, summaries: this.#summaries, view: this.#view });
     this.#sequencer = new Sequencer({
       store: o.store,
       durableSize: durableAtOpen,
@@ -477,20 +471,14 @@ export class Log {
 
   /** MTH of entries [0, size), size <= the published size. */
   async treeHash(size: number): Promise<Hash> {
-    const published = this.#publishedAtLeast('size', size);
-    // The published size's hash is the root this log signed: most proof
-    // answers ask for it, and reading and combining its stored hashes again
-    // was a third of an inclusion answer's garbage at 10M entries.
-    const current = this.#view.current;
-    if (current !== null && current.size === size) return current.root.slice();
-    return treeHash(size, this.#reader(published), this.#hasher);
+    return this.#proofs.treeHash(size, this.#publishedAtLeast('size', size));
   }
 
   /** RFC 9162 inclusion proof of leaf index in the tree of size (index < size <= published). */
   async inclusionProof(index: number, size: number): Promise<Hash[]> {
     const published = this.#publishedAtLeast('size', size);
     assertSafeIndex('index', index);
-    return inclusionProof(size, index, this.#reader(published), this.#hasher);
+    return this.#proofs.inclusionProof(index, size, published);
   }
 
   /**
@@ -502,15 +490,14 @@ export class Log {
     const published = this.#publishedAtLeast('size', size);
     assertSafeIndex('index', index);
     if (index >= size) throw new TilelogError('MERKLE_RANGE', `log: index ${index} is not in a tree of size ${size}`);
-    const [hash] = await this.#reader(published).readHashes([storedHashIndex(0, index)]);
-    return hash!;
+    return this.#proofs.leafHash(index, published);
   }
 
   /** RFC 9162 consistency proof between sizes (0 < oldSize <= newSize <= published). */
   async consistencyProof(oldSize: number, newSize: number): Promise<Hash[]> {
     const published = this.#publishedAtLeast('newSize', newSize);
     assertSafeIndex('oldSize', oldSize);
-    return consistencyProof(oldSize, newSize, this.#reader(published), this.#hasher);
+    return this.#proofs.consistencyProof(oldSize, newSize, published);
   }
 
   /** The entry at index; LOG_NOT_FOUND unless a published checkpoint covers it. */
@@ -627,26 +614,11 @@ export class Log {
     return published;
   }
 
-  #reader(published: number) {
-    const reader = publishedHashReader(published, this.#tiles, this.#hasher, this.#cache, () => this.#view.size, this.#summaries?.source);
-    return this.#memo.reader(reader, (x) => inFullLeafTile(x, published));
-  }
 }
 
 /** Open a log: the lease, recovery, then the sequencing and checkpointing loops. The caller owns opts.store (or opts.db). */
 export function openLog(opts: LogOptions): Promise<Log> {
   return Log.open(opts);
-}
-
-// inFullLeafTile(x, size): stored hash x has height < 8 and lies in a level-0
-// tile that is full at size. Such hashes stay out of the memo: their tile is
-// read for the proof anyway and its summary makes each one at most ~30 node
-// hashes, while random proofs seldom ask for one twice (39,000 such tiles
-// at 10M entries), so keeping them only churned the memo, and each kept hash
-// outlived a young-generation GC: most of what every scavenge copied.
-function inFullLeafTile(x: number, size: number): boolean {
-  const [level, n] = splitStoredHashIndex(x);
-  return level < TILE_HEIGHT && (n + 1) * 2 ** level <= Math.floor(size / TILE_WIDTH) * TILE_WIDTH;
 }
 
 function sleep(ms: number): Promise<void> {
