@@ -27,10 +27,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getRequestListener } from '@hono/node-server';
+import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import { acceptForwarded } from '../http/forwarded-for.js';
-import { startListener, type FetchApp, type RunningServer } from '../http/server.js';
+import { startListener, type RunningServer } from '../http/server.js';
 import type { LogObserver } from '../log/index.js';
 import type { PublishedCheckpointLike } from '../http/log-api.js';
 import { isFromWorker, READ_WORKER_ENV, type ReadWorkerConfig, type ToWorker } from './read-worker-protocol.js';
@@ -87,11 +87,12 @@ function removeStaleSocket(socketPath: string): void {
   fs.unlinkSync(socketPath);
 }
 
-export async function startReadWorkers(app: FetchApp, log: PublishingLog, o: ReadWorkersOptions, logger: Logger): Promise<RunningServer> {
+/** app: the log process's listener (logRequestListener), which answers what the workers forward. */
+export async function startReadWorkers(app: RequestListener, log: PublishingLog, o: ReadWorkersOptions, logger: Logger): Promise<RunningServer> {
   const { socketPath, tempDir } = privateSocketPath(o.stateDir);
   removeStaleSocket(socketPath);
   // A worker closes its connection only to abandon a request (its client left): that must abort the request here.
-  const upstream = await startListener(acceptForwarded(getRequestListener(app.fetch, { hostname: o.host })), {
+  const upstream = await startListener(acceptForwarded(app), {
     socketPath,
     host: o.host,
     answerAfterHalfClose: false,

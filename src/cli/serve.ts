@@ -13,7 +13,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TilelogError } from '../errors.js';
-import { createLogApp, startServer } from '../http/index.js';
+import { createLogApp, logRequestListener, RequestCounts, startListener } from '../http/index.js';
 import { mountExplorer } from '../http/explorer.js';
 import { openFileLog, storageFailure, TILE_SUMMARIES_DIR } from '../log/index.js';
 import { frontendSigner, openPgLog, type PgLog } from '../log/pg-log.js';
@@ -242,7 +242,9 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
   // Where readers fetch the tree: --public-url, the bucket's URL, else this server.
   const publicUrl = (): string => cfg.publicUrl ?? defaultPublicUrl(cfg.tiles, cfg.s3) ?? listenUrl;
   // /readyz also turns 503 while the disk refuses writes (health.ts).
-  const app = createLogApp(log, { isReady: () => ready, logger, publicUrl });
+  // Counted by the app and by the proof fast path (proof-fast-path.ts) alike.
+  const requestCounts = new RequestCounts();
+  const app = createLogApp(log, { isReady: () => ready, logger, publicUrl, requestCounts });
   let registry: OpenedRegistry | null = null;
   // The bound URL, the registry's _ans-badge base without --registry-public-url
   // (--listen :port requires the flag: serve-config.ts).
@@ -264,10 +266,11 @@ async function serveOn(cfg: ServeConfig, registryCfg: RegistryConfig | null, log
   });
   let server;
   try {
+    const listener = logRequestListener(app, log, { hostname: cfg.host, counts: requestCounts, logger });
     server =
       cfg.readWorkers > 0
-        ? await startReadWorkers(app, log, { count: cfg.readWorkers, host: cfg.host, port: cfg.port, tilesDir: cfg.tilesDir, stateDir: cfg.stateDir, logLevel: cfg.logLevel }, logger)
-        : await startServer(app, { host: cfg.host, port: cfg.port });
+        ? await startReadWorkers(listener, log, { count: cfg.readWorkers, host: cfg.host, port: cfg.port, tilesDir: cfg.tilesDir, stateDir: cfg.stateDir, logLevel: cfg.logLevel }, logger)
+        : await startListener(listener, { host: cfg.host, port: cfg.port });
   } catch (err) {
     await log.close();
     registry?.close();

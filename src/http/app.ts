@@ -16,7 +16,7 @@ import { checkpointsHandler } from './history.js';
 import { healthzHandler, infoHandler, readyzHandler } from './health.js';
 import type { LogApi } from './log-api.js';
 import { createLogMetrics, metricsHandler } from './metrics.js';
-import { observeRequests, type HttpLogger } from './observe.js';
+import { observeRequests, type HttpLogger, type RequestCounts } from './observe.js';
 import { serveApiDocs, type ApiInfo } from './openapi/document.js';
 import { createApiApp, honoPath, serveRoute, type RouteConfig, type RouteHandler } from './openapi/routes.js';
 import { consistencyHandler, entryHandler, inclusionHandler, lookupHandler } from './proofs.js';
@@ -39,6 +39,8 @@ export interface LogAppOptions {
   apiInfo?: ApiInfo;
   /** The URL readers fetch the public tree from, named by GET /v1/log/info (a bucket's or CDN's; asked per request). */
   publicUrl?: () => string;
+  /** The request counter /metrics reports (default: the app's own); give it to proofFastPath too. */
+  requestCounts?: RequestCounts;
 }
 
 const GET = ['GET', 'HEAD'] as const;
@@ -50,7 +52,7 @@ export function createLogApp(log: LogApi, options: LogAppOptions = {}): OpenAPIH
   app.onError(onErrorHandler(logError));
   app.notFound(notFoundHandler);
   // Every request, POST /add included: a request ID and one counter increment (observe.ts).
-  const m = metrics ? createLogMetrics(log) : null;
+  const m = metrics ? createLogMetrics(log, options.requestCounts) : null;
   // CORS for every route, the registry's, CA's and browser's mounted later included (cors.ts).
   // Before observeRequests, which labels a request no route matched by being the last handler reached.
   app.use('*', corsPolicy());

@@ -115,9 +115,8 @@ export function registerHttpMetrics(registry: Registry, counts: RequestCounts, p
 }
 
 /** The app's registry: HTTP metrics always, log metrics when the log is observable (src/log's Log is). */
-export function createLogMetrics(log: LogApi): AppMetrics {
+export function createLogMetrics(log: LogApi, requests = new RequestCounts()): AppMetrics {
   const registry = new Registry();
-  const requests = new RequestCounts();
   registerHttpMetrics(registry, requests);
   if (!isObservable(log)) return { registry, requests, detach: () => {} };
   const r = [registry];
