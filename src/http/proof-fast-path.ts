@@ -20,10 +20,9 @@ import { requestIdFor, type HttpLogger, type RequestCounts } from './observe.js'
 import { honoPath } from './openapi/routes.js';
 import { consistencyAnswer, inclusionAnswer } from './proofs.js';
 import { consistencyRoute, inclusionRoute } from './schemas.js';
+import { PLAIN_HOST } from './tile-fast-path.js';
 import type { FetchApp } from './server.js';
 
-/** Host headers node-server accepts as they are (as tile-fast-path.ts). */
-const PLAIN_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** The two routes, with canonical decimals (no leading zero, at most 16 digits: parseDecimal's rule). */
 const PROOF_TARGET = /^\/v1\/log\/(inclusion|consistency)\/(0|[1-9][0-9]{0,15})\/(0|[1-9][0-9]{0,15})$/;
 const INCLUSION_ROUTE = honoPath(inclusionRoute.path);

@@ -16,7 +16,7 @@ import { CACHE_IMMUTABLE } from './cache.js';
 import { requestIdFor } from './observe.js';
 
 /** Host headers node-server accepts as they are (a name or an IPv4/[IPv6] address, optional port). */
-const PLAIN_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+export const PLAIN_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 // The app's answer to a full tile: corsPolicy adds ACAO after the handler's
 // two headers, observeRequests appends X-Request-Id, Node adds Content-Length
