@@ -83,7 +83,7 @@ export async function openFileLog(opts: FileLogOptions): Promise<Log> {
     return await Log.open({ ...rest, store, lease: store, tiles, storageProbes, ...(ownSummaries !== null && { tileSummaries: ownSummaries }) }, async () => {
       // The lock goes only once the database is closed (the worker's too): then another open may start.
       try {
-        await ownSummaries?.close();
+        await ownSummaries?.close().catch(() => undefined); // derived data: never in the way of closing the database
         await opened.close();
       } finally {
         lock.release();

@@ -128,7 +128,7 @@ export async function openPgLog(opts: PgLogOptions): Promise<PgLog> {
       close: () =>
         (closing ??= (async () => {
           await log.close();
-          await summaries?.close();
+          await summaries?.close().catch(() => undefined);
           await held?.close();
           await store.close();
         })()),
