@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogApp, proofFastPath, RequestCounts, startListener, type RunningServer } from '../../src/http/index.js';
+import { TilelogError } from '../../src/errors.js';
 import { openFileLog, type Log } from '../../src/log/index.js';
 import { tilePath } from '../../src/merkle/index.js';
 import { quietLogger, tempDir, testSigner, ORIGIN } from '../log/helpers.js';
@@ -122,6 +123,28 @@ describe('the proof fast path', () => {
     expect(new Set(passedOn)).toEqual(new Set([...passed.map((t) => `GET ${t}`), `HEAD ${answered[0]}`, `POST ${answered[0]}`]));
     expect([...fastCounts.entries()].sort(byKey)).toEqual([...plainCounts.entries()].sort(byKey));
     expect([...fastCounts.entries()].find((e) => e.route === '/v1/log/inclusion/:index/:tree' && e.status === '200')?.count).toBeGreaterThanOrEqual(3 * headerSets.length);
+  });
+
+  test('a log with no checkpoint to answer from: the app answers, the process does not crash', async () => {
+    const unpublished = new Proxy(log, {
+      get(target, prop, receiver) {
+        if (prop === 'checkpoint') return () => { throw new TilelogError('LOG_NOT_FOUND', 'log: no published checkpoint yet'); };
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const app = getRequestListener(createLogApp(unpublished, { logError: () => {} }).fetch, { hostname: '127.0.0.1' });
+    const both = [
+      await startListener(app, { port: 0 }),
+      await startListener(proofFastPath({ log: unpublished, counts: null, app }), { port: 0 }),
+    ];
+    try {
+      const [a, b] = (await Promise.all(both.map((srv) => get(srv.url, '/v1/log/inclusion/1/5')))) as [Raw, Raw];
+      expect(a.status).toBe(404);
+      expect(comparable(b, false)).toEqual(comparable(a, false));
+    } finally {
+      for (const srv of both) await srv.close();
+    }
   });
 
   test('an error while computing (a damaged tile) is the app\'s to answer, as without the fast path', async () => {
