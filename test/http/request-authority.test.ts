@@ -20,6 +20,7 @@ const REVIEWED: Record<string, string> = {
   'http/percent-escapes.ts': 'checks the escapes of the raw request target (path and query) and answers 400; nothing is published from it',
   'http/read-worker.ts': 'a read worker maps the raw path (after the authority) to a tile path, as tiles.ts does; nothing is published from the request',
   'http/tile-fast-path.ts': "reads the raw path and checks that Host is plain only to decide whether the cached answer applies (else the normal routes answer); neither goes into an answer",
+  'http/proof-fast-path.ts': 'matches the raw path against the two proof routes (decimals only) and checks that Host is plain only to decide whether to answer here (else the app answers); the answer is built from the log alone',
   'http/forward.ts': "passes the raw request target and headers on unchanged to the log's process, whose app applies every check above; it overwrites the client's address header (forwarded-for.ts) with the socket's peer",
   'http/forwarded-for.ts': "the client's address for rate limits only, accepted solely on the log process's private socket that only read workers reach; never published",
   'cli/serve-workers.ts': 'imports acceptForwarded (forwarded-for.ts) for the private socket; reads nothing of the request itself',
