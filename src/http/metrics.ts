@@ -28,7 +28,8 @@
 //   tilelog_tile_cache_bytes               gauge     bytes the tile cache holds (at most 64 MiB: tile-cache.ts)
 //   tilelog_tile_summaries_total{event}    counter   tile summaries (tile-summaries.ts): written (with new tiles), learned
 //                                                    (computed by a proof: none stored), replaced (a stored one failed its
-//                                                    check against the parent tile: damage), failed (store calls)
+//                                                    check against the parent tile: damage), failed (store calls),
+//                                                    backfilled (filled in at open: a log older than them)
 //   tilelog_storage_writable{store}        gauge     1 while the store (state | tiles) takes writes, 0 while the disk refuses them
 //   tilelog_storage_failures_total         counter   writes refused for a disk reason (ENOSPC, EIO, EDQUOT, EROFS, SQLITE_FULL/IOERR)
 //   tilelog_partial_gc_runs_total{result}  counter   partial-tile collector runs: ok | failed
@@ -197,6 +198,7 @@ export function createLogMetrics(log: LogApi, requests = new RequestCounts()): A
       this.inc({ event: 'learned' }, t.learned - t.replaced);
       this.inc({ event: 'replaced' }, t.replaced);
       this.inc({ event: 'failed' }, t.failures);
+      this.inc({ event: 'backfilled' }, t.backfilled);
     },
   });
   resultCounter('tilelog_batches_total', 'Sequencing transactions since start.', () => { const s = stats(); return [s.batches, s.failedBatches]; });

@@ -80,7 +80,9 @@ export async function openFileLog(opts: FileLogOptions): Promise<Log> {
     const opened = store;
     summaries = rest.tileSummaries === undefined ? new FileTileSummaryStore(nodePath.join(stateDir, TILE_SUMMARIES_DIR)) : null;
     const ownSummaries = summaries;
-    return await Log.open({ ...rest, store, lease: store, tiles, storageProbes, ...(ownSummaries !== null && { tileSummaries: ownSummaries }) }, async () => {
+    // Filled in at open from a tiles directory (a bucket would pay a GET per tile: its proofs fill them in).
+    const backfillTileSummaries = rest.backfillTileSummaries ?? (ownSummaries !== null && tileStore === undefined);
+    return await Log.open({ ...rest, store, lease: store, tiles, storageProbes, backfillTileSummaries, ...(ownSummaries !== null && { tileSummaries: ownSummaries }) }, async () => {
       // The lock goes only once the database is closed (the worker's too): then another open may start.
       try {
         await ownSummaries?.close().catch(() => undefined); // derived data: never in the way of closing the database

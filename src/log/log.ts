@@ -71,6 +71,7 @@
 
 import { TilelogError, isTilelogError } from '../errors.js';
 import type { Hash } from '../merkle/hash.js';
+import { tilePath, type TileId } from '../merkle/layout.js';
 import { assertSafeIndex } from '../merkle/math.js';
 import type { Leadership, SequenceStore, TreeStateStore } from '../storage/log-store.js';
 import { openCheckpoint } from '../note/checkpoint.js';
@@ -137,7 +138,7 @@ export interface LogStats {
    * written with new tiles, learned by proofs (none stored, or `replaced`: a
    * stored one that failed its check), and store calls that failed.
    */
-  tileSummaries: { written: number; learned: number; replaced: number; failures: number } | null;
+  tileSummaries: { written: number; learned: number; replaced: number; failures: number; backfilled: number } | null;
 }
 
 /** Backoff between attempts to start a term whose recovery failed for a transient reason. */
@@ -178,6 +179,8 @@ export class Log {
   /** setPublished calls, one after another (the store keeps the largest). */
   #recording: Promise<unknown> = Promise.resolve();
   #closed: Promise<void> | null = null;
+  /** The background fill of missing tile summaries, if one runs. */
+  #backfill: Promise<void> = Promise.resolve();
 
   /** Use openLog(). */
   private constructor(o: ResolvedOptions, durableAtOpen: number, onClose: (() => void | Promise<void>) | null) {
@@ -219,6 +222,7 @@ export class Log {
     try {
       if (o.lease.shared === true) await log.#openShared();
       else await log.#openSingle();
+      if (o.backfillTileSummaries) log.#startBackfill();
       return log;
     } catch (err) {
       await log.#abandon();
@@ -583,6 +587,7 @@ export class Log {
     this.#closed ??= (async () => {
       await this.#sequencer.close();
       this.#stopping.abort(new TilelogError('LOG_CLOSED', 'log: the log is closed'));
+      await this.#backfill;
       if (this.#poller !== null) clearTimeout(this.#poller);
       await this.#unwatch?.();
       const term = this.#term;
@@ -597,6 +602,17 @@ export class Log {
       await this.#onClose?.();
     })();
     return this.#closed;
+  }
+
+  // #startBackfill: the summaries of the published tree's full tiles that
+  // have none, in the background until done or closed (tile-summaries.ts).
+  #startBackfill(): void {
+    const summaries = this.#summaries;
+    if (summaries === null) return;
+    const read = (t: TileId) => this.#o.tiles.read(tilePath(t)).catch(() => null);
+    this.#backfill = summaries
+      .backfill(this.#view.size, read, this.#stopping.signal)
+      .catch((err: unknown) => this.#o.logger.warn(`tile summaries: filling them in stopped (${err instanceof Error ? err.message : String(err)}); proofs fill them in as they read`));
   }
 
   #published(): PublishedCheckpoint {

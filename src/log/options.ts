@@ -105,6 +105,12 @@ export interface LogOptions {
    * Absent: proofs hash from the tiles alone. The caller owns the store.
    */
   tileSummaries?: TileSummaryStore;
+  /**
+   * At open, fill in the summaries full tiles lack, in the background
+   * (tile-summaries.ts backfill): reads every full tile once, so openFileLog
+   * sets it for a tiles directory, not for a bucket. Default false.
+   */
+  backfillTileSummaries?: boolean;
   /** Writes that tell whether a store that refused writes takes them again (storage-health.ts); openFileLog sets them. */
   storageProbes?: StorageProbes;
   /** Time between those probes while a store refuses writes. Default 1000. */
@@ -153,6 +159,7 @@ export interface ResolvedOptions {
   partialGcIntervalMs: number;
   tileCacheBytes: number;
   tileSummaries: TileSummaryStore | null;
+  backfillTileSummaries: boolean;
   storageProbes: StorageProbes;
   storageProbeIntervalMs: number;
   logger: LogLogger;
@@ -220,6 +227,7 @@ export function resolveOptions(opts: LogOptions): ResolvedOptions {
     partialGcIntervalMs: positiveInt('partialGcIntervalMs', opts.partialGcIntervalMs ?? 1000, 1),
     tileCacheBytes: positiveInt('tileCacheBytes', opts.tileCacheBytes ?? DEFAULT_TILE_CACHE_BYTES, 0),
     tileSummaries: opts.tileSummaries ?? null,
+    backfillTileSummaries: opts.backfillTileSummaries ?? false,
     storageProbes: opts.storageProbes ?? {},
     storageProbeIntervalMs: positiveInt('storageProbeIntervalMs', opts.storageProbeIntervalMs ?? 1000, 1),
     logger: opts.logger ?? stderrLogger,

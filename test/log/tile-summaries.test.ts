@@ -20,7 +20,7 @@ const stateDir = path.join(tmp.dir, 'state');
 const tilesDir = path.join(tmp.dir, 'tiles');
 const summariesDir = path.join(stateDir, 'tile-summaries');
 
-const open = (extra: { tileSummaries?: TileSummaryStore; logger?: typeof quietLogger } = {}): Promise<Log> =>
+const open = (extra: { tileSummaries?: TileSummaryStore; logger?: typeof quietLogger; backfillTileSummaries?: boolean } = {}): Promise<Log> =>
   openFileLog({ origin: ORIGIN, signer: testSigner, stateDir, tilesDir, batchMaxEntries: N, maxPendingEntries: N, integrateMaxEntries: N, logger: quietLogger, ...extra });
 
 const tileFile = (level: number, index: number): Uint8Array => new Uint8Array(readFileSync(path.join(tilesDir, tilePath({ level, index, width: 256 }))));
@@ -44,7 +44,7 @@ describe('tile summaries in a file log', () => {
     await Promise.all(entries.map((e) => log.add(e)));
     await log.waitForCheckpoint(N - 1);
     await checkProofs(log);
-    expect(log.stats().tileSummaries).toEqual({ written: 274, learned: 0, replaced: 0, failures: 0 });
+    expect(log.stats().tileSummaries).toEqual({ written: 274, learned: 0, replaced: 0, failures: 0, backfilled: 0 });
     await log.close();
     // 273 full level-0 tiles and one full level-1 tile; nothing for partial tiles or bundles.
     expect(statSync(path.join(summariesDir, 'level-0.bin')).size).toBe(Math.floor(N / 256) * SUMMARY_BYTES);
@@ -59,7 +59,7 @@ describe('tile summaries in a file log', () => {
     for (let i = 0; i < bytes.length; i += 97) bytes[i] = bytes[i]! ^ 0x55;
     writeFileSync(level0, bytes);
     rmSync(path.join(summariesDir, 'level-1.bin'));
-    const log = await open();
+    const log = await open({ backfillTileSummaries: false }); // here proofs alone repair (the next test fills in at open)
     await checkProofs(log);
     // Operators see the damage: level-0 records replaced, level-1's (deleted) learned.
     const metrics = await (await createLogApp(log).request('/metrics')).text();
@@ -72,6 +72,45 @@ describe('tile summaries in a file log', () => {
     // The tiles those proofs read have their right summaries again.
     for (const index of [0, 16, 130, 256]) expect(record(0, index)).toEqual(tileSummary(tileFile(0, index)));
     expect(record(1, 0)).toEqual(tileSummary(tileFile(1, 0)));
+  });
+
+  test('missing summaries are filled in at open, in the background, with progress; damaged tiles are left out', async () => {
+    // One more checkpoint, so that the last integration step (which an open replays, repairing its tiles) is not the whole log.
+    const before = await open({ backfillTileSummaries: false });
+    await before.add(new TextEncoder().encode('a later step'));
+    await before.waitForCheckpoint(N);
+    await before.close();
+    rmSync(summariesDir, { recursive: true });
+    // A damaged full tile: its summary would not match its parent, so none is kept for it.
+    const damaged = path.join(tilesDir, tilePath({ level: 0, index: 7, width: 256 }));
+    const good = readFileSync(damaged);
+    writeFileSync(damaged, Buffer.alloc(good.length, 1));
+    const lines: string[] = [];
+    try {
+      const log = await open({ logger: { ...quietLogger, info: (m: string) => void lines.push(m) } });
+      for (let i = 0; i < 400 && lines.every((l) => !/ filled in [0-9.]+ s$/.test(l)); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(log.stats().tileSummaries!.backfilled).toBe(273);
+      await log.close();
+    } finally {
+      writeFileSync(damaged, good);
+    }
+    expect(lines.filter((l) => l.startsWith('tile summaries:'))).toEqual([
+      'tile summaries: filling in 274 of them (proofs about those tiles hash more until then)',
+      expect.stringMatching(/^tile summaries: 273 of 274 filled in [0-9.]+ s$/),
+    ]);
+    for (const index of [0, 8, 272]) expect(record(0, index)).toEqual(tileSummary(tileFile(0, index)));
+    expect(record(0, 7)).toEqual(new Uint8Array(SUMMARY_BYTES)); // a hole: absent
+    expect(record(1, 0)).toEqual(tileSummary(tileFile(1, 0)));
+    // The repaired tile's summary on the next open (level 0 deleted again), then nothing missing: an open says nothing about summaries.
+    rmSync(path.join(summariesDir, 'level-0.bin'));
+    const again: string[] = [];
+    const filled = await open({ logger: { ...quietLogger, info: (m: string) => void again.push(m) } });
+    for (let i = 0; i < 400 && again.every((l) => !/ filled in [0-9.]+ s$/.test(l)); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(filled.stats().tileSummaries!.backfilled).toBe(273);
+    await filled.close();
+    const quiet: string[] = [];
+    await (await open({ logger: { ...quietLogger, info: (m: string) => void quiet.push(m) } })).close();
+    expect(quiet.filter((l) => l.startsWith('tile summaries:'))).toEqual([]);
   });
 
   test('a store that fails every call: proofs verify from the tiles, one warning', async () => {
