@@ -629,7 +629,6 @@ export class Log {
     }
     return published;
   }
-
 }
 
 /** Open a log: the lease, recovery, then the sequencing and checkpointing loops. The caller owns opts.store (or opts.db). */

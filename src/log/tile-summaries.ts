@@ -11,9 +11,9 @@
 
 import type { TileWrite } from '../merkle/edge.js';
 import type { Hasher } from '../merkle/hash.js';
-import { hashEqual, HASH_SIZE } from '../merkle/hash.js';
+import { HASH_SIZE } from '../merkle/hash.js';
 import { ENTRIES_LEVEL, hashesAtLevel, TILE_WIDTH, tileWidthAt, type TileId } from '../merkle/layout.js';
-import { summaryRoot, tileSummary, type TileSummarySource } from '../merkle/tile-summary.js';
+import { summaryMatchesParent, tileSummary, type TileSummarySource } from '../merkle/tile-summary.js';
 import type { TileSummaryStore } from '../storage/tile-summary-store.js';
 import type { LogLogger } from './options.js';
 
@@ -82,13 +82,20 @@ export class TileSummaries {
     const t0 = performance.now();
     let lastReport = t0;
     this.#logger.info(`tile summaries: filling in ${missing.length} of them (proofs about those tiles hash more until then)`);
+    // Up to 256 tiles in a row share a parent: it is read once for them.
+    let parentKey = '';
+    let parent: Promise<Uint8Array | null> = Promise.resolve(null);
     for (const t of missing) {
       if (signal.aborted) return;
-      const [data, parent] = await Promise.all([readTile(t), readTile({ level: t.level + 1, index: Math.floor(t.index / TILE_WIDTH), width: tileWidthAt(t.level + 1, Math.floor(t.index / TILE_WIDTH), size) })]);
-      if (data !== null && parent !== null && data.length === TILE_WIDTH * HASH_SIZE) {
+      const p = { level: t.level + 1, index: Math.floor(t.index / TILE_WIDTH) };
+      if (parentKey !== `${p.level}/${p.index}`) {
+        parentKey = `${p.level}/${p.index}`;
+        parent = readTile({ ...p, width: tileWidthAt(p.level, p.index, size) });
+      }
+      const [data, parentData] = await Promise.all([readTile(t), parent]);
+      if (data !== null && parentData !== null && data.length === TILE_WIDTH * HASH_SIZE) {
         const summary = tileSummary(data, this.#hasher);
-        const at = (t.index % TILE_WIDTH) * HASH_SIZE;
-        if (parent.length >= at + HASH_SIZE && hashEqual(summaryRoot(summary, this.#hasher), parent.subarray(at, at + HASH_SIZE))) {
+        if (summaryMatchesParent(summary, t.index, parentData, this.#hasher)) {
           this.counters.backfilled++;
           this.#write(t, summary);
         }

@@ -15,7 +15,7 @@
 // the parent tile holds: a reader checks a stored summary against it.
 
 import type { Hash, Hasher } from './hash.js';
-import { defaultHasher, HASH_SIZE } from './hash.js';
+import { defaultHasher, hashEqual, HASH_SIZE } from './hash.js';
 import type { TileId } from './layout.js';
 import { TILE_WIDTH } from './layout.js';
 import { hashFromTile } from './subtree.js';
@@ -41,6 +41,14 @@ export function tileSummary(tile: Uint8Array, hasher: Hasher = defaultHasher): U
 // summaryRoot(S) = MTH(S[0..16)) = the hash of the whole tile: 15 node hashes.
 export function summaryRoot(summary: Uint8Array, hasher: Hasher = defaultHasher): Hash {
   return hashFromTile(summary, 0, SUMMARY_WIDTH, hasher);
+}
+
+// summaryMatchesParent(S, index, parent): S is SUMMARY_BYTES long and
+// summaryRoot(S) equals hash (index mod 256) of the parent tile, which is the
+// own hash of tile `index` below it: S summarises that tile. 15 node hashes.
+export function summaryMatchesParent(summary: Uint8Array, index: number, parent: Uint8Array, hasher: Hasher = defaultHasher): boolean {
+  const at = (index % TILE_WIDTH) * HASH_SIZE;
+  return summary.length === SUMMARY_BYTES && parent.length >= at + HASH_SIZE && hashEqual(summaryRoot(summary, hasher), parent.subarray(at, at + HASH_SIZE));
 }
 
 /** True when the stored hash [offset, offset + count) of a full tile can be read from its summary (count >= 16). */

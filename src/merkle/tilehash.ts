@@ -16,7 +16,7 @@ import { TilelogError } from '../errors.js';
 import type { Hash, Hasher } from './hash.js';
 import { defaultHasher, hashEqual, HASH_SIZE } from './hash.js';
 import { hashFromTile } from './subtree.js';
-import { fromSummary, hashFromSummary, SUMMARY_BYTES, summaryRoot, tileSummary, type TileSummarySource } from './tile-summary.js';
+import { fromSummary, hashFromSummary, summaryMatchesParent, tileSummary, type TileSummarySource } from './tile-summary.js';
 import type { TileId } from './layout.js';
 import { TILE_HEIGHT, TILE_WIDTH, tileForStoredHash, tileWidthAt } from './layout.js';
 import { assertSafeIndex } from './math.js';
@@ -211,16 +211,14 @@ export function unauthenticatedTileHashReader(
       for (const [slot, s] of summarized) {
         const found = stored[k++] ?? null;
         const parent = data[s.parentSlot]!;
-        const at = (s.tile.index % TILE_WIDTH) * HASH_SIZE;
-        const own = parent.subarray(at, at + HASH_SIZE);
-        if (found !== null && found.length === SUMMARY_BYTES && hashEqual(summaryRoot(found, hasher), own)) {
+        if (found !== null && summaryMatchesParent(found, s.tile.index, parent, hasher)) {
           bySlot.set(slot, found);
           continue;
         }
         const computed = tileSummary(data[slot]!, hasher);
         bySlot.set(slot, computed);
         // A tile that does not match its parent is served as it is (this reader trusts tiles), but its summary is not kept.
-        if (hashEqual(summaryRoot(computed, hasher), own)) summaries!.learned({ ...s.tile }, computed, found !== null);
+        if (summaryMatchesParent(computed, s.tile.index, parent, hasher)) summaries!.learned({ ...s.tile }, computed, found !== null);
       }
       return wanted.map((w, i) => {
         const summary = fromSummary(w.count) ? bySlot.get(slots[i]!) : undefined;

@@ -13,6 +13,7 @@
 
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import { MAX_TILE_LEVEL } from '../merkle/layout.js';
 import { SUMMARY_BYTES } from '../merkle/tile-summary.js';
 import { makeDirSync, STATE_DIR_MODE } from './make-dir.js';
 
@@ -98,7 +99,7 @@ export class FileTileSummaryStore implements TileSummaryStore {
 }
 
 function validTile(t: SummaryTile): boolean {
-  return Number.isInteger(t.level) && t.level >= 0 && t.level <= 63 && Number.isSafeInteger(t.index) && t.index >= 0 && t.index <= MAX_INDEX;
+  return Number.isInteger(t.level) && t.level >= 0 && t.level <= MAX_TILE_LEVEL && Number.isSafeInteger(t.index) && t.index >= 0 && t.index <= MAX_INDEX;
 }
 
 function allZero(b: Uint8Array): boolean {
